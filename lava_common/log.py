@@ -1,0 +1,55 @@
+"""The job log format: one YAML flow mapping per line, as a YAML list item.
+
+``- {"dt": "2026-01-02T03:04:05.678901+00:00", "lvl": "info", "msg": "..."}``
+
+Records are written as JSON, which is a subset of YAML flow style; the few
+characters that are legal in JSON strings but not in YAML streams (or that
+YAML would fold as line breaks) are escaped, so any YAML parser and
+``json.loads`` both read every line.
+"""
+
+import datetime
+import json
+import re
+from typing import Any
+
+from lava_common.constants import LOG_LEVELS, LOG_LINE_LIMIT
+
+# C1 controls (incl. NEL), DEL, Unicode line/paragraph separators, BOM and non-characters
+_NOT_YAML_SAFE = re.compile("[\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff\ud800-\udfff]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    return f"\\u{ord(match.group()):04x}"
+
+
+def utc_now_iso() -> str:
+    return datetime.datetime.now(datetime.UTC).isoformat()
+
+
+def format_record(level: str, msg: Any, dt: str | None = None, ns: str | None = None) -> str:
+    """One log line (without the trailing newline)."""
+    if level not in LOG_LEVELS:
+        raise ValueError(f"unknown log level {level!r}")
+    record: dict[str, Any] = {"dt": dt or utc_now_iso(), "lvl": level, "msg": msg}
+    if ns is not None:
+        record["ns"] = ns
+    line = json.dumps(record, ensure_ascii=False)
+    if len(line) > LOG_LINE_LIMIT:
+        record["msg"] = f"<line way too long: {len(line)} characters>"
+        line = json.dumps(record, ensure_ascii=False)
+    return "- " + _NOT_YAML_SAFE.sub(_escape, line)
+
+
+def parse_record(line: str) -> dict[str, Any]:
+    """Read one log line back; accepts our JSON form and any YAML flow form."""
+    line = line.rstrip("\n")
+    if not line.startswith("- "):
+        raise ValueError(f"not a log record: {line[:80]!r}")
+    body = line[2:]
+    try:
+        return json.loads(body)
+    except ValueError:
+        from lava_common.yaml_loader import load_yaml
+
+        return load_yaml(body)

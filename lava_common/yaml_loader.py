@@ -1,0 +1,102 @@
+"""Safe, bounded YAML loading for text that comes from users.
+
+Job definitions arrive from anyone with a token: they are parsed with the
+safe C loader, and refused early when they are too big, too deep, or when
+aliases would expand them beyond a fixed number of nodes (alias bombs).
+"""
+
+from typing import Any
+
+import yaml
+
+from lava_common.constants import JOB_DEFINITION_MAX_BYTES, YAML_MAX_DEPTH, YAML_MAX_NODES
+
+Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+class YAMLLoadError(ValueError):
+    """The text is not acceptable YAML; the message says why and where."""
+
+
+def _check_depth(text: str, max_depth: int) -> None:
+    depth = 0
+    loader = Loader(text)
+    try:
+        while loader.check_event():
+            event = loader.get_event()
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > max_depth:
+                    mark = event.start_mark
+                    raise YAMLLoadError(
+                        f"line {mark.line + 1}: nesting deeper than {max_depth} levels"
+                    )
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    finally:
+        loader.dispose()
+
+
+def _check_expansion(root: yaml.Node, max_nodes: int) -> None:
+    # aliases share node objects: walking every edge counts the document as it would be
+    # built, so a billion-laughs document is stopped after max_nodes steps, not expanded
+    count = 0
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        count += 1
+        if count > max_nodes:
+            raise YAMLLoadError(f"document expands to more than {max_nodes} nodes (aliases?)")
+        if isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                stack.append(key)
+                stack.append(value)
+
+
+def load_yaml(
+    text: str | bytes,
+    max_bytes: int = JOB_DEFINITION_MAX_BYTES,
+    max_depth: int = YAML_MAX_DEPTH,
+    max_nodes: int = YAML_MAX_NODES,
+) -> Any:
+    """Parse one YAML document from untrusted text, within the given bounds."""
+    if isinstance(text, bytes):
+        if len(text) > max_bytes:
+            raise YAMLLoadError(f"document is {len(text)} bytes, more than the limit of {max_bytes}")
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise YAMLLoadError(f"not UTF-8 text: byte {exc.start}") from None
+    elif len(text) > max_bytes:
+        raise YAMLLoadError(f"document is {len(text)} characters, more than the limit of {max_bytes}")
+    try:
+        _check_depth(text, max_depth)
+        loader = Loader(text)
+        try:
+            node = loader.get_single_node()
+            if node is None:
+                return None
+            _check_expansion(node, max_nodes)
+            return loader.construct_document(node)
+        finally:
+            loader.dispose()
+    except yaml.YAMLError as exc:
+        raise YAMLLoadError(_describe_yaml_error(exc)) from None
+    except RecursionError:
+        raise YAMLLoadError("document is nested too deeply") from None
+
+
+def _describe_yaml_error(exc: yaml.YAMLError) -> str:
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc)
+    if mark is not None:
+        return f"line {mark.line + 1}, column {mark.column + 1}: {problem}"
+    return problem
+
+
+def dump_yaml(data: Any) -> str:
+    """Block-style YAML, keys in insertion order."""
+    return yaml.dump(data, Dumper=Dumper, default_flow_style=False, sort_keys=False, allow_unicode=True)

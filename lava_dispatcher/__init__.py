@@ -1,0 +1,1 @@
+"""The dispatcher: runs one job on one device. Never imports Django."""

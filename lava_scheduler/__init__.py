@@ -1,0 +1,1 @@
+"""The lab on the server side: devices, workers, jobs, results, scheduling."""
