@@ -1,0 +1,1 @@
+"""Test jobs: their definition, who may see them, and their life from Submitted to Finished."""

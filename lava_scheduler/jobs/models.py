@@ -1,0 +1,212 @@
+"""The test job and its transitions.
+
+Transition methods check the current state, change job and device together
+and save both; callers hold the rows locked (``select_for_update``) inside a
+transaction when several processes may race for them.
+"""
+
+import secrets
+
+from django.conf import settings
+from django.db import models, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from lava_common.exceptions import INFRASTRUCTURE_ERROR_TYPES
+from lava_scheduler.jobs.states import JobHealth, JobPriority, JobState
+from lava_scheduler.lab.guarded import GuardedStateModel
+from lava_scheduler.lab.models import Device, DeviceType, Tag, Worker
+from lava_scheduler.lab.states import TransitionError
+
+UNFINISHED = ~Q(state=JobState.FINISHED)
+
+
+def new_job_token() -> str:
+    return secrets.token_hex(16)
+
+
+class JobFailureTag(models.Model):
+    name = models.CharField(max_length=256, unique=True)
+    description = models.TextField(blank=True, default="")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TestJob(GuardedStateModel):
+    __test__ = False  # not a pytest test class
+
+    sub_id = models.CharField(max_length=200, blank=True, default="")
+    target_group = models.CharField(max_length=64, blank=True, default="", db_index=True)
+    description = models.CharField(max_length=200, blank=True, default="")
+
+    submitter = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    requested_device_type = models.ForeignKey(
+        DeviceType, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    requested_device = models.ForeignKey(
+        Device, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    requested_worker = models.ForeignKey(
+        Worker, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    tags = models.ManyToManyField(Tag, blank=True, related_name="jobs")
+    actual_device = models.ForeignKey(
+        Device, null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs"
+    )
+    health_check = models.BooleanField(default=False)
+    priority = models.IntegerField(default=JobPriority.MEDIUM)
+
+    is_public = models.BooleanField(default=False)
+    viewing_groups = models.ManyToManyField("auth.Group", blank=True, related_name="+")
+
+    definition = models.TextField()
+    original_definition = models.TextField(blank=True, default="")
+    multinode_definition = models.TextField(blank=True, default="")
+    metadata = models.JSONField(default=dict, blank=True)
+
+    submit_time = models.DateTimeField(default=timezone.now)
+    start_time = models.DateTimeField(null=True, blank=True)
+    end_time = models.DateTimeField(null=True, blank=True)
+    queue_timeout = models.PositiveIntegerField(null=True, blank=True, help_text="seconds")
+
+    state = models.IntegerField(choices=JobState.choices, default=JobState.SUBMITTED, editable=False)
+    health = models.IntegerField(choices=JobHealth.choices, default=JobHealth.UNKNOWN, editable=False)
+    failure_tags = models.ManyToManyField(JobFailureTag, blank=True, related_name="jobs")
+    failure_comment = models.TextField(blank=True, default="")
+    error_type = models.CharField(max_length=32, blank=True, default="")
+    error_msg = models.TextField(blank=True, default="")
+
+    token = models.CharField(max_length=32, default=new_job_token, editable=False)
+
+    class Meta:
+        ordering = ["-submit_time", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["actual_device"], condition=UNFINISHED, name="one_unfinished_job_per_device"
+            ),
+            models.UniqueConstraint(fields=["sub_id"], condition=~Q(sub_id=""), name="unique_sub_id"),
+            models.CheckConstraint(
+                condition=Q(priority__gte=0, priority__lte=100), name="priority_between_0_and_100"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["-submit_time"], name="job_submit_time"),
+            models.Index(fields=["-start_time"], name="job_start_time"),
+            models.Index(fields=["-end_time"], name="job_end_time"),
+            models.Index(fields=["requested_device_type", "-submit_time"], name="job_type_submit"),
+            models.Index(fields=["actual_device", "-submit_time"], name="job_device_submit"),
+            models.Index(fields=["state", "health"], name="job_state_health"),
+            models.Index(
+                fields=["requested_device_type", "-priority", "submit_time", "id"],
+                condition=Q(state=JobState.SUBMITTED),
+                name="job_queue_per_type",
+            ),
+            models.Index(
+                fields=["actual_device", "-submit_time"], condition=Q(health_check=True), name="job_health_checks"
+            ),
+            models.Index(
+                fields=["actual_device", "-start_time"],
+                condition=Q(state=JobState.FINISHED, health_check=False),
+                name="job_finished_per_device",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"job {self.display_id}"
+
+    @property
+    def display_id(self) -> str:
+        return self.sub_id or str(self.pk)
+
+    @property
+    def is_multinode(self) -> bool:
+        return bool(self.target_group)
+
+    # transitions
+
+    def _require(self, allowed: tuple[int, ...], action: str) -> None:
+        if self.state not in allowed:
+            names = ", ".join(JobState(s).label for s in allowed)
+            raise TransitionError(f"job {self.display_id} is {self.get_state_display()}: cannot {action} (needs {names})")
+
+    @transaction.atomic
+    def go_state_scheduling(self, device: Device) -> None:
+        """A multinode sub-job got its device; it waits for the rest of its group."""
+        self._require((JobState.SUBMITTED,), "reserve a device")
+        device.go_state_reserved(self)
+        self.actual_device = device
+        self._set_guarded("state", JobState.SCHEDULING)
+        self.save()
+        device.save()
+
+    @transaction.atomic
+    def go_state_scheduled(self, device: Device | None = None) -> None:
+        """The job has its device and the worker may start it."""
+        if self.state == JobState.SCHEDULING:
+            self._set_guarded("state", JobState.SCHEDULED)
+            self.save()
+            return
+        self._require((JobState.SUBMITTED,), "be scheduled")
+        if device is None:
+            raise TransitionError(f"job {self.display_id}: scheduling needs a device")
+        device.go_state_reserved(self)
+        self.actual_device = device
+        self._set_guarded("state", JobState.SCHEDULED)
+        self.save()
+        device.save()
+
+    @transaction.atomic
+    def go_state_running(self) -> None:
+        """The worker reports that lava-run started."""
+        self._require((JobState.SCHEDULED,), "start running")
+        self._set_guarded("state", JobState.RUNNING)
+        self.start_time = timezone.now()
+        device = self.actual_device
+        device.go_state_running(self)
+        self.save()
+        device.save()
+
+    @transaction.atomic
+    def cancel(self, reason: str = "") -> None:
+        """Cancel: a queued job ends at once; one on a device goes Canceling until the worker stops it."""
+        if self.state == JobState.SUBMITTED:
+            self._set_guarded("state", JobState.FINISHED)
+            self._set_guarded("health", JobHealth.CANCELED)
+            self.end_time = timezone.now()
+            if reason:
+                self.failure_comment = reason
+            self.save()
+            return
+        self._require((JobState.SCHEDULING, JobState.SCHEDULED, JobState.RUNNING), "be canceled")
+        self._set_guarded("state", JobState.CANCELING)
+        if reason:
+            self.failure_comment = reason
+        self.save()
+
+    @transaction.atomic
+    def go_state_finished(self, health: int, error_type: str = "", error_msg: str = "") -> None:
+        """The job ended; frees its device and applies the device health rules."""
+        if health == JobHealth.UNKNOWN:
+            raise TransitionError(f"job {self.display_id}: a finished job needs a health other than Unknown")
+        self._require(
+            (JobState.SUBMITTED, JobState.SCHEDULING, JobState.SCHEDULED, JobState.RUNNING, JobState.CANCELING),
+            "finish",
+        )
+        if self.state == JobState.CANCELING:
+            health = JobHealth.CANCELED
+        now = timezone.now()
+        self._set_guarded("state", JobState.FINISHED)
+        self._set_guarded("health", JobHealth(health))
+        self.end_time = now
+        if self.start_time is None:
+            self.start_time = now
+        self.error_type = error_type
+        self.error_msg = error_msg
+        self.save()
+        device = self.actual_device
+        if device is not None:
+            device = Device.objects.select_for_update().get(pk=device.pk)
+            device.go_state_idle(self)
+            device.apply_job_outcome(self, error_type in INFRASTRUCTURE_ERROR_TYPES)
+            device.save()

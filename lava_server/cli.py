@@ -1,0 +1,22 @@
+"""``lava-server manage <command>``: the lab's admin commands (Django management)."""
+
+import os
+import sys
+
+USAGE = "usage: lava-server manage <command> [options]   (lava-server manage help: list commands)"
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv if argv is None else argv)
+    if len(argv) < 2 or argv[1] != "manage":
+        print(USAGE, file=sys.stderr)
+        return 2
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lava_server.settings")
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["lava-server manage", *argv[2:]])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,130 @@
+"""Django settings, built from the lab's settings file and the environment.
+
+The file is ``/etc/lava-server/settings.yaml`` (or ``$LAVA_SETTINGS``); any key
+of ``DEFAULTS`` below may be set there, and overridden again by an environment
+variable ``LAVA_<KEY>`` whose value is read as YAML (``LAVA_DEBUG=true``).
+The database is ``DATABASE_URL`` when set, else embedded SQLite in the state dir.
+"""
+
+import os
+from pathlib import Path
+
+from lava_common.yaml_loader import load_yaml
+from lava_server.config.files import (
+    database_from_url,
+    read_settings_file,
+    secret_key,
+    settings_file,
+    shipped_device_types_dirs,
+    sqlite_database,
+)
+
+DEFAULTS = {
+    "DEBUG": False,
+    "ALLOWED_HOSTS": ["*"],
+    "STATE_DIR": "/var/lib/lava-server/default",
+    "CONFIG_DIR": "/etc/lava-server",
+    "DATABASE_URL": "",
+    "TIME_ZONE": "UTC",
+    "HEALTH_FREQUENCY_HOURS": 24,
+    "QUEUE_TIMEOUT_HOURS": 0,
+    "EXTRA_CONTEXT_VARIABLES": [],
+    "ALLOW_VERSION_MISMATCH": False,
+    "MASTER_BIND": "tcp://*:5556",
+    "LOGIN_REQUIRED": False,
+    "INSTANCE_NAME": "LAVA",
+}
+
+
+def _load() -> dict:
+    values = dict(DEFAULTS)
+    if "LAVA_CONFIG_DIR" in os.environ:
+        values["CONFIG_DIR"] = os.environ["LAVA_CONFIG_DIR"]
+    values.update(read_settings_file(settings_file()))
+    for key in DEFAULTS:
+        env = os.environ.get(f"LAVA_{key}")
+        if env is not None:
+            values[key] = load_yaml(env) if key not in ("DATABASE_URL", "STATE_DIR", "CONFIG_DIR") else env
+    return values
+
+
+LAVA = _load()
+
+DEBUG = bool(LAVA["DEBUG"])
+ALLOWED_HOSTS = list(LAVA["ALLOWED_HOSTS"])
+STATE_DIR = Path(LAVA["STATE_DIR"])
+CONFIG_DIR = Path(LAVA["CONFIG_DIR"])
+SECRET_KEY = os.environ.get("LAVA_SECRET_KEY") or secret_key(STATE_DIR)
+
+DISPATCHER_CONFIG_DIR = CONFIG_DIR / "dispatcher-config"
+DEVICES_PATH = DISPATCHER_CONFIG_DIR / "devices"
+DEVICE_TYPES_PATHS = [DISPATCHER_CONFIG_DIR / "device-types", *shipped_device_types_dirs()]
+HEALTH_CHECKS_PATH = DISPATCHER_CONFIG_DIR / "health-checks"
+DISPATCHER_D = CONFIG_DIR / "dispatcher.d"
+MEDIA_ROOT = STATE_DIR / "media"
+JOB_OUTPUT_DIR = MEDIA_ROOT / "job-output"
+
+HEALTH_FREQUENCY_HOURS = int(LAVA["HEALTH_FREQUENCY_HOURS"])
+QUEUE_TIMEOUT_HOURS = int(LAVA["QUEUE_TIMEOUT_HOURS"])
+EXTRA_CONTEXT_VARIABLES = list(LAVA["EXTRA_CONTEXT_VARIABLES"])
+ALLOW_VERSION_MISMATCH = bool(LAVA["ALLOW_VERSION_MISMATCH"])
+MASTER_BIND = LAVA["MASTER_BIND"]
+INSTANCE_NAME = LAVA["INSTANCE_NAME"]
+
+if LAVA["DATABASE_URL"]:
+    DATABASES = {"default": database_from_url(LAVA["DATABASE_URL"])}
+else:
+    DATABASES = {"default": sqlite_database(STATE_DIR / "lava.sqlite3")}
+DATABASES["default"].setdefault("TEST", {})
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "lava_server.accounts",
+    "lava_scheduler.lab",
+    "lava_scheduler.jobs",
+    "lava_scheduler.results",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "lava_server.urls"
+WSGI_APPLICATION = "lava_server.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = LAVA["TIME_ZONE"]
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = STATE_DIR / "static"
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/"
