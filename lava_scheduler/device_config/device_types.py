@@ -1,0 +1,58 @@
+"""What a dictionary extends, and which device types a set of folders provides."""
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from jinja2 import nodes
+from jinja2.exceptions import TemplateSyntaxError
+
+from lava_scheduler.device_config.environment import TEMPLATE_SUFFIX, DeviceSandbox
+from lava_scheduler.device_config.errors import DeviceConfigError
+
+# a bare environment is enough to parse: parsing never loads other templates
+_PARSER = DeviceSandbox(trim_blocks=True, autoescape=False)
+
+
+def device_type_of_dictionary(text: str, source: str = "device dictionary") -> str:
+    """The device type a dictionary extends: its single ``{% extends %}`` target without ``.jinja2``."""
+    try:
+        tree = _PARSER.parse(text)
+    except TemplateSyntaxError as exc:
+        raise DeviceConfigError(f"{source}: line {exc.lineno}: template syntax error: {exc.message}") from None
+    targets = list(tree.find_all(nodes.Extends))
+    if not targets:
+        raise DeviceConfigError(f"{source}: no {{% extends '<type>.jinja2' %}} line: cannot tell the device type")
+    if len(targets) > 1:
+        raise DeviceConfigError(f"{source}: {len(targets)} {{% extends %}} lines, a dictionary must have exactly one")
+    target = targets[0].template
+    if not isinstance(target, nodes.Const) or not isinstance(target.value, str):
+        raise DeviceConfigError(f"{source}: line {targets[0].lineno}: the {{% extends %}} target must be a quoted name")
+    name = target.value
+    if not name.endswith(TEMPLATE_SUFFIX) or "/" in name or name.startswith("."):
+        raise DeviceConfigError(
+            f"{source}: line {targets[0].lineno}: extends {name!r}, expected '<type>{TEMPLATE_SUFFIX}'"
+        )
+    return name[: -len(TEMPLATE_SUFFIX)]
+
+
+def _is_device_type_file(path: Path) -> bool:
+    # base*.jinja2 are family skeletons, not types a device can be
+    return path.is_file() and path.name.endswith(TEMPLATE_SUFFIX) and not path.name.startswith("base")
+
+
+def list_device_types(paths: Iterable[Path]) -> list[str]:
+    """Sorted names of the device types found in ``paths`` (family templates left out)."""
+    names: set[str] = set()
+    for folder in paths:
+        folder = Path(folder)
+        if folder.is_dir():
+            names.update(p.name[: -len(TEMPLATE_SUFFIX)] for p in folder.iterdir() if _is_device_type_file(p))
+    return sorted(names)
+
+
+def template_exists(name: str, paths: Iterable[Path]) -> bool:
+    """Whether a template ``name`` (with or without ``.jinja2``) is in one of ``paths``."""
+    if not name or "/" in name or name.startswith("."):
+        return False
+    filename = name if name.endswith(TEMPLATE_SUFFIX) else name + TEMPLATE_SUFFIX
+    return any((Path(folder) / filename).is_file() for folder in paths)
