@@ -12,9 +12,9 @@ from lava_common.schemas.common import (
     STRINGS,
     TRANSFER_OVERLAY,
 )
-from lava_common.schemas.engine import AnyOf, Bool, Const, Dict, Enum, Int, Node, Str, Tagged
+from lava_common.schemas.engine import AnyOf, Bool, Const, Dict, Enum, Int, Node, Str, Tagged, named
 
-PARAMETERS = Dict(
+PARAMETERS = named("boot-parameters", Dict(
     optional={
         "bootloader-final-message": Str(),
         "kernel-start-message": Str(),
@@ -22,7 +22,7 @@ PARAMETERS = Dict(
         "hostID": Str(),
         "host_key": Str(),
     }
-)
+))
 
 _BOOT = ACTION.extend(
     optional={
@@ -39,12 +39,12 @@ _BOOT = ACTION.extend(
 )
 
 # a command list named in the device configuration, or written inline
-COMMANDS = AnyOf(NAME, STRINGS, description="a command list name or a list of commands")
+COMMANDS = named("boot-commands", AnyOf(NAME, STRINGS, description="a command list name or a list of commands"))
 
 
 def _boot(method: str, required: dict[str, Node] | None = None, optional: dict[str, Node] | None = None) -> Dict:
-    return _BOOT.extend({"method": Const(method), **(required or {})}, optional,
-                        description=f"a {method} boot block (a mapping)")
+    return named(f"boot-{method}", _BOOT.extend({"method": Const(method), **(required or {})}, optional,
+                                                description=f"a {method} boot block (a mapping)"))
 
 
 def _bootloader(method: str, **optional: Node) -> Dict:

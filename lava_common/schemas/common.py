@@ -18,6 +18,7 @@ from lava_common.schemas.engine import (
     Node,
     Str,
     child,
+    named,
     show,
     words,
 )
@@ -25,7 +26,7 @@ from lava_common.schemas.timeouts import NAMED_TIMEOUTS, TIMEOUT
 
 NAME = Str(min_len=1)
 STRINGS = List(Str())
-STR_OR_STRINGS = AnyOf(Str(), List(Str()), description="a string or a list of strings")
+STR_OR_STRINGS = named("strings", AnyOf(Str(), List(Str()), description="a string or a list of strings"))
 FREE_MAPPING = Dict(extra=ALLOW)
 
 
@@ -71,13 +72,13 @@ def _check_url(value: Any, path: str, ctx: Context) -> None:
         ctx.error(path, f"unsupported URL scheme {show(match.group(1))}; use one of {words(URL_SCHEMES)}")
 
 
-URL = Custom(_check_url, json={"type": "string", "minLength": 1}, description="a URL",
-             accepts=lambda v: type(v) is str)
+URL = named("url", Custom(_check_url, json={"type": "string", "minLength": 1}, description="a URL",
+             accepts=lambda v: type(v) is str))
 
 COMPRESSION = Enum(("bz2", "gz", "xz", "zip", "zstd"), label="compression")
 
 # one downloadable artefact
-ARTEFACT = Dict(
+ARTEFACT = named("artefact", Dict(
     required={"url": URL},
     optional={
         "compression": COMPRESSION,
@@ -101,9 +102,9 @@ ARTEFACT = Dict(
         "storage_file": Str(),
     },
     description="an artefact (a mapping with a url)",
-)
+))
 
-ARTEFACTS = Map(ARTEFACT, description="a mapping of image names to artefacts")
+ARTEFACTS = named("artefacts", Map(ARTEFACT, description="a mapping of image names to artefacts"))
 
 # docker image names: [registry[:port]/]path[:tag][@digest]; absolute paths name local models (FVP)
 DOCKER_IMAGE = Str(
@@ -120,7 +121,7 @@ def _check_docker(value: dict, path: str, ctx: Context) -> None:
         ctx.error(child(path, "image"), "give the docker image name as image (or name), exactly once")
 
 
-DOCKER = Dict(
+DOCKER = named("docker", Dict(
     optional={
         "image": DOCKER_IMAGE,
         "name": DOCKER_IMAGE,
@@ -134,7 +135,7 @@ DOCKER = Dict(
     },
     checks=[_check_docker],
     description="a docker block (a mapping with an image)",
-)
+))
 
 PROMPTS = STR_OR_STRINGS
 
@@ -144,11 +145,11 @@ def _check_auto_login(value: dict, path: str, ctx: Context) -> None:
         ctx.error(path, "password and password_prompt go together")
 
 
-AUTO_LOGIN = Dict(
+AUTO_LOGIN = named("auto-login", Dict(
     required={"login_prompt": NAME, "username": NAME},
     optional={"password_prompt": NAME, "password": Str(), "login_commands": STRINGS},
     checks=[_check_auto_login],
-)
+))
 
 _DOWNLOAD_TRANSFER = Dict(required={"download_command": NAME, "unpack_command": NAME})
 _ZMODEM_TRANSFER = Dict(required={"transfer_method": Const("zmodem"), "unpack_command": NAME})
@@ -161,15 +162,15 @@ def _check_transfer_overlay(value: Any, path: str, ctx: Context) -> None:
         _DOWNLOAD_TRANSFER.check(value, path, ctx)
 
 
-TRANSFER_OVERLAY = Custom(
+TRANSFER_OVERLAY = named("transfer-overlay", Custom(
     _check_transfer_overlay,
-    json={"anyOf": [_DOWNLOAD_TRANSFER.json_schema(), _ZMODEM_TRANSFER.json_schema()]},
+    json=lambda defs: {"anyOf": [_DOWNLOAD_TRANSFER.json_schema(defs), _ZMODEM_TRANSFER.json_schema(defs)]},
     description="a transfer_overlay block",
     accepts=lambda v: type(v) is dict,
-)
+))
 
 OS_NAMES = (
     "android", "apertis", "archlinux", "centos", "centos_installer", "debian", "debian_installer",
     "fedora", "lede", "oe", "qnx", "slackware", "ubuntu",
 )
-OS = Enum(OS_NAMES, label="os", soft=True)
+OS = named("os", Enum(OS_NAMES, label="os", soft=True))

@@ -7,7 +7,7 @@ decide which ones users get.
 
 from typing import Any
 
-from lava_common.schemas.engine import Context, Custom, child, kind, show
+from lava_common.schemas.engine import Context, Custom, child, kind, named, show
 
 QEMU_CONTEXT = (
     "arch", "boot_console", "boot_root", "cpu", "extra_options", "guestfs_driveid", "guestfs_interface",
@@ -52,7 +52,7 @@ def _check_context(value: Any, path: str, ctx: Context) -> None:
             ctx.error(where, f"expected a string, a number or a list of them, got {kind(entry)}")
 
 
-CONTEXT = Custom(
+CONTEXT = named("context", Custom(
     _check_context,
     json={
         "type": "object",
@@ -66,4 +66,4 @@ CONTEXT = Custom(
     },
     description="a mapping of context variables",
     accepts=lambda v: type(v) is dict,
-)
+))

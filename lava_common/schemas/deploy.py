@@ -12,7 +12,7 @@ from lava_common.schemas.common import (
     STRINGS,
     URL,
 )
-from lava_common.schemas.engine import AnyOf, Bool, Const, Dict, Enum, Int, List, Node, Str, Tagged
+from lava_common.schemas.engine import AnyOf, Bool, Const, Dict, Enum, Int, List, Node, Str, Tagged, named
 
 _DEPLOY = ACTION.extend(
     optional={"os": OS, "authorize": Enum(("ssh",), label="authorize method"), "overlay_backend": Str()}
@@ -20,14 +20,14 @@ _DEPLOY = ACTION.extend(
 
 
 def _deploy(to: str, required: dict[str, Node] | None = None, optional: dict[str, Node] | None = None) -> Dict:
-    return _DEPLOY.extend({"to": Const(to), **(required or {})}, optional,
-                          description=f"a deploy to {to} block (a mapping)")
+    return named(f"deploy-{to}", _DEPLOY.extend({"to": Const(to), **(required or {})}, optional,
+                                                description=f"a deploy to {to} block (a mapping)"))
 
 
-KERNEL = ARTEFACT.extend(optional={"type": Enum(("zimage", "uimage", "image"), label="kernel type")})
-RAMDISK = ARTEFACT.extend(optional={"header": Const("u-boot"), "install_modules": Bool(),
-                                    "install_overlay": Bool()})
-ROOTFS = ARTEFACT.extend(optional={"install_modules": Bool(), "install_overlay": Bool(), "prefix": Str()})
+KERNEL = named("kernel", ARTEFACT.extend(optional={"type": Enum(("zimage", "uimage", "image"), label="kernel type")}))
+RAMDISK = named("ramdisk", ARTEFACT.extend(optional={"header": Const("u-boot"), "install_modules": Bool(),
+                                    "install_overlay": Bool()}))
+ROOTFS = named("rootfs", ARTEFACT.extend(optional={"install_modules": Bool(), "install_overlay": Bool(), "prefix": Str()}))
 PERSISTENT_NFS = Dict(required={"address": NAME}, optional={"install_overlay": Bool()})
 
 _BOOTLOADER_FILES = {

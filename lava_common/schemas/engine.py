@@ -2,14 +2,14 @@
 
 Schemas are trees of ``Node`` objects. ``node.check(value, path, ctx)`` appends every
 problem it finds to ``ctx.errors`` instead of raising, so one pass reports all of
-them; ``node.json_schema()`` renders the same declaration as JSON Schema, so the
+them; ``node.json_schema(defs)`` renders the same declaration as JSON Schema, so the
 published schema cannot drift from what we enforce.
 """
 
 import difflib
 import re
 from collections.abc import Callable, Iterable
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 
 class SchemaIssue(NamedTuple):
@@ -78,6 +78,9 @@ def words(names: Iterable[Any]) -> str:
     return ", ".join(str(name) for name in names)
 
 
+NodeT = TypeVar("NodeT", bound="Node")
+
+
 class Node:
     """Base class: accepts anything."""
 
@@ -90,11 +93,34 @@ class Node:
         """Cheap test used by AnyOf to pick the alternative whose errors are worth showing."""
         return True
 
-    def json_schema(self) -> dict[str, Any]:
+    # shared fragments get a name and are published once under $defs
+    json_name: str | None = None
+
+    def json_schema(self, defs: dict[str, Any]) -> dict[str, Any]:
+        name = self.json_name
+        if name is None:
+            return self._json(defs)
+        if name not in defs:
+            defs[name] = {}  # placeholder first: a fragment may refer to itself
+            defs[name] = self._json(defs)
+        return {"$ref": f"#/$defs/{name}"}
+
+    def _json(self, defs: dict[str, Any]) -> dict[str, Any]:
         return {}
 
 
-Anything = Node
+def named(name: str, node: NodeT) -> NodeT:
+    """Publish ``node`` under ``$defs/name`` in JSON Schema instead of repeating it."""
+    node.json_name = name
+    return node
+
+
+def render_json_schema(root: Node) -> dict[str, Any]:
+    defs: dict[str, Any] = {}
+    schema = root._json(defs)
+    if defs:
+        schema["$defs"] = defs
+    return schema
 
 
 class Str(Node):
@@ -119,7 +145,7 @@ class Str(Node):
         elif self.pattern is not None and not self.pattern.match(value):
             ctx.error(path, f"{self.pattern_help}, got {show(value)}")
 
-    def json_schema(self) -> dict[str, Any]:
+    def _json(self, defs: dict[str, Any]) -> dict[str, Any]:
         schema: dict[str, Any] = {"type": "string"}
         if self.min_len:
             schema["minLength"] = self.min_len
@@ -151,7 +177,7 @@ class Int(Node):
             got = kind(value) if type(value) is not int else show(value)
             ctx.error(path, f"expected {self.description}, got {got}")
 
-    def json_schema(self) -> dict[str, Any]:
+    def _json(self, defs: dict[str, Any]) -> dict[str, Any]:
         schema: dict[str, Any] = {"type": "integer"}
         if self.min is not None:
             schema["minimum"] = self.min
@@ -170,7 +196,7 @@ class Bool(Node):
         if type(value) is not bool:
             ctx.error(path, f"expected true or false, got {show(value)}")
 
-    def json_schema(self) -> dict[str, Any]:
+    def _json(self, defs: dict[str, Any]) -> dict[str, Any]:
         return {"type": "boolean"}
 
 
@@ -197,7 +223,7 @@ class Enum(Node):
         elif value not in self.allowed and (ctx.strict or not self.soft):
             ctx.error(path, f"unknown {self.label} {show(value)}; known: {words(self.values)}")
 
-    def json_schema(self) -> dict[str, Any]:
+    def _json(self, defs: dict[str, Any]) -> dict[str, Any]:
         if self.soft:
             return {"type": "string", "examples": list(self.values)}
         return {"enum": list(self.values)}
@@ -228,8 +254,8 @@ class List(Node):
         for index, entry in enumerate(value):
             check(entry, f"{path}[{index}]", ctx)
 
-    def json_schema(self) -> dict[str, Any]:
-        schema: dict[str, Any] = {"type": "array", "items": self.items.json_schema()}
+    def _json(self, defs: dict[str, Any]) -> dict[str, Any]:
+        schema: dict[str, Any] = {"type": "array", "items": self.items.json_schema(defs)}
         if self.min_len:
             schema["minItems"] = self.min_len
         return schema
@@ -311,14 +337,14 @@ class Dict(Node):
             return f"unknown key; expected one of {words(self.fields)}"
         return "unknown key"
 
-    def json_schema(self) -> dict[str, Any]:
+    def _json(self, defs: dict[str, Any]) -> dict[str, Any]:
         schema: dict[str, Any] = {"type": "object"}
         if self.fields:
-            schema["properties"] = {key: node.json_schema() for key, node in self.fields.items()}
+            schema["properties"] = {key: node.json_schema(defs) for key, node in self.fields.items()}
         if self.required:
             schema["required"] = list(self.required)
         if self.values is not None:
-            schema["additionalProperties"] = self.values.json_schema()
+            schema["additionalProperties"] = self.values.json_schema(defs)
         elif self.extra == FORBID:
             schema["additionalProperties"] = False
         return schema
@@ -362,14 +388,15 @@ class AnyOf(Node):
                 first_errors = errors
         saved.extend(first_errors or ())
 
-    def json_schema(self) -> dict[str, Any]:
-        return {"anyOf": [alt.json_schema() for alt in self.alternatives]}
+    def _json(self, defs: dict[str, Any]) -> dict[str, Any]:
+        return {"anyOf": [alt.json_schema(defs) for alt in self.alternatives]}
 
 
 class Custom(Node):
     """A rule written as a function, with its JSON Schema given by hand."""
 
-    def __init__(self, rule: Callable[[Any, str, Context], None], json: dict[str, Any] | None = None,
+    def __init__(self, rule: Callable[[Any, str, Context], None],
+                 json: dict[str, Any] | Callable[[dict[str, Any]], dict[str, Any]] | None = None,
                  description: str = "a value", accepts: Callable[[Any], bool] | None = None) -> None:
         self.rule = rule
         self.json = json or {}
@@ -382,8 +409,8 @@ class Custom(Node):
     def check(self, value: Any, path: str, ctx: Context) -> None:
         self.rule(value, path, ctx)
 
-    def json_schema(self) -> dict[str, Any]:
-        return dict(self.json)
+    def _json(self, defs: dict[str, Any]) -> dict[str, Any]:
+        return self.json(defs) if callable(self.json) else dict(self.json)
 
 
 class Tagged(Node):
@@ -418,11 +445,11 @@ class Tagged(Node):
             return
         node.check(value, path, ctx)
 
-    def json_schema(self) -> dict[str, Any]:
+    def _json(self, defs: dict[str, Any]) -> dict[str, Any]:
         branches = []
         for tag, node in sorted(self.registry.items()):
             branches.append({"if": {"properties": {self.key: {"const": tag}}, "required": [self.key]},
-                             "then": node.json_schema()})
+                             "then": node.json_schema(defs)})
         return {
             "type": "object",
             "required": [self.key],

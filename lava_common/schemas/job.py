@@ -55,8 +55,8 @@ def _check_visibility(value: Any, path: str, ctx: Context) -> None:
         ctx.error(path, f"must be public, personal or {{group: [names]}}, got {show(value)}")
 
 
-VISIBILITY = Custom(_check_visibility, json={"anyOf": [{"enum": ["public", "personal"]},
-                                                      _GROUP_VISIBILITY.json_schema()]},
+VISIBILITY = Custom(_check_visibility, json=lambda defs: {"anyOf": [{"enum": ["public", "personal"]},
+                                                                  _GROUP_VISIBILITY.json_schema(defs)]},
                     description="a visibility")
 
 
@@ -85,8 +85,8 @@ def _check_actions(value: Any, path: str, ctx: Context) -> None:
 
 ACTIONS = Custom(
     _check_actions,
-    json={"type": "array", "minItems": 1, "items": {"anyOf": [
-        {"type": "object", "properties": {name: schema.json_schema()}, "required": [name],
+    json=lambda defs: {"type": "array", "minItems": 1, "items": {"anyOf": [
+        {"type": "object", "properties": {name: schema.json_schema(defs)}, "required": [name],
          "additionalProperties": False}
         for name, schema in sorted(ACTION_TYPES.items())
     ]}},

@@ -7,6 +7,7 @@ are only in the validator.
 
 from typing import Any
 
+from lava_common.schemas.engine import render_json_schema
 from lava_common.schemas.job import JOB
 from lava_common.schemas.testdef import TESTDEF
 
@@ -14,10 +15,10 @@ DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
 
 def job_json_schema() -> dict[str, Any]:
-    schema = JOB.json_schema()
+    schema = render_json_schema(JOB)
     return {"$schema": DIALECT, "title": "LAVA job definition", **schema}
 
 
 def testdef_json_schema() -> dict[str, Any]:
-    schema = TESTDEF.json_schema()
+    schema = render_json_schema(TESTDEF)
     return {"$schema": DIALECT, "title": "Lava-Test Test Definition 1.0", **schema}

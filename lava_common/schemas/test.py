@@ -19,6 +19,7 @@ from lava_common.schemas.engine import (
     child,
     item,
     kind,
+    named,
     show,
     words,
 )
@@ -45,7 +46,7 @@ def _check_definition(value: dict, path: str, ctx: Context) -> None:
         ctx.error(child(path, "repository"), f"expected a {source} URL, got {show(repository)}")
 
 
-DEFINITION = Dict(
+DEFINITION = named("test-definition", Dict(
     required={"from": Enum(("git", "url", "inline"), label="test definition source"), "name": TESTDEF_NAME,
               "path": NAME},
     optional={
@@ -66,7 +67,7 @@ DEFINITION = Dict(
     },
     checks=[_check_definition],
     description="a test definition reference (a mapping)",
-)
+))
 
 
 def _check_definitions(value: Any, path: str, ctx: Context) -> None:
@@ -88,8 +89,8 @@ def _check_definitions(value: Any, path: str, ctx: Context) -> None:
             seen.add(name)
 
 
-DEFINITIONS = Custom(_check_definitions, json={"type": "array", "minItems": 1,
-                                                "items": DEFINITION.json_schema()},
+DEFINITIONS = Custom(_check_definitions, json=lambda defs: {"type": "array", "minItems": 1,
+                                                            "items": DEFINITION.json_schema(defs)},
                      description="a list of test definitions", accepts=lambda v: type(v) is list)
 
 _MESSAGE = Dict(required={"message": NAME})
@@ -179,5 +180,5 @@ def _check_test(value: Any, path: str, ctx: Context) -> None:
     TEST_KINDS[test_kind(value) or "definition"].check(value, path, ctx)
 
 
-TEST = Custom(_check_test, json={"anyOf": [schema.json_schema() for schema in TEST_KINDS.values()]},
+TEST = Custom(_check_test, json=lambda defs: {"anyOf": [schema.json_schema(defs) for schema in TEST_KINDS.values()]},
               description="a test block", accepts=lambda v: type(v) is dict)

@@ -6,7 +6,20 @@ their own bookkeeping in these files.
 
 from typing import Any
 
-from lava_common.schemas.engine import ALLOW, AnyOf, Bool, Const, Context, Dict, List, Map, Node, Str, child
+from lava_common.schemas.engine import (
+    ALLOW,
+    AnyOf,
+    Bool,
+    Const,
+    Context,
+    Dict,
+    List,
+    Map,
+    Node,
+    Str,
+    child,
+    named,
+)
 
 TESTDEF_FORMAT = "Lava-Test Test Definition 1.0"
 
@@ -63,7 +76,7 @@ _PARSE = Dict(
 
 _PARAMS = Map(Node(), description="a mapping of variable names to values")
 
-TESTDEF = Dict(
+TESTDEF = named("testdef", Dict(
     required={"metadata": _METADATA},
     optional={
         "params": _PARAMS,
@@ -75,7 +88,7 @@ TESTDEF = Dict(
     },
     extra=ALLOW,
     description="a test definition (a mapping)",
-)
+))
 
 
 def check_testdef(value: Any, path: str, ctx: Context) -> None:

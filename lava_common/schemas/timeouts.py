@@ -7,7 +7,7 @@ on the 30-second default.
 
 from typing import Any
 
-from lava_common.schemas.engine import Context, Custom, Dict, child, kind, show, words
+from lava_common.schemas.engine import Context, Custom, Dict, child, kind, named, show, words
 
 UNITS = {"days": 86400, "hours": 3600, "minutes": 60, "seconds": 1}
 _UNIT_NAMES = words(UNITS)
@@ -49,10 +49,10 @@ def _json() -> dict[str, Any]:
     }
 
 
-TIMEOUT = Custom(_check_timeout, json=_json(), description="a timeout", accepts=lambda v: type(v) is dict)
+TIMEOUT = named("timeout", Custom(_check_timeout, json=_json(), description="a timeout", accepts=lambda v: type(v) is dict))
 
 # {action-or-connection-name: timeout}
-NAMED_TIMEOUTS = Dict(values=TIMEOUT, description="a mapping of action names to timeouts")
+NAMED_TIMEOUTS = named("named-timeouts", Dict(values=TIMEOUT, description="a mapping of action names to timeouts"))
 
 JOB_TIMEOUTS = Dict(
     required={"job": TIMEOUT},
