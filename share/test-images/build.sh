@@ -38,6 +38,17 @@ if all_present && [ -f "$OUT/STAMP" ] && grep -qx "script=$SCRIPT_ID" "$OUT/STAM
     exit 0
 fi
 
+# Two test runs building at once would trample each other's work folder: one builds, the
+# other waits and then finds everything ready.
+if command -v flock >/dev/null 2>&1; then
+    exec 9>"$OUT/.lock"
+    flock 9
+    if all_present && [ -f "$OUT/STAMP" ] && grep -qx "script=$SCRIPT_ID" "$OUT/STAMP"; then
+        echo "test images up to date in $OUT"
+        exit 0
+    fi
+fi
+
 for tool in apt-get apt-cache dpkg-deb cpio gzip; do
     command -v $tool >/dev/null 2>&1 || { echo "build.sh: '$tool' is needed (Debian/Ubuntu host)" >&2; exit 2; }
 done

@@ -1,0 +1,167 @@
+"""Find (or build) the kernels and initramfs images that QEMU tests boot.
+
+Tests import it as ``from testimages import images`` (``tests/`` is on ``sys.path``
+because ``tests/conftest.py`` lives there)::
+
+    imgs = images()              # builds with share/test-images/build.sh when missing,
+                                 # or pytest.skip()s with the reason when it cannot
+    imgs.x86_64.kernel           # Path to the bzImage
+    imgs.arm64.initramfs_login   # Path to the initramfs with a login prompt (root / root)
+    imgs.arm64.qemu_command(extra_append="lava.panic=1")   # argv list that boots it
+    imgs.uboot_arm64             # Debian's U-Boot for QEMU arm64 virt, or None
+
+The boards: hostname ``lava``, prompt ``root@lava:~# `` (follows the cwd), login prompt
+``lava login: `` with ``initramfs-login`` or ``login=1`` on the kernel command line,
+``lava.panic=1`` makes /init exit so that the kernel panics. See share/test-images/README.md.
+
+Images live in ``$LAVA_TEST_IMAGES`` or ``~/.cache/lava/test-images`` (the script's default).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+BUILD_SCRIPT = REPO_ROOT / "share" / "test-images" / "build.sh"
+UBOOT_ARM64 = Path("/usr/lib/u-boot/qemu_arm64/u-boot.bin")
+BUILD_TIMEOUT = 900
+
+# Prompts the images print; tests and device configs match on these.
+SHELL_PROMPT = "root@lava:~# "
+PROMPT_REGEX = r"root@lava:[^#\r\n]*# "
+LOGIN_PROMPT = "lava login: "
+PASSWORD_PROMPT = "Password: "
+USERNAME = "root"
+PASSWORD = "root"
+
+
+@dataclass(frozen=True)
+class ArchImages:
+    """One architecture's kernel, initramfs images and how QEMU boots them."""
+
+    arch: str
+    kernel: Path
+    initramfs: Path
+    initramfs_login: Path
+    qemu_binary: str
+    machine_args: tuple[str, ...]
+    console: str
+
+    def qemu_command(
+        self, *, login: bool = False, extra_append: str = "", initrd: Path | None = None, memory: int = 256
+    ) -> list[str]:
+        """argv for a serial-on-stdio QEMU that boots this kernel to a shell (or a login prompt)."""
+        ramdisk = initrd or (self.initramfs_login if login else self.initramfs)
+        append = f"console={self.console} panic=-1 quiet {extra_append}".strip()
+        return [
+            self.qemu_binary,
+            *self.machine_args,
+            "-accel", "tcg",
+            "-m", str(memory),
+            "-nographic", "-no-reboot",
+            "-kernel", str(self.kernel),
+            "-initrd", str(ramdisk),
+            "-append", append,
+        ]
+
+
+@dataclass(frozen=True)
+class TestImages:
+    """Everything a QEMU test boots; paths exist when ``images()`` returns."""
+
+    __test__ = False  # not a pytest test class, despite the name
+
+    root: Path
+    x86_64: ArchImages
+    arm64: ArchImages
+    uboot_arm64: Path | None
+
+    def arch(self, name: str) -> ArchImages:
+        return {"x86_64": self.x86_64, "amd64": self.x86_64, "arm64": self.arm64, "aarch64": self.arm64}[name]
+
+
+def images_dir() -> Path:
+    if os.environ.get("LAVA_TEST_IMAGES"):
+        return Path(os.environ["LAVA_TEST_IMAGES"])
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return cache / "lava" / "test-images"
+
+
+def _layout(root: Path) -> TestImages:
+    uboot = UBOOT_ARM64 if UBOOT_ARM64.exists() else None
+    return TestImages(
+        root=root,
+        x86_64=ArchImages(
+            arch="x86_64",
+            kernel=root / "x86_64" / "bzImage",
+            initramfs=root / "x86_64" / "initramfs.cpio.gz",
+            initramfs_login=root / "x86_64" / "initramfs-login.cpio.gz",
+            qemu_binary="qemu-system-x86_64",
+            machine_args=(),
+            console="ttyS0",
+        ),
+        arm64=ArchImages(
+            arch="arm64",
+            kernel=root / "arm64" / "Image",
+            initramfs=root / "arm64" / "initramfs.cpio.gz",
+            initramfs_login=root / "arm64" / "initramfs-login.cpio.gz",
+            qemu_binary="qemu-system-aarch64",
+            machine_args=("-M", "virt", "-cpu", "cortex-a57"),
+            console="ttyAMA0",
+        ),
+        uboot_arm64=uboot,
+    )
+
+
+def _missing(imgs: TestImages) -> list[Path]:
+    paths = [
+        a.__dict__[f] for a in (imgs.x86_64, imgs.arm64) for f in ("kernel", "initramfs", "initramfs_login")
+    ]
+    return [p for p in paths if not p.is_file()]
+
+
+@functools.cache
+def _build() -> tuple[TestImages | None, str]:
+    root = images_dir()
+    # The script is idempotent and returns in milliseconds when the images are current.
+    if not shutil.which("apt-get") and _missing(_layout(root)):
+        return None, "test images missing and apt-get is not available to build them"
+    try:
+        proc = subprocess.run(
+            ["sh", str(BUILD_SCRIPT), str(root)],
+            capture_output=True, text=True, timeout=BUILD_TIMEOUT, check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return None, f"{BUILD_SCRIPT} took more than {BUILD_TIMEOUT} s"
+    imgs = _layout(root)
+    if proc.returncode != 0:
+        tail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
+        if not _missing(imgs):
+            return imgs, ""  # stale but usable images beat no test at all
+        return None, f"{BUILD_SCRIPT} failed (exit {proc.returncode}): " + " | ".join(tail)
+    missing = _missing(imgs)
+    if missing:
+        return None, f"{BUILD_SCRIPT} did not produce {missing[0]}"
+    return imgs, ""
+
+
+def images() -> TestImages:
+    """The test images, built when missing; skips the calling test when they cannot be had."""
+    imgs, reason = _build()
+    if imgs is None:
+        pytest.skip(reason)
+    return imgs
+
+
+def require_qemu(arch: str) -> None:
+    """Skip unless the QEMU binary for ``arch`` is installed."""
+    binary = {"x86_64": "qemu-system-x86_64", "arm64": "qemu-system-aarch64"}[arch]
+    if not shutil.which(binary):
+        pytest.skip(f"{binary} is not installed (apt-get install qemu-system-x86 qemu-system-arm)")
