@@ -183,9 +183,10 @@ class Device(GuardedStateModel):
 
     # health
 
-    def go_health(self, health: int, reason: str, user=None, job=None) -> None:
+    def go_health(self, health: int, reason: str, user=None, job=None, manual: bool = False) -> None:
+        """Change health; ``manual`` marks an admin's decision, the only way out of Retired."""
         health = DeviceHealth(health)
-        if self.health == DeviceHealth.RETIRED and health != DeviceHealth.RETIRED and user is None:
+        if self.health == DeviceHealth.RETIRED and health != DeviceHealth.RETIRED and not manual:
             raise TransitionError(f"device {self.hostname} is Retired: only an admin can bring it back")
         self._record("health", health, reason, user, job)
 

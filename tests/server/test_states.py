@@ -192,7 +192,7 @@ def test_retired_device_comes_back_only_through_an_admin(user, device):
     device.save()
     with pytest.raises(TransitionError, match="only an admin"):
         device.go_health(DeviceHealth.UNKNOWN, "automatic")
-    device.go_health(DeviceHealth.UNKNOWN, "repaired", user=user)
+    device.go_health(DeviceHealth.UNKNOWN, "repaired", user=user, manual=True)
 
 
 def test_worker_back_to_active_makes_good_devices_unknown(worker, device):

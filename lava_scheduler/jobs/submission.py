@@ -1,0 +1,192 @@
+"""Turning a submitted job definition into TestJob rows, or refusing it with reasons.
+
+Every check runs before anything is stored: a refused submission leaves no row.
+"""
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.db import transaction
+
+from lava_common.schemas import JobSchemaError, validate_job_text
+from lava_common.timeouts import timeout_seconds
+from lava_common.yaml_loader import dump_yaml
+from lava_scheduler.jobs.models import TestJob
+from lava_scheduler.jobs.multinode import split_multinode
+from lava_scheduler.jobs.states import parse_priority
+from lava_scheduler.lab.models import Alias, Device, DeviceType, Tag, Worker
+from lava_scheduler.lab.states import DeviceHealth
+
+
+class SubmissionError(ValueError):
+    """The job cannot be accepted; ``errors`` lists every reason with its path."""
+
+    def __init__(self, errors: list[str]):
+        super().__init__("; ".join(errors))
+        self.errors = errors
+
+
+@dataclass
+class Placement:
+    """Where one job may run, resolved against the lab."""
+
+    device_type: DeviceType
+    device: Device | None
+    worker: Worker | None
+    tags: list[Tag]
+
+
+def validate_definition(text: str | bytes, strict: bool = False) -> dict[str, Any]:
+    """Parse and schema-check a definition; SubmissionError with paths when it is wrong."""
+    try:
+        return validate_job_text(text, strict=strict, extra_context_variables=settings.EXTRA_CONTEXT_VARIABLES)
+    except JobSchemaError as exc:
+        raise SubmissionError([str(issue) for issue in exc.errors] or [str(exc)]) from None
+
+
+def resolve_device_type(name: str) -> DeviceType | None:
+    alias = Alias.objects.select_related("device_type").filter(name=name).first()
+    if alias is not None:
+        return alias.device_type
+    return DeviceType.objects.filter(name=name).first()
+
+
+def resolve_placement(
+    prefix: str, device_type_name: Any, tag_names: list[str], device_name: Any, worker_name: Any
+) -> Placement:
+    """Check that a job with these requirements can ever run in this lab."""
+    errors: list[str] = []
+    device_type = resolve_device_type(str(device_type_name))
+    if device_type is None:
+        raise SubmissionError([f"{prefix}device_type: no device type or alias '{device_type_name}' in this lab"])
+    tags = list(Tag.objects.filter(name__in=tag_names))
+    missing_tags = sorted(set(tag_names) - {tag.name for tag in tags})
+    if missing_tags:
+        errors.append(f"{prefix}tags: unknown tag(s) {', '.join(missing_tags)}")
+    candidates = Device.objects.filter(device_type=device_type).exclude(health=DeviceHealth.RETIRED)
+    device = worker = None
+    if device_name is not None:
+        device = Device.objects.filter(hostname=str(device_name)).first()
+        if device is None:
+            errors.append(f"{prefix}device: no device '{device_name}' in this lab")
+        elif device.device_type_id != device_type.name:
+            errors.append(f"{prefix}device: '{device_name}' is a {device.device_type_id}, not a {device_type.name}")
+        candidates = candidates.filter(hostname=str(device_name))
+    if worker_name is not None:
+        worker = Worker.objects.filter(hostname=str(worker_name)).first()
+        if worker is None:
+            errors.append(f"{prefix}worker: no worker '{worker_name}' in this lab")
+        candidates = candidates.filter(worker_host__hostname=str(worker_name))
+    if errors:
+        raise SubmissionError(errors)
+    wanted = set(tag_names)
+    devices = list(candidates.prefetch_related("tags"))
+    if not devices:
+        where = f" on worker '{worker_name}'" if worker_name is not None else ""
+        raise SubmissionError([f"{prefix}device_type: no usable (non-retired) {device_type.name} device{where}"])
+    if wanted and not any(wanted <= {tag.name for tag in d.tags.all()} for d in devices):
+        raise SubmissionError(
+            [f"{prefix}tags: no {device_type.name} device has all of the tags {', '.join(sorted(wanted))}"]
+        )
+    return Placement(device_type, device, worker, tags)
+
+
+def _visibility(data: dict[str, Any]) -> tuple[bool, list[Group]]:
+    visibility = data["visibility"]
+    if visibility == "public":
+        return True, []
+    if visibility == "personal":
+        return False, []
+    names = visibility["group"]
+    groups = list(Group.objects.filter(name__in=names))
+    unknown = sorted(set(names) - {group.name for group in groups})
+    if unknown:
+        raise SubmissionError([f"visibility.group: unknown group(s) {', '.join(unknown)}"])
+    return False, groups
+
+
+def _metadata(data: dict[str, Any]) -> dict[str, Any]:
+    def coerce(value: Any) -> Any:
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, dict):
+            return {str(k): coerce(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [coerce(v) for v in value]
+        return "" if value is None else str(value)
+
+    return {str(key): coerce(value) for key, value in (data.get("metadata") or {}).items()}
+
+
+def _queue_timeout(data: dict[str, Any]) -> int | None:
+    queue = data.get("timeouts", {}).get("queue")
+    if queue:
+        return timeout_seconds(queue)
+    hours = settings.QUEUE_TIMEOUT_HOURS
+    return int(timedelta(hours=hours).total_seconds()) if hours else None
+
+
+def submit_job(text: str | bytes, user, original_url: str | None = None) -> list[TestJob]:
+    """Validate and store a job (one row, or one per device of a MultiNode group)."""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", errors="replace")
+    data = validate_definition(text)
+    priority = parse_priority(data.get("priority", 50))
+    is_public, groups = _visibility(data)
+    metadata = _metadata(data)
+    if original_url:
+        metadata["job.original"] = original_url
+    common = {
+        "submitter": user,
+        "priority": priority,
+        "is_public": is_public,
+        "metadata": metadata,
+        "original_definition": text,
+        "queue_timeout": _queue_timeout(data),
+    }
+    if "lava-multinode" in data.get("protocols", {}):
+        return _submit_multinode(data, common, groups)
+    placement = resolve_placement("", data["device_type"], data.get("tags", []), data.get("device"), data.get("worker"))
+    with transaction.atomic():
+        job = _create(data, placement, common, groups)
+    return [job]
+
+
+def _create(definition: dict[str, Any], placement: Placement, common: dict[str, Any], groups) -> TestJob:
+    job = TestJob.objects.create(
+        description=str(definition.get("job_name", ""))[:200],
+        definition=dump_yaml(definition),
+        requested_device_type=placement.device_type,
+        requested_device=placement.device,
+        requested_worker=placement.worker,
+        **common,
+    )
+    if placement.tags:
+        job.tags.set(placement.tags)
+    if groups:
+        job.viewing_groups.set(groups)
+    return job
+
+
+def _submit_multinode(data: dict[str, Any], common: dict[str, Any], groups) -> list[TestJob]:
+    sub_jobs = split_multinode(data)
+    placements = [
+        resolve_placement(f"protocols.lava-multinode.roles.{sub.role}.", sub.device_type, sub.tags, sub.device, sub.worker)
+        for sub in sub_jobs
+    ]
+    common = dict(common, multinode_definition=common["original_definition"])
+    jobs: list[TestJob] = []
+    with transaction.atomic():
+        for index, (sub, placement) in enumerate(zip(sub_jobs, placements, strict=True)):
+            job = _create(sub.definition, placement, common, groups)
+            job.target_group = sub.definition["protocols"]["lava-multinode"]["target_group"]
+            first_id = jobs[0].pk if jobs else job.pk
+            job.sub_id = f"{first_id}.{index}"
+            sub.definition["protocols"]["lava-multinode"]["sub_id"] = index
+            job.definition = dump_yaml(sub.definition)
+            job.save(update_fields=["target_group", "sub_id", "definition"])
+            jobs.append(job)
+    return jobs

@@ -1,0 +1,71 @@
+"""The lab's configuration files: device dictionaries and health-check jobs.
+
+Like the reference, these live in files (``DEVICES_PATH``,
+``HEALTH_CHECKS_PATH``), not in the database, so that admins can keep them
+in git and edit them with any tool.
+"""
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+
+from lava_scheduler.device_config import (
+    DeviceConfigError,
+    device_type_of_dictionary,
+    render_device_config,
+    render_device_yaml,
+)
+
+
+def dictionary_path(hostname: str) -> Path:
+    return Path(settings.DEVICES_PATH) / f"{hostname}.jinja2"
+
+
+def read_dictionary(hostname: str) -> str | None:
+    path = dictionary_path(hostname)
+    return path.read_text(encoding="utf-8") if path.exists() else None
+
+
+def write_atomically(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, path)
+
+
+def write_dictionary(hostname: str, text: str) -> None:
+    write_atomically(dictionary_path(hostname), text)
+
+
+def render_kwargs() -> dict[str, Any]:
+    return {"devices_path": Path(settings.DEVICES_PATH), "device_types_paths": list(settings.DEVICE_TYPES_PATHS)}
+
+
+def render_device(hostname: str, job_context: dict[str, Any] | None = None, text: str | None = None) -> dict:
+    """The device's configuration for a job; DeviceConfigError when it cannot be made."""
+    return render_device_config(hostname, text, job_context, **render_kwargs())
+
+
+def render_device_text(hostname: str, job_context: dict[str, Any] | None = None, text: str | None = None) -> str:
+    return render_device_yaml(hostname, text, job_context, **render_kwargs())
+
+
+def health_check_path(hostname: str) -> Path | None:
+    """The health-check job of a device: named after the type its dictionary extends."""
+    text = read_dictionary(hostname)
+    if text is None:
+        return None
+    try:
+        device_type = device_type_of_dictionary(text, source=hostname)
+    except DeviceConfigError:
+        return None
+    for suffix in (".yaml", ".yml"):
+        path = Path(settings.HEALTH_CHECKS_PATH) / f"{device_type}{suffix}"
+        if path.exists():
+            return path
+    return None
