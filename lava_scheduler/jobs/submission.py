@@ -37,6 +37,7 @@ class Placement:
     device: Device | None
     worker: Worker | None
     tags: list[Tag]
+    usable_devices: int
 
 
 def validate_definition(text: str | bytes, strict: bool = False) -> dict[str, Any]:
@@ -87,11 +88,12 @@ def resolve_placement(
     if not devices:
         where = f" on worker '{worker_name}'" if worker_name is not None else ""
         raise SubmissionError([f"{prefix}device_type: no usable (non-retired) {device_type.name} device{where}"])
-    if wanted and not any(wanted <= {tag.name for tag in d.tags.all()} for d in devices):
+    usable = [d for d in devices if wanted <= {tag.name for tag in d.tags.all()}]
+    if not usable:
         raise SubmissionError(
             [f"{prefix}tags: no {device_type.name} device has all of the tags {', '.join(sorted(wanted))}"]
         )
-    return Placement(device_type, device, worker, tags)
+    return Placement(device_type, device, worker, tags, len(usable))
 
 
 def _visibility(data: dict[str, Any]) -> tuple[bool, list[Group]]:
@@ -177,6 +179,17 @@ def _submit_multinode(data: dict[str, Any], common: dict[str, Any], groups) -> l
         resolve_placement(f"protocols.lava-multinode.roles.{sub.role}.", sub.device_type, sub.tags, sub.device, sub.worker)
         for sub in sub_jobs
     ]
+    needed: dict[str, int] = {}
+    for sub in sub_jobs:
+        needed[sub.role] = needed.get(sub.role, 0) + 1
+    for sub, placement in zip(sub_jobs, placements, strict=True):
+        if placement.usable_devices < needed[sub.role]:
+            raise SubmissionError(
+                [
+                    f"protocols.lava-multinode.roles.{sub.role}.count: {needed[sub.role]} devices needed, "
+                    f"only {placement.usable_devices} usable {placement.device_type.name} device(s) in this lab"
+                ]
+            )
     common = dict(common, multinode_definition=common["original_definition"])
     jobs: list[TestJob] = []
     with transaction.atomic():
