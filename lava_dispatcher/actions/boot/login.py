@@ -1,0 +1,220 @@
+"""After power-on: kernel start, kernel problems, login prompt, shell prompt."""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import TYPE_CHECKING, Any
+
+from lava_common.exceptions import InfrastructureError, JobError
+from lava_dispatcher.action import Action
+from lava_dispatcher.device import DeviceConfig
+from lava_dispatcher.kernel_messages import PANIC_PATTERN, KernelMessageDetector
+
+if TYPE_CHECKING:
+    from lava_dispatcher.context import JobContext
+
+PANIC_DRAIN_SECONDS = 2.0
+
+
+def prompt_list(parameters: dict[str, Any]) -> list[str]:
+    prompts = parameters.get("prompts") or []
+    return [prompts] if isinstance(prompts, str) else [str(p) for p in prompts]
+
+
+def check_prompts(parameters: dict[str, Any], errors: list[str]) -> None:
+    prompts = prompt_list(parameters)
+    if not prompts:
+        errors.append("'prompts' is required to recognise the shell")
+    for prompt in prompts:
+        try:
+            re.compile(prompt)
+        except re.error as exc:
+            errors.append(f"prompt '{prompt}' is not a valid regular expression: {exc}")
+    auto_login = parameters.get("auto_login")
+    if auto_login is not None:
+        if not isinstance(auto_login, dict) or not auto_login.get("login_prompt") or not auto_login.get("username"):
+            errors.append("auto_login needs 'login_prompt' and 'username'")
+        elif ("password_prompt" in auto_login) != ("password" in auto_login):
+            errors.append("auto_login: 'password_prompt' and 'password' go together")
+
+
+class LoginAction(Action):
+    name = "login-action"
+    description = "Real login action."
+    summary = "Login after boot."
+    section = "boot"
+
+    def __init__(self, wait_kernel: bool, error_messages: list[str] | None = None) -> None:
+        super().__init__()
+        self.wait_kernel = wait_kernel
+        self.error_messages = error_messages or []
+
+    def _kernel_start(self, ctx: JobContext) -> None:
+        boot_params = self.parameters.get("parameters") or {}
+        message = boot_params.get("kernel-start-message", ctx.device.kernel_start_message)
+        if not message:
+            return
+        patterns = [message, *self.error_messages]
+        index = ctx.connection.expect(patterns, self.connection_wait(ctx), what="the kernel to start")
+        if index > 0:
+            raise InfrastructureError(f"matched a bootloader error message: '{patterns[index]}'")
+
+    def run(self, ctx: JobContext) -> None:
+        console = ctx.connection
+        if console is None:
+            raise JobError("no console connection to log in on")
+        detector = KernelMessageDetector()
+        ignore = bool(self.parameters.get("ignore_kernel_messages"))
+        if not ignore:
+            console.add_observer(detector.feed)
+        try:
+            if self.wait_kernel:
+                self._kernel_start(ctx)
+            self._login(ctx, detector, ignore)
+        finally:
+            console.remove_observer(detector.feed)
+            self.results["kernel_messages"] = [m.as_result() for m in detector.found]
+            for message in detector.found:
+                ctx.logger.warning(f"kernel {message.kind}: {message.lines[0].strip()}")
+
+    def _panic(self, ctx: JobContext, detector: KernelMessageDetector) -> None:
+        ctx.connection.drain(PANIC_DRAIN_SECONDS)  # let the end of the panic report be captured
+        first = detector.panic.lines[0].strip() if detector.panic else "Kernel panic"
+        raise JobError(f"kernel panic: {first}")
+
+    def _login(self, ctx: JobContext, detector: KernelMessageDetector, ignore: bool) -> None:
+        console = ctx.connection
+        prompts = prompt_list(self.parameters)
+        auto_login = self.parameters.get("auto_login") or {}
+        fixed = [] if ignore else [PANIC_PATTERN]
+        login = [auto_login["login_prompt"], "Login incorrect"] if auto_login else []
+        patterns = fixed + login + prompts
+        sent_user = False
+        while True:
+            try:
+                index = console.expect(patterns, self.connection_wait(ctx), what="a login or shell prompt")
+            except InfrastructureError:
+                if detector.panic:
+                    self._panic(ctx, detector)
+                raise
+            chosen = patterns[index]
+            if fixed and index == 0:
+                self._panic(ctx, detector)
+            if login and chosen == "Login incorrect":
+                raise JobError("login failed: 'Login incorrect'")
+            if login and index == len(fixed) and chosen == auto_login["login_prompt"]:
+                if sent_user:
+                    raise JobError("login failed: the login prompt came back")
+                sent_user = True
+                console.sendline(str(auto_login["username"]))
+                if auto_login.get("password_prompt"):
+                    console.expect([auto_login["password_prompt"]], self.connection_wait(ctx), what="the password prompt")
+                    console.sendline(str(auto_login["password"]), log=False)
+                    ctx.logger.input("[password]")
+                continue
+            break
+        console.prompts = prompts
+        for command in auto_login.get("login_commands") or []:
+            console.sendline(str(command))
+            console.expect(prompts, self.connection_wait(ctx), what=f"the prompt after '{command}'")
+
+
+class AutoLoginAction(Action):
+    name = "auto-login-action"
+    description = "automatically login after boot using job parameters and checking for messages."
+    summary = "Auto-login after boot with support for kernel messages."
+    section = "boot"
+
+    def __init__(self, wait_kernel: bool = True, error_messages: list[str] | None = None) -> None:
+        super().__init__()
+        self.wait_kernel = wait_kernel
+        self.error_messages = error_messages
+
+    def populate(self, parameters: dict[str, Any]) -> None:
+        child = self.new_pipeline().add_action(LoginAction(self.wait_kernel, self.error_messages), parameters)
+        child.connection_timeout = self.connection_timeout
+
+    def validate(self) -> None:
+        super().validate()
+        check_prompts(self.parameters, self.errors)
+
+
+class ExpectShellSession(Action):
+    name = "expect-shell-connection"
+    description = "Wait for a shell"
+    summary = "Expect a shell prompt"
+    section = "boot"
+
+    def run(self, ctx: JobContext) -> None:
+        console = ctx.connection
+        console.sendline("")
+        console.expect(console.prompts, self.connection_wait(ctx), what="the shell prompt")
+
+
+class ExportDeviceEnv(Action):
+    name = "export-device-env"
+    description = "Exports environment variables to the device"
+    summary = "Exports environment variables action"
+    section = "boot"
+
+    def run(self, ctx: JobContext) -> None:
+        env = ctx.env_dut.get("overrides") if isinstance(ctx.env_dut.get("overrides"), dict) else ctx.env_dut
+        console = ctx.connection
+        for key, value in (env or {}).items():
+            console.sendline(f"export {key}='{value}'")
+            console.expect(console.prompts, self.connection_wait(ctx), what="the shell prompt")
+
+
+class ConnectDevice(Action):
+    name = "connect-device"
+    description = "use the configured command to connect serial to the device"
+    summary = "run connection command"
+    section = "boot"
+
+    def __init__(self, device: DeviceConfig) -> None:
+        super().__init__()
+        self.device = device
+
+    def validate(self) -> None:
+        if self.device.primary_connection is None:
+            self.errors.append("the device has no connection command (commands.connect)")
+
+    def run(self, ctx: JobContext) -> None:
+        from lava_dispatcher.console import Console
+
+        if ctx.connection is not None and ctx.connection.spawn.isalive():
+            ctx.logger.debug("reusing the existing connection")
+            return
+        spec = ctx.device.primary_connection
+        ctx.logger.info(f"[common] connect-device Connecting to device using '{spec.command}'")
+        console = Console(spec.command, ctx.logger, ctx.processes, spec.name, ctx.device.spawn_maxread, spec.tags)
+        console.character_delay_ms = ctx.device.character_delays.get("boot", 0)
+        console.prompts = [ctx.device.default_shell_prompt]
+        ctx.connection = console
+        time.sleep(0.05)  # telnet needs a moment before the board's first bytes are worth reading
+
+
+class ResetDevice(Action):
+    name = "reset-device"
+    description = "reboot or power-cycle the device"
+    summary = "reboot the device"
+    section = "boot"
+
+    def __init__(self, device: DeviceConfig) -> None:
+        super().__init__()
+        self.device = device
+
+    def validate(self) -> None:
+        power = self.device.power
+        if not (power.hard_reset or power.power_on):
+            self.errors.append("the device has neither hard_reset nor power_on commands")
+
+    def run(self, ctx: JobContext) -> None:
+        from lava_dispatcher.power import CommandPowerDriver
+
+        driver = CommandPowerDriver(ctx)
+        if driver.can_cycle:
+            driver.cycle()
+        else:
+            driver.on()

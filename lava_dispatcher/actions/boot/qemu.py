@@ -1,0 +1,123 @@
+"""``boot: method: qemu``: build the QEMU command line from the device and the images, spawn it.
+
+KVM on our lab hosts is not usable (nested PVM), so QEMU always runs with
+``-accel tcg`` and options that need KVM are dropped.
+"""
+
+from __future__ import annotations
+
+import platform
+import shlex
+import subprocess
+from typing import TYPE_CHECKING, Any
+
+from lava_common.exceptions import InfrastructureError, JobError
+from lava_dispatcher.action import Action
+from lava_dispatcher.actions.boot.login import AutoLoginAction, ExpectShellSession, ExportDeviceEnv
+from lava_dispatcher.device import DeviceConfig
+from lava_dispatcher.retry import RetryAction
+
+if TYPE_CHECKING:
+    from lava_dispatcher.context import JobContext
+
+KVM_ONLY = {"-enable-kvm", "-cpu host"}
+
+
+def qemu_command(device: DeviceConfig, image_args: str) -> str:
+    params = (device.boot_methods().get("qemu") or {}).get("parameters") or {}
+    command = params.get("command")
+    if not command:
+        raise JobError("the device's boot.methods.qemu.parameters.command is missing")
+    parts: list[str] = [str(command)]
+    options = [str(o) for o in (params.get("options") or [])] + [str(e) for e in (params.get("extra") or [])]
+    for option in options:
+        if option.strip() in KVM_ONLY:
+            continue
+        parts.append(option.replace("accel=kvm:tcg", "accel=tcg").replace("accel=kvm", "accel=tcg"))
+    joined = " ".join(parts)
+    if "-accel" not in joined and "accel=" not in joined:
+        parts.append("-accel tcg")
+    if image_args:
+        parts.append(image_args)
+    return " ".join(parts)
+
+
+class CallQemuAction(Action):
+    name = "execute-qemu"
+    description = "call qemu to boot the image"
+    summary = "execute qemu to boot the image"
+    section = "boot"
+
+    def __init__(self, device: DeviceConfig) -> None:
+        super().__init__()
+        self.device = device
+
+    def validate(self) -> None:
+        params = (self.device.boot_methods().get("qemu") or {}).get("parameters") or {}
+        if not params.get("command"):
+            self.errors.append("the device's boot.methods.qemu.parameters.command is missing")
+
+    def run(self, ctx: JobContext) -> None:
+        from lava_dispatcher.console import Console
+
+        command = qemu_command(ctx.device, ctx.image_args.get("qemu", ""))
+        binary = shlex.split(command)[0]
+        self.results = {
+            "job_arch": ctx.job.get("context", {}).get("arch", ""),
+            "host_arch": platform.machine(),
+            "qemu_version": _qemu_version(binary),
+        }
+        ctx.logger.info(f"Boot command: {command}")
+        if ctx.connection is not None:
+            ctx.connection.stop_process()
+        console = Console(command, ctx.logger, ctx.processes, "qemu", ctx.device.spawn_maxread)
+        console.character_delay_ms = ctx.device.character_delays.get("boot", 0)
+        console.prompts = [ctx.device.default_shell_prompt]
+        console.owns_board = True
+        ctx.connection = console
+
+    def cleanup(self, ctx: JobContext) -> None:
+        if ctx.connection is not None:
+            ctx.connection.stop_process()
+
+
+def _qemu_version(binary: str) -> str:
+    try:
+        out = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise InfrastructureError(f"cannot run '{binary}': {exc}") from exc
+    first = out.splitlines()[0] if out else ""
+    return first.split("version", 1)[-1].strip().split()[0] if "version" in first else first
+
+
+class BootQemuImage(Action):
+    name = "boot-qemu-image"
+    description = "boot image with retry"
+    summary = "boot with retry"
+    section = "boot"
+
+    def __init__(self, device: DeviceConfig) -> None:
+        super().__init__()
+        self.device = device
+
+    def populate(self, parameters: dict[str, Any]) -> None:
+        self.new_pipeline().add_action(CallQemuAction(self.device), parameters)
+
+
+class BootQemuRetry(RetryAction):
+    name = "boot-image-retry"
+    description = "boot image using QEMU command line"
+    summary = "boot QEMU image"
+    section = "boot"
+
+    def __init__(self, device: DeviceConfig, retries: int) -> None:
+        super().__init__(max_retries=retries)
+        self.device = device
+
+    def populate(self, parameters: dict[str, Any]) -> None:
+        self.max_retries = self._explicit_retries or 1
+        pipeline = self.new_pipeline()
+        pipeline.add_action(BootQemuImage(self.device), parameters)
+        pipeline.add_action(AutoLoginAction(), parameters)
+        pipeline.add_action(ExpectShellSession(), parameters)
+        pipeline.add_action(ExportDeviceEnv(), parameters)

@@ -1,0 +1,175 @@
+"""Fetch one artefact (``file://`` or ``http(s)://``) into the job's scratch space.
+
+The checksum given in the job is checked on the bytes as downloaded; then the
+file is decompressed (gz, xz, bz2 in-process; zstd through the ``zstd`` binary).
+"""
+
+from __future__ import annotations
+
+import bz2
+import hashlib
+import lzma
+import shutil
+import subprocess
+import zlib
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlparse
+
+from lava_common.constants import HTTP_DOWNLOAD_CHUNK_SIZE, HTTP_DOWNLOAD_TIMEOUT
+from lava_common.exceptions import InfrastructureError, JobError
+from lava_dispatcher.action import Action
+from lava_dispatcher.retry import RetryAction
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from lava_dispatcher.context import JobContext
+
+COMPRESSIONS = {"gz": ".gz", "xz": ".xz", "bz2": ".bz2", "zstd": ".zst"}
+CHECKSUMS = ("md5sum", "sha256sum", "sha512sum")
+SCHEMES = ("file", "http", "https")
+
+
+def _file_chunks(path: Path) -> Iterator[bytes]:
+    try:
+        with path.open("rb") as handle:
+            while chunk := handle.read(1 << 20):
+                yield chunk
+    except OSError as exc:
+        raise JobError(f"cannot read '{path}': {exc.strerror}") from exc
+
+
+def _http_chunks(url: str, headers: dict[str, str] | None) -> Iterator[bytes]:
+    import requests  # only jobs that download over HTTP pay for this import
+
+    try:
+        with requests.get(url, stream=True, timeout=HTTP_DOWNLOAD_TIMEOUT, headers=headers or {}) as reply:
+            if reply.status_code != 200:
+                raise JobError(f"'{url}': HTTP {reply.status_code}")
+            yield from reply.iter_content(HTTP_DOWNLOAD_CHUNK_SIZE)
+    except requests.RequestException as exc:
+        raise InfrastructureError(f"'{url}': {exc}") from exc
+
+
+def _decompress(raw: Path, out: Path, compression: str) -> None:
+    if compression == "zstd":
+        if not shutil.which("zstd"):
+            raise InfrastructureError("zstd decompression needs the 'zstd' program on the worker")
+        proc = subprocess.run(["zstd", "-d", "-q", "-f", "-o", str(out), str(raw)], capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise JobError(f"cannot decompress '{raw.name}' (zstd): {proc.stderr.strip()}")
+        return
+    factories: dict[str, Any] = {
+        "gz": lambda: zlib.decompressobj(wbits=47),
+        "xz": lzma.LZMADecompressor,
+        "bz2": bz2.BZ2Decompressor,
+    }
+    decompressor = factories[compression]()
+    try:
+        with raw.open("rb") as src, out.open("wb") as dst:
+            while chunk := src.read(1 << 20):
+                dst.write(decompressor.decompress(chunk))
+    except (zlib.error, lzma.LZMAError, OSError, EOFError) as exc:
+        raise JobError(f"cannot decompress '{raw.name}' ({compression}): {exc}") from exc
+
+
+def check_url_block(block: Any, where: str) -> list[str]:
+    """Validation errors of one artefact block (``{url, compression, md5sum...}``)."""
+    if not isinstance(block, dict) or not isinstance(block.get("url"), str):
+        return [f"{where}.url is required"]
+    errors = []
+    scheme = urlparse(block["url"]).scheme
+    if scheme not in SCHEMES:
+        errors.append(f"{where}.url: unsupported scheme '{scheme}' (use {', '.join(SCHEMES)})")
+    compression = block.get("compression")
+    if compression not in (None, *COMPRESSIONS):
+        errors.append(f"{where}.compression: unknown compression '{compression}'")
+    return errors
+
+
+class DownloadAction(Action):
+    name = "file-download"
+    description = "download an artefact"
+    summary = "download"
+    section = "deploy"
+
+    def __init__(self, label: str, block: dict[str, Any], dest_dir: str = "scratch") -> None:
+        super().__init__()
+        self.label = label
+        self.block = block
+        self.dest_dir = dest_dir
+        self.url = block.get("url", "") if isinstance(block, dict) else ""
+
+    def validate(self) -> None:
+        self.errors.extend(check_url_block(self.block, self.label))
+
+    def describe(self) -> dict[str, Any]:
+        return {**super().describe(), "url": self.url}
+
+    def destination(self, ctx: JobContext) -> Path:
+        if self.dest_dir == "tftp" and ctx.tftp_dir is not None:
+            return ctx.tftp_dir / self.label
+        return ctx.scratch() / self.label
+
+    def run(self, ctx: JobContext) -> None:
+        parsed = urlparse(self.url)
+        dest = self.destination(ctx)
+        dest.mkdir(parents=True, exist_ok=True)
+        filename = Path(unquote(parsed.path)).name or self.label
+        raw = dest / filename
+        chunks = (
+            _file_chunks(Path(unquote(parsed.path)))
+            if parsed.scheme == "file"
+            else _http_chunks(self.url, self.block.get("headers"))
+        )
+        hashes = {name: hashlib.new(name[:-3]) for name in CHECKSUMS}
+        size = 0
+        with raw.open("wb") as out:
+            for chunk in chunks:
+                out.write(chunk)
+                size += len(chunk)
+                for digest in hashes.values():
+                    digest.update(chunk)
+        sums = {name: digest.hexdigest() for name, digest in hashes.items()}
+        for name in CHECKSUMS:
+            expected = self.block.get(name)
+            if expected and expected != sums[name]:
+                raise JobError(f"{self.label}: {name} mismatch: expected {expected}, got {sums[name]}")
+        final = raw
+        compression = self.block.get("compression")
+        if compression:
+            suffix = COMPRESSIONS[compression]
+            final = dest / (filename[: -len(suffix)] if filename.endswith(suffix) else filename + ".out")
+            _decompress(raw, final, compression)
+            raw.unlink()
+        ctx.downloaded[self.label] = final
+        ctx.logger.info(f"{self.label}: {size} bytes from {self.url} -> {final}")
+        self.results = {
+            "label": self.label,
+            "size": size,
+            "md5sum": sums["md5sum"],
+            "sha256sum": sums["sha256sum"],
+            "sha512sum": sums["sha512sum"],
+        }
+
+
+class HttpDownloadAction(DownloadAction):
+    name = "http-download"
+
+
+class DownloadRetry(RetryAction):
+    name = "download-retry"
+    description = "download with retry"
+    summary = "download-retry"
+    section = "deploy"
+
+    def __init__(self, label: str, block: dict[str, Any], dest_dir: str = "scratch", retries: int = 1) -> None:
+        super().__init__(max_retries=retries)
+        self.label, self.block, self.dest_dir = label, block, dest_dir
+
+    def populate(self, parameters: dict[str, Any]) -> None:
+        self.max_retries = self._explicit_retries or 1
+        url = self.block.get("url", "") if isinstance(self.block, dict) else ""
+        cls = HttpDownloadAction if url.startswith(("http://", "https://")) else DownloadAction
+        self.new_pipeline().add_action(cls(self.label, self.block, self.dest_dir), parameters)

@@ -1,0 +1,96 @@
+"""``deploy: to: tmpfs`` for QEMU: download the images and prepare their QEMU arguments."""
+
+from __future__ import annotations
+
+import shlex
+from typing import TYPE_CHECKING, Any
+
+from lava_dispatcher.action import Action
+from lava_dispatcher.actions.deploy.download import DownloadRetry
+from lava_dispatcher.actions.deploy.overlay import ApplyOverlayAction, OverlayAction
+from lava_dispatcher.plan import JobPlan
+
+if TYPE_CHECKING:
+    from lava_dispatcher.context import JobContext
+
+
+def overlay_target(images: dict[str, Any]) -> str | None:
+    """The image that receives the lava overlay: the one asking for it, else a cpio.newc ramdisk."""
+    for label, block in images.items():
+        if isinstance(block, dict) and (block.get("overlays") or {}).get("lava"):
+            return label
+    for label, block in images.items():
+        if isinstance(block, dict) and (block.get("format") == "cpio.newc" or label in ("ramdisk", "initrd")):
+            return label
+    return None
+
+
+def with_lava_overlay(images: dict[str, Any], needs_overlay: bool) -> dict[str, Any]:
+    """The images that get overlays, with ``lava: true`` added where the test shell needs it."""
+    chosen: dict[str, Any] = {}
+    target = overlay_target(images) if needs_overlay else None
+    for label, block in images.items():
+        if not isinstance(block, dict):
+            continue
+        overlays = dict(block.get("overlays") or {})
+        if label == target:
+            overlays.setdefault("lava", True)
+        if overlays:
+            chosen[label] = {**block, "overlays": overlays}
+    return chosen
+
+
+def substitute_image_args(images: dict[str, Any], paths: dict[str, Any]) -> list[str]:
+    """QEMU arguments with each ``{label}`` replaced by that image's local path."""
+    mapping = {label: str(path) for label, path in paths.items() if "." not in label}
+    args: list[str] = []
+    for block in images.values():
+        template = block.get("image_arg") if isinstance(block, dict) else None
+        if template:
+            for key, value in mapping.items():
+                template = template.replace("{" + key + "}", shlex.quote(value))
+            args.append(template)
+    return args
+
+
+class DeployImagesAction(Action):
+    name = "deployimages"
+    description = "deploy images using guestfs"
+    summary = "deploy images"
+    section = "deploy"
+
+    def __init__(self, plan: JobPlan) -> None:
+        super().__init__()
+        self.plan = plan
+
+    def populate(self, parameters: dict[str, Any]) -> None:
+        pipeline = self.new_pipeline()
+        images = parameters.get("images") or {}
+        if self.plan.needs_overlay:
+            pipeline.add_action(OverlayAction(self.plan), parameters)
+        for label, block in images.items():
+            pipeline.add_action(DownloadRetry(label, block if isinstance(block, dict) else {}), parameters)
+            overlays = (block or {}).get("overlays") if isinstance(block, dict) else None
+            for name, spec in (overlays or {}).items():
+                if name != "lava" and isinstance(spec, dict):
+                    pipeline.add_action(DownloadRetry(f"{label}.{name}", spec), parameters)
+        targets = with_lava_overlay(images, self.plan.needs_overlay)
+        if targets:
+            pipeline.add_action(ApplyOverlayAction(targets), parameters)
+
+    def validate(self) -> None:
+        super().validate()
+        images = self.parameters.get("images")
+        if not isinstance(images, dict) or not images:
+            self.errors.append("'images' must list at least one image")
+            return
+        for label, block in images.items():
+            if isinstance(block, dict) and "image_arg" in block and "{" + label + "}" not in str(block["image_arg"]):
+                self.errors.append(f"images.{label}.image_arg does not use '{{{label}}}'")
+        if self.plan.needs_overlay and overlay_target(images) is None:
+            self.errors.append("the test shell needs an image to carry its overlay (a cpio.newc ramdisk)")
+
+    def run(self, ctx: JobContext) -> None:
+        super().run(ctx)
+        images = self.parameters.get("images") or {}
+        ctx.image_args["qemu"] = " ".join(substitute_image_args(images, ctx.downloaded))

@@ -1,0 +1,57 @@
+"""Always the last action: power the board off and close the consoles."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from lava_common.constants import CLEANUP_TIMEOUT
+from lava_dispatcher.action import Action
+
+if TYPE_CHECKING:
+    from lava_dispatcher.context import JobContext
+
+
+class PowerOffAction(Action):
+    name = "power-off"
+    description = "discontinue power to device"
+    summary = "send power_off command"
+    section = "finalize"
+
+    def run(self, ctx: JobContext) -> None:
+        from lava_dispatcher.power import run_commands
+
+        if ctx.connection is not None:
+            ctx.connection.drain()  # the board's last words, before its power goes
+        if ctx.device.power.power_off:
+            run_commands(ctx, ctx.device.power.power_off, "power-off")
+        if ctx.connection is not None and ctx.connection.owns_board:
+            # the console process is the board itself (QEMU): stopping it is the power-off
+            ctx.connection.stop_process()
+            ctx.connection = None
+
+
+class ReadFeedbackAction(Action):
+    name = "read-feedback"
+    description = "Check for messages on all other namespaces"
+    summary = "Read from other namespaces"
+    section = "finalize"
+
+    def run(self, ctx: JobContext) -> None:
+        if ctx.connection is not None:
+            ctx.connection.drain()
+            ctx.connection.close()
+            ctx.connection = None
+
+
+class FinalizeAction(Action):
+    name = "finalize"
+    description = "finish the process and cleanup"
+    summary = "finalize the job"
+    section = "finalize"
+
+    def populate(self, parameters: dict[str, Any]) -> None:
+        # finalize must get its full time even when the job ran out of it
+        self.timeout.duration = min(self.timeout.duration, CLEANUP_TIMEOUT)
+        pipeline = self.new_pipeline()
+        pipeline.add_action(PowerOffAction(), parameters)
+        pipeline.add_action(ReadFeedbackAction(), parameters)

@@ -1,0 +1,160 @@
+"""``lava-run``: run one job standalone (by hand, by the worker, by tuxrun).
+
+Imports are kept lazy: ``lava-run --validate`` has to start in a fraction of
+a second, so pexpect and requests are only loaded by the actions that use them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Any, NoReturn
+
+from lava_common.exceptions import ConfigurationError, JobCanceled, JobError, LAVAError
+
+CANCEL_SIGNALS = (signal.SIGHUP, signal.SIGINT, signal.SIGQUIT, signal.SIGTERM, signal.SIGUSR2)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="lava-run", description="Run a LAVA job on one device")
+    parser.add_argument("--job-id", required=True, metavar="ID", help="job identifier")
+    parser.add_argument("--output-dir", required=True, type=Path, help="where logs.yaml, result.yaml go")
+    parser.add_argument("--device", required=True, type=Path, help="rendered device configuration (YAML)")
+    parser.add_argument("--dispatcher", type=Path, default=None, help="dispatcher configuration (YAML)")
+    parser.add_argument("--env-dut", type=Path, default=None, help="environment for the device (YAML)")
+    parser.add_argument("--validate", action="store_true", help="validate the job, do not run it")
+    parser.add_argument("--skip-sudo-warning", action="store_true", help="accepted; root is never required")
+    parser.add_argument("--debug", action="store_true", help="accepted for compatibility")
+    parser.add_argument("--url", default=None, help="accepted for compatibility; logs go to stderr")
+    parser.add_argument("--token", default=None, help="accepted for compatibility (masked in logs)")
+    parser.add_argument("--job-log-interval", type=int, default=5, help="accepted for compatibility")
+    parser.add_argument("definition", type=Path, help="job definition (YAML)")
+    return parser
+
+
+def _load(path: Path | None, what: str, error: type[LAVAError]) -> Any:
+    from lava_common.yaml_loader import YAMLLoadError, load_yaml
+
+    if path is None:
+        return None
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise error(f"cannot read the {what} '{path}': {exc.strerror}") from exc
+    try:
+        return load_yaml(text)
+    except YAMLLoadError as exc:
+        raise error(f"{what} '{path}': {exc}") from exc
+
+
+class _CancelHandler:
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, signum: int, frame: object) -> None:
+        self.count += 1
+        if signum == signal.SIGUSR1:
+            raise JobCanceled("job deleted on the server")
+        raise JobCanceled("canceled" if self.count == 1 else "canceled again")
+
+    def install(self) -> None:
+        for sig in (*CANCEL_SIGNALS, signal.SIGUSR1):
+            signal.signal(sig, self)
+
+    @staticmethod
+    def ignore() -> None:
+        for sig in (*CANCEL_SIGNALS, signal.SIGUSR1):
+            signal.signal(sig, signal.SIG_IGN)
+
+
+def _write_yaml(path: Path, data: Any) -> None:
+    from lava_common.yaml_loader import dump_yaml
+
+    path.write_text(dump_yaml(data), encoding="utf-8")
+
+
+def run(args: argparse.Namespace) -> int:
+    from lava_dispatcher.logger import stderr_logger
+
+    args.output_dir.mkdir(parents=True, exist_ok=True)
+    logger = stderr_logger(str(args.output_dir / "logs.yaml"))
+    if args.token:
+        logger.add_secret(args.token)
+    handler = _CancelHandler()
+    handler.install()
+    job = None
+    ctx = None
+    result: dict[str, Any] = {"definition": "lava", "case": "job", "result": "fail"}
+    try:
+        ctx, job = _prepare(args, logger)
+        _write_yaml(args.output_dir / "description.yaml", job.describe())
+        job.validate()
+        logger.info("validate: the job is valid")
+        if not args.validate:
+            job.run()
+        result["result"] = "pass"
+    except LAVAError as exc:
+        result.update(error_msg=str(exc), error_type=exc.error_type)
+        logger.error(f"{exc.error_help}: {exc}")
+    except Exception as exc:  # noqa: BLE001 - never a traceback for the user; a Bug result instead
+        result.update(error_msg=f"{type(exc).__name__}: {exc}", error_type="Bug")
+        logger.exception(f"This is a bug in lava-run: {type(exc).__name__}: {exc}")
+    finally:
+        handler.ignore()
+        if ctx is not None:
+            ctx.deadlines.clear()
+            if ctx.connection is not None:
+                ctx.connection.stop_process()
+            ctx.processes.kill_all()
+        if job is not None:
+            job.remove_scratch()
+    logger.results(result)
+    if result["result"] == "pass":
+        logger.info("Job finished correctly")
+    _write_yaml(args.output_dir / "result.yaml", result)
+    logger.close()
+    return 0 if result["result"] == "pass" else 1
+
+
+def _prepare(args: argparse.Namespace, logger: Any) -> tuple[Any, Any]:
+    from lava_dispatcher.context import JobContext
+    from lava_dispatcher.device import parse_device, parse_dispatcher
+    from lava_dispatcher.job import Job
+
+    job_data = _load(args.definition, "job definition", JobError)
+    device = parse_device(_load(args.device, "device configuration", ConfigurationError), str(args.device))
+    dispatcher = parse_dispatcher(_load(args.dispatcher, "dispatcher configuration", ConfigurationError))
+    env_dut = _load(args.env_dut, "device environment", ConfigurationError) or {}
+    if not isinstance(job_data, dict):
+        raise JobError(f"job definition '{args.definition}': must be a mapping")
+    secrets = job_data.get("secrets") or {}
+    if isinstance(secrets, dict):
+        for key, value in secrets.items():
+            os.environ[str(key)] = str(value)
+            logger.add_secret(str(value))
+    os.environ["LAVA_JOB_ID"] = str(args.job_id)
+    ctx = JobContext(
+        job_id=str(args.job_id),
+        job=job_data,
+        device=device,
+        dispatcher=dispatcher,
+        logger=logger,
+        env_dut=env_dut if isinstance(env_dut, dict) else {},
+    )
+    return ctx, Job.from_context(ctx)
+
+
+def main(argv: list[str] | None = None) -> NoReturn:
+    args = build_parser().parse_args(argv)
+    try:
+        code = run(args)
+    except JobCanceled:
+        code = 1  # a signal arrived after the final result was written
+    sys.exit(code)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,192 @@
+"""A board console driven with pexpect: a process whose stdio is the serial line
+(``telnet`` to ser2net, QEMU's own stdio, ...).
+
+Everything read is logged line by line at level ``target`` and handed to the
+line observers (test-shell signal parser, kernel message detector); what is
+sent is logged at level ``input``.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pexpect
+
+from lava_common.exceptions import ConnectionClosedError, LAVATimeoutError
+from lava_dispatcher.logger import JobLogger
+from lava_dispatcher.processes import ProcessRegistry
+
+LineObserver = Callable[[str], None]
+
+
+class _LineSplitter:
+    """pexpect's ``logfile_read``: turns chunks into complete lines."""
+
+    def __init__(self, logger: JobLogger) -> None:
+        self.logger = logger
+        self.pending = ""
+        self.observers: list[LineObserver] = []
+
+    def write(self, chunk: str) -> None:
+        if "\x1b" in chunk:
+            chunk = chunk.replace("\x1b", "")
+        data = self.pending + chunk
+        if "\n" not in data:
+            self.pending = data
+            return
+        *lines, self.pending = data.split("\n")
+        for line in lines:
+            self._emit(line.rstrip("\r"))
+        self.logger.flush()
+
+    def _emit(self, line: str) -> None:
+        self.logger.target(line, flush=False)
+        for observer in self.observers:
+            observer(line)
+
+    def flush_partial(self) -> None:
+        """Log a line still waiting for its newline (a prompt, typically)."""
+        line = self.pending.rstrip("\r")
+        self.pending = ""
+        if line.strip():
+            self._emit(line)
+            self.logger.flush()
+
+    def flush(self) -> None:  # file protocol; lines are flushed in write()
+        pass
+
+
+class Console:
+    def __init__(
+        self,
+        command: str,
+        logger: JobLogger,
+        processes: ProcessRegistry,
+        name: str = "serial",
+        maxread: int = 4092,
+        tags: tuple[str, ...] = (),
+        env: dict[str, str] | None = None,
+    ) -> None:
+        self.command = command
+        self.logger = logger
+        self.processes = processes
+        self.name = name
+        self.tags = tags
+        self.character_delay_ms = 0
+        self.prompts: list[str] = []
+        self.owns_board = False  # True when the process is the board (QEMU), not a cable to it
+        self.lines = _LineSplitter(logger)
+        self.spawn = pexpect.spawn(
+            "/bin/sh",
+            ["-c", f"exec {command}"],
+            encoding="utf-8",
+            codec_errors="replace",
+            maxread=maxread,
+            searchwindowsize=maxread * 2,
+            timeout=30,
+            echo=False,
+            env=env,
+        )
+        self.spawn.delaybeforesend = None
+        self.spawn.logfile_read = self.lines
+        # pexpect makes the child a session leader: its pid is also its process group
+        processes.add(self.spawn.pid)
+
+    @property
+    def pid(self) -> int:
+        return self.spawn.pid
+
+    def add_observer(self, observer: LineObserver) -> None:
+        self.lines.observers.append(observer)
+
+    def remove_observer(self, observer: LineObserver) -> None:
+        if observer in self.lines.observers:
+            self.lines.observers.remove(observer)
+
+    def expect(self, patterns: list[Any], timeout: float, what: str = "", eof_ok: bool = False) -> int:
+        """Index of the first pattern seen; TIMEOUT and EOF become LAVA errors saying what was awaited."""
+        wanted = list(patterns) + [pexpect.EOF, pexpect.TIMEOUT]
+        index = self.spawn.expect(wanted, timeout=timeout)
+        self.lines.flush_partial()
+        if index == len(patterns):
+            if eof_ok:
+                return -1
+            raise ConnectionClosedError(f"{self.name}: the connection closed while waiting for {what or patterns}")
+        if index == len(patterns) + 1:
+            raise LAVATimeoutError(f"{what or 'console'}: timed out after {int(timeout)} seconds waiting for {patterns}")
+        return index
+
+    @property
+    def match(self) -> Any:
+        return self.spawn.match
+
+    @property
+    def before(self) -> str:
+        return self.spawn.before or ""
+
+    def send(self, text: str, delay_ms: int | None = None) -> None:
+        delay = self.character_delay_ms if delay_ms is None else delay_ms
+        if delay:
+            for char in text:
+                self.spawn.send(char)
+                time.sleep(delay / 1000.0)
+        else:
+            self.spawn.send(text)
+
+    def sendline(self, text: str = "", delay_ms: int | None = None, log: bool = True) -> None:
+        if log:
+            self.logger.input(text)
+        self.send(text + "\n", delay_ms)
+
+    def sendcontrol(self, char: str) -> None:
+        self.logger.input(f"Ctrl-{char.upper()}")
+        self.spawn.sendcontrol(char)
+
+    def drain(self, seconds: float = 0.2) -> None:
+        """Read (and log) whatever the board still prints, for a short while."""
+        if self.spawn.closed or (not self.spawn.isalive() and self.spawn.eof()):
+            return
+        end = time.monotonic() + seconds
+        try:
+            while time.monotonic() < end:
+                self.spawn.read_nonblocking(65536, timeout=max(0.01, end - time.monotonic()))
+        except (pexpect.TIMEOUT, pexpect.EOF, OSError):
+            pass
+        self.lines.flush_partial()
+
+    def disconnect(self) -> None:
+        """Leave the remote end politely (telnet escape), when it is a telnet session."""
+        if "telnet" in self.tags or self.command.split()[:1] == ["telnet"]:
+            try:
+                self.spawn.sendcontrol("]")
+                self.spawn.expect("telnet>", timeout=1)
+                self.spawn.sendline("quit")
+                self.spawn.expect(pexpect.EOF, timeout=1)
+            except (pexpect.TIMEOUT, pexpect.EOF, OSError):
+                pass
+
+    def stop_process(self) -> None:
+        """Kill the console process and everything in its group."""
+        pid = self.spawn.pid
+        try:
+            os.killpg(pid, signal.SIGTERM)
+        except (ProcessLookupError, PermissionError):
+            pass
+        try:
+            self.spawn.close(force=True)
+        except (OSError, pexpect.ExceptionPexpect):
+            pass
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        self.processes.discard(pid)
+
+    def close(self) -> None:
+        if not self.spawn.closed and self.spawn.isalive():
+            self.disconnect()
+        self.stop_process()

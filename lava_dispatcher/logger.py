@@ -1,0 +1,112 @@
+"""The job log: YAML-lines records to stderr and to ``logs.yaml``.
+
+Console output can arrive at tens of thousands of lines per second, so the
+writers are buffered and flushed once per batch (``flush()``), not per line.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import IO, Any
+
+from lava_common.log import format_record
+
+# "event" is a server-side level; tuxrun crashes on any level outside these nine
+EMITTED_LEVELS = frozenset(
+    {"exception", "error", "warning", "info", "debug", "input", "target", "feedback", "results"}
+)
+MASK = "[MASKED]"
+
+
+class JobLogger:
+    """Writes records; remembers the line index of test-case markers for ``starttc``/``endtc``."""
+
+    def __init__(self, log_file: IO[str] | None = None, stream: IO[str] | None = None, debug: bool = True):
+        self._outputs: list[IO[str]] = [out for out in (stream, log_file) if out is not None]
+        self._log_file = log_file
+        self.debug_enabled = debug
+        self.line_count = 0
+        self._secrets: list[str] = []
+        self._markers: dict[str, dict[str, int]] = {}
+
+    def add_secret(self, value: str) -> None:
+        if value and value not in self._secrets:
+            # longest first so that a secret containing another is masked whole
+            self._secrets.append(value)
+            self._secrets.sort(key=len, reverse=True)
+
+    def _mask(self, msg: Any) -> Any:
+        if isinstance(msg, str):
+            for secret in self._secrets:
+                if secret in msg:
+                    msg = msg.replace(secret, MASK)
+            return msg
+        if isinstance(msg, dict):
+            return {key: self._mask(value) for key, value in msg.items()}
+        if isinstance(msg, list):
+            return [self._mask(value) for value in msg]
+        return msg
+
+    def write(self, level: str, msg: Any, ns: str | None = None, flush: bool = True) -> None:
+        if level not in EMITTED_LEVELS:
+            raise ValueError(f"log level {level!r} is not one the dispatcher may emit")
+        if self._secrets:
+            msg = self._mask(msg)
+        line = format_record(level, msg, ns=ns) + "\n"
+        for out in self._outputs:
+            out.write(line)
+        self.line_count += 1
+        if flush:
+            self.flush()
+
+    def flush(self) -> None:
+        for out in self._outputs:
+            try:
+                out.flush()
+            except (OSError, ValueError):
+                pass  # a closed stderr (parent gone) must not kill the job
+
+    # level helpers
+    def info(self, msg: Any) -> None:
+        self.write("info", msg)
+
+    def debug(self, msg: Any) -> None:
+        if self.debug_enabled:
+            self.write("debug", msg)
+
+    def warning(self, msg: Any) -> None:
+        self.write("warning", msg)
+
+    def error(self, msg: Any) -> None:
+        self.write("error", msg)
+
+    def exception(self, msg: Any) -> None:
+        self.write("exception", msg)
+
+    def input(self, msg: str) -> None:
+        self.write("input", msg)
+
+    def target(self, msg: str, flush: bool = True) -> None:
+        self.write("target", msg, flush=flush)
+
+    def marker(self, case: str, kind: str) -> None:
+        """Remember the current line for the next result of ``case`` (kind: starttc|endtc)."""
+        self._markers.setdefault(case, {})[kind] = self.line_count
+
+    def results(self, result: dict[str, Any]) -> None:
+        case = result.get("case")
+        if isinstance(case, str) and case in self._markers:
+            result = {**result, **self._markers.pop(case)}
+        self.write("results", result)
+
+    def close(self) -> None:
+        self.flush()
+        if self._log_file is not None:
+            self._log_file.close()
+            self._outputs.remove(self._log_file)
+            self._log_file = None
+
+
+def stderr_logger(log_path: str | None, debug: bool = True) -> JobLogger:
+    log_file = open(log_path, "w", encoding="utf-8", buffering=1 << 16) if log_path else None  # noqa: SIM115
+    return JobLogger(log_file=log_file, stream=sys.stderr, debug=debug)

@@ -1,0 +1,95 @@
+"""Retry and repeat wrappers (``failure_retry``, ``repeat``)."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from lava_common.exceptions import InfrastructureError, JobError, LAVABug, LAVAError, TestError
+from lava_dispatcher.action import Action
+
+if TYPE_CHECKING:
+    from lava_dispatcher.context import JobContext
+
+RETRYABLE = (InfrastructureError, JobError, TestError)
+
+
+class RetryAction(Action):
+    """Runs its child pipeline until it succeeds, at most ``max_retries`` times."""
+
+    name = "retry"
+    description = "retry the child pipeline on failure"
+    summary = "retry on failure"
+    default_retry_section = ""  # "boot" also honours constants.boot_retry
+
+    def __init__(self, max_retries: int | None = None) -> None:
+        super().__init__()
+        self._explicit_retries = max_retries
+        self.max_retries = max_retries or 1
+        self.sleep = 1.0
+
+    def retries_for(self, parameters: dict[str, Any], device_retry: int) -> int:
+        if self._explicit_retries is not None:
+            return self._explicit_retries
+        if "failure_retry" in parameters:
+            return int(parameters["failure_retry"])
+        return device_retry
+
+    def run(self, ctx: JobContext) -> None:
+        if "failure_retry_interval" in self.parameters:
+            self.sleep = float(self.parameters["failure_retry_interval"])
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                super().run(ctx)
+                return
+            except LAVABug:
+                raise
+            except RETRYABLE as exc:
+                ctx.logger.error(f"{self.name} failed: {attempt} of {self.max_retries} attempts. '{exc}'")
+                if attempt >= self.max_retries:
+                    raise type(exc)(f"{self.name} failed after {attempt} attempt(s): {exc}") from exc
+                self.cleanup(ctx)
+                if ctx.deadlines.remaining() <= self.sleep:
+                    raise type(exc)(f"{self.name}: no time left for another attempt: {exc}") from exc
+                time.sleep(self.sleep)
+                self._reset_children()
+
+    def _reset_children(self) -> None:
+        stack = list(self.pipeline.actions) if self.pipeline else []
+        while stack:
+            action = stack.pop()
+            action.errors.clear()
+            action.results.clear()
+            if action.pipeline:
+                stack.extend(action.pipeline.actions)
+
+
+class RepeatAction(Action):
+    """Runs its child pipeline ``repeat`` times regardless of the results."""
+
+    name = "repeat"
+    description = "run the child pipeline several times"
+    summary = "repeat"
+
+    def __init__(self, child_factory: Any, count: int) -> None:
+        super().__init__()
+        self._factory = child_factory
+        self.count = count
+
+    def populate(self, parameters: dict[str, Any]) -> None:
+        pipeline = self.new_pipeline()
+        for _ in range(self.count):
+            pipeline.add_action(self._factory(), parameters)
+
+    def run(self, ctx: JobContext) -> None:
+        failures: list[LAVAError] = []
+        for index, action in enumerate(self.pipeline.actions if self.pipeline else [], start=1):
+            ctx.logger.info(f"repeat {index} of {self.count}")
+            try:
+                self.pipeline._run_one(ctx, action, top=False)  # noqa: SLF001 - same module family
+            except (InfrastructureError, JobError, TestError) as exc:
+                failures.append(exc)
+        if failures:
+            raise failures[-1]
