@@ -233,6 +233,10 @@ class Const(Enum):
     def __init__(self, value: str) -> None:
         super().__init__((value,))
 
+    def check(self, value: Any, path: str, ctx: Context) -> None:
+        if value != self.values[0] or type(value) is not str:
+            ctx.error(path, f"must be {self.values[0]!r}, got {show(value)}")
+
 
 class List(Node):
     def __init__(self, items: Node, min_len: int = 0, unique: bool = False) -> None:

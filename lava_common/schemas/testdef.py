@@ -18,6 +18,7 @@ from lava_common.schemas.engine import (
     Node,
     Str,
     child,
+    kind,
     named,
 )
 
@@ -54,7 +55,7 @@ def _check_install(value: dict, path: str, ctx: Context) -> None:
     # deps-<distro> lists follow the same shape as deps
     for key, entry in value.items():
         if type(key) is str and key.startswith("deps-") and type(entry) is not list:
-            ctx.error(child(path, key), f"expected a list, got {type(entry).__name__}")
+            ctx.error(child(path, key), f"expected a list, got {kind(entry)}")
 
 
 _INSTALL = Dict(
