@@ -19,6 +19,7 @@ def device_type_of_dictionary(text: str, source: str = "device dictionary") -> s
         tree = _PARSER.parse(text)
     except TemplateSyntaxError as exc:
         raise DeviceConfigError(f"{source}: line {exc.lineno}: template syntax error: {exc.message}") from None
+    _refuse_private_names(tree, source)
     targets = list(tree.find_all(nodes.Extends))
     if not targets:
         raise DeviceConfigError(f"{source}: no {{% extends '<type>.jinja2' %}} line: cannot tell the device type")
@@ -33,6 +34,22 @@ def device_type_of_dictionary(text: str, source: str = "device dictionary") -> s
             f"{source}: line {targets[0].lineno}: extends {name!r}, expected '<type>{TEMPLATE_SUFFIX}'"
         )
     return name[: -len(TEMPLATE_SUFFIX)]
+
+
+def _refuse_private_names(tree: nodes.Template, source: str) -> None:
+    # the sandbox stops these at run time, but output after {% extends %} never runs:
+    # refusing them up front makes every such attempt fail the same clear way
+    for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
+        if isinstance(node, nodes.Getattr):
+            name = node.attr
+        elif isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str):
+            name = node.arg.value
+        else:
+            continue
+        if name.startswith("_"):
+            raise DeviceConfigError(
+                f"{source}: line {node.lineno}: access to {name!r} refused by the sandbox (private attribute)"
+            )
 
 
 def _is_device_type_file(path: Path) -> bool:
