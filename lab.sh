@@ -1,0 +1,10 @@
+#!/bin/sh
+# Sets up and starts a whole trial lab on this machine: ./lab.sh
+# State (database, configuration, logs) is kept in ./.state; Ctrl-C stops everything.
+set -e
+cd "$(dirname "$0")"
+sh share/ci/setup-host.sh
+sh share/ci/venv.sh
+export LAVA_STATE_DIR="${LAVA_STATE_DIR:-$PWD/.state}"
+export LAVA_CONFIG_DIR="${LAVA_CONFIG_DIR:-$LAVA_STATE_DIR/etc}"
+exec .venv/bin/python share/lab/run.py "$@"
