@@ -54,7 +54,14 @@ class JobLogger:
             msg = self._mask(msg)
         line = format_record(level, msg, ns=ns) + "\n"
         for out in self._outputs:
-            out.write(line)
+            try:
+                out.write(line)
+            except (OSError, ValueError):
+                # a reader that went away (closed pipe) must not stop the job; logs.yaml keeps it all
+                if out is not self._log_file:
+                    self._outputs.remove(out)
+                    break
+                raise
         self.line_count += 1
         if flush:
             self.flush()

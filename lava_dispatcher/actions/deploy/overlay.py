@@ -124,7 +124,7 @@ class ApplyOverlayAction(Action):
                 tree = ctx.scratch() / f"overlay-{label}-{name}"
                 target = tree / str(spec.get("path", "/")).lstrip("/")
                 target.mkdir(parents=True, exist_ok=True)
-                source = ctx.downloaded[f"{label}.{name}"]
+                source = ctx.downloaded[spec.get("_label", f"{label}.{name}")]
                 if spec.get("format", "tar") == "tar":
                     extract_tarball(source, target)
                 else:

@@ -1,0 +1,82 @@
+"""``boot: method: u-boot``: power-cycle, interrupt autoboot, send the commands, log in."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from lava_dispatcher.action import Action
+from lava_dispatcher.actions.boot.bootloader import (
+    BootloaderCommands,
+    BootloaderInterrupt,
+    BootloaderSettings,
+    command_list,
+)
+from lava_dispatcher.actions.boot.login import (
+    AutoLoginAction,
+    ConnectDevice,
+    ExpectShellSession,
+    ExportDeviceEnv,
+    ResetDevice,
+)
+from lava_dispatcher.device import DeviceConfig
+from lava_dispatcher.retry import RetryAction
+
+if TYPE_CHECKING:
+    from lava_dispatcher.context import JobContext
+
+
+class BootloaderOverlay(Action):
+    name = "bootloader-overlay"
+    description = "substitute job data into bootloader command list"
+    summary = "replace placeholders with job data"
+    section = "boot"
+
+    def __init__(self, device: DeviceConfig, commands_action: BootloaderCommands) -> None:
+        super().__init__()
+        self.device = device
+        self.commands_action = commands_action
+
+    def validate(self) -> None:
+        commands, error = command_list(self.device, "u-boot", self.parameters)
+        if error:
+            self.errors.append(error)
+        self.commands_action.commands = commands
+
+    def run(self, ctx: JobContext) -> None:
+        if isinstance(self.parameters.get("commands"), list):
+            ctx.logger.warning("Using inline bootloader commands from the job definition")
+        commands, _ = command_list(ctx.device, "u-boot", self.parameters)
+        self.commands_action.commands = commands
+
+
+class UBootAction(RetryAction):
+    name = "uboot-action"
+    description = "interactive uboot action"
+    summary = "pass uboot commands"
+    section = "boot"
+
+    def __init__(self, device: DeviceConfig, retries: int) -> None:
+        super().__init__(max_retries=retries)
+        self.device = device
+
+    def populate(self, parameters: dict[str, Any]) -> None:
+        self.max_retries = self._explicit_retries or 1
+        settings = BootloaderSettings(self.device, "u-boot")
+        commands = BootloaderCommands(settings)
+        pipeline = self.new_pipeline()
+        pipeline.add_action(BootloaderOverlay(self.device, commands), parameters)
+        pipeline.add_action(ConnectDevice(self.device), parameters)
+        if parameters.get("reset", True) is not False:
+            pipeline.add_action(ResetDevice(self.device), parameters)
+        pipeline.add_action(BootloaderInterrupt(settings), parameters)
+        pipeline.add_action(commands, parameters)
+        pipeline.add_action(AutoLoginAction(wait_kernel=True, error_messages=settings.error_messages), parameters)
+        pipeline.add_action(ExpectShellSession(), parameters)
+        pipeline.add_action(ExportDeviceEnv(), parameters)
+
+    def cleanup(self, ctx: JobContext) -> None:
+        super().cleanup(ctx)
+        # a new attempt starts from a fresh console
+        if ctx.connection is not None:
+            ctx.connection.stop_process()
+            ctx.connection = None

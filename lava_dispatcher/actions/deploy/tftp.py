@@ -1,0 +1,96 @@
+"""``deploy: to: tftp``: kernel, ramdisk, dtb and modules into a per-job TFTP directory.
+
+The directory lives under the dispatcher's TFTP root; the bootloader is
+given paths relative to that root.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from lava_common.constants import TFTP_SIZE_LIMIT
+from lava_common.exceptions import JobError
+from lava_dispatcher.action import Action
+from lava_dispatcher.actions.deploy.download import DownloadRetry
+from lava_dispatcher.actions.deploy.overlay import ApplyOverlayAction, OverlayAction
+from lava_dispatcher.plan import JobPlan
+
+if TYPE_CHECKING:
+    from lava_dispatcher.context import JobContext
+
+ARTEFACTS = ("kernel", "ramdisk", "dtb", "tee", "dtbo")
+
+
+class PrepareTftpDir(Action):
+    name = "prepare-tftp-dir"
+    description = "create the per-job directory under the TFTP root"
+    summary = "per-job TFTP directory"
+    section = "deploy"
+
+    def run(self, ctx: JobContext) -> None:
+        root = ctx.dispatcher.tftp_root
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+            ctx.tftp_dir = Path(tempfile.mkdtemp(prefix=f"{ctx.dispatcher.prefix}{ctx.job_id}-", dir=root))
+        except OSError as exc:
+            raise JobError(f"cannot create a TFTP directory under '{root}': {exc.strerror}") from exc
+        ctx.tftp_dir.chmod(0o755)
+        ctx.logger.info(f"TFTP directory: {ctx.tftp_dir}")
+
+
+class CheckTftpSizes(Action):
+    name = "check-tftp-sizes"
+    description = "refuse files the TFTP protocol cannot serve"
+    summary = "check TFTP file sizes"
+    section = "deploy"
+
+    def run(self, ctx: JobContext) -> None:
+        for label in ARTEFACTS:
+            path = ctx.downloaded.get(label)
+            if path is not None and path.stat().st_size > TFTP_SIZE_LIMIT:
+                raise JobError(f"{label}: {path.stat().st_size} bytes is over the TFTP limit of {TFTP_SIZE_LIMIT}")
+
+
+class TftpAction(Action):
+    name = "tftp-deploy"
+    description = "download files and deploy using tftp"
+    summary = "tftp deployment"
+    section = "deploy"
+
+    def __init__(self, plan: JobPlan) -> None:
+        super().__init__()
+        self.plan = plan
+
+    def populate(self, parameters: dict[str, Any]) -> None:
+        pipeline = self.new_pipeline()
+        pipeline.add_action(PrepareTftpDir(), parameters)
+        if self.plan.needs_overlay:
+            pipeline.add_action(OverlayAction(self.plan), parameters)
+        for label in (*ARTEFACTS, "modules"):
+            block = parameters.get(label)
+            if isinstance(block, dict):
+                pipeline.add_action(DownloadRetry(label, block, dest_dir="tftp"), parameters)
+        ramdisk_overlays = self._ramdisk_overlays(parameters)
+        if ramdisk_overlays:
+            pipeline.add_action(ApplyOverlayAction({"ramdisk": ramdisk_overlays}), parameters)
+        pipeline.add_action(CheckTftpSizes(), parameters)
+
+    def _ramdisk_overlays(self, parameters: dict[str, Any]) -> dict[str, Any] | None:
+        if not isinstance(parameters.get("ramdisk"), dict):
+            return None
+        overlays: dict[str, Any] = {}
+        if self.plan.needs_overlay:
+            overlays["lava"] = True
+        if isinstance(parameters.get("modules"), dict):
+            # modules are a tarball of /lib/modules/...: unpack it over the ramdisk's root
+            overlays["modules"] = {"format": "tar", "path": "/", "_label": "modules"}
+        return {"format": "cpio.newc", "overlays": overlays} if overlays else None
+
+    def validate(self) -> None:
+        super().validate()
+        if not isinstance(self.parameters.get("kernel"), dict):
+            self.errors.append("'kernel' (with a url) is required for a tftp deploy")
+        if self.plan.needs_overlay and not isinstance(self.parameters.get("ramdisk"), dict):
+            self.errors.append("the test shell needs a 'ramdisk' to carry its overlay (nfsrootfs is not supported)")
