@@ -45,9 +45,19 @@ class Context:
 _PLAIN_KEY = re.compile(r"[A-Za-z0-9_-]+\Z")
 
 
+_KEY_TEXT: dict[str, str] = {}  # memo: the same few hundred key names come back in every job
+
+
 def child(path: str, key: Any) -> str:
     """Path of a mapping entry: ``a.b``; odd keys are quoted so the path stays unambiguous."""
-    name = key if type(key) is str and _PLAIN_KEY.match(key) else show(key)
+    if type(key) is str:
+        name = _KEY_TEXT.get(key)
+        if name is None:
+            name = key if _PLAIN_KEY.match(key) else show(key)
+            if len(_KEY_TEXT) < 10_000:
+                _KEY_TEXT[key] = name
+    else:
+        name = show(key)
     return f"{path}.{name}" if path else name
 
 
@@ -318,7 +328,8 @@ class Dict(Node):
         for key, entry in value.items():
             node = fields.get(key) if type(key) is str else None
             if node is not None:
-                node.check(entry, child(path, key), ctx)
+                # declared keys are plain names: no quoting needed
+                node.check(entry, f"{path}.{key}" if path else key, ctx)
             elif self.values is not None:
                 if type(key) is not str:
                     ctx.error(child(path, key), f"keys must be strings, got {kind(key)}")

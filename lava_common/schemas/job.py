@@ -133,19 +133,25 @@ JOB = Dict(
 )
 
 
-def _action_blocks(job: dict[str, Any]):
-    """(path, block) of every well-formed action; malformed ones were already reported."""
+def _action_blocks(job: dict[str, Any]) -> list[tuple[int, str, dict[str, Any]]]:
+    """(index, type, block) of every well-formed action; malformed ones were already reported."""
     actions = job.get("actions")
     if type(actions) is not list:
-        return
+        return []
+    blocks = []
     for index, wrapper in enumerate(actions):
         if type(wrapper) is dict and len(wrapper) == 1:
             (action_type, block), = wrapper.items()
             if type(block) is dict and action_type in ACTION_TYPES:
-                yield child(item("actions", index), action_type), block
+                blocks.append((index, action_type, block))
+    return blocks
 
 
-def _check_timeouts(job: dict[str, Any], ctx: Context) -> None:
+def _block_path(index: int, action_type: str) -> str:
+    return f"actions[{index}].{action_type}"
+
+
+def _check_timeouts(job: dict[str, Any], blocks: list, ctx: Context) -> None:
     timeouts = job.get("timeouts")
     if type(timeouts) is not dict:
         return
@@ -154,36 +160,40 @@ def _check_timeouts(job: dict[str, Any], ctx: Context) -> None:
         return
     limit_text = describe(timeouts["job"])
 
-    def compare(value: Any, path: str) -> None:
+    # paths are built only for the (rare) offenders: this runs on every submission
+    def compare(value: Any, parent: str, key: Any) -> None:
         seconds = seconds_of(value)
         if seconds is not None and seconds > limit:
-            ctx.error(path, f"{describe(value)} is longer than the job timeout ({limit_text})")
+            ctx.error(child(parent, key), f"{describe(value)} is longer than the job timeout ({limit_text})")
 
-    def compare_named(named: Any, path: str) -> None:
+    def compare_named(named: Any, parent: str) -> None:
         if type(named) is dict:
             for name, value in named.items():
-                compare(value, child(path, name))
+                compare(value, parent, name)
 
     for key in ("action", "connection"):
-        compare(timeouts.get(key), child("timeouts", key))
+        if key in timeouts:
+            compare(timeouts[key], "timeouts", key)
     for key in ("actions", "connections"):
-        compare_named(timeouts.get(key), child("timeouts", key))
-    for path, block in _action_blocks(job):
-        compare(block.get("timeout"), child(path, "timeout"))
-        compare_named(block.get("timeouts"), child(path, "timeouts"))
+        if key in timeouts:
+            compare_named(timeouts[key], f"timeouts.{key}")
+    for index, action_type, block in blocks:
+        if "timeout" in block:
+            compare(block["timeout"], _block_path(index, action_type), "timeout")
+        if "timeouts" in block:
+            compare_named(block["timeouts"], f"{_block_path(index, action_type)}.timeouts")
 
 
-def _check_namespaces(job: dict[str, Any], ctx: Context) -> None:
-    blocks = list(_action_blocks(job))
-    with_namespace = [path for path, block in blocks if "namespace" in block]
-    if not with_namespace:
+def _check_namespaces(blocks: list, ctx: Context) -> None:
+    if not any("namespace" in block for _index, _type, block in blocks):
         return
-    for path, block in blocks:
+    for index, action_type, block in blocks:
         namespace = block.get("namespace")
         if namespace is None:
-            ctx.error(child(path, "namespace"), "required when other actions have a namespace")
+            ctx.error(f"{_block_path(index, action_type)}.namespace",
+                      "required when other actions have a namespace")
         elif namespace in RESERVED_NAMESPACES:
-            ctx.error(child(path, "namespace"), f"{show(namespace)} is reserved")
+            ctx.error(f"{_block_path(index, action_type)}.namespace", f"{show(namespace)} is reserved")
 
 
 def check_job(job: Any, ctx: Context) -> None:
@@ -196,5 +206,6 @@ def check_job(job: Any, ctx: Context) -> None:
         check_multinode_job(job, ctx)
     elif "device_type" not in job:
         ctx.error("device_type", "required key missing (or use protocols.lava-multinode roles)")
-    _check_timeouts(job, ctx)
-    _check_namespaces(job, ctx)
+    blocks = _action_blocks(job)
+    _check_timeouts(job, blocks, ctx)
+    _check_namespaces(blocks, ctx)
