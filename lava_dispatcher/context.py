@@ -40,7 +40,8 @@ class JobContext:
     image_args: dict[str, str] = field(default_factory=dict)
     overlay: OverlayInfo | None = None
     connection: Console | None = None
-    test_stage: int = 0
+    # test stage index -> the definitions fetched for it (test_shell FetchedDefinition objects)
+    test_definitions: dict[int, list[Any]] = field(default_factory=dict)
     canceled: bool = False
 
     def scratch(self) -> Path:

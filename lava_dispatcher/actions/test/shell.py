@@ -23,38 +23,44 @@ TEST_RAISE = "<LAVA_SIGNAL_TESTRAISE"
 
 
 class _EventSink:
-    """Turns parser events into log records; remembers a raise for the action to act on."""
+    """Feeds console lines to the signal parser and turns its events into log records."""
 
-    def __init__(self, ctx: JobContext, parser: Any, namespace: str) -> None:
+    def __init__(self, ctx: JobContext, parser: Any) -> None:
         self.ctx = ctx
         self.parser = parser
-        self.namespace = namespace
         self.raised: str | None = None
-        self.seen_runs: list[str] = []
+        self.install_failed = False
+        self.exited = False
 
     def __call__(self, line: str) -> None:
-        for event in self.parser.feed(line) or ():
+        # the console logged this line just before: its index is the last one written
+        for event in self.parser.feed_line(line, line_index=self.ctx.logger.line_count - 1):
             self.handle(event)
 
     def handle(self, event: Any) -> None:
-        kind = getattr(event, "kind", None) or (event.get("kind") if isinstance(event, dict) else None)
-        data = getattr(event, "data", None)
-        if data is None and isinstance(event, dict):
-            data = event.get("data", event)
+        from lava_dispatcher.test_shell import signals
+
         logger = self.ctx.logger
-        if kind in ("result", "results"):
-            logger.results({**data, "namespace": self.namespace} if "namespace" not in data else data)
-        elif kind in ("starttc", "endtc"):
-            logger.marker(str(data.get("case")), kind)
-        elif kind == "raise":
-            self.raised = str(data.get("message", data))
-        elif kind == "startrun":
-            self.seen_runs.append(str(data.get("name", "")))
-            logger.info(f"Starting test run {data.get('name', '')}")
-        elif kind == "endrun":
-            logger.info(f"Ending test run {data.get('name', '')}")
-        elif kind in ("warning", "error", "info", "debug"):
-            getattr(logger, kind)(data.get("message", data) if isinstance(data, dict) else data)
+        if isinstance(event, signals.Result):
+            logger.results(dict(event.record))
+        elif isinstance(event, signals.RunStarted):
+            logger.info(f"Starting test run {event.definition} ({event.uuid})")
+        elif isinstance(event, signals.RunEnded):
+            logger.info(f"Ending test run {event.definition} ({event.uuid})")
+        elif isinstance(event, signals.TestSetStarted):
+            logger.info(f"Starting test set {event.name}")
+        elif isinstance(event, signals.TestSetStopped):
+            logger.info(f"Closing test set {event.name}")
+        elif isinstance(event, signals.Raised | signals.SignalError):
+            self.raised = self.raised or event.message
+        elif isinstance(event, signals.TestEvent):
+            logger.debug(f"test event: {event.message}")  # "event" is not a level lava-run may emit
+        elif isinstance(event, signals.SignalWarning):
+            logger.warning(event.message)
+        elif isinstance(event, signals.InstallFailed):
+            self.install_failed = True
+        elif isinstance(event, signals.RunnerExit):
+            self.exited = True
 
 
 class TestShellAction(Action):
@@ -102,7 +108,8 @@ class TestShellAction(Action):
         console.character_delay_ms = ctx.device.character_delays.get("test", 0)
         stage = self.plan.test_stage(self._block())
         directory = ctx.overlay.results_dir
-        sink = _EventSink(ctx, signal_parser(self.parameters["definitions"]), self.parameters.get("namespace", "common"))
+        parser = signal_parser(ctx, stage, self.parameters.get("namespace", "common"))
+        sink = _EventSink(ctx, parser)
         wait = self.connection_wait
         console.sendline("#")
         console.expect(console.prompts, wait(ctx), what="the shell prompt")
@@ -128,10 +135,8 @@ class TestShellAction(Action):
                     raise TestError(f"stage {stage}: a test definition's install step failed")
                 break
         finally:
-            finish = getattr(sink.parser, "finish", None)
-            if callable(finish):
-                for event in finish() or ():
-                    sink.handle(event)
+            for event in sink.parser.flush():
+                sink.handle(event)
             console.remove_observer(sink)
         if sink.raised is not None:
             raise TestError(f"lava-test-raise: {sink.raised}")

@@ -1,0 +1,103 @@
+"""lava-run as a process: validation, clear errors, exit codes, timeouts and SIGTERM."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import yaml
+
+from .helpers import HERE, REPO, job_result, results, run_lava, write_dispatcher_config
+
+
+def _alive(pattern: str) -> bool:
+    return subprocess.run(["pgrep", "-f", pattern], capture_output=True).returncode == 0
+
+
+def test_validate_only(tmp_path):
+    proc, records, out = run_lava(tmp_path, HERE / "jobs" / "qemu-tests.yaml", HERE / "devices" / "qemu-x86_64.yaml",
+                                  "--validate")
+    assert proc.returncode == 0, proc.stderr
+    assert job_result(records) == {"definition": "lava", "case": "job", "result": "pass"}
+    description = yaml.safe_load((out / "description.yaml").read_text())
+    assert description["pipeline"][0]["name"] == "deployimages"
+    assert yaml.safe_load((out / "result.yaml").read_text())["result"] == "pass"
+    assert (out / "logs.yaml").read_text().count("\n") == len(records)
+
+
+def test_only_nine_levels(tmp_path):
+    _, records, _ = run_lava(tmp_path, HERE / "jobs" / "minimal.yaml", HERE / "devices" / "fake-board.yaml")
+    levels = {r["lvl"] for r in records}
+    assert levels <= {"exception", "error", "warning", "info", "debug", "input", "target", "feedback", "results"}
+
+
+def test_minimal_boot_on_a_fake_board(tmp_path):
+    proc, records, _ = run_lava(tmp_path, HERE / "jobs" / "minimal.yaml", HERE / "devices" / "fake-board.yaml")
+    assert proc.returncode == 0, proc.stderr
+    assert any(r["lvl"] == "target" and "fake-board# " in r["msg"] for r in records)
+
+
+def test_bad_yaml_is_a_clear_error(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("job_name: x\nactions: [\n")
+    proc, records, _ = run_lava(tmp_path, bad, HERE / "devices" / "qemu-x86_64.yaml")
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr
+    result = job_result(records)
+    assert result["error_type"] == "Job" and "bad.yaml" in result["error_msg"] and "line" in result["error_msg"]
+
+
+def test_missing_device_file(tmp_path):
+    proc, records, _ = run_lava(tmp_path, HERE / "jobs" / "minimal.yaml", tmp_path / "nope.yaml")
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert job_result(records)["error_type"] == "Configuration"
+    assert "nope.yaml" in job_result(records)["error_msg"]
+
+
+def test_unknown_method_lists_reasons(tmp_path):
+    job = yaml.safe_load((HERE / "jobs" / "minimal.yaml").read_text())
+    # a method the schema knows but this device does not have: every strategy says why not
+    job["actions"][0]["boot"].update(method="qemu", media="tmpfs")
+    proc, records, _ = run_lava(tmp_path, job, HERE / "devices" / "fake-board.yaml", "--validate")
+    assert proc.returncode == 1
+    message = job_result(records)["error_msg"]
+    assert "actions[0].boot" in message and "'method' is not 'minimal'" in message
+    assert "does not support boot method 'qemu'" in message
+
+
+def test_board_that_never_prompts_times_out(tmp_path):
+    job = yaml.safe_load((HERE / "jobs" / "minimal.yaml").read_text())
+    job["timeouts"]["connection"] = {"seconds": 2}
+    started = time.monotonic()
+    proc, records, _ = run_lava(tmp_path, job, HERE / "devices" / "silent-board.yaml")
+    assert time.monotonic() - started < 20
+    assert proc.returncode == 1
+    result = job_result(records)
+    assert result["error_type"] == "LAVATimeout" and "timed out" in result["error_msg"]
+    assert not _alive("sleep 1000")
+
+
+def test_sigterm_cancels_and_kills_children(tmp_path):
+    job = yaml.safe_load((HERE / "jobs" / "minimal.yaml").read_text())
+    job_path = tmp_path / "job.yaml"
+    job_path.write_text(yaml.safe_dump(job))
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "lava_dispatcher.cli", "--job-id", "5", "--output-dir", str(out), "--device",
+           str(HERE / "devices" / "silent-board.yaml"), "--dispatcher", str(write_dispatcher_config(tmp_path)),
+           str(job_path)]
+    proc = subprocess.Popen(cmd, cwd=REPO, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            env={**os.environ, "PYTHONPATH": str(REPO)})
+    deadline = time.monotonic() + 10
+    while not _alive("sleep 1000") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    started = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    stderr = proc.communicate(timeout=20)[1]
+    assert time.monotonic() - started < 5
+    assert proc.returncode == 1
+    import json
+    records = [json.loads(line[2:]) for line in stderr.splitlines() if line.startswith("- {")]
+    result = [r for r in results(records) if r["case"] == "job"][-1]
+    assert result["result"] == "fail" and result["error_type"] == "Canceled"
+    assert not _alive("sleep 1000")
