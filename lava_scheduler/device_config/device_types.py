@@ -1,6 +1,7 @@
 """What a dictionary extends, and which device types a set of folders provides."""
 
 from collections.abc import Iterable
+from functools import lru_cache
 from pathlib import Path
 
 from jinja2 import nodes
@@ -13,6 +14,7 @@ from lava_scheduler.device_config.errors import DeviceConfigError
 _PARSER = DeviceSandbox(trim_blocks=True, autoescape=False)
 
 
+@lru_cache(maxsize=4096)
 def device_type_of_dictionary(text: str, source: str = "device dictionary") -> str:
     """The device type a dictionary extends: its single ``{% extends %}`` target without ``.jinja2``."""
     try:

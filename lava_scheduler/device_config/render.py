@@ -6,6 +6,7 @@ worker. Every failure becomes a DeviceConfigError naming the device and the
 cause, with a template file and line where there is one.
 """
 
+import pickle
 import re
 from collections.abc import Sequence
 from functools import lru_cache
@@ -13,11 +14,12 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+import yaml
 from jinja2 import Template
 from jinja2.exceptions import SecurityError, TemplateError, TemplateNotFound, TemplateSyntaxError
 
 from lava_common.schemas.device import DeviceSchemaError, validate_device
-from lava_common.yaml_loader import YAMLLoadError, load_yaml
+from lava_common.yaml_loader import Loader
 from lava_scheduler.device_config.device_types import device_type_of_dictionary, template_exists
 from lava_scheduler.device_config.environment import TEMPLATE_SUFFIX, environment_for, search_path
 from lava_scheduler.device_config.errors import DeviceConfigError
@@ -25,6 +27,8 @@ from lava_scheduler.device_config.filters import TemplateFailure
 
 REPO_DEVICE_TYPES = Path(__file__).resolve().parents[2] / "device-types"
 INSTALLED_DEVICE_TYPES = Path("/etc/lava-server/dispatcher-config/device-types")
+# far above any real device (a few KiB); guards against a runaway job context
+MAX_RENDERED_CHARS = 2_000_000
 _SAFE_HOSTNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
@@ -88,11 +92,10 @@ def _render(
     context["scheduled_device_name"] = hostname
     context["scheduled_device_type"] = device_type
     rendered = _run_template(folders, dictionary_text, context, where)
-    try:
-        data = load_yaml(rendered)
-    except YAMLLoadError as exc:
-        raise DeviceConfigError(f"{where}: the rendered configuration is not valid YAML: {exc}"
-                                f"{_quote_line(rendered, str(exc))}") from None
+    known = _checked_configs.get(rendered)
+    if known is not None:
+        return rendered, pickle.loads(known)
+    data = _parse_rendered(rendered, where)
     if not isinstance(data, dict):
         raise DeviceConfigError(f"{where}: the rendered configuration is not a mapping")
     try:
@@ -100,7 +103,42 @@ def _render(
     except DeviceSchemaError as exc:
         raise DeviceConfigError(f"{where}: invalid rendered configuration: {'; '.join(exc.errors)}",
                                 errors=exc.errors) from None
+    _remember(rendered, data)
     return rendered, data
+
+
+# Parsing the YAML costs three times the rendering itself, and a device renders to the same
+# text job after job: keep the checked result of recent texts, pickled so that every caller
+# gets its own copy to mutate.
+_CHECKED_CACHE_SIZE = 512
+_checked_configs: dict[str, bytes] = {}
+
+
+def _remember(rendered: str, data: dict[str, Any]) -> None:
+    if len(_checked_configs) >= _CHECKED_CACHE_SIZE:
+        _checked_configs.pop(next(iter(_checked_configs)))
+    _checked_configs[rendered] = pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _parse_rendered(rendered: str, where: str) -> Any:
+    # our own templates wrote this text and quote every outside value with yaml_quote, so the
+    # plain C safe loader is enough; the bounded loader's extra passes would triple the cost
+    if len(rendered) > MAX_RENDERED_CHARS:
+        raise DeviceConfigError(f"{where}: the rendered configuration is {len(rendered)} characters, "
+                                f"more than the limit of {MAX_RENDERED_CHARS}")
+    try:
+        return yaml.load(rendered, Loader=Loader)  # Loader is the C *safe* loader
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc)
+        if mark is None:
+            raise DeviceConfigError(f"{where}: the rendered configuration is not valid YAML: {problem}") from None
+        lines = rendered.splitlines()
+        text = lines[mark.line].strip() if mark.line < len(lines) else ""
+        raise DeviceConfigError(
+            f"{where}: the rendered configuration is not valid YAML: line {mark.line + 1}, "
+            f"column {mark.column + 1}: {problem} (rendered line: {text!r})"
+        ) from None
 
 
 def _read_dictionary(hostname: str, devices_path: Path | None) -> str:
@@ -153,12 +191,3 @@ def _location(tb: TracebackType | None) -> str:
             found = f"{label} line {tb.tb_lineno}: "
         tb = tb.tb_next
     return found
-
-
-def _quote_line(text: str, message: str) -> str:
-    match = re.match(r"line (\d+)", message)
-    if not match:
-        return ""
-    lines = text.splitlines()
-    number = int(match.group(1))
-    return f" (rendered line {number}: {lines[number - 1].strip()!r})" if 0 < number <= len(lines) else ""
