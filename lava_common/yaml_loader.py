@@ -15,6 +15,10 @@ Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
+# nesting that libyaml's recursive composer handles without any risk to the C stack
+SAFE_COMPOSE_DEPTH = 2000
+
+
 class YAMLLoadError(ValueError):
     """The text is not acceptable YAML; the message says why and where."""
 
@@ -38,22 +42,36 @@ def _check_depth(text: str, max_depth: int) -> None:
         loader.dispose()
 
 
-def _check_expansion(root: yaml.Node, max_nodes: int) -> None:
+def _nesting_bound(text: str) -> int:
+    """An upper bound of the nesting depth, cheap to compute.
+
+    Flow collections need a bracket each; block collections need deeper
+    indentation or one more ``-``/``:`` on a line, both bounded by the
+    longest line.
+    """
+    longest = max(map(len, text.splitlines()), default=0)
+    return text.count("[") + text.count("{") + 2 * longest + 2
+
+
+def _check_tree(root: yaml.Node, max_depth: int, max_nodes: int) -> None:
     # aliases share node objects: walking every edge counts the document as it would be
     # built, so a billion-laughs document is stopped after max_nodes steps, not expanded
     count = 0
-    stack = [root]
+    stack = [(root, 1)]
     while stack:
-        node = stack.pop()
+        node, depth = stack.pop()
         count += 1
         if count > max_nodes:
             raise YAMLLoadError(f"document expands to more than {max_nodes} nodes (aliases?)")
-        if isinstance(node, yaml.SequenceNode):
-            stack.extend(node.value)
-        elif isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
-                stack.append(key)
-                stack.append(value)
+        if isinstance(node, yaml.CollectionNode):
+            if depth > max_depth:
+                raise YAMLLoadError(f"line {node.start_mark.line + 1}: nesting deeper than {max_depth} levels")
+            if isinstance(node, yaml.SequenceNode):
+                stack.extend((child, depth + 1) for child in node.value)
+            else:
+                for key, value in node.value:
+                    stack.append((key, depth + 1))
+                    stack.append((value, depth + 1))
 
 
 def load_yaml(
@@ -73,13 +91,16 @@ def load_yaml(
     elif len(text) > max_bytes:
         raise YAMLLoadError(f"document is {len(text)} characters, more than the limit of {max_bytes}")
     try:
-        _check_depth(text, max_depth)
+        # libyaml's composer recurses in C: a document nested thousands deep would crash
+        # the process, so such texts are first checked event by event
+        if _nesting_bound(text) > SAFE_COMPOSE_DEPTH:
+            _check_depth(text, max_depth)
         loader = Loader(text)
         try:
             node = loader.get_single_node()
             if node is None:
                 return None
-            _check_expansion(node, max_nodes)
+            _check_tree(node, max_depth, max_nodes)
             return loader.construct_document(node)
         finally:
             loader.dispose()
