@@ -5,6 +5,7 @@ cd "$(dirname "$0")"
 sh share/ci/setup-host.sh
 sh share/ci/venv.sh
 work=$(mktemp -d /tmp/lava-tests.XXXXXX)
+chmod 755 "$work"  # the PostgreSQL server runs as user postgres when we are root
 pgdir="$work/pg"
 port=${LAVA_TEST_PG_PORT:-55432}
 cleanup() { sh share/ci/pg-temp.sh stop "$pgdir" >/dev/null 2>&1 || true; rm -rf "$work"; }
