@@ -29,6 +29,7 @@ Events (frozen dataclasses):
   SignalWarning(message)              log as a warning, go on
   SignalError(message)                invalid result or measurement: raise TestError(message)
 
+``runs`` may also hold plain dicts with RunInfo's field names (``definition`` required).
 Line indices: ``feed_line(line, line_index=i)`` uses the caller's log line numbers for
 starttc/endtc; without them the parser counts the lines it was fed, from 0.
 ``expected``: a case of the list not reported by ENDRUN (or by RunnerExit when ENDRUN never came)
@@ -43,7 +44,8 @@ import re
 import time
 import urllib.parse
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from typing import Any
 
 VALID_RESULTS = ("pass", "fail", "skip", "unknown")
 
@@ -148,6 +150,14 @@ Event = (
 )
 
 
+def _run_info(data: Mapping[str, Any]) -> RunInfo:
+    known = {f.name for f in fields(RunInfo)}
+    values = {k: v for k, v in data.items() if k in known}
+    if "expected" in values:
+        values["expected"] = tuple(values["expected"] or ())
+    return RunInfo(**values)
+
+
 class _OpenRun:
     """State of the definition between its STARTRUN and ENDRUN."""
 
@@ -163,11 +173,13 @@ class SignalParser:
 
     def __init__(
         self,
-        runs: Iterable[RunInfo] = (),
+        runs: Iterable[RunInfo | Mapping[str, Any]] = (),
         namespace: str | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.runs = {run.definition: run for run in runs}
+        # mappings with RunInfo's field names are accepted too, for callers holding plain dicts
+        infos = [run if isinstance(run, RunInfo) else _run_info(run) for run in runs]
+        self.runs = {run.definition: run for run in infos}
         for run in self.runs.values():
             if run.pattern:
                 try:

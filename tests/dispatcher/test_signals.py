@@ -195,3 +195,9 @@ def test_corpus_parse_sample_with_its_testdef() -> None:
 def test_invalid_pattern_is_refused_naming_the_definition() -> None:
     with pytest.raises(ValueError, match="0_bad"):
         SignalParser([RunInfo("0_bad", pattern="(unclosed")])
+
+
+def test_runs_given_as_plain_dicts() -> None:
+    parser = SignalParser([{"definition": "0_d", "expected": ["x"], "unknown_key": 1}], clock=lambda: 0.0)
+    events = parser.feed("<LAVA_SIGNAL_STARTRUN 0_d u>\n<LAVA_SIGNAL_ENDRUN 0_d u>\n")
+    assert results(events)[0] == {"definition": "0_d", "case": "x", "result": "fail"}
