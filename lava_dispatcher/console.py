@@ -9,6 +9,7 @@ sent is logged at level ``input``.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import time
 from collections.abc import Callable
@@ -21,6 +22,8 @@ from lava_dispatcher.logger import JobLogger
 from lava_dispatcher.processes import ProcessRegistry
 
 LineObserver = Callable[[str], None]
+MAX_PENDING = 64 * 1024
+_ESCAPES = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b")
 
 
 class _LineSplitter:
@@ -32,11 +35,11 @@ class _LineSplitter:
         self.observers: list[LineObserver] = []
 
     def write(self, chunk: str) -> None:
-        if "\x1b" in chunk:
-            chunk = chunk.replace("\x1b", "")
         data = self.pending + chunk
         if "\n" not in data:
             self.pending = data
+            if len(data) > MAX_PENDING:
+                self.flush_partial()  # a board that never ends its line must not grow memory
             return
         *lines, self.pending = data.split("\n")
         for line in lines:
@@ -44,6 +47,9 @@ class _LineSplitter:
         self.logger.flush()
 
     def _emit(self, line: str) -> None:
+        if "\x1b" in line:
+            # terminal control sequences (busybox ash asks for the cursor position) are noise
+            line = _ESCAPES.sub("", line)
         self.logger.target(line, flush=False)
         for observer in self.observers:
             observer(line)

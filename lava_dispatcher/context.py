@@ -40,7 +40,7 @@ class JobContext:
     image_args: dict[str, str] = field(default_factory=dict)
     overlay: OverlayInfo | None = None
     connection: Console | None = None
-    # test stage index -> the definitions fetched for it (test_shell FetchedDefinition objects)
+    # test stage index -> what the signal parser must know of its definitions (test_shell RunInfo)
     test_definitions: dict[int, list[Any]] = field(default_factory=dict)
     canceled: bool = False
 

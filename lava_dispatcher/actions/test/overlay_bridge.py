@@ -28,45 +28,51 @@ def build_test_overlay(ctx: JobContext, plan: JobPlan, root: Path, results_dir: 
     """Fetch every stage's definitions and lay out the overlay tree in ``root``."""
     _require("definitions")
     _require("overlay")
+    from lava_dispatcher.actions.boot.bootloader import dispatcher_ip
     from lava_dispatcher.test_shell import overlay
     from lava_dispatcher.test_shell.definitions import fetch_definitions
 
     stages = [block for block in plan.test_blocks if "definitions" in block]
-    for stage, block in enumerate(stages):
-        fetched = fetch_definitions(block["definitions"], ctx.scratch() / "definitions" / str(stage))
-        for definition in fetched:
-            definition.uuid = f"{ctx.job_id}_{stage}.{definition.index}"
-        ctx.test_definitions[stage] = fetched
+    fetched = {
+        stage: fetch_definitions(block["definitions"], ctx.scratch() / "definitions" / str(stage))
+        for stage, block in enumerate(stages)
+    }
+    raw = ctx.device.raw
+    target = (ctx.device.parameters.get("interfaces") or {}).get("target") or {}
     spec = overlay.OverlaySpec(
         job_id=ctx.job_id,
+        stages=fetched,
         results_dir=results_dir,
-        stages=[ctx.test_definitions[i] for i in range(len(stages))],
-        environment={**(ctx.job.get("environment") or {})},
-        device=ctx.device.raw,
+        sh_cmd=ctx.device.posix["lava_test_sh_cmd"],
+        environment={**ctx.device.environment, **(ctx.job.get("environment") or {})},
         secrets=ctx.job.get("secrets") or {},
-        shell=ctx.device.posix["lava_test_sh_cmd"],
+        device_info=raw.get("device_info") or (),
+        static_info=raw.get("static_info") or (),
+        storage_info=raw.get("storage_info") or (),
+        target_ip=str(target.get("ip") or ""),
+        target_mac=str(target.get("mac") or ""),
+        device_hostname=ctx.device.hostname,
+        device_type=ctx.device.device_type,
+        dispatcher_ip=dispatcher_ip(ctx),
+        dispatcher_prefix=ctx.dispatcher.prefix,
+        job_tags=[str(t) for t in ctx.job.get("tags") or ()],
+        character_delay=ctx.device.character_delays.get("test", 0) / 1000.0,
+        distro=str(_deploy_os(ctx.job) or ""),
     )
-    overlay.build_overlay(root, spec)
+    built = overlay.build_overlay(root, spec)
+    ctx.test_definitions = dict(built.runs)
+
+
+def _deploy_os(job: dict[str, Any]) -> str | None:
+    for item in job.get("actions") or []:
+        deploy = item.get("deploy") if isinstance(item, dict) else None
+        if isinstance(deploy, dict) and deploy.get("os"):
+            return str(deploy["os"])
+    return None
 
 
 def signal_parser(ctx: JobContext, stage: int, namespace: str) -> Any:
     _require("signals")
-    from lava_dispatcher.test_shell.signals import RunInfo, SignalParser
+    from lava_dispatcher.test_shell.signals import SignalParser
 
-    runs = []
-    for definition in ctx.test_definitions.get(stage, []):
-        parse = definition.testdef.get("parse") or {}
-        runs.append(
-            RunInfo(
-                definition=definition.testrun_id,
-                uuid=definition.uuid,
-                repository=definition.repository,
-                path=definition.path,
-                revision=definition.revision,
-                commit_id=definition.commit_id,
-                pattern=parse.get("pattern"),
-                fixupdict=parse.get("fixupdict") or {},
-                expected=definition.expected,
-            )
-        )
-    return SignalParser(runs=runs, namespace=namespace)
+    return SignalParser(runs=ctx.test_definitions.get(stage, []), namespace=namespace)
