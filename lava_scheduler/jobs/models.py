@@ -78,6 +78,7 @@ class TestJob(GuardedStateModel):
     error_msg = models.TextField(blank=True, default="")
 
     token = models.CharField(max_length=32, default=new_job_token, editable=False)
+    log_lines = models.PositiveIntegerField(default=0, editable=False, help_text="log lines stored")
 
     class Meta:
         ordering = ["-submit_time", "-id"]
@@ -130,29 +131,36 @@ class TestJob(GuardedStateModel):
             names = ", ".join(JobState(s).label for s in allowed)
             raise TransitionError(f"job {self.display_id} is {self.get_state_display()}: cannot {action} (needs {names})")
 
-    @transaction.atomic
-    def go_state_scheduling(self, device: Device) -> None:
-        """A multinode sub-job got its device; it waits for the rest of its group."""
+    def _reserve(self, device: Device, state: int) -> None:
         self._require((JobState.SUBMITTED,), "reserve a device")
         device.go_state_reserved(self)
         self.actual_device = device
-        self._set_guarded("state", JobState.SCHEDULING)
+        self._set_guarded("state", state)
+
+    def assign(self, device: Device) -> None:
+        """Reserve ``device`` for this queued job, in memory only (the scheduler saves in bulk).
+
+        A MultiNode sub-job goes Scheduling (it waits for its group), any other Scheduled.
+        """
+        self._reserve(device, JobState.SCHEDULING if self.is_multinode else JobState.SCHEDULED)
+
+    @transaction.atomic
+    def go_state_scheduling(self, device: Device) -> None:
+        """A multinode sub-job got its device; it waits for the rest of its group."""
+        self._reserve(device, JobState.SCHEDULING)
         self.save()
         device.save()
 
     @transaction.atomic
     def go_state_scheduled(self, device: Device | None = None) -> None:
-        """The job has its device and the worker may start it."""
+        """The job has its device (or its whole MultiNode group has): the worker may start it."""
         if self.state == JobState.SCHEDULING:
             self._set_guarded("state", JobState.SCHEDULED)
             self.save()
             return
-        self._require((JobState.SUBMITTED,), "be scheduled")
         if device is None:
             raise TransitionError(f"job {self.display_id}: scheduling needs a device")
-        device.go_state_reserved(self)
-        self.actual_device = device
-        self._set_guarded("state", JobState.SCHEDULED)
+        self._reserve(device, JobState.SCHEDULED)
         self.save()
         device.save()
 

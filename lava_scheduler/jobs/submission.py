@@ -14,6 +14,7 @@ from django.db import transaction
 from lava_common.schemas import JobSchemaError, validate_job_text
 from lava_common.timeouts import timeout_seconds
 from lava_common.yaml_loader import dump_yaml
+from lava_scheduler.events import wake_scheduler
 from lava_scheduler.jobs.models import TestJob
 from lava_scheduler.jobs.multinode import split_multinode
 from lava_scheduler.jobs.states import parse_priority
@@ -154,6 +155,7 @@ def submit_job(text: str | bytes, user, original_url: str | None = None) -> list
     placement = resolve_placement("", data["device_type"], data.get("tags", []), data.get("device"), data.get("worker"))
     with transaction.atomic():
         job = _create(data, placement, common, groups)
+        wake_scheduler("submitted")
     return [job]
 
 
@@ -202,4 +204,5 @@ def _submit_multinode(data: dict[str, Any], common: dict[str, Any], groups) -> l
             job.definition = dump_yaml(sub.definition)
             job.save(update_fields=["target_group", "sub_id", "definition"])
             jobs.append(job)
+        wake_scheduler("submitted")
     return jobs

@@ -181,6 +181,16 @@ class Device(GuardedStateModel):
             DeviceTransition.objects.bulk_create(pending)
             self._pending_history = []
 
+    @classmethod
+    def save_states(cls, devices: list["Device"]) -> None:
+        """Save the state/health that transition methods set on many devices, with their history."""
+        cls.objects.bulk_update(devices, ["state", "health"])
+        history = [t for device in devices for t in getattr(device, "_pending_history", [])]
+        DeviceTransition.objects.bulk_create(history)
+        for device in devices:
+            device._pending_history = []
+            device._remember_guarded()
+
     # health
 
     def go_health(self, health: int, reason: str, user=None, job=None, manual: bool = False) -> None:

@@ -85,7 +85,7 @@ def test_refused_job_transitions(job, device, user, qemu_type):
     with pytest.raises(TransitionError, match="needs a device"):
         job.go_state_scheduled()
     job.go_state_scheduled(device)
-    with pytest.raises(TransitionError, match="cannot be scheduled"):
+    with pytest.raises(TransitionError, match="cannot reserve a device"):
         job.go_state_scheduled(device)
     with pytest.raises(TransitionError, match="cannot reserve a device"):
         job.go_state_scheduling(device)

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from lava_common.schemas import job_json_schema
+from lava_scheduler.events import wake_master, wake_scheduler
 from lava_scheduler.jobs.models import TestJob
 from lava_scheduler.jobs.states import JobHealth, JobState
 from lava_scheduler.jobs.submission import SubmissionError, resolve_placement, submit_job, validate_definition
@@ -114,6 +115,7 @@ class Command(SubcommandCommand):
                 if job is None:
                     raise CommandError(f"no job {job_id}")
                 job.cancel("canceled by an admin (manage jobs cancel)")
+                wake_master("cancel")
             self.stdout.write(f"job {job_id}: {job.get_state_display()}")
 
     def handle_fail(self, ids: list[int], **_) -> None:
@@ -123,6 +125,7 @@ class Command(SubcommandCommand):
                 if job is None:
                     raise CommandError(f"no job {job_id}")
                 job.go_state_finished(JobHealth.INCOMPLETE, "Infrastructure", "failed by an admin (manage jobs fail)")
+                wake_scheduler("job-end")
             self.stdout.write(f"job {job_id}: Finished (Incomplete)")
 
     def handle_json_schema(self, **_) -> None:

@@ -7,6 +7,7 @@ from django.core.management.base import CommandError
 from django.db import transaction
 
 from lava_scheduler.device_config import DeviceConfigError, device_type_of_dictionary
+from lava_scheduler.events import wake_scheduler
 from lava_scheduler.lab import files
 from lava_scheduler.lab.models import Device, DeviceType, Tag, Worker
 from lava_scheduler.lab.states import DeviceHealth, parse_choice
@@ -103,6 +104,7 @@ class Command(SubcommandCommand):
             device.description = description
         if health is not None:
             device.go_health(parse_choice(DeviceHealth, health), reason or "manage devices update", manual=True)
+            wake_scheduler("device")
         device.save()
         if tags is not None:
             device.tags.set(self._tags(tags))

@@ -5,6 +5,7 @@ from pathlib import Path
 from django.core.management.base import CommandError
 from django.db import transaction
 
+from lava_scheduler.events import wake_scheduler
 from lava_scheduler.lab.models import Worker
 from lava_scheduler.lab.states import WorkerHealth, parse_choice
 from lava_server.commandline import (
@@ -111,5 +112,6 @@ class Command(SubcommandCommand):
             worker.public_key = read_public_key(public_key)
         if health is not None:
             worker.go_health(parse_choice(WorkerHealth, health), reason="manage workers update")
+            wake_scheduler("worker")
         worker.save()
         self.stdout.write(f"worker '{hostname}' updated")

@@ -1,0 +1,84 @@
+"""A job's log as stored on the server.
+
+``output.yaml`` holds the records exactly as received, one per line;
+``output.idx`` holds, for every line, the byte offset where it starts, as an
+8-byte unsigned integer (struct ``=Q``, as the reference), so any range is
+read with two seeks whatever the size of the log.
+"""
+
+import os
+import struct
+from pathlib import Path
+
+from django.conf import settings
+
+OFFSET = struct.Struct("=Q")
+
+
+def job_output_dir(job) -> Path:
+    when = job.submit_time
+    return Path(settings.JOB_OUTPUT_DIR) / f"{when:%Y}" / f"{when:%m}" / f"{when:%d}" / str(job.pk)
+
+
+class LogStore:
+    def __init__(self, directory: Path):
+        self.directory = Path(directory)
+        self.log_path = self.directory / "output.yaml"
+        self.index_path = self.directory / "output.idx"
+
+    def line_count(self) -> int:
+        try:
+            return self.index_path.stat().st_size // OFFSET.size
+        except FileNotFoundError:
+            return 0
+
+    def append(self, lines: list[str]) -> None:
+        """Append whole lines (without newlines)."""
+        if not lines:
+            return
+        self.directory.mkdir(parents=True, exist_ok=True)
+        encoded = [(line.replace("\n", " ") + "\n").encode("utf-8") for line in lines]
+        with open(self.log_path, "ab") as log, open(self.index_path, "ab") as index:
+            offset = log.tell()
+            offsets = bytearray()
+            for line in encoded:
+                offsets += OFFSET.pack(offset)
+                offset += len(line)
+            log.write(b"".join(encoded))
+            index.write(offsets)
+
+    def truncate(self, count: int) -> None:
+        """Cut the log back to its first ``count`` lines (what the database says was stored)."""
+        if self.line_count() <= count:
+            return
+        with open(self.index_path, "rb") as index:
+            index.seek(count * OFFSET.size)
+            (end,) = OFFSET.unpack(index.read(OFFSET.size))
+        os.truncate(self.log_path, end)
+        os.truncate(self.index_path, count * OFFSET.size)
+
+    def read(self, start: int = 0, end: int | None = None) -> list[str]:
+        """Lines ``start`` to ``end`` (excluded), without their newlines."""
+        count = self.line_count()
+        end = count if end is None else min(end, count)
+        start = max(0, start)
+        if start >= end:
+            return []
+        with open(self.index_path, "rb") as index:
+            index.seek(start * OFFSET.size)
+            (first,) = OFFSET.unpack(index.read(OFFSET.size))
+            if end < count:
+                index.seek(end * OFFSET.size)
+                (last,) = OFFSET.unpack(index.read(OFFSET.size))
+            else:
+                last = None
+        with open(self.log_path, "rb") as log:
+            log.seek(first)
+            data = log.read() if last is None else log.read(last - first)
+        return data.decode("utf-8", errors="replace").split("\n")[:-1]
+
+    def size(self) -> int:
+        try:
+            return self.log_path.stat().st_size
+        except FileNotFoundError:
+            return 0

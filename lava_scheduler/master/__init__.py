@@ -1,0 +1,1 @@
+"""lava-master: the ZeroMQ endpoint workers connect to (doc/worker-protocol.md)."""

@@ -1,0 +1,95 @@
+"""A snapshot of what a scheduling pass needs, read with a handful of queries.
+
+The reference re-read each queue per device and checked permissions per job
+(42,700 queries for 1,000 devices); here a pass reads workers, devices,
+queued jobs and tags once each, decides in memory, and writes in bulk.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from lava_scheduler.jobs.models import TestJob
+from lava_scheduler.jobs.states import JobState
+from lava_scheduler.lab.models import Device, Worker
+from lava_scheduler.lab.states import DeviceHealth, DeviceState, WorkerHealth, WorkerState
+
+USABLE_HEALTH = (DeviceHealth.GOOD, DeviceHealth.UNKNOWN, DeviceHealth.LOOPING)
+
+
+@dataclass
+class DeviceInfo:
+    hostname: str
+    device_type: str
+    health: int
+    worker: str
+    tags: frozenset[int] = frozenset()
+
+
+@dataclass
+class QueuedJob:
+    id: int
+    device_type: str
+    device: str | None
+    worker: str | None
+    tags: frozenset[int] = frozenset()
+
+
+@dataclass
+class WorkerLoad:
+    job_limit: int
+    busy: int = 0
+
+    @property
+    def overused(self) -> bool:
+        return self.job_limit > 0 and self.busy >= self.job_limit
+
+
+@dataclass
+class LabView:
+    workers: dict[str, WorkerLoad] = field(default_factory=dict)
+    idle_devices: list[DeviceInfo] = field(default_factory=list)
+
+    @classmethod
+    def read(cls) -> "LabView":
+        view = cls()
+        eligible = Worker.objects.filter(state=WorkerState.ONLINE, health=WorkerHealth.ACTIVE)
+        view.workers = {hostname: WorkerLoad(limit) for hostname, limit in eligible.values_list("hostname", "job_limit")}
+        busy = Device.objects.filter(
+            worker_host__in=list(view.workers), state__in=(DeviceState.RESERVED, DeviceState.RUNNING)
+        ).values_list("worker_host", flat=True)
+        for hostname in busy:
+            view.workers[hostname].busy += 1
+        rows = Device.objects.filter(
+            state=DeviceState.IDLE,
+            worker_host__in=list(view.workers),
+            health__in=USABLE_HEALTH,
+            device_type__display=True,
+        ).order_by("hostname").values_list("hostname", "device_type", "health", "worker_host")
+        view.idle_devices = [DeviceInfo(*row) for row in rows]
+        tags = defaultdict(set)
+        through = Device.tags.through.objects.filter(device__in=[d.hostname for d in view.idle_devices])
+        for hostname, tag in through.values_list("device_id", "tag_id"):
+            tags[hostname].add(tag)
+        for device in view.idle_devices:
+            device.tags = frozenset(tags.get(device.hostname, ()))
+        return view
+
+
+def queued_jobs(device_types: set[str]) -> dict[str, list[QueuedJob]]:
+    """Submitted jobs per requested device type, in the order they should run."""
+    rows = (
+        TestJob.objects.filter(state=JobState.SUBMITTED, requested_device_type__in=device_types, actual_device=None)
+        .order_by("-priority", "submit_time", "sub_id", "id")
+        .values_list("id", "requested_device_type", "requested_device", "requested_worker")
+    )
+    jobs = [QueuedJob(*row) for row in rows]
+    tags = defaultdict(set)
+    if jobs:
+        through = TestJob.tags.through.objects.filter(testjob__state=JobState.SUBMITTED)
+        for job_id, tag in through.values_list("testjob_id", "tag_id"):
+            tags[job_id].add(tag)
+    queues: dict[str, list[QueuedJob]] = defaultdict(list)
+    for job in jobs:
+        job.tags = frozenset(tags.get(job.id, ()))
+        queues[job.device_type].append(job)
+    return queues
