@@ -1,0 +1,188 @@
+"""The worker's loop: master messages in, job events out.
+
+One thread. zmq.Poller waits on the master socket and on a self-pipe that
+signals (SIGCHLD, SIGTERM) write to, so a lava-run that exits wakes the loop
+at once; while jobs run, the poll timeout is short enough to pick up new log
+lines within a few tens of milliseconds.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import signal
+import socket
+import time
+from pathlib import Path
+from typing import IO, Any
+
+import zmq
+
+from lava_dispatcher.worker.jobs import Job, JobStore
+from lava_dispatcher.worker.link import MasterLink, Refused
+from lava_dispatcher.worker.spawn import SpawnError
+
+LOG = logging.getLogger("lava-worker")
+
+LOG_POLL_SECONDS = 0.025  # how often logs.yaml is looked at while a job runs
+IDLE_POLL_SECONDS = 1.0
+
+
+class WorkerExit(Exception):
+    """Stop the worker with this message (and a non-zero exit code)."""
+
+
+def lock_worker_dir(worker_dir: Path) -> IO[bytes]:
+    """Hold an exclusive lock on the worker directory: two workers on one directory would run jobs twice."""
+    worker_dir.mkdir(parents=True, exist_ok=True)
+    handle = open(worker_dir / "lock", "ab")  # noqa: SIM115 - held for the life of the process
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise WorkerExit(f"another lava-worker is using {worker_dir}") from None
+    return handle
+
+
+class Worker:
+    def __init__(self, link: MasterLink, store: JobStore, exit_on_refused: bool = False):
+        self.link = link
+        self.store = store
+        self.exit_on_refused = exit_on_refused
+        self.stopping = False
+        self._hello_seen = 0
+        self._wake_read, self._wake_write = socket.socketpair()
+        for end in (self._wake_read, self._wake_write):
+            end.setblocking(False)
+
+    # signals
+    def install_signals(self) -> None:
+        signal.set_wakeup_fd(self._wake_write.fileno(), warn_on_full_buffer=False)
+        signal.signal(signal.SIGCHLD, lambda signum, frame: None)  # a handler, so the wakeup fd is written
+        signal.signal(signal.SIGTERM, self._stop)
+        signal.signal(signal.SIGINT, self._stop)
+
+    def _stop(self, signum: int, frame: object) -> None:
+        self.stopping = True
+
+    # the loop
+    def run(self) -> None:
+        self.store.load()
+        try:
+            while not self.stopping:
+                self.step()
+        finally:
+            self.link.shutdown()
+        running = sum(not job.finished for job in self.store.jobs.values())
+        if running:
+            LOG.info("stopping; %d job(s) keep running and will be adopted by the next lava-worker", running)
+
+    def step(self) -> None:
+        now = time.monotonic()
+        self.link.tick(now, self.store.summary())
+        poller = zmq.Poller()
+        if self.link.socket is not None:
+            poller.register(self.link.socket, zmq.POLLIN)
+        poller.register(self._wake_read.fileno(), zmq.POLLIN)
+        poller.poll(self._timeout(now) * 1000)
+        self._drain_wakeups()
+        now = time.monotonic()
+        try:
+            messages = self.link.receive(now)
+        except Refused as exc:
+            if self.exit_on_refused:
+                raise WorkerExit(f"the master refused this worker: {exc}") from None
+            LOG.error("the master refused this worker: %s (retrying later)", exc)
+            return
+        if self.link.hello_count != self._hello_seen:
+            self._hello_seen = self.link.hello_count
+            self._after_hello()
+        for message in messages:
+            self.handle(message)
+        self.store.poll()
+        if self.link.ready:
+            self.pump(now)
+
+    def _timeout(self, now: float) -> float:
+        if any(not job.finished or job.tail.in_flight is None and job.tail.available()
+               for job in self.store.jobs.values()):
+            return LOG_POLL_SECONDS
+        timeout = min(IDLE_POLL_SECONDS, self.link.wait_time(now))
+        for job in self.store.jobs.values():
+            timeout = min(timeout, max(0.0, job.end_due - now))
+        return max(timeout, 0.001)
+
+    def _drain_wakeups(self) -> None:
+        try:
+            while self._wake_read.recv(512):
+                pass
+        except BlockingIOError:
+            pass
+
+    def _after_hello(self) -> None:
+        # a (new) master: what it had in flight may be lost, so logs go again from the acknowledged line
+        for job in self.store.jobs.values():
+            job.tail.resend()
+            job.end_due = 0.0
+
+    # master -> worker
+    def handle(self, message: dict[str, Any]) -> None:
+        kind = message["type"]
+        job_id = message.get("job_id")
+        if kind == "start":
+            self._start(message)
+        elif kind == "cancel":
+            self.store.cancel(message["job_id"])
+        elif kind == "logs-ok":
+            job = self.store.jobs.get(message["job_id"])
+            count = message.get("count")
+            if not isinstance(count, int) or count < 0:
+                LOG.error("job %s: logs-ok with a bad count %r", job_id, count)
+            elif job is not None and job.tail.acknowledge(count):
+                job.save()
+                job.end_due = 0.0  # progress: once all lines are in, the end goes at once
+        elif kind == "end-ok":
+            self.store.remove(message["job_id"])
+        else:
+            LOG.warning("ignoring a %r message: the master does not send those to workers", kind)
+
+    def _start(self, message: dict[str, Any]) -> None:
+        job_id = message["job_id"]
+        job = self.store.jobs.get(job_id)
+        if job is not None:
+            if job.finished:
+                job.end_due = 0.0  # already over: the end report answers the start
+            else:
+                self.link.send("start-ok", job_id=job_id)
+            return
+        try:
+            self.store.start(message)
+        except SpawnError as exc:
+            LOG.error("job %d: cannot start: %s", job_id, exc)
+            self.link.send("start-failed", job_id=job_id, error=str(exc))
+            return
+        self.link.send("start-ok", job_id=job_id)
+
+    # worker -> master
+    def pump(self, now: float) -> None:
+        """Send what is due: log batches, and the end of finished jobs whose log is all acknowledged."""
+        for job in list(self.store.jobs.values()):
+            in_flight = job.tail.in_flight
+            if in_flight is not None and now - job.batch_sent_at > self.link.heartbeat:
+                job.tail.resend()  # no logs-ok for a heartbeat: the master may have restarted
+            batch = job.tail.next_batch(now, flush=job.finished)
+            if batch is not None:
+                if self.link.send("logs", job_id=job.job_id, start=batch.start, lines=batch.lines):
+                    job.batch_sent_at = now
+                else:
+                    job.tail.resend()
+            elif job.finished and now >= job.end_due and job.tail.all_acknowledged():
+                self._send_end(job, now)
+
+    def _send_end(self, job: Job, now: float) -> None:
+        report = job.end_report()
+        self.link.send("end", job_id=job.job_id, **report)
+        job.end_due = now + self.link.heartbeat
+        level = logging.INFO if not job.end_sent else logging.DEBUG
+        LOG.log(level, "job %d: end sent (%s, %d log lines)", job.job_id, report["result"], report["log_lines"])
+        job.end_sent = True

@@ -1,0 +1,235 @@
+"""Jobs on the worker's disk: one directory each, ``<worker-dir>/jobs/<id>/``, with a ``state.json``.
+
+The directory is the whole truth about a job: the master's files, lava-run's
+output, stdout/stderr, and state.json (pid, status, acknowledged log lines).
+A worker killed at any moment finds its jobs again from these directories:
+a live lava-run is adopted, a dead one is reported, none is started twice.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lava_dispatcher.worker import procfs
+from lava_dispatcher.worker.logs import LogTail
+from lava_dispatcher.worker.report import build_end
+from lava_dispatcher.worker.spawn import SpawnError, spawn_lava_run, write_job_files
+
+LOG = logging.getLogger("lava-worker")
+
+SPAWNING, RUNNING, CANCELING, FINISHED = "spawning", "running", "canceling", "finished"
+
+
+@dataclass
+class JobState:
+    """What state.json holds."""
+
+    job_id: int
+    status: str = SPAWNING
+    pid: int | None = None
+    pgid: int | None = None
+    start_ticks: int | None = None  # /proc start time of lava-run, so a reused pid is not mistaken for it
+    start_time: float = field(default_factory=time.time)
+    cancel_time: float | None = None
+    killed: bool = False
+    exit_code: int | None = None
+    acked_lines: int = 0
+    acked_offset: int = 0
+    end_override: dict[str, Any] | None = None
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> JobState:
+        known = {name: data[name] for name in cls.__dataclass_fields__ if name in data}
+        return cls(**known)
+
+
+class Job:
+    def __init__(self, directory: Path, state: JobState, process: subprocess.Popen[bytes] | None = None):
+        self.dir = directory
+        self.state = state
+        self.process = process  # only for a lava-run this worker spawned; adopted ones are watched in /proc
+        self.tail = LogTail(directory / "output" / "logs.yaml", state.acked_lines, state.acked_offset)
+        self.end_due = 0.0  # monotonic time when `end` is (re-)sent next
+        self.end_sent = False
+        self.batch_sent_at = 0.0
+
+    @property
+    def job_id(self) -> int:
+        return self.state.job_id
+
+    @property
+    def finished(self) -> bool:
+        return self.state.status == FINISHED
+
+    @property
+    def output_dir(self) -> str:
+        return str(self.dir / "output")
+
+    def save(self) -> None:
+        self.state.acked_lines, self.state.acked_offset = self.tail.acked_lines, self.tail.acked_offset
+        temporary = self.dir / "state.json.new"
+        temporary.write_text(json.dumps(asdict(self.state)), encoding="utf-8")
+        os.replace(temporary, self.dir / "state.json")  # atomic: a kill -9 leaves the old or the new one
+
+    def alive(self) -> bool:
+        if self.process is not None:
+            return self.process.poll() is None
+        pid = self.state.pid
+        return pid is not None and procfs.is_job_process(pid, self.state.start_ticks, self.output_dir)
+
+    def end_report(self) -> dict[str, Any]:
+        return build_end(
+            self.dir,
+            self.tail.total_lines(),
+            self.state.exit_code,
+            canceled=self.state.cancel_time is not None,
+            override=self.state.end_override,
+        )
+
+
+class JobStore:
+    def __init__(self, worker_dir: Path, lava_run: str, cancel_kill_after: float):
+        self.root = worker_dir / "jobs"
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.lava_run = lava_run
+        self.cancel_kill_after = cancel_kill_after
+        self.jobs: dict[int, Job] = {}
+
+    def summary(self) -> list[dict[str, Any]]:
+        """The `jobs` field of hello and heartbeat."""
+        return [
+            {"id": job.job_id, "state": "finished" if job.finished else "running"} for job in self.jobs.values()
+        ]
+
+    # start-up
+    def load(self) -> None:
+        """Find the jobs a previous worker left: adopt the running ones, report the dead ones."""
+        for state_file in sorted(self.root.glob("*/state.json")):
+            try:
+                state = JobState.from_json(json.loads(state_file.read_text(encoding="utf-8")))
+            except (OSError, ValueError, TypeError) as exc:
+                LOG.error("%s: unreadable (%s); leaving the directory for a human to look at", state_file, exc)
+                continue
+            job = Job(state_file.parent, state)
+            if state.status == SPAWNING:
+                if not self._recover_spawning(job):
+                    continue
+            self.jobs[state.job_id] = job
+            if job.finished:
+                LOG.info("job %d: finished before the restart; its end will be reported", job.job_id)
+            elif job.alive():
+                LOG.info("job %d: lava-run (pid %s) still running: adopted", job.job_id, state.pid)
+            else:
+                LOG.info("job %d: lava-run (pid %s) ended while the worker was away", job.job_id, state.pid)
+                self._ended(job, None)
+
+    def _recover_spawning(self, job: Job) -> bool:
+        # the worker died between writing the files and recording the pid: is lava-run running anyway?
+        pids = procfs.find_job_processes(job.output_dir)
+        if not pids:
+            LOG.info("job %d: never started; waiting for the master to send it again", job.job_id)
+            shutil.rmtree(job.dir, ignore_errors=True)
+            return False
+        pid = min(pids)
+        job.state.pid, job.state.pgid = pid, os.getpgid(pid)
+        job.state.start_ticks = procfs.start_ticks(pid)
+        job.state.status = RUNNING
+        job.save()
+        return True
+
+    # master's requests
+    def start(self, message: dict[str, Any]) -> Job:
+        job_id = message["job_id"]
+        directory = self.root / str(job_id)
+        if directory.exists():  # a leftover without state.json: the previous attempt never spawned
+            shutil.rmtree(directory)
+        job = Job(directory, JobState(job_id))
+        try:
+            write_job_files(directory, message)
+            job.save()
+            job.process = spawn_lava_run(self.lava_run, directory, job_id, message["env"], message["env_dut"])
+        except SpawnError:
+            shutil.rmtree(directory, ignore_errors=True)
+            raise
+        pid = job.process.pid
+        job.state.pid, job.state.pgid, job.state.status = pid, pid, RUNNING
+        job.state.start_ticks = procfs.start_ticks(pid)
+        job.save()
+        self.jobs[job_id] = job
+        LOG.info("job %d: lava-run started (pid %d)", job_id, pid)
+        return job
+
+    def cancel(self, job_id: int) -> None:
+        job = self.jobs.get(job_id)
+        if job is None:
+            # nothing to stop: record an end so that the master hears about it until it acknowledges
+            directory = self.root / str(job_id)
+            directory.mkdir(parents=True, exist_ok=True)
+            override = {"result": "fail", "error_type": "Canceled", "error_msg": "canceled: not running here"}
+            job = Job(directory, JobState(job_id, status=FINISHED, end_override=override))
+            job.save()
+            self.jobs[job_id] = job
+            LOG.info("job %d: cancel of a job this worker does not run", job_id)
+            return
+        if job.state.status != RUNNING:
+            return  # the master repeats cancel every heartbeat: one SIGTERM, then the kill timer
+        LOG.info("job %d: canceling (SIGTERM to process group %s)", job_id, job.state.pgid)
+        job.state.status, job.state.cancel_time = CANCELING, time.time()
+        job.save()
+        self._signal_group(job, signal.SIGTERM)
+
+    def remove(self, job_id: int) -> None:
+        job = self.jobs.pop(job_id, None)
+        if job is not None:
+            shutil.rmtree(job.dir, ignore_errors=True)
+            LOG.info("job %d: end acknowledged; directory removed", job_id)
+
+    # watching
+    def poll(self) -> list[Job]:
+        """Jobs whose lava-run ended since the last call; also applies the SIGKILL timer of cancels."""
+        ended = []
+        for job in self.jobs.values():
+            if job.finished:
+                continue
+            if not job.alive():
+                self._ended(job, job.process.returncode if job.process is not None else None)
+                ended.append(job)
+            elif job.state.status == CANCELING and not job.state.killed:
+                assert job.state.cancel_time is not None
+                if time.time() - job.state.cancel_time >= self.cancel_kill_after:
+                    LOG.warning("job %d: still running %.0f s after SIGTERM: SIGKILL to its process group",
+                                job.job_id, self.cancel_kill_after)
+                    job.state.killed = True
+                    job.save()
+                    self._signal_group(job, signal.SIGKILL)
+        return ended
+
+    def _ended(self, job: Job, exit_code: int | None) -> None:
+        # what lava-run left behind (a QEMU, a telnet) goes with it; but a live process whose pid is the
+        # group id is not lava-run (it ended): that pid was reused, and the group is someone else's
+        if job.state.pgid is not None and procfs.start_ticks(job.state.pgid) is None:
+            self._signal_group(job, signal.SIGKILL)
+        job.state.status, job.state.exit_code = FINISHED, exit_code
+        job.save()
+        job.end_due = 0.0
+        LOG.info("job %d: lava-run ended (exit code %s)", job.job_id, exit_code)
+
+    @staticmethod
+    def _signal_group(job: Job, signum: int) -> None:
+        if job.state.pgid is None:
+            return
+        try:
+            os.killpg(job.state.pgid, signum)
+        except ProcessLookupError:
+            pass
+        except PermissionError as exc:
+            LOG.error("job %d: cannot signal process group %d: %s", job.job_id, job.state.pgid, exc)

@@ -1,0 +1,178 @@
+"""The worker's end of the link to lava-master: DEALER socket, hello, heartbeats, reconnects.
+
+States: ``down`` (waiting for the back-off to pass), ``hello`` (connected, hello
+sent, waiting for hello-ok) and ``ready``. Only ``ready`` lets job messages
+through; anything not sent then is re-sent by the protocol's own rules
+(start is repeated by the master, logs go again from the acknowledged line,
+end goes again every heartbeat).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import zmq
+
+from lava_common import __version__
+from lava_common.protocol import (
+    DEFAULT_HEARTBEAT,
+    OFFLINE_AFTER_HEARTBEATS,
+    ProtocolError,
+    decode,
+    encode,
+)
+
+LOG = logging.getLogger("lava-worker")
+
+BACKOFF_FIRST = 1.0
+BACKOFF_MAX = 30.0
+MIN_HEARTBEAT = 0.05  # the master says how often; below this it would only burn CPU
+
+
+class Refused(Exception):
+    """The master refused this worker (version mismatch, ...)."""
+
+
+@dataclass
+class CurveKeys:
+    public: str  # this worker's
+    secret: str
+    server: str  # the master's public key
+
+
+class MasterLink:
+    def __init__(self, url: str, name: str, heartbeat: float = DEFAULT_HEARTBEAT, keys: CurveKeys | None = None):
+        self.url = url
+        self.name = name
+        self.heartbeat = heartbeat
+        self.keys = keys
+        self.context = zmq.Context.instance()
+        self.socket: zmq.Socket[bytes] | None = None
+        self.state = "down"
+        self.backoff = BACKOFF_FIRST
+        self.next_attempt = 0.0
+        self.last_received = 0.0
+        self.last_heartbeat = 0.0  # hello or heartbeat: other traffic does not count, the master may want both
+        self.connected_at = 0.0
+        self.hello_count = 0  # hello-ok answers so far: each may come from a restarted master
+
+    @property
+    def ready(self) -> bool:
+        return self.state == "ready"
+
+    # connection
+    def _open(self, now: float, jobs: list[dict[str, Any]]) -> None:
+        sock = self.context.socket(zmq.DEALER)
+        sock.setsockopt(zmq.IDENTITY, self.name.encode("utf-8"))
+        sock.setsockopt(zmq.LINGER, 0)  # a dead master must not hold close() up
+        if self.keys is not None:
+            sock.curve_publickey = self.keys.public.encode("ascii")
+            sock.curve_secretkey = self.keys.secret.encode("ascii")
+            sock.curve_serverkey = self.keys.server.encode("ascii")
+        sock.connect(self.url)
+        self.socket = sock
+        self.state = "hello"
+        self.connected_at = self.last_received = now
+        LOG.info("connecting to %s as %r", self.url, self.name)
+        self._send_now("hello", now, version=__version__, jobs=jobs)
+
+    def close(self, now: float, reason: str) -> None:
+        """Drop the connection; the next attempt comes after the back-off."""
+        if self.socket is not None:
+            self.socket.close(linger=0)
+            self.socket = None
+        self.state = "down"
+        self.next_attempt = now + self.backoff
+        LOG.warning("link to the master down (%s); reconnecting in %.0f s", reason, self.backoff)
+        self.backoff = min(self.backoff * 2, BACKOFF_MAX)
+
+    def shutdown(self) -> None:
+        if self.socket is not None:
+            self.socket.close(linger=0)
+            self.socket = None
+        self.state = "down"
+
+    # sending
+    def _send_now(self, kind: str, now: float, **fields: Any) -> bool:
+        assert self.socket is not None
+        try:
+            self.socket.send(encode(kind, **fields), zmq.NOBLOCK)
+        except zmq.Again:
+            return False  # queue full while the master is away: the protocol re-sends
+        if kind in ("hello", "heartbeat"):
+            self.last_heartbeat = now
+        return True
+
+    def send(self, kind: str, **fields: Any) -> bool:
+        """Send a job message; False when there is no connection (the protocol re-sends)."""
+        if self.socket is None:
+            return False
+        return self._send_now(kind, time.monotonic(), **fields)
+
+    # receiving
+    def receive(self, now: float) -> list[dict[str, Any]]:
+        """Messages waiting on the socket; handles hello-ok and refused itself.
+
+        Raises Refused when the master refuses this worker.
+        """
+        messages: list[dict[str, Any]] = []
+        while self.socket is not None:
+            try:
+                frame = self.socket.recv(zmq.NOBLOCK)
+            except zmq.Again:
+                break
+            self.last_received = now
+            try:
+                message = decode(frame)
+            except ProtocolError as exc:
+                LOG.error("ignoring a malformed message from the master: %s", exc)
+                continue
+            if message["type"] == "hello-ok":
+                self._hello_ok(message)
+            elif message["type"] == "refused":
+                reason = str(message.get("reason"))
+                self.close(now, f"refused: {reason}")
+                raise Refused(reason)
+            else:
+                messages.append(message)
+        return messages
+
+    def _hello_ok(self, message: dict[str, Any]) -> None:
+        try:
+            heartbeat = float(message["heartbeat"])
+        except (TypeError, ValueError):
+            heartbeat = self.heartbeat
+        self.heartbeat = max(heartbeat, MIN_HEARTBEAT)
+        if self.state != "ready":
+            LOG.info("connected to the master (heartbeat %g s)", self.heartbeat)
+        self.state = "ready"
+        self.backoff = BACKOFF_FIRST
+        self.hello_count += 1
+
+    # timers
+    def tick(self, now: float, jobs: list[dict[str, Any]]) -> None:
+        """Connect when due, heartbeat, and give up on a silent master."""
+        if self.state == "down":
+            if now >= self.next_attempt:
+                self._open(now, jobs)
+            return
+        silence = now - self.last_received
+        if silence > OFFLINE_AFTER_HEARTBEATS * self.heartbeat:
+            what = "no hello-ok" if self.state == "hello" else "no message"
+            self.close(now, f"{what} from the master for {silence:.1f} s")
+            return
+        if now - self.last_heartbeat >= self.heartbeat:
+            if self.state == "hello" or silence > 2 * self.heartbeat:
+                # hello is the one message the master always answers: a probe before declaring it dead
+                self._send_now("hello", now, version=__version__, jobs=jobs)
+            else:
+                self._send_now("heartbeat", now, jobs=jobs)
+
+    def wait_time(self, now: float) -> float:
+        """Seconds until tick() has something to do."""
+        if self.state == "down":
+            return max(0.0, self.next_attempt - now)
+        return max(0.0, min(self.last_heartbeat + self.heartbeat, self.last_received + 3 * self.heartbeat) - now)
