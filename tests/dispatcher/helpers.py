@@ -15,17 +15,15 @@ REPO = HERE.parents[1]
 CORPUS = REPO.parent / "shared" / "corpus"
 
 
-def write_dispatcher_config(tmp_path: Path) -> Path:
+def write_dispatcher_config(tmp_path: Path, extra: dict | None = None) -> Path:
     path = tmp_path / "dispatcher.yaml"
-    path.write_text(
-        yaml.safe_dump(
-            {"dispatcher_download_dir": str(tmp_path / "dl"), "tftp_root": str(tmp_path / "tftp"), "prefix": "t-"}
-        )
-    )
+    config = {"dispatcher_download_dir": str(tmp_path / "dl"), "tftp_root": str(tmp_path / "tftp"), "prefix": "t-"}
+    path.write_text(yaml.safe_dump({**config, **(extra or {})}))
     return path
 
 
-def run_lava(tmp_path: Path, job: dict | Path, device: Path, *extra: str, timeout: float = 300):
+def run_lava(tmp_path: Path, job: dict | Path, device: Path, *extra: str, timeout: float = 300,
+             dispatcher_extra: dict | None = None):
     if isinstance(job, dict):
         job_path = tmp_path / "job.yaml"
         job_path.write_text(yaml.safe_dump(job))
@@ -34,7 +32,7 @@ def run_lava(tmp_path: Path, job: dict | Path, device: Path, *extra: str, timeou
     out = tmp_path / "out"
     cmd = [
         sys.executable, "-m", "lava_dispatcher.cli", "--job-id", "1", "--output-dir", str(out),
-        "--device", str(device), "--dispatcher", str(write_dispatcher_config(tmp_path)), *extra, str(job_path),
+        "--device", str(device), "--dispatcher", str(write_dispatcher_config(tmp_path, dispatcher_extra)), *extra, str(job_path),
     ]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=REPO,
                           env={**os.environ, "PYTHONPATH": str(REPO)})
