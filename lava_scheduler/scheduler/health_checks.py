@@ -18,7 +18,7 @@ from lava_scheduler.scheduler.lab_view import DeviceInfo
 
 log = logging.getLogger("lava-scheduler")
 
-# hostname -> (dictionary mtime, health-check path or None, config error or None)
+# dictionary path -> (its mtime, health-check path or None, config error or None)
 _device_cache: dict[str, tuple[float, Path | None, str | None]] = {}
 
 
@@ -29,7 +29,7 @@ def _device_facts(hostname: str) -> tuple[Path | None, str | None]:
         mtime = path.stat().st_mtime
     except FileNotFoundError:
         return None, f"no device dictionary ({path})"
-    cached = _device_cache.get(hostname)
+    cached = _device_cache.get(str(path))
     if cached is not None and cached[0] == mtime:
         return cached[1], cached[2]
     error = None
@@ -38,7 +38,7 @@ def _device_facts(hostname: str) -> tuple[Path | None, str | None]:
     except DeviceConfigError as exc:
         error = str(exc)
     health_check = files.health_check_path(hostname)
-    _device_cache[hostname] = (mtime, health_check, error)
+    _device_cache[str(path)] = (mtime, health_check, error)
     return health_check, error
 
 

@@ -1,0 +1,273 @@
+"""The scheduling rules, on the real database."""
+
+import threading
+from datetime import timedelta
+
+import pytest
+import yaml
+from django.db import connection
+from django.utils import timezone
+
+from lava_scheduler.jobs.models import TestJob
+from lava_scheduler.jobs.states import JobHealth, JobState
+from lava_scheduler.jobs.submission import submit_job
+from lava_scheduler.lab.models import Device, DeviceType, Tag, Worker
+from lava_scheduler.lab.states import DeviceHealth, DeviceState, WorkerHealth
+from lava_scheduler.scheduler.core import schedule
+from lava_scheduler.scheduler.daemon import mark_silent_workers_offline
+
+HEALTH_CHECK = """
+job_name: qemu health check
+device_type: qemu
+visibility: public
+timeouts: {job: {minutes: 5}}
+actions:
+- boot: {method: qemu, media: tmpfs, prompts: ['# ']}
+"""
+
+
+def job_yaml(**extra) -> str:
+    data = {
+        "job_name": "job",
+        "device_type": "qemu",
+        "visibility": "public",
+        "timeouts": {"job": {"minutes": 5}},
+        "actions": [{"boot": {"method": "qemu", "media": "tmpfs", "prompts": ["# "]}}],
+    }
+    data.update(extra)
+    return yaml.safe_dump(data)
+
+
+@pytest.fixture
+def lab(settings, tmp_path, worker, qemu_type):
+    settings.DEVICES_PATH = tmp_path / "devices"
+    settings.HEALTH_CHECKS_PATH = tmp_path / "health-checks"
+    settings.DEVICES_PATH.mkdir()
+    settings.HEALTH_CHECKS_PATH.mkdir()
+    return tmp_path
+
+
+def add_device(lab, hostname: str, worker, health=DeviceHealth.GOOD, tags=(), dictionary=True) -> Device:
+    device = Device.objects.create(hostname=hostname, device_type_id="qemu", worker_host=worker)
+    device.go_health(health, "test setup")
+    device.save()
+    device.tags.set([Tag.objects.get_or_create(name=t)[0] for t in tags])
+    if dictionary:
+        (lab / "devices" / f"{hostname}.jinja2").write_text("{% extends 'qemu.jinja2' %}\n")
+    return device
+
+
+def state(job) -> tuple[str, str | None]:
+    job = TestJob.objects.get(pk=job.pk)
+    return job.get_state_display(), job.actual_device_id
+
+
+def test_priority_then_submit_time(lab, user, worker):
+    add_device(lab, "qemu-01", worker)
+    (low,) = submit_job(job_yaml(priority="low"), user)
+    (first,) = submit_job(job_yaml(), user)
+    (second,) = submit_job(job_yaml(), user)
+    (high,) = submit_job(job_yaml(priority=100), user)
+    assert schedule().scheduled == [high.pk]
+    TestJob.objects.get(pk=high.pk).go_state_finished(JobHealth.COMPLETE)
+    assert schedule().scheduled == [first.pk]
+    assert state(second)[0] == state(low)[0] == "Submitted"
+
+
+def test_job_tags_must_be_a_subset_of_the_device_tags(lab, user, worker):
+    add_device(lab, "plain", worker)
+    add_device(lab, "usb", worker, tags=["usb", "hdmi"])
+    (job,) = submit_job(job_yaml(tags=["usb"]), user)
+    schedule()
+    assert state(job) == ("Scheduled", "usb")
+
+
+def test_requested_device_and_worker_are_honoured(lab, user, worker):
+    other = Worker.objects.create(hostname="worker-2")
+    other.go_state_online()
+    other.save()
+    add_device(lab, "qemu-01", worker)
+    add_device(lab, "qemu-02", other)
+    (pinned,) = submit_job(job_yaml(device="qemu-02"), user)
+    (on_worker,) = submit_job(job_yaml(worker="worker-1"), user)
+    schedule()
+    assert state(pinned) == ("Scheduled", "qemu-02")
+    assert state(on_worker) == ("Scheduled", "qemu-01")
+
+
+def test_worker_job_limit(lab, user, worker):
+    worker.job_limit = 1
+    worker.save()
+    add_device(lab, "qemu-01", worker)
+    add_device(lab, "qemu-02", worker)
+    jobs = [submit_job(job_yaml(), user)[0] for _ in range(2)]
+    assert len(schedule().scheduled) == 1
+    assert sorted(state(j)[0] for j in jobs) == ["Scheduled", "Submitted"]
+
+
+def test_only_good_or_unknown_devices_on_online_active_workers(lab, user, worker):
+    for health in (DeviceHealth.BAD, DeviceHealth.MAINTENANCE, DeviceHealth.RETIRED):
+        add_device(lab, f"qemu-{health}", worker, health=health)
+    (job,) = submit_job(job_yaml(), user)
+    other = Worker.objects.create(hostname="offline-worker")  # Offline by default
+    add_device(lab, "on-offline-worker", other)
+    schedule()
+    assert state(job) == ("Submitted", None)
+    worker.go_health_maintenance()
+    worker.save()
+    add_device(lab, "on-maintenance-worker", worker)
+    schedule()
+    assert state(job) == ("Submitted", None)
+
+
+def test_unknown_device_runs_its_health_check_first(lab, user, worker):
+    (lab / "health-checks" / "qemu.yaml").write_text(HEALTH_CHECK)
+    device = add_device(lab, "qemu-01", worker, health=DeviceHealth.UNKNOWN)
+    (job,) = submit_job(job_yaml(priority="high"), user)
+    summary = schedule()
+    assert len(summary.health_checks) == 1 and summary.scheduled == []
+    check = TestJob.objects.get(pk=summary.health_checks[0])
+    assert check.health_check and check.submitter.username == "lava-health"
+    assert (check.get_state_display(), check.actual_device_id) == ("Scheduled", "qemu-01")
+    assert state(job) == ("Submitted", None)
+    check.go_state_running()
+    check.go_state_finished(JobHealth.COMPLETE)
+    assert Device.objects.get(pk=device.pk).health == DeviceHealth.GOOD
+    summary = schedule()
+    assert summary.health_checks == [] and summary.scheduled == [job.pk]
+
+
+def test_health_check_due_by_hours(lab, user, worker, qemu_type):
+    (lab / "health-checks" / "qemu.yaml").write_text(HEALTH_CHECK)
+    add_device(lab, "qemu-01", worker)
+    assert len(schedule().health_checks) == 1  # never had one
+    TestJob.objects.filter(health_check=True).update(submit_time=timezone.now() - timedelta(hours=2))
+    check = TestJob.objects.get(health_check=True)
+    check.go_state_finished(JobHealth.COMPLETE)
+    assert schedule().health_checks == []
+    qemu_type.health_frequency = 1
+    qemu_type.save()
+    assert len(schedule().health_checks) == 1
+
+
+def test_looping_device_only_runs_health_checks(lab, user, worker):
+    (lab / "health-checks" / "qemu.yaml").write_text(HEALTH_CHECK)
+    add_device(lab, "qemu-01", worker, health=DeviceHealth.LOOPING)
+    (job,) = submit_job(job_yaml(), user)
+    for _ in range(2):
+        summary = schedule()
+        assert len(summary.health_checks) == 1 and summary.scheduled == []
+        check = TestJob.objects.get(pk=summary.health_checks[0])
+        check.go_state_finished(JobHealth.INCOMPLETE)
+        assert Device.objects.get(pk="qemu-01").health == DeviceHealth.LOOPING
+    assert state(job) == ("Submitted", None)
+
+
+def test_device_with_a_broken_dictionary_goes_bad(lab, user, worker):
+    add_device(lab, "qemu-01", worker, dictionary=False)
+    (job,) = submit_job(job_yaml(), user)
+    summary = schedule()
+    assert summary.bad_devices == ["qemu-01"]
+    device = Device.objects.get(pk="qemu-01")
+    assert device.health == DeviceHealth.BAD
+    assert "no device dictionary" in device.transitions.first().reason
+    assert state(job) == ("Submitted", None)
+
+
+def test_queue_timeout_cancels_waiting_jobs(lab, user, worker):
+    add_device(lab, "qemu-01", worker, health=DeviceHealth.BAD)
+    (job,) = submit_job(job_yaml(timeouts={"job": {"minutes": 5}, "queue": {"seconds": 30}}), user)
+    assert schedule().timed_out == []
+    TestJob.objects.filter(pk=job.pk).update(submit_time=timezone.now() - timedelta(minutes=1))
+    assert schedule().timed_out == [job.pk]
+    job = TestJob.objects.get(pk=job.pk)
+    assert (job.state, job.health) == (JobState.FINISHED, JobHealth.CANCELED)
+    assert "queue timeout" in job.failure_comment
+
+
+def test_multinode_group_starts_together_with_roles(lab, user, worker):
+    add_device(lab, "qemu-01", worker)
+    text = yaml.safe_dump(
+        {
+            "job_name": "mn",
+            "visibility": "public",
+            "timeouts": {"job": {"minutes": 5}},
+            "protocols": {"lava-multinode": {"roles": {"server": {"device_type": "qemu", "count": 1},
+                                                        "client": {"device_type": "qemu", "count": 1}},
+                                              "timeout": {"minutes": 5}}},
+            "actions": [{"boot": {"method": "qemu", "media": "tmpfs", "prompts": ["# "], "role": ["server", "client"]}}],
+        },
+        sort_keys=False,
+    )
+    add_device(lab, "qemu-02", worker)
+    jobs = submit_job(text, user)
+    schedule()
+    for job in jobs:
+        job = TestJob.objects.get(pk=job.pk)
+        assert job.get_state_display() == "Scheduled"
+        roles = yaml.safe_load(job.definition)["protocols"]["lava-multinode"]["roles"]
+        assert roles == {str(jobs[0].pk): "server", str(jobs[1].pk): "client"}
+
+
+def test_partial_multinode_group_waits_in_scheduling(lab, user, worker):
+    add_device(lab, "qemu-01", worker)
+    add_device(lab, "qemu-02", worker)
+    text = yaml.safe_dump(
+        {
+            "job_name": "mn",
+            "visibility": "public",
+            "timeouts": {"job": {"minutes": 5}},
+            "protocols": {"lava-multinode": {"roles": {"a": {"device_type": "qemu", "count": 2}},
+                                              "timeout": {"minutes": 5}}},
+            "actions": [{"boot": {"method": "qemu", "media": "tmpfs", "prompts": ["# "], "role": ["a"]}}],
+        }
+    )
+    jobs = submit_job(text, user)
+    device = Device.objects.get(pk="qemu-02")
+    device.go_health(DeviceHealth.BAD, "broken")
+    device.save()
+    schedule()
+    assert sorted(TestJob.objects.get(pk=j.pk).get_state_display() for j in jobs) == ["Scheduling", "Submitted"]
+
+
+def test_silent_workers_go_offline(worker):
+    Worker.objects.filter(pk=worker.pk).update(last_ping=timezone.now() - timedelta(minutes=5))
+    assert mark_silent_workers_offline() == ["worker-1"]
+    assert Worker.objects.get(pk=worker.pk).get_state_display() == "Offline"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_schedulers_never_double_book(settings, tmp_path):
+    from django.contrib.auth.models import User
+
+    settings.DEVICES_PATH = tmp_path / "devices"
+    settings.HEALTH_CHECKS_PATH = tmp_path / "none"
+    settings.DEVICES_PATH.mkdir()
+    user = User.objects.create(username="racer")
+    DeviceType.objects.create(name="qemu")
+    worker = Worker.objects.create(hostname="worker-1")
+    worker.go_state_online()
+    worker.save()
+    for index in range(6):
+        add_device(tmp_path, f"qemu-{index:02d}", worker)
+    jobs = [submit_job(job_yaml(), user)[0] for _ in range(20)]
+    results: list = []
+
+    def one_scheduler():
+        try:
+            for _ in range(3):
+                results.append(schedule().scheduled)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=one_scheduler) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    scheduled = [job_id for batch in results for job_id in batch]
+    assert len(scheduled) == len(set(scheduled)) == 6
+    devices = TestJob.objects.filter(pk__in=[j.pk for j in jobs]).exclude(actual_device=None)
+    assert sorted(devices.values_list("actual_device", flat=True)) == [f"qemu-{i:02d}" for i in range(6)]
+    assert set(Device.objects.values_list("state", flat=True)) == {DeviceState.RESERVED}
+    assert WorkerHealth.ACTIVE == Worker.objects.get().health
