@@ -50,7 +50,7 @@ def test_corpus_dictionary_renders_or_names_its_unknown_type(path: Path) -> None
 def test_corpus_coverage_of_shipped_types() -> None:
     shipped = set(list_device_types(DEVICE_TYPES))
     covered = [p for p in CORPUS_FILES if device_type_of_dictionary(p.read_text()) in shipped]
-    assert len(covered) >= 24
+    assert len(covered) >= 30
 
 
 @pytest.mark.skipif(not CORPUS_FILES, reason="corpus of device dictionaries not available")
@@ -249,3 +249,19 @@ def test_character_delays_and_constants_from_dictionary() -> None:
     assert config["constants"]["boot_retry"] == 2
     assert config["constants"]["kernel-start-message"] == "Booting Linux"
     assert config["static_info"] == [{"FILE_SERVER_IP": "x"}]
+
+
+def test_x86_ipxe_layout() -> None:
+    config = render("{% extends 'x86.jinja2' %}\n{% set connection_command = 'telnet ser 8003' %}\n")
+    assert config["constants"]["ipxe"]["interrupt_ctrl_list"] == ["b"]
+    ipxe = config["actions"]["boot"]["methods"]["ipxe"]
+    assert ipxe["parameters"]["bootloader_prompt"] == "iPXE>"
+    ramdisk = ipxe["ramdisk"]["commands"]
+    assert ramdisk[-1] == "boot"
+    assert "kernel tftp://{SERVER_IP}/{KERNEL} ${extraargs} ${console}" in ramdisk
+    assert "initrd tftp://{SERVER_IP}/{RAMDISK}" in ramdisk
+    assert "{NBDSERVERPORT}" in "\n".join(ipxe["nbd"]["commands"])
+    assert {"tftp", "nbd", "nfs"} <= set(config["actions"]["deploy"]["methods"])
+    # iPXE drops characters typed at full speed
+    assert config["character_delays"]["boot"] == 100
+    assert render("{% extends 'x86.jinja2' %}", {"boot_character_delay": 20})["character_delays"]["boot"] == 20
