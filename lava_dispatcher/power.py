@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from lava_common.exceptions import InfrastructureError
 
@@ -23,6 +22,8 @@ def run_commands(ctx: JobContext, commands: list[str], what: str, timeout: float
 
 
 def run_command(ctx: JobContext, command: str, what: str, timeout: float | None = None) -> str:
+    import subprocess
+
     ctx.logger.debug(f"{what}: running '{command}'")
     wait = min(timeout or 300.0, max(ctx.deadlines.remaining(), 0.1))
     proc = subprocess.Popen(
@@ -53,7 +54,7 @@ def run_command(ctx: JobContext, command: str, what: str, timeout: float | None 
     return output
 
 
-def _kill_group(proc: subprocess.Popen[str]) -> None:
+def _kill_group(proc: Any) -> None:
     try:
         os.killpg(proc.pid, signal.SIGKILL)
     except ProcessLookupError:

@@ -21,7 +21,7 @@ from typing import Any
 
 from lava_dispatcher.worker import procfs
 from lava_dispatcher.worker.logs import LogTail
-from lava_dispatcher.worker.report import build_end
+from lava_dispatcher.worker.report import build_end, describe_exit
 from lava_dispatcher.worker.spawn import SpawnError, spawn_lava_run, write_job_files
 
 LOG = logging.getLogger("lava-worker")
@@ -221,7 +221,7 @@ class JobStore:
         job.state.status, job.state.exit_code = FINISHED, exit_code
         job.save()
         job.end_due = 0.0
-        LOG.info("job %d: lava-run ended (exit code %s)", job.job_id, exit_code)
+        LOG.info("job %d: lava-run ended (%s)", job.job_id, describe_exit(exit_code))
 
     @staticmethod
     def _signal_group(job: Job, signum: int) -> None:

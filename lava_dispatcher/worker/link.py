@@ -32,6 +32,17 @@ BACKOFF_MAX = 30.0
 MIN_HEARTBEAT = 0.05  # the master says how often; below this it would only burn CPU
 
 
+# what a failed CURVE handshake means for the person reading the worker's log
+HANDSHAKE_FAILURES = {
+    zmq.EVENT_HANDSHAKE_FAILED_AUTH: "the master refused this worker's key: is its public key recorded "
+    "on the server for a worker named {name!r}?",
+    zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL: "the handshake with the master failed: is --master-cert the "
+    "master's public key, and does the master use CURVE too?",
+    zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL: "the handshake with the master failed: is --master-cert the "
+    "master's public key, and does the master use CURVE too?",
+}
+
+
 class Refused(Exception):
     """The master refused this worker (version mismatch, ...)."""
 
@@ -51,6 +62,8 @@ class MasterLink:
         self.keys = keys
         self.context = zmq.Context.instance()
         self.socket: zmq.Socket[bytes] | None = None
+        self.monitor: zmq.Socket[bytes] | None = None
+        self._handshake_warned = False
         self.state = "down"
         self.backoff = BACKOFF_FIRST
         self.next_attempt = 0.0
@@ -72,6 +85,7 @@ class MasterLink:
             sock.curve_publickey = self.keys.public.encode("ascii")
             sock.curve_secretkey = self.keys.secret.encode("ascii")
             sock.curve_serverkey = self.keys.server.encode("ascii")
+        self.monitor = sock.get_monitor_socket(sum(HANDSHAKE_FAILURES))
         sock.connect(self.url)
         self.socket = sock
         self.state = "hello"
@@ -79,20 +93,25 @@ class MasterLink:
         LOG.info("connecting to %s as %r", self.url, self.name)
         self._send_now("hello", now, version=__version__, jobs=jobs)
 
-    def close(self, now: float, reason: str) -> None:
-        """Drop the connection; the next attempt comes after the back-off."""
+    def _close_socket(self) -> None:
         if self.socket is not None:
+            self.socket.disable_monitor()
             self.socket.close(linger=0)
             self.socket = None
+        if self.monitor is not None:
+            self.monitor.close(linger=0)
+            self.monitor = None
+
+    def close(self, now: float, reason: str) -> None:
+        """Drop the connection; the next attempt comes after the back-off."""
+        self._close_socket()
         self.state = "down"
         self.next_attempt = now + self.backoff
         LOG.warning("link to the master down (%s); reconnecting in %.0f s", reason, self.backoff)
         self.backoff = min(self.backoff * 2, BACKOFF_MAX)
 
     def shutdown(self) -> None:
-        if self.socket is not None:
-            self.socket.close(linger=0)
-            self.socket = None
+        self._close_socket()
         self.state = "down"
 
     # sending
@@ -118,6 +137,7 @@ class MasterLink:
 
         Raises Refused when the master refuses this worker.
         """
+        self._check_handshake()
         messages: list[dict[str, Any]] = []
         while self.socket is not None:
             try:
@@ -140,6 +160,15 @@ class MasterLink:
                 messages.append(message)
         return messages
 
+    def _check_handshake(self) -> None:
+        from zmq.utils.monitor import recv_monitor_message
+
+        while self.monitor is not None and self.monitor.poll(0):
+            event = recv_monitor_message(self.monitor)["event"]
+            if event in HANDSHAKE_FAILURES and not self._handshake_warned:
+                self._handshake_warned = True  # zmq retries on its own: say it once, not every 100 ms
+                LOG.error(HANDSHAKE_FAILURES[event].format(name=self.name))
+
     def _hello_ok(self, message: dict[str, Any]) -> None:
         try:
             heartbeat = float(message["heartbeat"])
@@ -149,6 +178,7 @@ class MasterLink:
         if self.state != "ready":
             LOG.info("connected to the master (heartbeat %g s)", self.heartbeat)
         self.state = "ready"
+        self._handshake_warned = False
         self.backoff = BACKOFF_FIRST
         self.hello_count += 1
 

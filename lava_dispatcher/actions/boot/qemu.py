@@ -6,9 +6,7 @@ KVM on our lab hosts is not usable (nested PVM), so QEMU always runs with
 
 from __future__ import annotations
 
-import platform
 import shlex
-import subprocess
 from typing import TYPE_CHECKING, Any
 
 from lava_common.exceptions import InfrastructureError, JobError
@@ -58,6 +56,8 @@ class CallQemuAction(Action):
             self.errors.append("the device's boot.methods.qemu.parameters.command is missing")
 
     def run(self, ctx: JobContext) -> None:
+        import platform
+
         from lava_dispatcher.console import Console
 
         command = qemu_command(ctx.device, ctx.image_args.get("qemu", ""))
@@ -82,6 +82,8 @@ class CallQemuAction(Action):
 
 
 def _qemu_version(binary: str) -> str:
+    import subprocess
+
     try:
         out = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=10).stdout
     except (OSError, subprocess.TimeoutExpired) as exc:

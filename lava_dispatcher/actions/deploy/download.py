@@ -6,12 +6,6 @@ file is decompressed (gz, xz, bz2 in-process; zstd through the ``zstd`` binary).
 
 from __future__ import annotations
 
-import bz2
-import hashlib
-import lzma
-import shutil
-import subprocess
-import zlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
@@ -53,6 +47,12 @@ def _http_chunks(url: str, headers: dict[str, str] | None) -> Iterator[bytes]:
 
 
 def _decompress(raw: Path, out: Path, compression: str) -> None:
+    # imported here: ``lava-run --validate`` must not pay for codecs it does not use
+    import bz2
+    import lzma
+    import shutil
+    import subprocess
+    import zlib
     if compression == "zstd":
         if not shutil.which("zstd"):
             raise InfrastructureError("zstd decompression needs the 'zstd' program on the worker")
@@ -113,6 +113,8 @@ class DownloadAction(Action):
         return ctx.scratch() / self.label
 
     def run(self, ctx: JobContext) -> None:
+        import hashlib
+
         parsed = urlparse(self.url)
         dest = self.destination(ctx)
         dest.mkdir(parents=True, exist_ok=True)

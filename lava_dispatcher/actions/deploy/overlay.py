@@ -8,10 +8,7 @@ kernel unpacks over the original one.
 
 from __future__ import annotations
 
-import gzip
 import shutil
-import subprocess
-import tarfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -75,6 +72,9 @@ def append_tree_to_cpio(ramdisk: Path, tree: Path) -> None:
         append_overlay_to_cpio(ramdisk, tree, out, _compression_of(ramdisk))
         out.replace(ramdisk)
         return
+    import gzip
+    import subprocess
+
     if not shutil.which("cpio"):
         raise InfrastructureError("appending an overlay to a ramdisk needs the 'cpio' program on the worker")
     names = subprocess.run(["find", "."], cwd=tree, capture_output=True, check=True).stdout
@@ -86,6 +86,8 @@ def append_tree_to_cpio(ramdisk: Path, tree: Path) -> None:
 
 
 def extract_tarball(tarball: Path, dest: Path) -> None:
+    import tarfile
+
     try:
         with tarfile.open(tarball) as archive:
             archive.extractall(dest, filter="tar")
