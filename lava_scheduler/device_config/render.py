@@ -8,6 +8,7 @@ cause, with a template file and line where there is one.
 
 import pickle
 import re
+import threading
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -112,12 +113,15 @@ def _render(
 # gets its own copy to mutate.
 _CHECKED_CACHE_SIZE = 512
 _checked_configs: dict[str, bytes] = {}
+_checked_lock = threading.Lock()
 
 
 def _remember(rendered: str, data: dict[str, Any]) -> None:
-    if len(_checked_configs) >= _CHECKED_CACHE_SIZE:
-        _checked_configs.pop(next(iter(_checked_configs)))
-    _checked_configs[rendered] = pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL)
+    frozen = pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL)
+    with _checked_lock:
+        if len(_checked_configs) >= _CHECKED_CACHE_SIZE:
+            _checked_configs.pop(next(iter(_checked_configs)))
+        _checked_configs[rendered] = frozen
 
 
 def _parse_rendered(rendered: str, where: str) -> Any:

@@ -215,3 +215,13 @@ def test_render_time_per_device() -> None:
     per_device = (time.perf_counter() - start) / count
     print(f"render+parse+validate: {per_device * 1000:.2f} ms per device")
     assert per_device < 0.05
+
+
+def test_package_never_imports_django() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, lava_scheduler.device_config, lava_common.schemas.device; "
+            "sys.exit(1 if any(m == 'django' or m.startswith('django.') for m in sys.modules) else 0)")
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr or "django was imported"
