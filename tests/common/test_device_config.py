@@ -225,3 +225,10 @@ def test_package_never_imports_django() -> None:
             "sys.exit(1 if any(m == 'django' or m.startswith('django.') for m in sys.modules) else 0)")
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr or "django was imported"
+
+
+def test_each_caller_gets_its_own_copy() -> None:
+    first = render(QEMU_1024)
+    first["actions"]["boot"]["methods"].clear()
+    second = render(QEMU_1024)
+    assert "qemu" in second["actions"]["boot"]["methods"]
