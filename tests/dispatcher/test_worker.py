@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sys
 import time
 from pathlib import Path
 
 import pytest
+
+from lava_common.log import parse_record
 
 from .test_worker_fakes import FakeMaster, group_gone, start_message, start_worker, stop, wait_until
 
@@ -237,3 +240,25 @@ def test_configuration_errors(tmp_path):
     assert proc.returncode == 1 and "nope.key" in proc.stderr and "Traceback" not in proc.stderr
     proc = run("--master", "tcp://127.0.0.1:1", "--plaintext", "--lava-run", str(tmp_path / "missing"))
     assert proc.returncode == 1 and "--lava-run" in proc.stderr
+
+
+def test_real_lava_run_minimal_boot(tmp_path, master, workers):
+    """The real lava-run, booting the fake board (a local shell) with the minimal boot method."""
+    from .helpers import HERE, write_dispatcher_config
+
+    lava_run = Path(sys.executable).parent / "lava-run"
+    if not lava_run.exists():
+        pytest.skip("lava-run is not installed in this virtualenv")
+    workers.append(start_worker(tmp_path, master.url, "--lava-run", str(lava_run)))
+    master.wait_for("hello")
+    master.send("start", job_id=21, definition=(HERE / "jobs" / "minimal.yaml").read_text(),
+                device=(HERE / "devices" / "fake-board.yaml").read_text(),
+                dispatcher=write_dispatcher_config(tmp_path).read_text(), env="", env_dut="")
+    master.wait_for("start-ok", job_id=21)
+    end = master.wait_for("end", job_id=21, timeout=60)
+    assert end["result"] == "pass", end
+    assert end["log_lines"] == len(master.stored[21]) > 3
+    records = [parse_record(line) for line in master.stored[21]]
+    job_result = [r["msg"] for r in records if r["lvl"] == "results" and r["msg"].get("case") == "job"]
+    assert job_result and job_result[-1]["result"] == "pass"
+    assert "minimal" in end["description"]
