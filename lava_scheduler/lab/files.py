@@ -55,17 +55,21 @@ def render_device_text(hostname: str, job_context: dict[str, Any] | None = None,
     return render_device_yaml(hostname, text, job_context, **render_kwargs())
 
 
-def health_check_path(hostname: str) -> Path | None:
-    """The health-check job of a device: named after the type its dictionary extends."""
+def extended_type(hostname: str) -> str | None:
+    """The device type the device's dictionary extends, or None without a usable dictionary."""
     text = read_dictionary(hostname)
     if text is None:
         return None
     try:
-        device_type = device_type_of_dictionary(text, source=hostname)
+        return device_type_of_dictionary(text, source=hostname)
     except DeviceConfigError:
         return None
+
+
+def health_check_of_type(device_type: str) -> Path | None:
     for suffix in (".yaml", ".yml"):
         path = Path(settings.HEALTH_CHECKS_PATH) / f"{device_type}{suffix}"
         if path.exists():
             return path
     return None
+

@@ -184,7 +184,12 @@ class Device(GuardedStateModel):
     @classmethod
     def save_states(cls, devices: list["Device"]) -> None:
         """Save the state/health that transition methods set on many devices, with their history."""
-        cls.objects.bulk_update(devices, ["state", "health"])
+        groups: dict[tuple[int, int], list[str]] = {}
+        for device in devices:
+            groups.setdefault((device.state, device.health), []).append(device.hostname)
+        # one UPDATE per distinct (state, health): Django's bulk_update builds a CASE per row
+        for (state, health), hostnames in groups.items():
+            cls.objects.filter(hostname__in=hostnames).update(state=state, health=health)
         history = [t for device in devices for t in getattr(device, "_pending_history", [])]
         DeviceTransition.objects.bulk_create(history)
         for device in devices:

@@ -18,36 +18,45 @@ from lava_scheduler.scheduler.lab_view import DeviceInfo
 
 log = logging.getLogger("lava-scheduler")
 
-# dictionary path -> (its mtime, health-check path or None, config error or None)
-_device_cache: dict[str, tuple[float, Path | None, str | None]] = {}
+# dictionary path -> (its mtime, the type it extends) and -> (its mtime, configuration error)
+_extends_cache: dict[str, tuple[float, str | None]] = {}
+_config_cache: dict[str, tuple[float, str | None]] = {}
 
 
-def _device_facts(hostname: str) -> tuple[Path | None, str | None]:
-    """The device's health-check file and whether its configuration renders (cached by mtime)."""
+def _mtime(hostname: str) -> tuple[str, float | None]:
     path = files.dictionary_path(hostname)
     try:
-        mtime = path.stat().st_mtime
+        return str(path), path.stat().st_mtime
     except FileNotFoundError:
-        return None, f"no device dictionary ({path})"
-    cached = _device_cache.get(str(path))
-    if cached is not None and cached[0] == mtime:
-        return cached[1], cached[2]
-    error = None
-    try:
-        files.render_device(hostname)
-    except DeviceConfigError as exc:
-        error = str(exc)
-    health_check = files.health_check_path(hostname)
-    _device_cache[str(path)] = (mtime, health_check, error)
-    return health_check, error
+        return str(path), None
 
 
 def config_error(hostname: str) -> str | None:
-    return _device_facts(hostname)[1]
+    """Why the device's configuration cannot be rendered, or None (cached while the dictionary is unchanged)."""
+    key, mtime = _mtime(hostname)
+    if mtime is None:
+        return f"no device dictionary ({key})"
+    cached = _config_cache.get(key)
+    if cached is None or cached[0] != mtime:
+        try:
+            files.render_device(hostname)
+            cached = (mtime, None)
+        except DeviceConfigError as exc:
+            cached = (mtime, str(exc))
+        _config_cache[key] = cached
+    return cached[1]
 
 
 def health_check_file(hostname: str) -> Path | None:
-    return _device_facts(hostname)[0]
+    """The health-check job of the device's type, if the lab has one."""
+    key, mtime = _mtime(hostname)
+    if mtime is None:
+        return None
+    cached = _extends_cache.get(key)
+    if cached is None or cached[0] != mtime:
+        cached = (mtime, files.extended_type(hostname))
+        _extends_cache[key] = cached
+    return files.health_check_of_type(cached[1]) if cached[1] else None
 
 
 def due_health_checks(devices: list[DeviceInfo], now: datetime) -> dict[str, Path]:

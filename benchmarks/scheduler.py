@@ -1,0 +1,92 @@
+#!/usr/bin/env python3
+"""One scheduling pass: 1,000 devices of 100 types, 10,000 queued jobs with tags and priorities.
+
+Prints the time of the pass (cold: device configurations rendered for the first
+time; warm: a second lab of the same size, configurations cached) and the number of
+SQL queries. Runs on a throwaway PostgreSQL unless LAVA_DATABASE_URL is set.
+"""
+
+import random
+import time
+
+from _django import setup_django
+
+DEVICES, TYPES, JOBS = 1000, 100, 10_000
+
+
+def populate(prefix: str) -> None:
+    from django.conf import settings
+    from django.contrib.auth.models import User
+
+    from lava_scheduler.jobs.models import TestJob
+    from lava_scheduler.lab.models import Device, DeviceType, Tag, Worker
+    from lava_scheduler.lab.states import DeviceHealth
+
+    rng = random.Random(42)
+    user, _ = User.objects.get_or_create(username="bench")
+    tags = [Tag.objects.get_or_create(name=f"tag{i}")[0] for i in range(5)]
+    types = DeviceType.objects.bulk_create([DeviceType(name=f"{prefix}type{i:03d}") for i in range(TYPES)])
+    workers = Worker.objects.bulk_create([Worker(hostname=f"{prefix}worker{i:02d}") for i in range(20)])
+    for worker in workers:
+        worker.go_state_online("bench")
+    Worker.objects.bulk_update(workers, ["state", "last_ping"])
+    devices = []
+    settings.DEVICES_PATH.mkdir(parents=True, exist_ok=True)
+    for index in range(DEVICES):
+        device = Device(hostname=f"{prefix}dev{index:04d}", device_type=types[index % TYPES], worker_host=workers[index % 20])
+        device.go_health(DeviceHealth.GOOD, "bench")
+        devices.append(device)
+        dictionary = settings.DEVICES_PATH / f"{device.hostname}.jinja2"
+        if not dictionary.exists():  # rewriting would defeat the render cache of the warm pass
+            dictionary.write_text("{% extends 'qemu.jinja2' %}\n")
+    Device.objects.bulk_create(devices)
+    Device.tags.through.objects.bulk_create(
+        [Device.tags.through(device_id=d.hostname, tag_id=t.id) for d in devices for t in tags if rng.random() < 0.5]
+    )
+    jobs = TestJob.objects.bulk_create(
+        [
+            TestJob(
+                submitter=user,
+                requested_device_type=types[rng.randrange(TYPES)],
+                priority=rng.choice([0, 50, 100]),
+                definition="job_name: bench",
+                description="bench",
+            )
+            for _ in range(JOBS)
+        ]
+    )
+    TestJob.tags.through.objects.bulk_create(
+        [TestJob.tags.through(testjob_id=j.pk, tag_id=rng.choice(tags).id) for j in jobs if rng.random() < 0.3]
+    )
+
+
+def measure(label: str) -> None:
+    from django.db import connection, reset_queries
+    from django.test.utils import CaptureQueriesContext
+
+    from lava_scheduler.scheduler.core import schedule
+
+    reset_queries()
+    with CaptureQueriesContext(connection) as queries:
+        started = time.perf_counter()
+        summary = schedule()
+        elapsed = time.perf_counter() - started
+    print(f"{label}: {elapsed:.3f} s, {len(summary.scheduled)} jobs scheduled, {len(queries)} SQL queries")
+
+
+def main() -> None:
+    setup_django()
+    from lava_scheduler.jobs.models import TestJob
+    from lava_scheduler.lab.models import Device, DeviceType, Tag, Worker
+
+    print(f"lab: {DEVICES} devices of {TYPES} types, {JOBS} queued jobs (PostgreSQL)")
+    populate("a-")
+    measure("scheduling pass, cold (renders every chosen device's configuration once)")
+    for model in (TestJob, Device, DeviceType, Worker, Tag):
+        model.objects.all().delete()
+    populate("a-")  # same dictionaries: their rendering is cached by file modification time
+    measure("scheduling pass, warm")
+
+
+if __name__ == "__main__":
+    main()
