@@ -55,7 +55,9 @@ class JobLogger:
         line = format_record(level, msg, ns=ns) + "\n"
         for out in self._outputs:
             try:
-                out.write(line)
+                # logs.yaml is a YAML list ("- {...}"); the stream carries bare maps, one per line,
+                # which is what tuxrun and LAVA's own stderr handler read
+                out.write(line if out is self._log_file else line[2:])
             except (OSError, ValueError):
                 # a reader that went away (closed pipe) must not stop the job; logs.yaml keeps it all
                 if out is not self._log_file:

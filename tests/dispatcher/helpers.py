@@ -36,8 +36,13 @@ def run_lava(tmp_path: Path, job: dict | Path, device: Path, *extra: str, timeou
     ]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=REPO,
                           env={**os.environ, "PYTHONPATH": str(REPO)})
-    records = [json.loads(line[2:]) for line in proc.stderr.splitlines() if line.startswith("- {")]
+    records = parse_stream(proc.stderr)
     return proc, records, out
+
+
+def parse_stream(text: str) -> list[dict]:
+    """Records written on stderr: one JSON map per line."""
+    return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
 
 
 def results(records: list[dict]) -> list[dict]:

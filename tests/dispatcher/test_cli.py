@@ -8,7 +8,7 @@ import time
 
 import yaml
 
-from .helpers import HERE, REPO, job_result, results, run_lava, write_dispatcher_config
+from .helpers import HERE, REPO, job_result, parse_stream, results, run_lava, write_dispatcher_config
 
 
 def _alive(pattern: str) -> bool:
@@ -96,8 +96,7 @@ def test_sigterm_cancels_and_kills_children(tmp_path):
     stderr = proc.communicate(timeout=20)[1]
     assert time.monotonic() - started < 5
     assert proc.returncode == 1
-    import json
-    records = [json.loads(line[2:]) for line in stderr.splitlines() if line.startswith("- {")]
+    records = parse_stream(stderr)
     result = [r for r in results(records) if r["case"] == "job"][-1]
     assert result["result"] == "fail" and result["error_type"] == "Canceled"
     assert not _alive("sleep 1000")
