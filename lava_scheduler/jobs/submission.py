@@ -206,3 +206,9 @@ def _submit_multinode(data: dict[str, Any], common: dict[str, Any], groups) -> l
             jobs.append(job)
         wake_scheduler("submitted")
     return jobs
+
+
+def resubmit_job(job: TestJob, user) -> list[TestJob]:
+    """Submit a job's definition again (the whole group for MultiNode), noting where it came from."""
+    text = job.multinode_definition or job.original_definition or job.definition
+    return submit_job(text, user, original_url=f"{settings.BASE_URL}/scheduler/job/{job.display_id}")

@@ -54,13 +54,16 @@ def test_workers(lab, capsys, tmp_path):
     call_command("workers", "list", "--csv")
     rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
     assert rows[0]["hostname"] == "worker-1" and rows[0]["state"] == "Offline" and rows[0]["devices"] == "1"
-    key = tmp_path / "w.key"
-    key.write_text('public-key = "' + "x" * 40 + '"\n')
+    assert "public key" in manage("lava-keys", "worker-1", str(tmp_path / "keys"))
+    with pytest.raises(CommandError, match="already exists"):
+        manage("lava-keys", "worker-1", str(tmp_path / "keys"))
+    key = tmp_path / "keys" / "worker-1.key"
     manage("workers", "update", "worker-1", "--public-key", str(key), "--health", "maintenance")
     worker = Worker.objects.get()
-    assert worker.public_key == "x" * 40 and worker.get_health_display() == "Maintenance"
+    assert len(worker.public_key) == 40 and worker.public_key in key.read_text()
+    assert worker.get_health_display() == "Maintenance"
     key.write_text("short")
-    with pytest.raises(CommandError, match="not a CURVE public key"):
+    with pytest.raises(CommandError, match="--public-key: .*not a key file"):
         manage("workers", "add", "worker-2", "--public-key", str(key))
     assert not Worker.objects.filter(hostname="worker-2").exists()
 
@@ -132,6 +135,8 @@ def test_jobs_submit_list_cancel_fail(lab, tmp_path, capsys):
     assert sorted(TestJob.objects.values_list("health", flat=True)) == [2, 3]
     with pytest.raises(CommandError, match="no job 999999"):
         manage("jobs", "cancel", "999999")
+    again = int(manage("jobs", "resubmit", str(first)))
+    assert TestJob.objects.get(pk=again).metadata["job.original"].endswith(f"/scheduler/job/{first}")
 
 
 def test_json_schema_is_published():

@@ -13,7 +13,13 @@ from lava_common.schemas import job_json_schema
 from lava_scheduler.events import wake_master, wake_scheduler
 from lava_scheduler.jobs.models import TestJob
 from lava_scheduler.jobs.states import JobHealth, JobState
-from lava_scheduler.jobs.submission import SubmissionError, resolve_placement, submit_job, validate_definition
+from lava_scheduler.jobs.submission import (
+    SubmissionError,
+    resolve_placement,
+    resubmit_job,
+    submit_job,
+    validate_definition,
+)
 from lava_scheduler.lab.states import parse_choice
 from lava_server.commandline import SubcommandCommand, add_format_options, get_or_fail, print_rows
 
@@ -56,6 +62,9 @@ class Command(SubcommandCommand):
         add_format_options(listing)
         cancel = subparsers.add_parser("cancel", help="cancel jobs")
         cancel.add_argument("ids", nargs="+", type=int, metavar="ID")
+        resubmit = subparsers.add_parser("resubmit", help="submit jobs again; prints the new ids")
+        resubmit.add_argument("ids", nargs="+", type=int, metavar="ID")
+        resubmit.add_argument("--submitter", help="the new jobs' owner (default: the original submitter)")
         fail = subparsers.add_parser("fail", help="force jobs to Finished/Incomplete (a stuck job)")
         fail.add_argument("ids", nargs="+", type=int, metavar="ID")
         subparsers.add_parser("json-schema", help="print the job definition schema as JSON Schema")
@@ -117,6 +126,18 @@ class Command(SubcommandCommand):
                 job.cancel("canceled by an admin (manage jobs cancel)")
                 wake_master("cancel")
             self.stdout.write(f"job {job_id}: {job.get_state_display()}")
+
+    def handle_resubmit(self, ids: list[int], submitter, **_) -> None:
+        user = get_or_fail(User, "user", username=submitter) if submitter else None
+        for job_id in ids:
+            job = get_or_fail(TestJob, "job", pk=job_id)
+            if job.health_check and user is None:
+                raise CommandError(f"job {job_id} is a health check: give --submitter to resubmit it as a normal job")
+            try:
+                new = resubmit_job(job, user or job.submitter)
+            except SubmissionError as exc:
+                raise CommandError(f"job {job_id}: " + "; ".join(exc.errors)) from None
+            self.stdout.write(" ".join(j.display_id for j in new))
 
     def handle_fail(self, ids: list[int], **_) -> None:
         for job_id in ids:

@@ -1,10 +1,9 @@
 """``lava-server manage workers add|list|details|update``"""
 
-from pathlib import Path
-
 from django.core.management.base import CommandError
 from django.db import transaction
 
+from lava_dispatcher import keys
 from lava_scheduler.events import wake_scheduler
 from lava_scheduler.lab.models import Worker
 from lava_scheduler.lab.states import WorkerHealth, parse_choice
@@ -18,21 +17,10 @@ from lava_server.commandline import (
 
 
 def read_public_key(path: str) -> str:
-    """The Z85 public key from a key file (``public-key = "..."`` line, as made by ``lava-keys``), or raw."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise CommandError(f"--public-key {path}: {exc.strerror}") from None
-    for line in text.splitlines():
-        line = line.strip()
-        if line.startswith("public-key"):
-            key = line.split("=", 1)[1].strip().strip('"')
-            break
-    else:
-        key = text.strip()
-    if len(key) != 40:
-        raise CommandError(f"--public-key {path}: not a CURVE public key (expected 40 Z85 characters)")
-    return key
+        return keys.read_public_key(path)
+    except keys.KeyFileError as exc:
+        raise CommandError(f"--public-key: {exc}") from None
 
 
 class Command(SubcommandCommand):
