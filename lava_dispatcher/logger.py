@@ -53,7 +53,7 @@ class JobLogger:
         if self._secrets:
             msg = self._mask(msg)
         line = format_record(level, msg, ns=ns) + "\n"
-        for out in self._outputs:
+        for out in list(self._outputs):
             try:
                 # logs.yaml is a YAML list ("- {...}"); the stream carries bare maps, one per line,
                 # which is what tuxrun and LAVA's own stderr handler read
@@ -62,14 +62,14 @@ class JobLogger:
                 # a reader that went away (closed pipe) must not stop the job; logs.yaml keeps it all
                 if out is not self._log_file:
                     self._outputs.remove(out)
-                    break
+                    continue
                 raise
         self.line_count += 1
         if flush:
             self.flush()
 
     def flush(self) -> None:
-        for out in self._outputs:
+        for out in list(self._outputs):
             try:
                 out.flush()
             except (OSError, ValueError):
