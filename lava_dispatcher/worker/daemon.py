@@ -70,7 +70,12 @@ class Worker:
         self.store.load()
         try:
             while not self.stopping:
-                self.step()
+                try:
+                    self.step()
+                except OSError as exc:
+                    # a full disk or a vanished directory: what was not done is re-sent by the protocol
+                    LOG.error("%s; retrying in 1 s", exc)
+                    time.sleep(1)
         finally:
             self.link.shutdown()
         running = sum(not job.finished for job in self.store.jobs.values())

@@ -262,3 +262,12 @@ def test_real_lava_run_minimal_boot(tmp_path, master, workers):
     job_result = [r["msg"] for r in records if r["lvl"] == "results" and r["msg"].get("case") == "job"]
     assert job_result and job_result[-1]["result"] == "pass"
     assert "minimal" in end["description"]
+
+
+def test_one_worker_per_directory(tmp_path, master, workers):
+    workers.append(start_worker(tmp_path, master.url))
+    master.wait_for("hello")
+    second = start_worker(tmp_path, master.url, name="worker-2")
+    workers.append(second)
+    assert second.wait(10) == 1
+    assert "another lava-worker is using" in second.stderr.read()

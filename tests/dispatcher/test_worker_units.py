@@ -6,6 +6,7 @@ import os
 import stat
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -187,3 +188,45 @@ def test_job_process_identity(tmp_path):
         child.wait()
     assert procfs.start_ticks(child.pid) is None
     assert procfs.group_exists(os.getpgid(0))
+
+
+# start-up scan
+def _spawning_job(root, job_id):
+    import json
+
+    directory = root / "jobs" / str(job_id)
+    (directory / "output").mkdir(parents=True)
+    (directory / "state.json").write_text(json.dumps({"job_id": job_id, "status": "spawning"}))
+    return directory
+
+
+def test_a_job_that_never_spawned_is_dropped(tmp_path):
+    from lava_dispatcher.worker.jobs import JobStore
+
+    directory = _spawning_job(tmp_path, 3)
+    store = JobStore(tmp_path, "lava-run", 30)
+    store.load()
+    assert store.jobs == {} and not directory.exists()  # the master sends start again
+
+
+def test_a_job_spawned_just_before_a_crash_is_adopted(tmp_path):
+    from lava_dispatcher.worker.jobs import JobStore
+
+    directory = _spawning_job(tmp_path, 4)
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)", "lava-run",
+                              "--output-dir", str(directory / "output")], start_new_session=True)
+    try:
+        deadline = time.monotonic() + 5
+        while not procfs.find_job_processes(str(directory / "output")) and time.monotonic() < deadline:
+            time.sleep(0.01)  # a loaded machine may not show the new command line at once
+        store = JobStore(tmp_path, "lava-run", 30)
+        store.load()
+        job = store.jobs[4]
+        assert (job.state.status, job.state.pid, job.state.pgid) == ("running", child.pid, child.pid)
+        assert store.summary() == [{"id": 4, "state": "running"}]
+        assert store.poll() == []
+    finally:
+        child.kill()
+        child.wait()
+    assert [job.job_id for job in store.poll()] == [4]
+    assert store.summary() == [{"id": 4, "state": "finished"}]
