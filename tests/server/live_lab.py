@@ -1,0 +1,140 @@
+"""A lab of real processes for end-to-end tests: lava-master, lava-scheduler, lava-worker, lava-run.
+
+They share the test's PostgreSQL database (tests using this run with
+``transaction=True`` so that what the test writes is committed) and a
+configuration folder in a temporary directory.
+"""
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.conf import settings
+from django.db import connection
+
+from tests.conftest import REPO_ROOT
+
+BIN = Path(sys.executable).parent
+TEST_DEVICE_TYPES = Path(__file__).parent / "device-types"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def database_url() -> str:
+    db = connection.settings_dict
+    password = f":{db['PASSWORD']}" if db["PASSWORD"] else ""
+    return f"postgresql://{db['USER']}{password}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+
+
+@dataclass
+class LiveLab:
+    root: Path
+    processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.config = self.root / "etc"
+        self.state = self.root / "state"
+        self.master_url = f"tcp://127.0.0.1:{free_port()}"
+        self.master_events = f"tcp://127.0.0.1:{free_port()}"
+        self.scheduler_events = f"tcp://127.0.0.1:{free_port()}"
+        for folder in ("devices", "device-types", "health-checks"):
+            (self.config / "dispatcher-config" / folder).mkdir(parents=True)
+        for template in TEST_DEVICE_TYPES.glob("*.jinja2"):
+            shutil.copy(template, self.config / "dispatcher-config" / "device-types")
+        self.env = dict(
+            os.environ,
+            LAVA_DATABASE_URL=database_url(),
+            LAVA_STATE_DIR=str(self.state),
+            LAVA_CONFIG_DIR=str(self.config),
+            LAVA_MASTER_BIND=self.master_url,
+            LAVA_MASTER_EVENTS=self.master_events,
+            LAVA_SCHEDULER_EVENTS=self.scheduler_events,
+            PATH=f"{BIN}:{os.environ.get('PATH', '')}",
+        )
+
+    def configure_test_process(self, test_settings) -> None:
+        """Point this (the test's) process at the same configuration as the daemons."""
+        dispatcher_config = self.config / "dispatcher-config"
+        test_settings.CONFIG_DIR = self.config
+        test_settings.STATE_DIR = self.state
+        test_settings.DEVICES_PATH = dispatcher_config / "devices"
+        test_settings.HEALTH_CHECKS_PATH = dispatcher_config / "health-checks"
+        test_settings.DEVICE_TYPES_PATHS = [dispatcher_config / "device-types", *settings.DEVICE_TYPES_PATHS]
+        test_settings.DISPATCHER_D = self.config / "dispatcher.d"
+        test_settings.JOB_OUTPUT_DIR = self.state / "media" / "job-output"
+        test_settings.MASTER_EVENTS = self.master_events
+        test_settings.SCHEDULER_EVENTS = self.scheduler_events
+
+    def add_dispatcher_config(self, worker: str) -> None:
+        folder = self.config / "dispatcher.d" / worker
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "dispatcher.yaml").write_text(
+            f"dispatcher_download_dir: {self.root / 'dispatcher' / worker / 'tmp'}\n"
+            f"tftp_root: {self.root / 'dispatcher' / worker / 'tftp'}\n"
+        )
+
+    def write_dictionary(self, hostname: str, text: str) -> None:
+        (self.config / "dispatcher-config" / "devices" / f"{hostname}.jinja2").write_text(text)
+
+    def _start(self, name: str, command: list[str]) -> subprocess.Popen:
+        log = open(self.root / f"{name}.log", "ab")  # noqa: SIM115 - closed with the process
+        process = subprocess.Popen(
+            command, env=self.env, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        log.close()
+        self.processes[name] = process
+        return process
+
+    def start_master(self, *extra: str) -> None:
+        args = list(extra) or ["--plaintext"]
+        self._start("master", [str(BIN / "lava-server"), "manage", "lava-master", "--level", "DEBUG", *args])
+
+    def start_scheduler(self) -> None:
+        self._start("scheduler", [str(BIN / "lava-server"), "manage", "lava-scheduler", "--level", "DEBUG"])
+
+    def start_worker(self, name: str, *extra: str) -> None:
+        args = list(extra) or ["--plaintext"]
+        self._start(
+            f"worker-{name}",
+            [str(BIN / "lava-worker"), "--master", self.master_url, "--name", name,
+             "--worker-dir", str(self.root / "worker" / name), "--heartbeat", "1", "--level", "DEBUG", *args],
+        )
+
+    def stop(self, name: str, sig: int = signal.SIGTERM) -> None:
+        process = self.processes.pop(name)
+        try:
+            os.killpg(process.pid, sig) if sig == signal.SIGKILL else process.send_signal(sig)
+        except ProcessLookupError:
+            pass
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+    def stop_all(self) -> None:
+        for name in list(self.processes):
+            self.stop(name)
+
+    def logs(self) -> str:
+        return "\n".join(f"==== {p.name}\n{p.read_text(errors='replace')[-6000:]}" for p in self.root.glob("*.log"))
+
+
+def wait_for(predicate, timeout: float, what: str, lab: LiveLab | None = None, interval: float = 0.02):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}\n{lab.logs() if lab else ''}")
