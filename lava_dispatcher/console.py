@@ -33,6 +33,7 @@ class _LineSplitter:
         self.logger = logger
         self.pending = ""
         self.observers: list[LineObserver] = []
+        self.indexed_observers: list[LineObserver] = []
 
     def write(self, chunk: str) -> None:
         data = self.pending + chunk
@@ -42,21 +43,34 @@ class _LineSplitter:
                 self.flush_partial()  # a board that never ends its line must not grow memory
             return
         *lines, self.pending = data.split("\n")
-        for line in lines:
-            self._emit(line.rstrip("\r"))
+        lines = [self._clean(line) for line in lines]
+        if self.indexed_observers:
+            # these read logger.line_count to know each line's index: log one line at a time
+            for line in lines:
+                self._emit(line)
+        else:
+            self.logger.target_lines(lines)
+            for observer in self.observers:
+                for line in lines:
+                    observer(line)
         self.logger.flush()
 
-    def _emit(self, line: str) -> None:
+    @staticmethod
+    def _clean(line: str) -> str:
+        line = line.rstrip("\r")
         if "\x1b" in line:
             # terminal control sequences (busybox ash asks for the cursor position) are noise
             line = _ESCAPES.sub("", line)
+        return line
+
+    def _emit(self, line: str) -> None:
         self.logger.target(line, flush=False)
-        for observer in self.observers:
+        for observer in self.observers + self.indexed_observers:
             observer(line)
 
     def flush_partial(self) -> None:
         """Log a line still waiting for its newline (a prompt, typically)."""
-        line = self.pending.rstrip("\r")
+        line = self._clean(self.pending)
         self.pending = ""
         if line.strip():
             self._emit(line)
@@ -106,12 +120,15 @@ class Console:
     def pid(self) -> int:
         return self.spawn.pid
 
-    def add_observer(self, observer: LineObserver) -> None:
-        self.lines.observers.append(observer)
+    def add_observer(self, observer: LineObserver, needs_line_index: bool = False) -> None:
+        """``observer`` sees every complete line; with ``needs_line_index`` the line is already logged
+        and ``logger.line_count - 1`` is its index when the observer runs."""
+        (self.lines.indexed_observers if needs_line_index else self.lines.observers).append(observer)
 
     def remove_observer(self, observer: LineObserver) -> None:
-        if observer in self.lines.observers:
-            self.lines.observers.remove(observer)
+        for group in (self.lines.observers, self.lines.indexed_observers):
+            if observer in group:
+                group.remove(observer)
 
     def expect(self, patterns: list[Any], timeout: float, what: str = "", eof_ok: bool = False) -> int:
         """Index of the first pattern seen; TIMEOUT and EOF become LAVA errors saying what was awaited."""

@@ -7,15 +7,19 @@ writers are buffered and flushed once per batch (``flush()``), not per line.
 from __future__ import annotations
 
 import sys
+from json.encoder import encode_basestring
 from typing import IO, Any
 
-from lava_common.log import format_record
+from lava_common.constants import LOG_LINE_LIMIT
+from lava_common.log import format_record, utc_now_iso
 
 # "event" is a server-side level; tuxrun crashes on any level outside these nine
 EMITTED_LEVELS = frozenset(
     {"exception", "error", "warning", "info", "debug", "input", "target", "feedback", "results"}
 )
 MASK = "[MASKED]"
+# ASCII lines this short can never hit the record length cap, even fully escaped (\u00XX = 6x)
+_FAST_LIMIT = (LOG_LINE_LIMIT - 200) // 6
 
 
 class JobLogger:
@@ -67,6 +71,35 @@ class JobLogger:
         self.line_count += 1
         if flush:
             self.flush()
+
+    def target_lines(self, lines: list[str]) -> None:
+        """Many console lines at once: one write per output for the whole batch (the hot path)."""
+        if self._secrets:
+            lines = [self._mask(line) for line in lines]
+        # the lines of one read arrived together: one timestamp, and plain ASCII lines (nearly all
+        # console output) skip the general formatter; it yields exactly format_record's text
+        dt = utc_now_iso()
+        head = f'- {{"dt": "{dt}", "lvl": "target", "msg": '
+        records = [
+            f"{head}{encode_basestring(line)}}}\n"
+            if line.isascii() and "\x7f" not in line and len(line) < _FAST_LIMIT
+            else format_record("target", line, dt=dt) + "\n"
+            for line in lines
+        ]
+        bare = None
+        for out in list(self._outputs):
+            try:
+                if out is self._log_file:
+                    out.write("".join(records))
+                else:
+                    if bare is None:
+                        bare = "".join(record[2:] for record in records)
+                    out.write(bare)
+            except (OSError, ValueError):
+                if out is self._log_file:
+                    raise
+                self._outputs.remove(out)
+        self.line_count += len(records)
 
     def flush(self) -> None:
         for out in list(self._outputs):

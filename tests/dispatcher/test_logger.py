@@ -66,3 +66,19 @@ def test_closed_stream_does_not_stop_logging(tmp_path):
     logger.info("two")
     logger.close()
     assert (tmp_path / "logs.yaml").read_text().count("\n") == 2
+
+
+def test_batched_target_lines_match_the_shared_format():
+    import io
+
+    from lava_common.log import format_record
+
+    out = io.StringIO()
+    logger = JobLogger(log_file=out)
+    lines = ["plain", "tab\there", 'quote"x', "ctl\x01x", "del\x7fx", "uni é", "back\\slash", "", "nel\x85x", "x" * 200_000]
+    logger.target_lines(lines)
+    written = out.getvalue().splitlines()
+    assert len(written) == len(lines) and logger.line_count == len(lines)
+    for line, record in zip(lines, written, strict=True):
+        dt = json.loads(record[2:])["dt"]
+        assert record == format_record("target", line, dt=dt)

@@ -101,3 +101,33 @@ def test_kernel_panic_is_reported(tmp_path):
     login = [r for r in results(records) if r["case"] == "login-action"][-1]
     assert login["result"] == "fail"
     assert _no_qemu_left(str(tmp_path))
+
+
+def test_sigterm_during_boot_leaves_no_qemu(tmp_path):
+    import json
+    import os
+    import signal
+    import sys
+    import time
+
+    from .helpers import REPO, write_dispatcher_config
+
+    require_qemu("x86_64")
+    job_path = tmp_path / "job.yaml"
+    job_path.write_text(yaml.safe_dump(qemu_job(images().x86_64)))
+    cmd = [sys.executable, "-m", "lava_dispatcher.cli", "--job-id", "8", "--output-dir", str(tmp_path / "out"),
+           "--device", str(DEVICES["x86_64"]), "--dispatcher", str(write_dispatcher_config(tmp_path)), str(job_path)]
+    proc = subprocess.Popen(cmd, cwd=REPO, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            env={**os.environ, "PYTHONPATH": str(REPO)})
+    deadline = time.monotonic() + 60
+    while _no_qemu_left(str(tmp_path)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _no_qemu_left(str(tmp_path)), "QEMU never started"
+    time.sleep(1)
+    proc.send_signal(signal.SIGTERM)
+    stderr = proc.communicate(timeout=30)[1]
+    assert proc.returncode == 1
+    final = [json.loads(line) for line in stderr.splitlines() if line.startswith("{")][-2:]
+    job = [r["msg"] for r in final if r["lvl"] == "results"][-1]
+    assert job["error_type"] == "Canceled"
+    assert _no_qemu_left(str(tmp_path))

@@ -117,7 +117,7 @@ class TestShellAction(Action):
         console.expect(console.prompts, wait(ctx), what="the shell prompt")
         console.sendline(f". {directory}/environment")
         console.expect(console.prompts, wait(ctx), what="the shell prompt")
-        console.add_observer(sink)
+        console.add_observer(sink, needs_line_index=True)
         try:
             console.sendline(f"{directory}/bin/lava-test-runner {directory}/{stage}")
             while True:
