@@ -186,7 +186,9 @@ class Worker:
 
     def _send_end(self, job: Job, now: float) -> None:
         report = job.end_report()
-        self.link.send("end", job_id=job.job_id, **report)
+        if not self.link.send("end", job_id=job.job_id, **report):
+            job.end_due = now + 0.1  # no connection this instant: soon again, without rereading files 40 times/s
+            return
         job.end_due = now + self.link.heartbeat
         level = logging.INFO if not job.end_sent else logging.DEBUG
         LOG.log(level, "job %d: end sent (%s, %d log lines)", job.job_id, report["result"], report["log_lines"])

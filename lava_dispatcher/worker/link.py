@@ -5,6 +5,13 @@ sent, waiting for hello-ok) and ``ready``. Only ``ready`` lets job messages
 through; anything not sent then is re-sent by the protocol's own rules
 (start is repeated by the master, logs go again from the acknowledged line,
 end goes again every heartbeat).
+
+The socket is IMMEDIATE: nothing is queued while no connection exists, so a
+master that comes back never receives a pile of stale messages, and ZeroMQ's
+own TCP reconnects (every 0.1 s, backing off to 5 s) find it again quickly.
+The silence timer only starts once a message could actually be sent: a
+master that is down keeps the same socket trying, while one that is up but
+does not answer gets the socket closed and reopened with the back-off.
 """
 
 from __future__ import annotations
@@ -30,6 +37,8 @@ LOG = logging.getLogger("lava-worker")
 BACKOFF_FIRST = 1.0
 BACKOFF_MAX = 30.0
 MIN_HEARTBEAT = 0.05  # the master says how often; below this it would only burn CPU
+TCP_RECONNECT_MS = (100, 5000)  # ZeroMQ's own reconnect interval, first and largest
+UNSENT_RETRY = 0.1  # seconds between attempts to send the hello while no connection exists
 
 
 # what a failed CURVE handshake means for the person reading the worker's log
@@ -69,7 +78,9 @@ class MasterLink:
         self.next_attempt = 0.0
         self.last_received = 0.0
         self.last_heartbeat = 0.0  # hello or heartbeat: other traffic does not count, the master may want both
-        self.connected_at = 0.0
+        self.opened_at = 0.0
+        self.clock_start: float | None = None  # when a message first went out on this socket
+        self._unreachable_warned = False
         self.hello_count = 0  # hello-ok answers so far: each may come from a restarted master
 
     @property
@@ -77,10 +88,13 @@ class MasterLink:
         return self.state == "ready"
 
     # connection
-    def _open(self, now: float, jobs: list[dict[str, Any]]) -> None:
+    def _open(self, now: float) -> None:
         sock = self.context.socket(zmq.DEALER)
         sock.setsockopt(zmq.IDENTITY, self.name.encode("utf-8"))
         sock.setsockopt(zmq.LINGER, 0)  # a dead master must not hold close() up
+        sock.setsockopt(zmq.IMMEDIATE, 1)
+        sock.setsockopt(zmq.RECONNECT_IVL, TCP_RECONNECT_MS[0])
+        sock.setsockopt(zmq.RECONNECT_IVL_MAX, TCP_RECONNECT_MS[1])
         if self.keys is not None:
             sock.curve_publickey = self.keys.public.encode("ascii")
             sock.curve_secretkey = self.keys.secret.encode("ascii")
@@ -89,9 +103,11 @@ class MasterLink:
         sock.connect(self.url)
         self.socket = sock
         self.state = "hello"
-        self.connected_at = self.last_received = now
+        self.opened_at = now
+        self.clock_start = None
+        self.last_heartbeat = 0.0  # the hello goes at once
+        self._unreachable_warned = False
         LOG.info("connecting to %s as %r", self.url, self.name)
-        self._send_now("hello", now, version=__version__, jobs=jobs)
 
     def _close_socket(self) -> None:
         if self.socket is not None:
@@ -123,6 +139,8 @@ class MasterLink:
             return False  # queue full while the master is away: the protocol re-sends
         if kind in ("hello", "heartbeat"):
             self.last_heartbeat = now
+        if self.clock_start is None:
+            self.clock_start = now
         return True
 
     def send(self, kind: str, **fields: Any) -> bool:
@@ -168,6 +186,8 @@ class MasterLink:
             if event in HANDSHAKE_FAILURES and not self._handshake_warned:
                 self._handshake_warned = True  # zmq retries on its own: say it once, not every 100 ms
                 LOG.error(HANDSHAKE_FAILURES[event].format(name=self.name))
+            if event in HANDSHAKE_FAILURES and self.clock_start is None:
+                self.clock_start = time.monotonic()  # reachable but refused: reopen with the back-off
 
     def _hello_ok(self, message: dict[str, Any]) -> None:
         try:
@@ -186,15 +206,24 @@ class MasterLink:
     def tick(self, now: float, jobs: list[dict[str, Any]]) -> None:
         """Connect when due, heartbeat, and give up on a silent master."""
         if self.state == "down":
-            if now >= self.next_attempt:
-                self._open(now, jobs)
-            return
-        silence = now - self.last_received
-        if silence > OFFLINE_AFTER_HEARTBEATS * self.heartbeat:
-            what = "no hello-ok" if self.state == "hello" else "no message"
-            self.close(now, f"{what} from the master for {silence:.1f} s")
-            return
-        if now - self.last_heartbeat >= self.heartbeat:
+            if now < self.next_attempt:
+                return
+            self._open(now)
+        self._check_handshake()
+        if self.clock_start is not None:
+            silence = now - max(self.last_received, self.clock_start)
+            if silence > OFFLINE_AFTER_HEARTBEATS * self.heartbeat:
+                what = "no hello-ok" if self.state == "hello" else "no message"
+                self.close(now, f"{what} from the master for {silence:.1f} s")
+                return
+        else:
+            silence = 0.0
+            if not self._unreachable_warned and now - self.opened_at > OFFLINE_AFTER_HEARTBEATS * self.heartbeat:
+                self._unreachable_warned = True
+                LOG.warning("the master at %s does not accept connections yet; still trying", self.url)
+        if self.state == "hello" and self.clock_start is None:
+            self._send_now("hello", now, version=__version__, jobs=jobs)  # as soon as a connection exists
+        elif now - self.last_heartbeat >= self.heartbeat:
             if self.state == "hello" or silence > 2 * self.heartbeat:
                 # hello is the one message the master always answers: a probe before declaring it dead
                 self._send_now("hello", now, version=__version__, jobs=jobs)
@@ -205,4 +234,8 @@ class MasterLink:
         """Seconds until tick() has something to do."""
         if self.state == "down":
             return max(0.0, self.next_attempt - now)
-        return max(0.0, min(self.last_heartbeat + self.heartbeat, self.last_received + 3 * self.heartbeat) - now)
+        if self.clock_start is None:
+            return UNSENT_RETRY
+        deadline = min(self.last_heartbeat + self.heartbeat,
+                       max(self.last_received, self.clock_start) + OFFLINE_AFTER_HEARTBEATS * self.heartbeat)
+        return max(0.0, deadline - now)

@@ -271,3 +271,25 @@ def test_one_worker_per_directory(tmp_path, master, workers):
     workers.append(second)
     assert second.wait(10) == 1
     assert "another lava-worker is using" in second.stderr.read()
+
+
+def test_master_down_then_back_on_the_same_address(tmp_path, workers):
+    first = FakeMaster()
+    workers.append(start_worker(tmp_path, first.url))
+    first.wait_for("hello")
+    first.send("start", **start_message(12, job(tmp_path, lines=600, line_delay=0.004)))
+    first.wait_for("logs", job_id=12)
+    stored, port = first.stored, first.port
+    first.close()  # killed: whatever was in flight is lost
+    time.sleep(1.5)  # five heartbeats of absence
+    second = FakeMaster(port=port)
+    second.stored = stored  # a restarted master still has what it stored
+    try:
+        back = time.monotonic()
+        second.wait_for("hello", timeout=10)
+        assert time.monotonic() - back < 1.5, "the worker took too long to find the master again"
+        end = second.wait_for("end", job_id=12, timeout=15)
+        assert end["log_lines"] == 600 and second.stored[12] == expected_lines(600)
+    finally:
+        second.close()
+    assert (tmp_path / "worker.log").read_text().count("connecting to") <= 2

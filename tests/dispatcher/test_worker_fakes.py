@@ -100,7 +100,8 @@ def start_message(job_id: int, job: dict[str, Any], env: str = "", env_dut: str 
 class FakeMaster:
     """A ROUTER socket playing lava-master, driven from the test thread."""
 
-    def __init__(self, heartbeat: float = 0.3, context: zmq.Context | None = None, secret: tuple | None = None):
+    def __init__(self, heartbeat: float = 0.3, context: zmq.Context | None = None, secret: tuple | None = None,
+                 port: int | None = None):
         self.context = context or zmq.Context.instance()
         self.router = self.context.socket(zmq.ROUTER)
         self.router.setsockopt(zmq.ROUTER_HANDOVER, 1)
@@ -108,7 +109,11 @@ class FakeMaster:
         if secret is not None:
             self.router.curve_publickey, self.router.curve_secretkey = secret
             self.router.curve_server = True
-        port = self.router.bind_to_random_port("tcp://127.0.0.1")
+        if port is None:
+            port = self.router.bind_to_random_port("tcp://127.0.0.1")
+        else:
+            self.router.bind(f"tcp://127.0.0.1:{port}")
+        self.port = port
         self.url = f"tcp://127.0.0.1:{port}"
         self.heartbeat = heartbeat
         self.identity = b""
