@@ -130,11 +130,18 @@ class Console:
             if observer in group:
                 group.remove(observer)
 
-    def expect(self, patterns: list[Any], timeout: float, what: str = "", eof_ok: bool = False) -> int:
-        """Index of the first pattern seen; TIMEOUT and EOF become LAVA errors saying what was awaited."""
+    def expect(
+        self, patterns: list[Any], timeout: float, what: str = "", eof_ok: bool = False, log_partial: bool = True
+    ) -> int:
+        """Index of the first pattern seen; TIMEOUT and EOF become LAVA errors saying what was awaited.
+
+        ``log_partial`` logs the unfinished line at once (a prompt waits for input and never gets
+        its newline); waits that match inside lines (signals, monitors) must not cut them in two.
+        """
         wanted = list(patterns) + [pexpect.EOF, pexpect.TIMEOUT]
         index = self.spawn.expect(wanted, timeout=timeout)
-        self.lines.flush_partial()
+        if log_partial or index >= len(patterns):
+            self.lines.flush_partial()
         if index == len(patterns):
             if eof_ok:
                 return -1

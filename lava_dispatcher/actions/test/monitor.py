@@ -49,7 +49,8 @@ class MonitorAction(Action):
         fixup = {str(k): str(v) for k, v in (monitor.get("fixupdict") or {}).items()}
         patterns = [str(monitor["end"]), str(monitor["pattern"])]
         seen: set[str] = set()
-        while console.expect(patterns, self.connection_wait(ctx), what=f"'{monitor['end']}'") == 1:
+        wait = self.connection_wait
+        while console.expect(patterns, wait(ctx), what=f"'{monitor['end']}'", log_partial=False) == 1:
             groups = console.match.groupdict()
             case = (groups.get("test_case_id") or "").strip()
             result = fixup.get(groups.get("result", ""), groups.get("result", "")).lower()

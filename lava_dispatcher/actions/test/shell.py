@@ -122,11 +122,14 @@ class TestShellAction(Action):
             console.sendline(f"{directory}/bin/lava-test-runner {directory}/{stage}")
             while True:
                 try:
-                    index = console.expect([RUNNER_EXIT, INSTALL_FAIL, TEST_RAISE], wait(ctx), what="the test runner")
+                    index = console.expect(
+                        [RUNNER_EXIT, INSTALL_FAIL, TEST_RAISE], wait(ctx), what="the test runner", log_partial=False
+                    )
                 except LAVATimeoutError:
                     continue  # quiet tests are fine: the action's own deadline is the limit
                 if sink.raised is not None or index == 2:
-                    console.expect([r">"], wait(ctx), what="the end of the raise signal")
+                    # the whole line must reach the signal parser before the message is known
+                    console.expect([r"\n"], wait(ctx), what="the end of the raise signal", log_partial=False)
                     raise TestError(f"lava-test-raise: {sink.raised or 'raised by the test'}")
                 if index == 1:
                     ctx.logger.results(
