@@ -13,6 +13,7 @@ from lava_scheduler.device_config import DeviceConfigError
 from lava_scheduler.jobs.models import TestJob
 from lava_scheduler.jobs.states import JobHealth, JobState
 from lava_scheduler.lab.models import Worker
+from lava_scheduler.master.auth import WorkerKeys
 from lava_scheduler.master.handlers import HANDLERS
 from lava_scheduler.master.jobfiles import start_fields
 
@@ -35,6 +36,7 @@ class Master:
     connected: dict[str, float] = field(default_factory=dict)  # hostname -> last message time
     sent: dict[tuple[str, int], float] = field(default_factory=dict)  # (kind, job id) -> last sent
     keys: dict[str, str] = field(default_factory=dict)  # hostname -> public key
+    worker_keys: WorkerKeys | None = None  # what the CURVE authenticator allows
 
     def setup(self, context: zmq.Context) -> None:
         self.router = context.socket(zmq.ROUTER)
@@ -156,6 +158,8 @@ class Master:
                 if time.monotonic() - last_sweep >= 1.0:
                     last_sweep = time.monotonic()
                     self.send_pending(self.connected_workers())
+                    if self.worker_keys is not None:
+                        self.worker_keys.refresh()
                     self.sent = {k: t for k, t in self.sent.items() if last_sweep - t < 60}
             except DatabaseError as exc:
                 log.error("database error: %s; retrying in 2 s", exc)

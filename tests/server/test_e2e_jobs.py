@@ -154,3 +154,28 @@ def test_health_check_makes_an_unknown_device_good(lab, user):
     wait_for(lambda: finished(check.pk), 90, "health check finished", lab)
     assert job_state(check.pk).health == JobHealth.COMPLETE
     assert Device.objects.get(pk="fake-01").health == DeviceHealth.GOOD
+
+
+def test_curve_keys_let_the_right_worker_in_and_no_other(lab, user, tmp_path):
+    from django.core.management import call_command
+
+    keys = tmp_path / "keys"
+    for name in ("master", "worker-e2e", "intruder"):
+        call_command("lava-keys", name, str(keys))
+    call_command("workers", "update", "worker-e2e", "--public-key", str(keys / "worker-e2e.key"))
+    Worker.objects.create(hostname="intruder")
+    call_command("workers", "update", "intruder", "--public-key", str(keys / "intruder.key"))
+    lab.start_master("--master-cert", str(keys / "master.key_secret"))
+    lab.start_scheduler()
+    # a known key presenting another worker's name gets nothing
+    lab.start_worker("worker-e2e", "--master-cert", str(keys / "master.key"),
+                     "--worker-cert", str(keys / "intruder.key_secret"))
+    time.sleep(3)
+    assert Worker.objects.get(pk="worker-e2e").get_state_display() == "Offline"
+    lab.stop("worker-worker-e2e")
+    lab.start_worker("worker-e2e", "--master-cert", str(keys / "master.key"),
+                     "--worker-cert", str(keys / "worker-e2e.key_secret"))
+    wait_for(lambda: Worker.objects.get(pk="worker-e2e").get_state_display() == "Online", 30, "worker online", lab)
+    (job,) = submit_job(minimal_job(), user)
+    job = wait_for(lambda: finished(job.pk), 60, "job finished", lab)
+    assert job.get_health_display() == "Complete"

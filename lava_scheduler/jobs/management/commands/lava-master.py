@@ -9,7 +9,7 @@ import zmq
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from lava_scheduler.master.auth import start_authenticator
+from lava_scheduler.master.auth import WorkerKeys, start_authenticator
 from lava_scheduler.master.server import Master, MasterConfig
 
 
@@ -40,8 +40,10 @@ class Command(BaseCommand):
         if not plaintext and not master_cert:
             raise CommandError("give --master-cert SECRET_KEY_FILE (make one with 'manage lava-keys'), or --plaintext")
         context = zmq.Context.instance()
-        authenticator = None if plaintext else start_authenticator(context)
-        master = Master(MasterConfig(bind=bind, events=events, secret_key_file=master_cert))
+        keys = WorkerKeys()
+        keys.refresh()
+        authenticator = None if plaintext else start_authenticator(context, keys)
+        master = Master(MasterConfig(bind=bind, events=events, secret_key_file=master_cert), worker_keys=keys)
         try:
             master.setup(context)
         except zmq.ZMQError as exc:
