@@ -1,0 +1,80 @@
+"""The pexpect console: line logging, slow serial lines (character delays), EOF and process cleanup."""
+
+import os
+import time
+
+import pytest
+
+from lava_common.exceptions import ConnectionClosedError, LAVATimeoutError
+from lava_dispatcher.console import Console
+from lava_dispatcher.logger import JobLogger
+from lava_dispatcher.processes import ProcessRegistry
+
+
+class Sink(list):
+    def write(self, line):
+        self.append(line)
+
+    def flush(self):
+        pass
+
+
+def _console(command):
+    sink = Sink()
+    registry = ProcessRegistry()
+    return Console(command, JobLogger(stream=sink), registry), sink, registry
+
+
+def test_character_delay_is_honoured():
+    console, sink, _ = _console("cat")
+    console.character_delay_ms = 20
+    started = time.monotonic()
+    console.sendline("slowly")
+    assert time.monotonic() - started >= 0.14  # 7 characters, 20 ms each
+    console.expect(["slowly"], 5)
+    console.close()
+    assert any('"input"' in line and "slowly" in line for line in sink)
+
+
+def test_lines_are_logged_as_target_without_escapes():
+    console, sink, _ = _console("printf 'one\\r\\n\\033[6ntwo\\n'; sleep 5")
+    console.expect(["two"], 5)
+    console.drain(0.1)
+    console.close()
+    targets = [line for line in sink if '"target"' in line]
+    assert any('"msg": "one"' in t for t in targets) and any('"msg": "two"' in t for t in targets)
+
+
+def test_eof_and_timeout_are_lava_errors():
+    console, _, _ = _console("echo bye")
+    with pytest.raises(ConnectionClosedError):
+        console.expect(["never"], 5)
+    console.close()
+    console, _, _ = _console("sleep 5")
+    with pytest.raises(LAVATimeoutError):
+        console.expect(["never"], 0.2, what="a prompt")
+    console.close()
+
+
+def test_kill_all_removes_the_process_group():
+    console, _, registry = _console("sh -c 'sleep 100 & sleep 100'")
+    pid = console.pid
+    time.sleep(0.2)
+    registry.kill_all(grace=0.5)
+    assert _live_members(pid) == []
+
+
+def _live_members(pgid):
+    """Processes of the group that still run (zombies waiting for PID 1 to reap them do not count)."""
+    live = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = open(f"/proc/{entry}/stat").read()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            live.append(int(entry))
+    return live
