@@ -140,7 +140,10 @@ class JobStore:
             shutil.rmtree(job.dir, ignore_errors=True)
             return False
         pid = min(pids)
-        job.state.pid, job.state.pgid = pid, os.getpgid(pid)
+        try:
+            job.state.pid, job.state.pgid = pid, os.getpgid(pid)
+        except ProcessLookupError:
+            job.state.pid, job.state.pgid = pid, pid  # it ended meanwhile; start_new_session made pgid == pid
         job.state.start_ticks = procfs.start_ticks(pid)
         job.state.status = RUNNING
         job.save()
@@ -150,6 +153,10 @@ class JobStore:
     def start(self, message: dict[str, Any]) -> Job:
         job_id = message["job_id"]
         directory = self.root / str(job_id)
+        if (directory / "state.json").exists():
+            # load() could not read it: lava-run may be running, so starting again could run the job twice
+            raise SpawnError(f"{directory} holds an unreadable state.json from an earlier start; not starting "
+                             "the job twice (remove the directory once no lava-run uses it)")
         if directory.exists():  # a leftover without state.json: the previous attempt never spawned
             shutil.rmtree(directory)
         job = Job(directory, JobState(job_id))

@@ -150,16 +150,18 @@ def test_master_silence_reconnect_resends_from_acked(tmp_path, master, workers):
     assert "link to the master down" in log
 
 
-@pytest.mark.parametrize("lava_run_alive", [True, False], ids=["adopted", "ended-while-away"])
-def test_worker_killed_mid_job(tmp_path, master, workers, lava_run_alive):
+@pytest.mark.parametrize(("lava_run_alive", "stop_signal"), [
+    (True, signal.SIGKILL), (False, signal.SIGKILL), (True, signal.SIGTERM),
+], ids=["adopted", "ended-while-away", "stopped-cleanly"])
+def test_worker_killed_mid_job(tmp_path, master, workers, lava_run_alive, stop_signal):
     workers.append(start_worker(tmp_path, master.url))
     master.wait_for("hello")
     master.send("start", **start_message(8, job(tmp_path, lines=300, line_delay=0.005, sleep=0.5)))
     master.wait_for("start-ok", job_id=8)
     master.wait_for("logs", job_id=8)
     info = pids(tmp_path, 8)
-    workers[0].send_signal(signal.SIGKILL)
-    workers[0].wait()
+    workers[0].send_signal(stop_signal)
+    workers[0].wait(5)
     if not lava_run_alive:
         assert wait_until(lambda: (tmp_path / "runs.exit").exists(), 10)
     else:

@@ -230,3 +230,18 @@ def test_a_job_spawned_just_before_a_crash_is_adopted(tmp_path):
         child.wait()
     assert [job.job_id for job in store.poll()] == [4]
     assert store.summary() == [{"id": 4, "state": "finished"}]
+
+
+def test_an_unreadable_state_is_left_alone_and_never_restarted(tmp_path):
+    from lava_dispatcher.worker.jobs import JobStore
+
+    directory = tmp_path / "jobs" / "5"
+    directory.mkdir(parents=True)
+    (directory / "state.json").write_text("{not json")
+    store = JobStore(tmp_path, "lava-run", 30)
+    store.load()
+    assert store.jobs == {} and directory.exists()
+    message = {"job_id": 5, "definition": "", "device": "", "dispatcher": "", "env": "", "env_dut": ""}
+    with pytest.raises(SpawnError, match="unreadable state.json"):
+        store.start(message)
+    assert (directory / "state.json").read_text() == "{not json"
