@@ -60,11 +60,17 @@ def placeholders(ctx: JobContext, parameters: dict[str, Any]) -> dict[str, str]:
     return values
 
 
+PLACEHOLDER = re.compile(r"(?<!\$)\{([A-Z_]+)\}")  # {KERNEL}, never a bootloader's own ${var}
+
+
 def substitute(commands: list[str], values: dict[str, str]) -> list[str]:
+    """Fill the placeholders; a command naming something this job does not have (no DTB...) is dropped."""
+
     def replace(match: re.Match[str]) -> str:
         return values.get(match.group(1), match.group(0))
 
-    return [re.sub(r"\{([A-Z_]+)\}", replace, command) for command in commands]
+    filled = [PLACEHOLDER.sub(replace, command) for command in commands]
+    return [command for command in filled if not PLACEHOLDER.search(command)]
 
 
 class BootloaderSettings:
