@@ -24,7 +24,7 @@ from lava_dispatcher.worker.spawn import SpawnError
 
 LOG = logging.getLogger("lava-worker")
 
-LOG_POLL_SECONDS = 0.025  # how often logs.yaml is looked at while a job runs
+LOG_POLL_SECONDS = 0.05  # how often logs.yaml is looked at while a job runs (exits wake the loop at once)
 IDLE_POLL_SECONDS = 1.0
 
 
