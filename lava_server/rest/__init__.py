@@ -1,0 +1,1 @@
+"""REST API at /api/v0.2/."""

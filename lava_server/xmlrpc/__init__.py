@@ -1,0 +1,1 @@
+"""XML-RPC API at /RPC2 (lavacli)."""
