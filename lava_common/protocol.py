@@ -24,6 +24,7 @@ REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
     "logs": ("job_id", "start", "lines"),
     "end": ("job_id", "result", "error_type", "error_msg", "errors", "description", "log_lines"),
     "hello-ok": ("heartbeat",),
+    "heartbeat-ok": (),
     "refused": ("reason",),
     "start": ("job_id", "definition", "device", "dispatcher", "env", "env_dut"),
     "cancel": ("job_id",),

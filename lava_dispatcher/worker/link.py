@@ -170,6 +170,8 @@ class MasterLink:
                 continue
             if message["type"] == "hello-ok":
                 self._hello_ok(message)
+            elif message["type"] == "heartbeat-ok":
+                pass  # proof of life: last_received is all it changes
             elif message["type"] == "refused":
                 reason = str(message.get("reason"))
                 self.close(now, f"refused: {reason}")

@@ -66,7 +66,7 @@ def on_heartbeat(hostname: str, message: dict[str, Any]) -> Reply:
         worker.save(update_fields=["state", "last_ping", "version"])
         if was_offline:
             wake_scheduler("worker")
-    return []
+    return [encode("heartbeat-ok")]
 
 
 def on_start_ok(hostname: str, message: dict[str, Any]) -> Reply:
