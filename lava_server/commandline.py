@@ -18,6 +18,10 @@ from lava_common.exceptions import LAVAError
 class SubcommandCommand(BaseCommand):
     """A command whose first argument names what to do (``devices add ...``)."""
 
+    # Django's system checks import every URL module and the admin: a second of start-up
+    # for nothing these commands use ("manage check" still runs them all)
+    requires_system_checks: list[str] = []
+
     def add_arguments(self, parser) -> None:
         subparsers = parser.add_subparsers(dest="subcommand", metavar="SUBCOMMAND", required=True)
         self.add_subcommands(subparsers)
