@@ -36,6 +36,8 @@ DEFAULTS = {
     "LOGIN_REQUIRED": False,
     "INSTANCE_NAME": "LAVA",
     "BASE_URL": "http://localhost:8000",
+    # empty: generated on first start and kept in STATE_DIR/secret_key
+    "SECRET_KEY": "",
 }
 
 
@@ -57,7 +59,7 @@ DEBUG = bool(LAVA["DEBUG"])
 ALLOWED_HOSTS = list(LAVA["ALLOWED_HOSTS"])
 STATE_DIR = Path(LAVA["STATE_DIR"])
 CONFIG_DIR = Path(LAVA["CONFIG_DIR"])
-SECRET_KEY = os.environ.get("LAVA_SECRET_KEY") or secret_key(STATE_DIR)
+SECRET_KEY = os.environ.get("LAVA_SECRET_KEY") or str(LAVA["SECRET_KEY"] or "") or secret_key(STATE_DIR)
 
 DISPATCHER_CONFIG_DIR = CONFIG_DIR / "dispatcher-config"
 DEVICES_PATH = DISPATCHER_CONFIG_DIR / "devices"
