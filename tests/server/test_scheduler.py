@@ -271,3 +271,24 @@ def test_two_schedulers_never_double_book(settings, tmp_path):
     assert sorted(devices.values_list("actual_device", flat=True)) == [f"qemu-{i:02d}" for i in range(6)]
     assert set(Device.objects.values_list("state", flat=True)) == {DeviceState.RESERVED}
     assert WorkerHealth.ACTIVE == Worker.objects.get().health
+
+
+def test_health_check_due_by_number_of_jobs(lab, user, worker, qemu_type):
+    from lava_scheduler.lab.states import HealthDenominator
+
+    qemu_type.health_denominator = HealthDenominator.JOBS
+    qemu_type.health_frequency = 2
+    qemu_type.save()
+    (lab / "health-checks" / "qemu.yaml").write_text(HEALTH_CHECK)
+    add_device(lab, "qemu-01", worker)
+    check = TestJob.objects.get(pk=schedule().health_checks[0])
+    check.go_state_running()
+    check.go_state_finished(JobHealth.COMPLETE)
+    for _ in range(2):
+        (job,) = submit_job(job_yaml(), user)
+        summary = schedule()
+        assert summary.health_checks == [] and summary.scheduled == [job.pk]
+        job = TestJob.objects.get(pk=job.pk)
+        job.go_state_running()
+        job.go_state_finished(JobHealth.COMPLETE)
+    assert len(schedule().health_checks) == 1  # two jobs since the last check
