@@ -1,0 +1,188 @@
+"""Devices, device types and workers."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.db.models import Count
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from lava_scheduler.device_config import DeviceConfigError
+from lava_scheduler.events import wake_scheduler
+from lava_scheduler.jobs.models import UNFINISHED, TestJob
+from lava_scheduler.jobs.states import JobState
+from lava_scheduler.jobs.visibility import visible_jobs
+from lava_scheduler.lab.files import health_check_of_type, read_dictionary, render_device_text
+from lava_scheduler.lab.models import Device, DeviceType, Worker
+from lava_scheduler.lab.states import DeviceHealth, DeviceState, TransitionError, WorkerState, parse_choice
+from lava_server.web.paging import paginate
+
+BUSY = (DeviceState.RESERVED, DeviceState.RUNNING)
+
+
+def current_jobs(user, hostnames: list[str]) -> dict[str, dict]:
+    """The unfinished job of each device: ``{"id", "visible"}``, the id shown only to who may see the job."""
+    jobs = TestJob.objects.filter(UNFINISHED, actual_device__in=hostnames)
+    visible = set(visible_jobs(user, jobs).values_list("pk", flat=True))
+    found = {}
+    for pk, sub_id, hostname in jobs.values_list("pk", "sub_id", "actual_device"):
+        found[hostname] = {"id": sub_id or str(pk), "visible": pk in visible}
+    return found
+
+
+@require_GET
+def device_list(request: HttpRequest) -> HttpResponse:
+    devices = Device.objects.select_related("worker_host").order_by("hostname")
+    chosen = {name: request.GET.get(name, "") for name in ("device_type", "health", "state", "worker")}
+    errors = []
+    if chosen["device_type"]:
+        devices = devices.filter(device_type_id=chosen["device_type"])
+    if chosen["worker"]:
+        devices = devices.filter(worker_host_id=chosen["worker"])
+    for name, choices in (("health", DeviceHealth), ("state", DeviceState)):
+        if chosen[name]:
+            try:
+                devices = devices.filter(**{name: parse_choice(choices, chosen[name])})
+            except ValueError as exc:
+                errors.append(f"{name}: {exc}")
+    if not chosen["health"] and request.GET.get("retired") != "1":
+        devices = devices.exclude(health=DeviceHealth.RETIRED)
+    page = paginate(devices.prefetch_related("tags"), request.GET.get("page"), per_page=100)
+    context = {
+        "page": page,
+        "chosen": chosen,
+        "errors": errors,
+        "jobs": current_jobs(request.user, [d.hostname for d in page.items]),
+        "device_types": DeviceType.objects.values_list("name", flat=True),
+        "workers": Worker.objects.values_list("hostname", flat=True),
+        "healths": DeviceHealth.labels,
+        "states": DeviceState.labels,
+    }
+    return render(request, "web/device_list.html", context)
+
+
+def _configuration(request: HttpRequest, hostname: str) -> dict:
+    # dictionaries may hold lab details (power commands, addresses): shown to logged-in users only
+    if not request.user.is_authenticated:
+        return {"hidden": True}
+    try:
+        return {"rendered": render_device_text(hostname), "dictionary": read_dictionary(hostname)}
+    except DeviceConfigError as exc:
+        return {"error": str(exc), "dictionary": read_dictionary(hostname)}
+
+
+@require_GET
+def device_page(request: HttpRequest, hostname: str) -> HttpResponse:
+    device = get_object_or_404(
+        Device.objects.select_related("device_type", "worker_host", "physical_owner", "physical_group"), pk=hostname
+    )
+    transitions = paginate(
+        device.transitions.select_related("user").order_by("-created", "-id"), request.GET.get("page"), per_page=50
+    )
+    recent = visible_jobs(request.user, TestJob.objects.filter(actual_device=device)).order_by("-submit_time", "-id")
+    context = {
+        "device": device,
+        "current": current_jobs(request.user, [device.hostname]).get(device.hostname),
+        "transitions": transitions,
+        "recent_jobs": recent[:20],
+        "tags": list(device.tags.values_list("name", flat=True)),
+        "config": _configuration(request, hostname),
+        "can_change": request.user.has_perm("lab.change_device"),
+        "healths": DeviceHealth.labels,
+    }
+    return render(request, "web/device.html", context)
+
+
+@login_required
+@require_POST
+def device_set_health(request: HttpRequest, hostname: str) -> HttpResponse:
+    if not request.user.has_perm("lab.change_device"):
+        raise PermissionDenied("changing a device's health needs the lab.change_device permission")
+    reason = request.POST.get("reason", "").strip()[:500] or "set in the web UI"
+    try:
+        health = parse_choice(DeviceHealth, request.POST.get("health", ""))
+        with transaction.atomic():
+            device = get_object_or_404(Device.objects.select_for_update(), pk=hostname)
+            device.go_health(health, reason, user=request.user, manual=True)
+            device.save()
+            wake_scheduler("device health")
+    except (ValueError, TransitionError) as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"{hostname} is now {DeviceHealth(health).label}.")
+    return redirect("web-device", hostname=hostname)
+
+
+def type_summaries() -> dict[str, dict]:
+    summaries: dict[str, dict] = {}
+    for row in Device.objects.values("device_type", "health", "state").annotate(count=Count("hostname")):
+        summary = summaries.setdefault(row["device_type"], {"total": 0, "idle": 0, "busy": 0, "unusable": 0})
+        summary["total"] += row["count"]
+        if row["health"] in (DeviceHealth.BAD, DeviceHealth.MAINTENANCE, DeviceHealth.RETIRED):
+            summary["unusable"] += row["count"]
+        elif row["state"] in BUSY:
+            summary["busy"] += row["count"]
+        else:
+            summary["idle"] += row["count"]
+    return summaries
+
+
+def queue_lengths() -> dict[str, int]:
+    rows = (
+        TestJob.objects.filter(state=JobState.SUBMITTED)
+        .values("requested_device_type")
+        .annotate(count=Count("id"))
+        .order_by()
+    )
+    return {row["requested_device_type"]: row["count"] for row in rows}
+
+
+@require_GET
+def device_type_list(request: HttpRequest) -> HttpResponse:
+    summaries, queues = type_summaries(), queue_lengths()
+    types = [
+        {"type": device_type, "devices": summaries.get(device_type.name, {}), "queued": queues.get(device_type.name, 0)}
+        for device_type in DeviceType.objects.prefetch_related("aliases")
+    ]
+    return render(request, "web/device_type_list.html", {"types": types})
+
+
+@require_GET
+def device_type_page(request: HttpRequest, name: str) -> HttpResponse:
+    device_type = get_object_or_404(DeviceType, pk=name)
+    health_check = health_check_of_type(name)
+    queued = visible_jobs(
+        request.user, TestJob.objects.filter(state=JobState.SUBMITTED, requested_device_type=device_type)
+    ).order_by("-priority", "submit_time", "id")
+    devices = device_type.devices.select_related("worker_host").order_by("hostname")
+    context = {
+        "device_type": device_type,
+        "devices": devices,
+        "jobs": current_jobs(request.user, [d.hostname for d in devices]),
+        "aliases": list(device_type.aliases.values_list("name", flat=True)),
+        "health_check": health_check.read_text(encoding="utf-8", errors="replace") if health_check else None,
+        "queued": queued[:50],
+        "queue_length": queue_lengths().get(name, 0),
+    }
+    return render(request, "web/device_type.html", context)
+
+
+@require_GET
+def worker_list(request: HttpRequest) -> HttpResponse:
+    workers = Worker.objects.annotate(device_count=Count("devices")).order_by("hostname")
+    return render(request, "web/worker_list.html", {"workers": workers, "online": WorkerState.ONLINE})
+
+
+@require_GET
+def worker_page(request: HttpRequest, hostname: str) -> HttpResponse:
+    worker = get_object_or_404(Worker, pk=hostname)
+    devices = worker.devices.select_related("device_type").order_by("hostname")
+    context = {
+        "worker": worker,
+        "devices": devices,
+        "jobs": current_jobs(request.user, [d.hostname for d in devices]),
+        "online": worker.state == WorkerState.ONLINE,
+    }
+    return render(request, "web/worker.html", context)
