@@ -1,0 +1,56 @@
+"""REST authentication and permissions: the same tokens as XML-RPC, anonymous read-only."""
+
+from rest_framework import authentication, exceptions, permissions
+from rest_framework.pagination import LimitOffsetPagination
+
+from lava_server.auth import AuthenticationFailed, user_from_authorization
+
+
+class TokenAuthentication(authentication.BaseAuthentication):
+    """``Authorization: Token <secret>`` (or HTTP Basic with username and token, as lavacli sends)."""
+
+    def authenticate(self, request):
+        header = request.headers.get("Authorization")
+        if not header:
+            return None
+        try:
+            user = user_from_authorization(header)
+        except AuthenticationFailed as exc:
+            raise exceptions.AuthenticationFailed(exc.message) from None
+        return user, None
+
+    def authenticate_header(self, request) -> str:
+        # makes DRF answer 401 (not 403) to a wrong token
+        return 'Token realm="LAVA REST API"'
+
+
+class SessionAuthentication(authentication.SessionAuthentication):
+    """The web UI's login, with CSRF checks on writes (as DRF's)."""
+
+
+class ReadOnlyOrAdmin(permissions.BasePermission):
+    """Anyone may read; writes need a superuser or the model's Django permission."""
+
+    def has_permission(self, request, view) -> bool:
+        if request.method in permissions.SAFE_METHODS:
+            return True
+        user = request.user
+        if not user or not user.is_authenticated:
+            return False
+        if user.is_superuser:
+            return True
+        model = view.get_queryset().model
+        return user.has_perm(f"{model._meta.app_label}.change_{model._meta.model_name}")
+
+
+class Pagination(LimitOffsetPagination):
+    default_limit = 50
+    max_limit = 1000
+
+
+class APIDefaults:
+    """Mixed into every REST view of ours (the project sets no global REST_FRAMEWORK settings)."""
+
+    authentication_classes = [TokenAuthentication, SessionAuthentication]
+    permission_classes = [permissions.IsAuthenticatedOrReadOnly]
+    pagination_class = Pagination
