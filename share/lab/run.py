@@ -1,8 +1,11 @@
 #!/usr/bin/env python3
-"""Start a trial lab in the foreground: database, admin account, web server.
+"""Start a whole trial lab in the foreground: server, scheduler, master, worker and three virtual boards.
 
 Run through ``./lab.sh``, which prepares the host and the Python environment.
-Every process started here is stopped on Ctrl-C.
+The boards: QEMU x86_64 and arm64 devices of the ``qemu`` type (run by the
+dispatcher itself), and a QEMU arm64 machine running real U-Boot whose serial
+line is served by ser2net and whose power is switched by pdudaemon. Ctrl-C or
+SIGTERM stops every process started here, boards included.
 """
 
 import argparse
@@ -15,72 +18,167 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
 VENV_BIN = Path(sys.executable).parent
+VIRTUAL_LAB = REPO / "share" / "virtual-lab"
+sys.path.insert(0, str(VIRTUAL_LAB))
+from processes import ChildProcesses, StartError, kill_strays, wait_until  # noqa: E402
 
-
-def manage(*args: str, capture: bool = False) -> str:
-    result = subprocess.run(
-        [str(VENV_BIN / "lava-server"), "manage", *args],
-        check=True,
-        text=True,
-        stdout=subprocess.PIPE if capture else None,
-    )
-    return result.stdout or ""
+WORKER = "lab-worker"
 
 
 def say(message: str) -> None:
-    print(f"[lab] {message}", flush=True)
+    print(f"[lab] {time.strftime('%H:%M:%S')} {message}", flush=True)
+
+
+def env_int(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--port", type=int, default=env_int("LAVA_LAB_PORT", 8000), help="web server port")
+    parser.add_argument("--listen", default=os.environ.get("LAVA_LAB_LISTEN", "127.0.0.1"))
+    parser.add_argument("--master-port", type=int, default=env_int("LAVA_LAB_MASTER_PORT", 5556),
+                        help="lava-master's port; the next two carry its and the scheduler's wake-ups")
+    parser.add_argument("--pdu-port", type=int, default=env_int("LAVA_LAB_PDU_PORT", 16421))
+    parser.add_argument("--telnet-port", type=int, default=env_int("LAVA_LAB_TELNET_PORT", 7101),
+                        help="ser2net port of the U-Boot board's console (the port before it: ser2net control)")
+    parser.add_argument("--no-samples", action="store_true", help="do not submit the sample jobs")
+    return parser.parse_args()
+
+
+def prepare_images() -> Path:
+    images = Path(os.environ.get("LAVA_TEST_IMAGES")
+                  or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "lava" / "test-images")
+    started = time.monotonic()
+    result = subprocess.run(["sh", str(REPO / "share" / "test-images" / "build.sh"), str(images)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if result.returncode != 0:
+        raise StartError(f"building the test images failed:\n{result.stdout[-3000:]}")
+    say(f"test images: {images} ({time.monotonic() - started:.1f} s)")
+    return images
+
+
+def prepare_pdudaemon() -> str:
+    result = subprocess.run(["sh", str(VIRTUAL_LAB / "install-pdudaemon.sh")], stdout=subprocess.PIPE, text=True)
+    if result.returncode != 0:
+        raise StartError("installing pdudaemon failed (see above)")
+    return result.stdout.strip().splitlines()[-1]
+
+
+def virtual_lab_config(state: Path, args: argparse.Namespace) -> Path:
+    path = state / "virtual-lab.yaml"
+    path.write_text(
+        "# written by share/lab/run.py at each start\n"
+        f"state_dir: {state / 'virtual-lab'}\n"
+        "listen: 127.0.0.1\n"
+        f"pdu: {{port: {args.pdu_port}, hostname: lab-pdu}}\n"
+        f"ser2net: {{control_port: {args.telnet_port - 1}}}\n"
+        "boards:\n"
+        f"  - {{name: uboot-arm64-01, kind: qemu-uboot-arm64, outlet: 1, telnet_port: {args.telnet_port},"
+        f" tftp_root: {state / 'worker' / 'tftp'}}}\n"
+    )
+    return path
+
+
+def start_lab(children: ChildProcesses, state: Path, args: argparse.Namespace, env: dict, pdudaemon: str) -> None:
+    manage = [str(VENV_BIN / "lava-server"), "manage"]
+    keys = state / "keys"
+    url = f"http://{args.listen}:{args.port}"
+    vlab_state = state / "virtual-lab"
+    (vlab_state / "ready").unlink(missing_ok=True)
+    children.start("virtual-lab", [sys.executable, str(VIRTUAL_LAB / "virtual_lab.py"), "run",
+                                   str(virtual_lab_config(state, args))], env={**env, "PDUDAEMON": pdudaemon})
+    children.start("web", [*manage, "runserver", "--noreload", "--insecure", f"{args.listen}:{args.port}"], env=env)
+    children.start("scheduler", [*manage, "lava-scheduler"], env=env)
+    children.start("master", [*manage, "lava-master", "--master-cert", str(keys / "master.key_secret")], env=env)
+    wait_until(lambda: (vlab_state / "ready").exists(), 60, "ser2net and pdudaemon", children)
+    say(f"ser2net: U-Boot board console on telnet localhost {args.telnet_port}; "
+        f"pdudaemon on 127.0.0.1:{args.pdu_port} (PDU lab-pdu, outlet 1)")
+    children.start("worker", [
+        str(VENV_BIN / "lava-worker"), "--master", f"tcp://127.0.0.1:{args.master_port}", "--name", WORKER,
+        "--worker-dir", str(state / "worker" / "jobs"), "--master-cert", str(keys / "master.key"),
+        "--worker-cert", str(keys / f"{WORKER}.key_secret"), "--heartbeat", "2",
+    ], env=env)
+    children.start("watch", [sys.executable, str(HERE / "watch.py")], env=env, to_terminal=True)
+    say(f"logs: {children.log_dir}/ (web, scheduler, master, worker, virtual-lab); "
+        f"job logs: {state / 'media' / 'job-output'}")
+    say(f"web server: {url}/   (Ctrl-C stops the lab)")
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--port", type=int, default=int(os.environ.get("LAVA_LAB_PORT", "8000")))
-    parser.add_argument("--listen", default=os.environ.get("LAVA_LAB_LISTEN", "127.0.0.1"))
-    args = parser.parse_args()
-
-    state = Path(os.environ["LAVA_STATE_DIR"])
-    say(f"state directory: {state}")
-    manage("migrate", "--no-input", "-v0")
-    credentials = json.loads(manage("ensure-admin", capture=True))
-    manage("device-types", "add", "*")
-    url = f"http://{args.listen}:{args.port}"
-    say(f"admin user: {credentials['username']}  password: {credentials['password']}")
-    say(f"API token: {credentials['token']}")
-    say(
-        "lavacli: lavacli identities add --uri "
-        f"{url}/RPC2 --username {credentials['username']} --token {credentials['token']} lab"
+    args = parse_args()
+    state = Path(os.environ["LAVA_STATE_DIR"]).resolve()
+    state.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    say(f"state directory: {state}" + ("  (database: LAVA_DATABASE_URL)" if os.environ.get("LAVA_DATABASE_URL")
+                                       else "  (database: embedded SQLite)"))
+    env = dict(
+        os.environ,
+        LAVA_STATE_DIR=str(state),
+        LAVA_MASTER_BIND=f"tcp://127.0.0.1:{args.master_port}",
+        LAVA_MASTER_EVENTS=f"tcp://127.0.0.1:{args.master_port + 1}",
+        LAVA_SCHEDULER_EVENTS=f"tcp://127.0.0.1:{args.master_port + 2}",
+        LAVA_BASE_URL=f"http://{args.listen}:{args.port}",
+        # the dispatcher runs pduclient and lava-run from here
+        PATH=f"{VENV_BIN}:{os.environ.get('PATH', '')}",
+        PYTHONUNBUFFERED="1",
     )
+    children = ChildProcesses(state / "logs")
+    stopping = False
 
-    processes = [
-        subprocess.Popen(
-            [str(VENV_BIN / "lava-server"), "manage", "runserver", "--noreload", "--insecure",
-             f"{args.listen}:{args.port}"],
-            start_new_session=True,
-        )
-    ]
-    say(f"web server: {url}/   (Ctrl-C stops the lab)")
-
-    def stop(*_):
+    def terminate(*_):
         raise KeyboardInterrupt
 
-    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGTERM, terminate)
     try:
-        while all(p.poll() is None for p in processes):
+        images = prepare_images()
+        pdudaemon = prepare_pdudaemon()
+        command = [sys.executable, str(HERE / "provision.py"), "--images", str(images),
+                   "--telnet-port", str(args.telnet_port), "--pdu-port", str(args.pdu_port)]
+        if not args.no_samples:
+            command.append("--samples")
+        result = subprocess.run(command, env=env, stdout=subprocess.PIPE, text=True)
+        if result.returncode != 0:
+            raise StartError("setting up the lab's database and configuration failed (see above)")
+        summary = json.loads(result.stdout.strip().splitlines()[-1])
+        admin = summary["admin"]
+        url = f"http://{args.listen}:{args.port}"
+        say(f"admin user: {admin['username']}  password: {admin['password']}")
+        say(f"API token: {admin['token']}")
+        say(f"lavacli: lavacli identities add --uri {url}/RPC2 --username {admin['username']} "
+            f"--token {admin['token']} lab")
+        say(f"worker {WORKER} (CURVE keys in {state / 'keys'}); devices: {', '.join(summary['devices'])}")
+        if summary["new_devices"]:
+            say(f"new devices start with a health check: {', '.join(summary['new_devices'])}")
+        for job in summary["jobs"]:
+            say(f"sample job {job['id']} submitted ({job['file']})")
+        start_lab(children, state, args, env, pdudaemon)
+        say(f"lab up in {time.monotonic() - started:.1f} s")
+        (state / "lab-ready").write_text(json.dumps({"url": url, "pid": os.getpid()}) + "\n")
+        while (name := children.ended()) is None:
             time.sleep(0.5)
-        say("a lab process ended unexpectedly; stopping the lab")
+        say(f"{name} ended unexpectedly (log: {children.log_path(name)}); stopping the lab")
         return 1
     except KeyboardInterrupt:
-        say("stopping")
+        stopping = True
         return 0
+    except (StartError, subprocess.SubprocessError, OSError, ValueError) as exc:
+        say(f"cannot start the lab: {exc}")
+        return 1
     finally:
-        for process in processes:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-        for process in processes:
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not leave boards running
+        say("stopping" if stopping else "stopping what was started")
+        (state / "lab-ready").unlink(missing_ok=True)
+        # the worker first: no new job starts while the rest goes down
+        children.stop("worker")
+        children.stop_all()
+        # a stopped worker leaves its jobs running on purpose (it adopts them when it comes back)
+        for stray in kill_strays(str(state)):
+            say(f"stopped left-over process: {stray[:120]}")
+        say("stopped")
 
 
 if __name__ == "__main__":

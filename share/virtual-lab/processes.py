@@ -30,11 +30,13 @@ class ChildProcesses:
         return self.log_dir / f"{name}.log"
 
     def start(self, name: str, command: list[str], env: dict[str, str] | None = None,
-              cwd: Path | None = None) -> subprocess.Popen:
+              cwd: Path | None = None, to_terminal: bool = False) -> subprocess.Popen:
+        """Start ``command``; its output goes to ``log_dir/NAME.log``, or to our own stdout if ``to_terminal``."""
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        with open(self.log_path(name), "ab") as log:
+        with open(os.devnull if to_terminal else self.log_path(name), "ab") as log:
             process = subprocess.Popen(
-                command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=cwd,
+                command, stdin=subprocess.DEVNULL, stdout=None if to_terminal else log, stderr=subprocess.STDOUT,
+                env=env, cwd=cwd,
                 start_new_session=True,  # Ctrl-C reaches us only; we stop them in order
             )
         self.processes[name] = process
