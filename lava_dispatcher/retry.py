@@ -9,7 +9,9 @@ from lava_common.exceptions import InfrastructureError, JobError, LAVABug, LAVAE
 from lava_dispatcher.action import Action
 
 if TYPE_CHECKING:
+    from lava_dispatcher.action import Pipeline
     from lava_dispatcher.context import JobContext
+    from lava_dispatcher.device import DeviceConfig
 
 RETRYABLE = (InfrastructureError, JobError, TestError)
 
@@ -93,3 +95,20 @@ class RepeatAction(Action):
                 failures.append(exc)
         if failures:
             raise failures[-1]
+
+
+class BootRetry(RetryAction):
+    """A boot method's retried sequence of actions on one device; subclasses say which actions."""
+
+    section = "boot"
+
+    def __init__(self, device: DeviceConfig, retries: int) -> None:
+        super().__init__(max_retries=retries)
+        self.device = device
+
+    def populate(self, parameters: dict[str, Any]) -> None:
+        self.max_retries = self._explicit_retries or 1
+        self.build(self.new_pipeline(), parameters)
+
+    def build(self, pipeline: Pipeline, parameters: dict[str, Any]) -> None:
+        raise NotImplementedError

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from lava_dispatcher.action import Pipeline
 from lava_dispatcher.actions.boot.login import (
     AutoLoginAction,
     ConnectDevice,
@@ -11,23 +12,15 @@ from lava_dispatcher.actions.boot.login import (
     ExportDeviceEnv,
     ResetDevice,
 )
-from lava_dispatcher.device import DeviceConfig
-from lava_dispatcher.retry import RetryAction
+from lava_dispatcher.retry import BootRetry
 
 
-class MinimalBoot(RetryAction):
+class MinimalBoot(BootRetry):
     name = "minimal-boot"
     description = "connect and reset device"
     summary = "connect and reset device"
-    section = "boot"
 
-    def __init__(self, device: DeviceConfig, retries: int) -> None:
-        super().__init__(max_retries=retries)
-        self.device = device
-
-    def populate(self, parameters: dict[str, Any]) -> None:
-        self.max_retries = self._explicit_retries or 1
-        pipeline = self.new_pipeline()
+    def build(self, pipeline: Pipeline, parameters: dict[str, Any]) -> None:
         pipeline.add_action(ConnectDevice(self.device), parameters)
         if parameters.get("reset", True) is not False:
             pipeline.add_action(ResetDevice(self.device), parameters)

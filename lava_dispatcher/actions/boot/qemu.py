@@ -10,10 +10,10 @@ import shlex
 from typing import TYPE_CHECKING, Any
 
 from lava_common.exceptions import InfrastructureError, JobError
-from lava_dispatcher.action import Action
+from lava_dispatcher.action import Action, Pipeline
 from lava_dispatcher.actions.boot.login import AutoLoginAction, ExpectShellSession, ExportDeviceEnv
 from lava_dispatcher.device import DeviceConfig
-from lava_dispatcher.retry import RetryAction
+from lava_dispatcher.retry import BootRetry
 
 if TYPE_CHECKING:
     from lava_dispatcher.context import JobContext
@@ -106,19 +106,12 @@ class BootQemuImage(Action):
         self.new_pipeline().add_action(CallQemuAction(self.device), parameters)
 
 
-class BootQemuRetry(RetryAction):
+class BootQemuRetry(BootRetry):
     name = "boot-image-retry"
     description = "boot image using QEMU command line"
     summary = "boot QEMU image"
-    section = "boot"
 
-    def __init__(self, device: DeviceConfig, retries: int) -> None:
-        super().__init__(max_retries=retries)
-        self.device = device
-
-    def populate(self, parameters: dict[str, Any]) -> None:
-        self.max_retries = self._explicit_retries or 1
-        pipeline = self.new_pipeline()
+    def build(self, pipeline: Pipeline, parameters: dict[str, Any]) -> None:
         pipeline.add_action(BootQemuImage(self.device), parameters)
         pipeline.add_action(AutoLoginAction(), parameters)
         pipeline.add_action(ExpectShellSession(), parameters)

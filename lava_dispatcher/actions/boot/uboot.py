@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from lava_dispatcher.action import Action
+from lava_dispatcher.action import Action, Pipeline
 from lava_dispatcher.actions.boot.bootloader import (
     BootloaderCommands,
     BootloaderInterrupt,
@@ -19,7 +19,7 @@ from lava_dispatcher.actions.boot.login import (
     ResetDevice,
 )
 from lava_dispatcher.device import DeviceConfig
-from lava_dispatcher.retry import RetryAction
+from lava_dispatcher.retry import BootRetry
 
 if TYPE_CHECKING:
     from lava_dispatcher.context import JobContext
@@ -49,21 +49,14 @@ class BootloaderOverlay(Action):
         self.commands_action.commands = commands
 
 
-class UBootAction(RetryAction):
+class UBootAction(BootRetry):
     name = "uboot-action"
     description = "interactive uboot action"
     summary = "pass uboot commands"
-    section = "boot"
 
-    def __init__(self, device: DeviceConfig, retries: int) -> None:
-        super().__init__(max_retries=retries)
-        self.device = device
-
-    def populate(self, parameters: dict[str, Any]) -> None:
-        self.max_retries = self._explicit_retries or 1
+    def build(self, pipeline: Pipeline, parameters: dict[str, Any]) -> None:
         settings = BootloaderSettings(self.device, "u-boot")
         commands = BootloaderCommands(settings)
-        pipeline = self.new_pipeline()
         pipeline.add_action(BootloaderOverlay(self.device, commands), parameters)
         pipeline.add_action(ConnectDevice(self.device), parameters)
         if parameters.get("reset", True) is not False:
