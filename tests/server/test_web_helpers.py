@@ -12,7 +12,8 @@ from lava_scheduler.jobs.states import JobHealth, JobState
 from lava_scheduler.lab.models import Device, DeviceType, Worker
 from lava_scheduler.lab.states import DeviceHealth
 from lava_scheduler.logs.store import LogStore, job_output_dir
-from lava_scheduler.results.models import TestCase, TestResult, TestSuite
+from lava_scheduler.results.models import TestCase, TestSuite
+from lava_scheduler.results.models import TestResult as CaseResult
 
 FAKE_BOARD = "{% extends 'fake.jinja2' %}\n{% set connection_command = \"env PS1='fake-board# ' sh -i\" %}\n"
 
@@ -123,6 +124,6 @@ def log_lines(count: int, level: str = "target") -> list[str]:
 
 
 __all__ = [
-    "JobHealth", "JobState", "TestResult", "add_log", "add_results", "admin_user", "alice", "bob", "client_for",
+    "CaseResult", "JobHealth", "JobState", "add_log", "add_results", "admin_user", "alice", "bob", "client_for",
     "definition", "finish", "log_lines", "make_job", "team", "web_lab",
 ]
