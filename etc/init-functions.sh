@@ -1,0 +1,71 @@
+# Shared by the LAVA init scripts (installed as /usr/lib/lava/init-functions.sh).
+# The caller sources /lib/lsb/init-functions, sets NAME, DESC, DAEMON_USER and
+# LOGFILE, then calls lava_main ACTION PROGRAM -- ARGS...
+# Daemons run in the background under start-stop-daemon, which keeps their
+# pid in /run/lava/NAME.pid and sends their output to LOGFILE.
+
+PIDDIR=/run/lava
+PIDFILE="$PIDDIR/$NAME.pid"
+
+lava_running() {
+    start-stop-daemon --status --pidfile "$PIDFILE" >/dev/null 2>&1
+}
+
+lava_start() {
+    mkdir -p "$PIDDIR" "$(dirname "$LOGFILE")"
+    if lava_running; then
+        log_success_msg "$DESC is already running"
+        return 0
+    fi
+    log_daemon_msg "Starting $DESC" "$NAME"
+    touch "$LOGFILE"
+    chown "$DAEMON_USER" "$LOGFILE"
+    start-stop-daemon --start --quiet --background --make-pidfile --pidfile "$PIDFILE" \
+        --chuid "$DAEMON_USER" --chdir / --output "$LOGFILE" --startas "$@"
+    status=$?
+    log_end_msg $status
+    return $status
+}
+
+lava_stop() {
+    log_daemon_msg "Stopping $DESC" "$NAME"
+    # TERM first (the daemons finish their current step), KILL only if they hang
+    start-stop-daemon --stop --quiet --pidfile "$PIDFILE" --remove-pidfile --retry TERM/20/KILL/5
+    status=$?
+    # 1: was not running, which is what stop wants
+    [ $status -eq 1 ] && status=0
+    log_end_msg $status
+    return $status
+}
+
+lava_reload() {
+    log_daemon_msg "Reloading $DESC" "$NAME"
+    start-stop-daemon --stop --quiet --signal HUP --pidfile "$PIDFILE"
+    log_end_msg $?
+}
+
+lava_status() {
+    status_of_proc -p "$PIDFILE" "" "$NAME"
+}
+
+# usage: lava_main ACTION PROGRAM -- ARGS...
+lava_main() {
+    action=$1
+    shift
+    case "$action" in
+        start) lava_start "$@" ;;
+        stop) lava_stop ;;
+        restart|force-reload)
+            lava_stop
+            lava_start "$@"
+            ;;
+        reload)
+            if [ "${RELOAD_WITH_HUP:-no}" = yes ]; then lava_reload; else lava_stop && lava_start "$@"; fi
+            ;;
+        status) lava_status ;;
+        *)
+            echo "Usage: /etc/init.d/$NAME {start|stop|restart|reload|force-reload|status}" >&2
+            return 3
+            ;;
+    esac
+}
