@@ -2,6 +2,8 @@
 
 from typing import Any
 
+from django.db.models import Exists, OuterRef
+
 from lava_scheduler.jobs.models import TestJob
 from lava_scheduler.jobs.visibility import visible_jobs
 from lava_scheduler.lab.models import Device, DeviceType, Worker
@@ -20,13 +22,27 @@ def job_filter(job_id: Any) -> dict[str, Any]:
     raise fault(400, f"Invalid job id '{job_id}': expected a number such as 42 (or 42.1 for MultiNode)")
 
 
+def _plainly_visible(job: TestJob, user) -> bool:
+    """Cases the visibility rule grants without a query: superusers, the submitter, public jobs without groups."""
+    if user.is_authenticated and (user.is_superuser or job.submitter_id == user.pk):
+        return True
+    return job.is_public and not job.restricted
+
+
 def visible_job(ctx: Context, job_id: Any, related: tuple[str, ...] = ()) -> TestJob:
-    """The job if the caller may see it; Fault 404 otherwise (a hidden job looks like a missing one)."""
-    jobs = visible_jobs(ctx.user, TestJob.objects.filter(**job_filter(job_id)))
+    """The job if the caller may see it; Fault 404 otherwise (a hidden job looks like a missing one).
+
+    One query for the common cases; anything else is decided by the shared rule
+    (``visible_jobs``), which stays the single authority.
+    """
+    groups = TestJob.viewing_groups.through.objects.filter(testjob_id=OuterRef("pk"))
+    jobs = TestJob.objects.filter(**job_filter(job_id)).annotate(restricted=Exists(groups))
     if related:
         jobs = jobs.select_related(*related)
     job = jobs.first()
-    if job is None:
+    if job is None or not (
+        _plainly_visible(job, ctx.user) or visible_jobs(ctx.user, TestJob.objects.filter(pk=job.pk)).exists()
+    ):
         raise fault(404, f"Job '{job_id}' was not found.")
     return job
 

