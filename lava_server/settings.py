@@ -84,6 +84,10 @@ if LAVA["DATABASE_URL"]:
 else:
     DATABASES = {"default": sqlite_database(STATE_DIR / "lava.sqlite3")}
 DATABASES["default"].setdefault("TEST", {})
+# web workers keep their database connection between requests: opening one costs
+# more than a whole API call (20 ms under load, against ~3 ms for a token check)
+DATABASES["default"].setdefault("CONN_MAX_AGE", 300)
+DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 INSTALLED_APPS = [
