@@ -1,0 +1,236 @@
+"""The whole product as a user gets it: ``./lab.sh`` starts a lab, which is then driven only from outside.
+
+On PostgreSQL when ``LAVA_DATABASE_URL`` is set (a database of its own on that
+server, dropped afterwards), else on the embedded SQLite. One lab serves the
+whole module; its stop is checked last (no QEMU, ser2net or pdudaemon left).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from testimages import images
+
+from tests.conftest import REPO_ROOT
+from tests.lab.lab_client import LabClient
+from tests.lab.postgres import scratch_database
+
+pytestmark = [pytest.mark.qemu, pytest.mark.lab]
+JOBS = REPO_ROOT / "share" / "lab" / "jobs"
+SHIPPED_IMAGES = "/srv/lava/test-images"
+DEVICES = ("qemu-x86-64-01", "qemu-arm64-01", "uboot-arm64-01")
+PDU_OFF = "lab-test, the PDU may cut the power now"
+
+
+def free_ports(count: int) -> list[int]:
+    """``count`` consecutive free ports (the lab uses runs of them)."""
+    for _ in range(50):
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            base = sock.getsockname()[1]
+        if base + count > 65000:
+            continue
+        try:
+            held = []
+            for port in range(base, base + count):
+                s = socket.socket()
+                held.append(s)
+                s.bind(("127.0.0.1", port))
+            return list(range(base, base + count))
+        except OSError:
+            continue
+        finally:
+            for s in held:
+                s.close()
+    raise RuntimeError("no run of free ports")
+
+
+class RunningLab:
+    def __init__(self, root: Path, database_url: str | None) -> None:
+        web, master, _, _, pdu, control, telnet = free_ports(7)
+        self.root = root
+        self.state = root / "state"
+        self.url = f"http://127.0.0.1:{web}"
+        self.pdu = f"127.0.0.1:{pdu}"
+        self.env = dict(os.environ, LAVA_STATE_DIR=str(self.state), LAVA_CONFIG_DIR=str(self.state / "etc"),
+                        LAVA_LAB_PORT=str(web), LAVA_LAB_MASTER_PORT=str(master), LAVA_LAB_PDU_PORT=str(pdu),
+                        LAVA_LAB_TELNET_PORT=str(telnet))
+        assert control == telnet - 1
+        self.env.pop("LAVA_DATABASE_URL", None)
+        if database_url:
+            self.env["LAVA_DATABASE_URL"] = database_url
+        self.lines: list[str] = []
+        self.process: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 600) -> float:
+        started = time.monotonic()
+        self.process = subprocess.Popen(
+            ["sh", str(REPO_ROOT / "lab.sh"), "--no-samples"], cwd=REPO_ROOT, env=self.env,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+        )
+        threading.Thread(target=self._read, daemon=True).start()
+        while not any(" lab up in " in line for line in self.lines):
+            assert self.process.poll() is None, f"lab.sh exited {self.process.returncode}:\n{self.output()}"
+            assert time.monotonic() - started < timeout, f"lab not up after {timeout} s:\n{self.output()}"
+            time.sleep(0.1)
+        return time.monotonic() - started
+
+    def _read(self) -> None:
+        for line in self.process.stdout:
+            self.lines.append(line.rstrip("\n"))
+
+    def output(self) -> str:
+        return "\n".join(self.lines[-80:])
+
+    def credentials(self) -> tuple[str, str]:
+        text = "\n".join(self.lines)
+        user = re.search(r"admin user: (\S+)", text).group(1)
+        token = re.search(r"API token: (\S+)", text).group(1)
+        return user, token
+
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)  # to run.py: lab.sh exec()s it
+        try:
+            return self.process.wait(timeout=90)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            raise
+
+    def leftovers(self) -> list[str]:
+        found = []
+        for entry in Path("/proc").iterdir():
+            try:
+                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+            except (OSError, IndexError):
+                continue
+            if str(self.state) in cmdline and state != "Z":
+                found.append(cmdline)
+        return found
+
+
+def wait_for(predicate, timeout: float, what: str, lab: RunningLab, interval: float = 1.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}\n{lab.output()}")
+
+
+def job_file(tmp: Path, name: str, images_root: Path, extra_steps: list[str] | None = None) -> Path:
+    text = (JOBS / name).read_text().replace(SHIPPED_IMAGES, str(images_root))
+    if extra_steps:
+        anchor = "          - lava-test-case kernel --shell uname -a\n"
+        # JSON strings are YAML scalars that no colon in the step can turn into a mapping
+        text = text.replace(anchor, anchor + "".join(f"          - {json.dumps(step)}\n" for step in extra_steps))
+    path = tmp / name
+    path.write_text(text)
+    return path
+
+
+def finished(client: LabClient, job_id: int):
+    job = client.job(job_id)
+    return job if job["state"] == "Finished" else None
+
+
+def log_has(client: LabClient, job_id: int, pattern: str) -> bool:
+    return any(isinstance(r.get("msg"), str) and re.search(pattern, r["msg"]) for r in client.log(job_id))
+
+
+def pdu_off(lab: RunningLab) -> None:
+    subprocess.run([shutil.which("pduclient") or str(Path(os.sys.executable).parent / "pduclient"),
+                    "--daemon", lab.pdu, "--hostname", "lab-pdu", "--port", "1", "--command", "off"],
+                   check=True, timeout=30)
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    for tool in ("qemu-system-x86_64", "qemu-system-aarch64", "ser2net", "socat", "telnet"):
+        if not shutil.which(tool):
+            pytest.skip(f"{tool} is not installed (share/ci/setup-host.sh)")
+    if not Path("/usr/lib/u-boot/qemu_arm64/u-boot.bin").exists():
+        pytest.skip("u-boot-qemu is not installed")
+    images()  # builds them now, or skips, rather than inside the lab's start-up time
+    root = tmp_path_factory.mktemp("lab")
+    with scratch_database(os.environ.get("LAVA_DATABASE_URL")) as database_url:
+        running = RunningLab(root, database_url)
+        running.start_seconds = running.start()
+        try:
+            yield running
+        finally:
+            running.stop()
+
+
+@pytest.fixture(scope="module")
+def client(lab):
+    user, token = lab.credentials()
+    return LabClient(lab.url, user, token, lab.env, lab.state)
+
+
+def test_health_checks_pass_and_a_job_completes_on_each_device(lab, client, tmp_path):
+    started = time.monotonic()
+    for device in DEVICES:
+        wait_for(lambda d=device: client.device_health(d) == "Good", 300, f"{device} Good", lab)
+    jobs = {
+        "qemu-x86-64-01": client.submit(job_file(tmp_path, "qemu-x86_64.yaml", images().root)),
+        "qemu-arm64-01": client.submit(job_file(tmp_path, "qemu-arm64.yaml", images().root)),
+        "uboot-arm64-01": client.submit(job_file(tmp_path, "qemu-uboot-arm64.yaml", images().root)),
+    }
+    for device, job_id in jobs.items():
+        job = wait_for(lambda j=job_id: finished(client, j), 300, f"job {job_id} finished", lab)
+        assert (job["health"], job["device"]) == ("Complete", device), (client.how, lab.output())
+    print(f"\nlab up in {lab.start_seconds:.1f} s; health checks and three jobs "
+          f"Complete {time.monotonic() - started:.1f} s later (driven through {client.how})")
+    uboot = jobs["uboot-arm64-01"]
+    assert log_has(client, uboot, r"Hit any key to stop autoboot")
+    assert log_has(client, uboot, r"^=> ")
+    assert log_has(client, uboot, r"TFTP from server 10\.0\.2\.2")
+    assert log_has(client, uboot, r"Bytes transferred = \d+")
+    assert log_has(client, uboot, r"lava login: ")
+    assert log_has(client, uboot, r"pduclient .*--command reboot")
+
+
+def test_pdu_off_mid_job_is_an_infrastructure_error_and_a_failed_health_check_makes_the_board_bad(
+        lab, client, tmp_path):
+    wait_for(lambda: client.device_health("uboot-arm64-01") == "Good", 300, "U-Boot board Good", lab)
+    path = job_file(tmp_path, "qemu-uboot-arm64.yaml", images().root, [f"echo '{PDU_OFF}'", "sleep 120"])
+    job_id = client.submit(path)
+    wait_for(lambda: log_has(client, job_id, f"^{PDU_OFF}") or finished(client, job_id), 300,
+             "the job's test running", lab, 0.2)
+    assert finished(client, job_id) is None, f"job {job_id} ended before its test ran\n{lab.output()}"
+    pdu_off(lab)
+    job = wait_for(lambda: finished(client, job_id), 60, "the job to end", lab, 0.5)
+    assert job["health"] == "Incomplete"
+    assert log_has(client, job_id, r"connection closed"), lab.output()
+    results = [r["msg"] for r in client.log(job_id) if r.get("lvl") == "results"]
+    assert any(m.get("case") == "job" and m.get("error_type") == "Infrastructure" for m in results
+               if isinstance(m, dict)), results
+    # the infrastructure error sends the board to a health check; the PDU cuts it again during the download
+    health_check = wait_for(
+        lambda: max((j["id"] for j in client.jobs() if j["id"] > job_id), default=None), 60, "a health check", lab)
+    wait_for(lambda: log_has(client, health_check, r"TFTP from server") or finished(client, health_check), 120,
+             "the health check's TFTP", lab, 0.1)
+    pdu_off(lab)
+    check = wait_for(lambda: finished(client, health_check), 60, "the health check to end", lab, 0.5)
+    assert check["health"] == "Incomplete"
+    wait_for(lambda: client.device_health("uboot-arm64-01") == "Bad", 30, "the board Bad", lab)
+
+
+def test_sigterm_stops_every_process_the_lab_started(lab):
+    # last in the module: the lab's own stop, as Ctrl-C would do it
+    assert lab.stop() == 0, lab.output()
+    assert lab.leftovers() == [], lab.output()
+    assert "stopped" in lab.lines[-1]
