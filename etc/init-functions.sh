@@ -44,8 +44,17 @@ lava_reload() {
     log_end_msg $?
 }
 
+# LSB exit codes, as start-stop-daemon --status gives them: 0 running,
+# 1 dead with a pid file left, 3 not running
 lava_status() {
-    status_of_proc -p "$PIDFILE" "" "$NAME"
+    start-stop-daemon --status --pidfile "$PIDFILE"
+    status=$?
+    case $status in
+        0) log_success_msg "$NAME is running" ;;
+        1) log_failure_msg "$NAME is not running (stale $PIDFILE)" ;;
+        *) log_failure_msg "$NAME is not running" ;;
+    esac
+    return $status
 }
 
 # usage: lava_main ACTION PROGRAM -- ARGS...
