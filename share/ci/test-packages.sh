@@ -1,0 +1,232 @@
+#!/bin/bash
+# CI check of the Debian packages, on this machine (root, no systemd needed):
+# build them from a clean export of HEAD, install them with apt, start
+# PostgreSQL, apache2 and the lab's daemons through "service", then check that
+# the web UI answers through apache on port 80, lavacli talks to /RPC2 through
+# apache, add_device.py adds a QEMU board, the local worker runs a QEMU job to
+# Complete, "service lava-server restart" and "apache2ctl restart" work, and
+# "apt-get purge" leaves no daemon running. lintian runs on the packages
+# meanwhile: errors fail the check, warnings are listed.
+#
+#   share/ci/test-packages.sh [--keep] [--debs DIR]
+#
+# --keep      leave the lab installed and running at the end (no purge)
+# --debs DIR  install the packages in DIR instead of building them
+#
+# The machine is shared: apache2 and the PostgreSQL "main" cluster are stopped
+# again at the end when they were not running before, the packages are purged.
+set -uo pipefail
+
+REPO=$(cd "$(dirname "$0")/../.." && pwd)
+KEEP=no
+DEBS=
+while [ $# -gt 0 ]; do
+    case $1 in
+        --keep) KEEP=yes ;;
+        --debs) DEBS=$(cd "$2" && pwd); shift ;;
+        -h|--help) sed -n '2,17s/^# \{0,1\}//p' "$0"; exit 0 ;;
+        *) echo "test-packages.sh: unknown argument $1" >&2; exit 2 ;;
+    esac
+    shift
+done
+
+PACKAGES="lava lava-server lava-dispatcher lava-common lava-dev"
+WORK=$(mktemp -d /tmp/lava-packages.XXXXXX)
+JOB_TIMEOUT=300
+START=$(date +%s)
+export DEBIAN_FRONTEND=noninteractive
+
+say() { printf '== [%3ss] %s\n' $(($(date +%s) - START)) "$*"; }
+fail() {
+    echo "FAIL: $*" >&2
+    exit 1
+}
+# wait_until SECONDS DESCRIPTION COMMAND...: poll until COMMAND succeeds
+wait_until() {
+    local limit=$1 what=$2
+    shift 2
+    local end=$(($(date +%s) + limit))
+    until "$@" >/dev/null 2>&1; do
+        [ "$(date +%s)" -lt "$end" ] || fail "$what (not within ${limit}s)"
+        sleep 1
+    done
+}
+installed() { dpkg-query -W -f='${db:Status-Abbrev}' "$1" 2>/dev/null | grep -q '^ii'; }
+lava_processes() { pgrep -f '^/usr/lib/lava/venv/bin/python' || true; }
+web_status() { curl -s -o /dev/null -w '%{http_code}' --max-time 10 "http://127.0.0.1$1"; }
+
+[ "$(id -u)" = 0 ] || fail "run as root: it installs packages"
+command -v curl >/dev/null || apt-get install -y -q curl >/dev/null || fail "curl is needed"
+
+APACHE_WAS_RUNNING=no
+pgrep -x apache2 >/dev/null && APACHE_WAS_RUNNING=yes
+PG_WAS_RUNNING=no
+pg_lsclusters -h 2>/dev/null | awk '$2 == "main" && $4 == "online"' | grep -q . && PG_WAS_RUNNING=yes
+
+cleanup() {
+    local status=$?
+    if [ $status -ne 0 ]; then
+        echo "--- logs of the failed run"
+        tail -n 25 /var/log/lava-server/*.log /var/log/lava-dispatcher/*.log /var/log/apache2/lava-server.log \
+            2>/dev/null || true
+    fi
+    if [ "$KEEP" = no ]; then
+        purge_packages || status=1
+        if [ "$APACHE_WAS_RUNNING" = no ] && pgrep -x apache2 >/dev/null; then
+            service apache2 stop >/dev/null 2>&1 || true
+        fi
+        if [ "$PG_WAS_RUNNING" = no ]; then
+            service postgresql stop >/dev/null 2>&1 || true
+        fi
+    fi
+    [ -n "${LINTIAN_PID:-}" ] && kill "$LINTIAN_PID" 2>/dev/null
+    rm -rf "$WORK"
+    say "$([ $status -eq 0 ] && echo PASS || echo FAIL) (total $(($(date +%s) - START))s)"
+    exit $status
+}
+trap cleanup EXIT
+
+purge_packages() {
+    local present=""
+    for package in $PACKAGES; do
+        dpkg-query -W "$package" >/dev/null 2>&1 && present="$present $package"
+    done
+    [ -n "$present" ] || return 0
+    say "apt-get purge$present"
+    apt-get purge -y -q $present >"$WORK/purge.log" 2>&1 || { cat "$WORK/purge.log"; return 1; }
+    local left
+    left=$(lava_processes)
+    if [ -n "$left" ]; then
+        echo "FAIL: daemons still running after purge:" >&2
+        ps -o pid,user,args -p $left >&2
+        return 1
+    fi
+    for path in /etc/init.d/lava-server /etc/lava-server/settings.yaml /var/lib/lava-server /usr/lib/lava; do
+        [ ! -e "$path" ] || { echo "FAIL: $path left after purge" >&2; return 1; }
+    done
+    if pgrep -x postgres >/dev/null && runuser -u postgres -- psql -X -qAt -c \
+            "SELECT 1 FROM pg_database WHERE datname = 'lavaserver'" 2>/dev/null | grep -q 1; then
+        echo "FAIL: database lavaserver left after purge" >&2
+        return 1
+    fi
+    say "purged: no daemon left, settings, state and database removed"
+}
+
+# 0. a previous run that died half way may have left the packages
+purge_packages || fail "could not purge an earlier installation"
+if ss -ltn 'sport = :80' | grep -q LISTEN && ! pgrep -x apache2 >/dev/null; then
+    fail "port 80 is taken by something other than apache2"
+fi
+
+# 1. build from a clean export of HEAD
+if [ -z "$DEBS" ]; then
+    say "building the packages (share/debian-dev-build.sh)"
+    DEBS="$WORK/debs"
+    "$REPO/share/debian-dev-build.sh" -s "$REPO" -o "$DEBS" lava >"$WORK/build.out" 2>&1 \
+        || { cat "$WORK/build.out"; fail "package build"; }
+fi
+ls "$DEBS"/lava_*.deb >/dev/null 2>&1 || fail "no lava_*.deb in $DEBS"
+say "packages: $(cd "$DEBS" && echo *.deb)"
+
+# lintian runs while the lab is tested: it takes minutes and one core
+if command -v lintian >/dev/null; then
+    (cd "$DEBS" && lintian --tag-display-limit 0 ./*.deb >"$WORK/lintian.txt" 2>&1) &
+    LINTIAN_PID=$!
+else
+    say "lintian not installed: skipped (apt-get install lintian)"
+fi
+
+# 2. PostgreSQL first, so that the package's postinst can make its database
+say "starting PostgreSQL"
+installed postgresql || apt-get install -y -q postgresql >/dev/null || fail "apt-get install postgresql"
+service postgresql start >/dev/null || fail "service postgresql start"
+
+say "apt-get install ./lava*.deb"
+(cd "$DEBS" && apt-get install -y -q ./lava*.deb) >"$WORK/install.log" 2>&1 \
+    || { cat "$WORK/install.log"; fail "apt-get install"; }
+grep '^lava-server:' "$WORK/install.log"
+grep -q 'database migrated' "$WORK/install.log" || fail "postinst did not set up the database"
+
+# 3. the daemons, through init scripts
+say "service apache2/lava-server/lava-worker start"
+service apache2 restart >/dev/null || fail "service apache2 restart"
+service lava-server start || fail "service lava-server start"
+service lava-worker start || fail "service lava-worker start"
+service lava-server status >/dev/null || fail "service lava-server status"
+
+# 4. web UI, static files and APIs through apache on port 80
+wait_until 30 "web UI through apache on port 80" test "$(web_status /)" = 200
+curl -s http://127.0.0.1/ | grep -q '<html' || fail "the home page is not HTML"
+static=$(cd /var/lib/lava-server/default/static && find . -name '*.css' | head -n 1)
+[ -n "$static" ] || fail "no static files collected"
+[ "$(web_status "/static/${static#./}")" = 200 ] || fail "apache does not serve /static/${static#./}"
+[ "$(web_status /api/v0.2/)" = 200 ] || fail "REST API /api/v0.2/ through apache"
+say "web UI, static files and REST answer through apache"
+
+LAVACLI="$REPO/.venv/bin/lavacli"
+[ -x "$LAVACLI" ] || LAVACLI=$(command -v lavacli || true)
+[ -n "$LAVACLI" ] || fail "lavacli not found (.venv/bin/lavacli or PATH)"
+lava-server manage users add admin --superuser --staff --passwd "$(openssl rand -hex 12)" >/dev/null \
+    || fail "lava-server manage users add"
+TOKEN=$(lava-server manage tokens add --user admin | tail -n 1)
+URI="http://admin:$TOKEN@127.0.0.1/RPC2"
+version=$("$LAVACLI" --uri "$URI" system version) || fail "lavacli system version through apache"
+say "lavacli through apache: server version $version"
+
+# 5. a QEMU board and a job on the local worker
+/usr/share/lava-server/add_device.py qemu qemu01 || fail "add_device.py qemu qemu01"
+lava-server manage devices update qemu01 --health good >/dev/null || fail "devices update qemu01"
+wait_until 30 "worker $(hostname) online" sh -c "lava-server manage workers list | grep -q ' Online '"
+PYTHON="$REPO/.venv/bin/python"
+[ -x "$PYTHON" ] || PYTHON=python3
+(cd "$REPO" && "$PYTHON" - >"$WORK/job.yaml") <<'EOF' || fail "writing the QEMU job (test images: share/test-images/build.sh)"
+import sys
+
+import yaml
+
+sys.path.insert(0, "tests")
+from dispatcher.qemu_jobs import inline, qemu_job  # noqa: E402
+from testimages import images  # noqa: E402
+
+job = qemu_job(images().x86_64, [inline("packaged", ["lava-test-case installed --shell true"])])
+job["job_name"] = "Debian packages: QEMU x86_64"
+print(yaml.safe_dump(job))
+EOF
+JOB=$("$LAVACLI" --uri "$URI" jobs submit "$WORK/job.yaml") || fail "lavacli jobs submit"
+say "job $JOB submitted"
+job_finished() { "$LAVACLI" --uri "$URI" jobs show "$JOB" | grep -q 'state *: Finished'; }
+wait_until $JOB_TIMEOUT "job $JOB finished" job_finished
+health=$("$LAVACLI" --uri "$URI" jobs show "$JOB" | sed -n 's/^[Hh]ealth *: //p')
+[ "$health" = Complete ] || { "$LAVACLI" --uri "$URI" jobs logs "$JOB" | tail -n 30; fail "job $JOB: $health"; }
+say "job $JOB Complete on qemu01"
+
+# 6. restarts
+before=$(cat /run/lava/lava-scheduler.pid /run/lava/lava-master.pid)
+service lava-server restart >/dev/null || fail "service lava-server restart"
+after=$(cat /run/lava/lava-scheduler.pid /run/lava/lava-master.pid)
+[ "$before" != "$after" ] || fail "service lava-server restart did not restart the daemons"
+sleep 2
+service lava-server status >/dev/null || fail "daemons not running after service lava-server restart"
+wait_until 30 "web UI after service lava-server restart" test "$(web_status /)" = 200
+apache2ctl restart || fail "apache2ctl restart"
+wait_until 30 "web UI after apache2ctl restart" test "$(web_status /)" = 200
+"$LAVACLI" --uri "$URI" system version >/dev/null || fail "lavacli after the restarts"
+say "service lava-server restart and apache2ctl restart: lab answers"
+
+# 7. lintian
+if [ -n "${LINTIAN_PID:-}" ]; then
+    say "waiting for lintian"
+    wait "$LINTIAN_PID"
+    LINTIAN_PID=
+    grep -E '^[EW]: ' "$WORK/lintian.txt" | sed 's/ \[.*//' | sort | uniq -c | sort -rn
+    if grep -q '^E: ' "$WORK/lintian.txt"; then
+        grep '^E: ' "$WORK/lintian.txt"
+        fail "lintian errors"
+    fi
+    say "lintian: no errors"
+fi
+
+if [ "$KEEP" = yes ]; then
+    say "--keep: the lab stays installed (admin token $TOKEN)"
+fi
+exit 0
