@@ -53,6 +53,12 @@ def chromium(monkeypatch):
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+        # with an event loop running, Django keeps the test's database connection in a
+        # context-local slot: close it here, or it outlives the test and blocks the test
+        # database's removal
+        from django.db import connections
+
+        connections.close_all()
 
 
 @pytest.fixture
