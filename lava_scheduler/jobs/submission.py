@@ -15,11 +15,10 @@ from lava_common.schemas import JobSchemaError, validate_job_text
 from lava_common.timeouts import timeout_seconds
 from lava_common.yaml_loader import dump_yaml
 from lava_scheduler.events import wake_scheduler
+from lava_scheduler.jobs.lab_snapshot import LabSnapshot, lab_snapshot
 from lava_scheduler.jobs.models import TestJob
 from lava_scheduler.jobs.multinode import split_multinode
 from lava_scheduler.jobs.states import parse_priority
-from lava_scheduler.lab.models import Alias, Device, DeviceType, Tag, Worker
-from lava_scheduler.lab.states import DeviceHealth
 
 
 class SubmissionError(ValueError):
@@ -34,10 +33,10 @@ class SubmissionError(ValueError):
 class Placement:
     """Where one job may run, resolved against the lab."""
 
-    device_type: DeviceType
-    device: Device | None
-    worker: Worker | None
-    tags: list[Tag]
+    device_type: str
+    device: str | None
+    worker: str | None
+    tag_ids: list[int]
     usable_devices: int
 
 
@@ -49,52 +48,55 @@ def validate_definition(text: str | bytes, strict: bool = False) -> dict[str, An
         raise SubmissionError([str(issue) for issue in exc.errors] or [str(exc)]) from None
 
 
-def resolve_device_type(name: str) -> DeviceType | None:
-    alias = Alias.objects.select_related("device_type").filter(name=name).first()
-    if alias is not None:
-        return alias.device_type
-    return DeviceType.objects.filter(name=name).first()
-
-
 def resolve_placement(
     prefix: str, device_type_name: Any, tag_names: list[str], device_name: Any, worker_name: Any
 ) -> Placement:
     """Check that a job with these requirements can ever run in this lab."""
+    try:
+        return _placement(lab_snapshot(), prefix, device_type_name, tag_names, device_name, worker_name)
+    except SubmissionError:
+        # refuse only on fresh facts: the snapshot may predate the device that makes this job possible
+        return _placement(lab_snapshot(fresh=True), prefix, device_type_name, tag_names, device_name, worker_name)
+
+
+def _placement(
+    lab: LabSnapshot, prefix: str, device_type_name: Any, tag_names: list[str], device_name: Any, worker_name: Any
+) -> Placement:
     errors: list[str] = []
-    device_type = resolve_device_type(str(device_type_name))
+    device_type = lab.resolve_type(str(device_type_name))
     if device_type is None:
         raise SubmissionError([f"{prefix}device_type: no device type or alias '{device_type_name}' in this lab"])
-    tags = list(Tag.objects.filter(name__in=tag_names))
-    missing_tags = sorted(set(tag_names) - {tag.name for tag in tags})
+    missing_tags = sorted(set(tag_names) - set(lab.tags))
     if missing_tags:
         errors.append(f"{prefix}tags: unknown tag(s) {', '.join(missing_tags)}")
-    candidates = Device.objects.filter(device_type=device_type).exclude(health=DeviceHealth.RETIRED)
-    device = worker = None
+    candidates = [d for d in lab.devices.values() if d.device_type == device_type and not d.retired]
     if device_name is not None:
-        device = Device.objects.filter(hostname=str(device_name)).first()
+        device = lab.devices.get(str(device_name))
         if device is None:
             errors.append(f"{prefix}device: no device '{device_name}' in this lab")
-        elif device.device_type_id != device_type.name:
-            errors.append(f"{prefix}device: '{device_name}' is a {device.device_type_id}, not a {device_type.name}")
-        candidates = candidates.filter(hostname=str(device_name))
+        elif device.device_type != device_type:
+            errors.append(f"{prefix}device: '{device_name}' is a {device.device_type}, not a {device_type}")
+        candidates = [d for d in candidates if d.hostname == str(device_name)]
     if worker_name is not None:
-        worker = Worker.objects.filter(hostname=str(worker_name)).first()
-        if worker is None:
+        if str(worker_name) not in lab.workers:
             errors.append(f"{prefix}worker: no worker '{worker_name}' in this lab")
-        candidates = candidates.filter(worker_host__hostname=str(worker_name))
+        candidates = [d for d in candidates if d.worker == str(worker_name)]
     if errors:
         raise SubmissionError(errors)
-    wanted = set(tag_names)
-    devices = list(candidates.prefetch_related("tags"))
-    if not devices:
+    if not candidates:
         where = f" on worker '{worker_name}'" if worker_name is not None else ""
-        raise SubmissionError([f"{prefix}device_type: no usable (non-retired) {device_type.name} device{where}"])
-    usable = [d for d in devices if wanted <= {tag.name for tag in d.tags.all()}]
+        raise SubmissionError([f"{prefix}device_type: no usable (non-retired) {device_type} device{where}"])
+    wanted = set(tag_names)
+    usable = [d for d in candidates if wanted <= d.tags]
     if not usable:
-        raise SubmissionError(
-            [f"{prefix}tags: no {device_type.name} device has all of the tags {', '.join(sorted(wanted))}"]
-        )
-    return Placement(device_type, device, worker, tags, len(usable))
+        raise SubmissionError([f"{prefix}tags: no {device_type} device has all of the tags {', '.join(sorted(wanted))}"])
+    return Placement(
+        device_type,
+        str(device_name) if device_name is not None else None,
+        str(worker_name) if worker_name is not None else None,
+        [lab.tags[name] for name in tag_names],
+        len(usable),
+    )
 
 
 def _visibility(data: dict[str, Any]) -> tuple[bool, list[Group]]:
@@ -163,13 +165,14 @@ def _create(definition: dict[str, Any], placement: Placement, common: dict[str, 
     job = TestJob.objects.create(
         description=str(definition.get("job_name", ""))[:200],
         definition=dump_yaml(definition),
-        requested_device_type=placement.device_type,
-        requested_device=placement.device,
-        requested_worker=placement.worker,
+        requested_device_type_id=placement.device_type,
+        requested_device_id=placement.device,
+        requested_worker_id=placement.worker,
         **common,
     )
-    if placement.tags:
-        job.tags.set(placement.tags)
+    if placement.tag_ids:
+        through = TestJob.tags.through
+        through.objects.bulk_create([through(testjob_id=job.pk, tag_id=tag_id) for tag_id in placement.tag_ids])
     if groups:
         job.viewing_groups.set(groups)
     return job
@@ -189,7 +192,7 @@ def _submit_multinode(data: dict[str, Any], common: dict[str, Any], groups) -> l
             raise SubmissionError(
                 [
                     f"protocols.lava-multinode.roles.{sub.role}.count: {needed[sub.role]} devices needed, "
-                    f"only {placement.usable_devices} usable {placement.device_type.name} device(s) in this lab"
+                    f"only {placement.usable_devices} usable {placement.device_type} device(s) in this lab"
                 ]
             )
     common = dict(common, multinode_definition=common["original_definition"])
