@@ -22,6 +22,8 @@ BY_DISTRIBUTION = {
     "psycopg2-binary": "lava-server",
     "gunicorn": "lava-server",
     "packaging": "lava-server",
+    "uritemplate": "lava-server",
+    "inflection": "lava-server",
     "pexpect": "lava-dispatcher",
     "ptyprocess": "lava-dispatcher",
     "pyserial": "lava-dispatcher",

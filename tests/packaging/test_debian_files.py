@@ -1,0 +1,106 @@
+"""What dpkg-buildpackage would only find out minutes later: missing files, broken scripts."""
+
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from lava_common.yaml_loader import load_yaml
+
+REPO = Path(__file__).resolve().parents[2]
+DEBIAN = REPO / "debian"
+ETC = REPO / "etc"
+INIT_SCRIPTS = sorted((ETC / "init.d").iterdir())
+UNITS = sorted((ETC / "systemd").glob("*.service"))
+OPTION_FILES = [ETC / "lava-server" / name for name in ("lava-server-gunicorn", "lava-scheduler", "lava-master")] + [
+    ETC / "lava-dispatcher" / "lava-worker"
+]
+MAINTAINER_SCRIPTS = sorted(p for p in DEBIAN.iterdir() if p.suffix in (".postinst", ".prerm", ".postrm"))
+PACKAGES = ["lava", "lava-server", "lava-dispatcher", "lava-common", "lava-dev"]
+
+
+def install_lines():
+    for install in DEBIAN.glob("*.install"):
+        for line in install.read_text().splitlines():
+            if line.strip() and not line.startswith("#"):
+                yield install.name, line.split()[0]
+
+
+def test_control_declares_the_packages():
+    names = re.findall(r"^Package: (\S+)$", (DEBIAN / "control").read_text(), re.M)
+    assert sorted(names) == sorted(PACKAGES)
+
+
+@pytest.mark.parametrize("install,source", list(install_lines()), ids=lambda v: str(v))
+def test_installed_files_exist(install, source):
+    assert list(REPO.glob(source)), f"debian/{install}: {source} matches nothing"
+
+
+@pytest.mark.parametrize("script", INIT_SCRIPTS + MAINTAINER_SCRIPTS, ids=lambda p: p.name)
+def test_shell_scripts_parse(script):
+    result = subprocess.run(["sh", "-n", str(script)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("script", INIT_SCRIPTS, ids=lambda p: p.name)
+def test_init_scripts_have_lsb_header_and_actions(script):
+    text = script.read_text()
+    assert f"# Provides:          {script.name}\n" in text
+    for action in ("start", "stop", "restart", "force-reload", "status"):
+        assert re.search(rf"^\s*[\w|-]*\b{action}\b[\w|-]*\)", text, re.M), f"{script.name}: no {action})"
+
+
+@pytest.mark.parametrize("script", INIT_SCRIPTS, ids=lambda p: p.name)
+def test_each_init_script_has_a_unit(script):
+    assert (ETC / "systemd" / f"{script.name}.service").exists()
+
+
+@pytest.mark.parametrize("unit", UNITS, ids=lambda p: p.name)
+def test_units_run_programs_of_the_venv(unit):
+    text = unit.read_text()
+    (exec_start,) = re.findall(r"^ExecStart=(.*)$", text, re.M)
+    assert "/usr/lib/lava/venv/bin/" in exec_start or exec_start == "/bin/true"
+    assert "[Install]" in text
+
+
+@pytest.mark.parametrize("path", OPTION_FILES, ids=lambda p: p.name)
+def test_option_files_suit_both_sh_and_systemd(path):
+    # systemd's EnvironmentFile takes KEY="value" lines only: no shell code
+    for line in path.read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            assert re.fullmatch(r'[A-Z_]+="[^"$`]*"', line), f"{path.name}: {line!r}"
+
+
+def test_master_default_is_loopback_plaintext_and_worker_matches():
+    master = (ETC / "lava-server" / "lava-master").read_text()
+    worker = (ETC / "lava-dispatcher" / "lava-worker").read_text()
+    assert 'MASTER_ARGS="--bind tcp://127.0.0.1:5556 --plaintext' in master
+    assert 'WORKER_ARGS="--master tcp://127.0.0.1:5556 --plaintext' in worker
+
+
+def test_apache_site_proxies_to_the_gunicorn_socket():
+    site = (ETC / "apache2" / "lava-server.conf").read_text()
+    gunicorn = (ETC / "lava-server" / "lava-server-gunicorn").read_text()
+    socket = re.search(r"--bind unix:(\S+?)\"", gunicorn).group(1)
+    assert f"ProxyPass / unix:{socket}|" in site
+    assert "ProxyPass /static/ !" in site
+
+
+def test_requirements_are_exact_pins_covering_pyproject():
+    pins = {}
+    for line in (DEBIAN / "python-requirements.txt").read_text().splitlines():
+        if line and not line.startswith("#"):
+            name, _, version = line.partition("==")
+            assert version, f"python-requirements.txt: {line!r} is not pinned with =="
+            pins[name.lower()] = version
+    pyproject = (REPO / "pyproject.toml").read_text()
+    block = pyproject.split("dependencies = [", 1)[1].split("]", 1)[0]
+    for requirement in re.findall(r'"([A-Za-z0-9_.-]+)', block):
+        assert requirement.lower() in pins, f"{requirement} (pyproject.toml) is not in python-requirements.txt"
+    assert "gunicorn" in pins
+
+
+def test_settings_example_is_yaml():
+    data = load_yaml((ETC / "examples" / "settings.yaml").read_text())
+    assert {"DATABASE_URL", "SECRET_KEY", "STATE_DIR", "CONFIG_DIR"} <= set(data)
