@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """XML-RPC figures, one client: jobs.validate and jobs.submit per second, jobs.logs on a 1,000,000-line log.
 
-Serves the API with gunicorn (one sync worker, as in production behind a
+Serves the API with gunicorn (one gthread worker, as in production behind a
 proxy) when it is installed, else with ``manage runserver``, on a throwaway
 PostgreSQL (or ``$LAVA_DATABASE_URL``), and calls it with Python's
 ``xmlrpc.client`` over HTTP with HTTP Basic (username + token), as lavacli
@@ -71,13 +71,14 @@ def start_server(port: int, workdir: Path) -> subprocess.Popen:
     bindir = Path(sys.executable).parent
     gunicorn = shutil.which("gunicorn", path=str(bindir))
     if gunicorn:
-        command = [gunicorn, "--workers", "1", "--bind", f"127.0.0.1:{port}", "--log-level", "warning",
-                   "lava_server.wsgi:application"]
+        # gthread keeps connections alive, as the packaged service does; a sync worker closes each one
+        command = [gunicorn, "--workers", "1", "--worker-class", "gthread", "--threads", "2",
+                   "--bind", f"127.0.0.1:{port}", "--log-level", "warning", "lava_server.wsgi:application"]
     else:
         command = [str(bindir / "lava-server"), "manage", "runserver", "--noreload", f"127.0.0.1:{port}"]
     log = open(workdir / "server.log", "wb")  # noqa: SIM115 - kept for the process's life
     server = subprocess.Popen(command, cwd=REPO, env=dict(os.environ), stdout=log, stderr=subprocess.STDOUT)
-    server.kind = "gunicorn, 1 sync worker" if gunicorn else "runserver"
+    server.kind = "gunicorn, 1 gthread worker" if gunicorn else "runserver"
     return server
 
 
