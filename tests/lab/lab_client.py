@@ -76,7 +76,7 @@ class LabClient:
 
     def log(self, job_id: int) -> list[dict]:
         if self.lavacli:
-            return yaml.safe_load(self._cli("jobs", "logs", str(job_id), "--raw")) or []
+            return yaml.safe_load(self._cli("jobs", "logs", str(job_id), "--raw", "--no-follow")) or []
         matches = list((self.state / "media" / "job-output").glob(f"*/*/*/{job_id}/output.yaml"))
         if not matches:
             return []
