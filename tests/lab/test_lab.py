@@ -21,10 +21,10 @@ from pathlib import Path
 import pytest
 from testimages import images
 
-from tests.conftest import REPO_ROOT
-from tests.lab.lab_client import LabClient
-from tests.lab.postgres import scratch_database
+from .lab_client import LabClient
+from .postgres import scratch_database
 
+REPO_ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.qemu, pytest.mark.lab]
 JOBS = REPO_ROOT / "share" / "lab" / "jobs"
 SHIPPED_IMAGES = "/srv/lava/test-images"
