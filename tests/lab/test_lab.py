@@ -229,8 +229,23 @@ def test_pdu_off_mid_job_is_an_infrastructure_error_and_a_failed_health_check_ma
     wait_for(lambda: client.device_health("uboot-arm64-01") == "Bad", 30, "the board Bad", lab)
 
 
-def test_sigterm_stops_every_process_the_lab_started(lab):
-    # last in the module: the lab's own stop, as Ctrl-C would do it
+def test_sigterm_stops_every_process_the_lab_started(lab, client):
+    lab.jobs_before_stop = {j["id"]: (j["state"], j["health"]) for j in client.jobs()}
+    # the lab's own stop, as Ctrl-C would do it
     assert lab.stop() == 0, lab.output()
     assert lab.leftovers() == [], lab.output()
     assert "stopped" in lab.lines[-1]
+
+
+def test_started_again_it_reuses_everything_and_keeps_jobs_and_results(lab, client):
+    before = lab.jobs_before_stop
+    assert before, "the jobs of the earlier tests"
+    lab.lines.clear()
+    seconds = lab.start(timeout=120)
+    print(f"\nrestart: lab up again in {seconds:.1f} s")
+    assert seconds < 30, lab.output()
+    assert not any("new devices" in line or "sample job" in line for line in lab.lines), lab.output()
+    after = {j["id"]: (j["state"], j["health"]) for j in client.jobs()}
+    assert {k: v for k, v in after.items() if k in before} == before
+    assert lab.stop() == 0, lab.output()
+    assert lab.leftovers() == [], lab.output()
