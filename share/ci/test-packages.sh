@@ -142,6 +142,14 @@ say "starting PostgreSQL"
 installed postgresql || apt-get install -y -q postgresql >/dev/null || fail "apt-get install postgresql"
 service postgresql start >/dev/null || fail "service postgresql start"
 
+# a database left by a run that died before its purge would make this one differ
+if runuser -u postgres -- psql -X -qAt -c "SELECT 1 FROM pg_database WHERE datname = 'lavaserver'" 2>/dev/null \
+        | grep -q 1; then
+    say "dropping the lavaserver database an earlier run left"
+    (cd / && runuser -u postgres -- dropdb --force lavaserver && runuser -u postgres -- dropuser --if-exists lavaserver) \
+        || fail "could not drop the earlier lavaserver database"
+fi
+
 say "apt-get install ./lava*.deb"
 (cd "$DEBS" && apt-get install -y -q ./lava*.deb) >"$WORK/install.log" 2>&1 \
     || { cat "$WORK/install.log"; fail "apt-get install"; }
