@@ -82,7 +82,7 @@ def test_master_default_is_loopback_plaintext_and_worker_matches():
 def test_apache_site_proxies_to_the_gunicorn_socket():
     site = (ETC / "apache2" / "lava-server.conf").read_text()
     gunicorn = (ETC / "lava-server" / "lava-server-gunicorn").read_text()
-    socket = re.search(r"--bind unix:(\S+?)\"", gunicorn).group(1)
+    socket = re.search(r"--bind unix:(\S+?)[\" ]", gunicorn).group(1)
     assert f"ProxyPass / unix:{socket}|" in site
     assert "ProxyPass /static/ !" in site
 
