@@ -1,10 +1,12 @@
 """Small presentation helpers for the web UI templates."""
 
 from datetime import datetime, timedelta
+from urllib.parse import quote
 
 from django import template
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
 from lava_common.timeouts import format_duration
 
@@ -104,3 +106,50 @@ def old_label(transition) -> str:
 @register.filter
 def new_label(transition) -> str:
     return _transition_label(transition, transition.new_value)
+
+
+# Links in long tables: reversing a URL costs ~0.2 ms, a string join microseconds,
+# so each pattern is reversed once with a placeholder and filled in per row.
+_PLACEHOLDER = "PLACEHOLDER"
+_url_patterns: dict[str, str] = {}
+
+
+def _fill(name: str, value: object) -> str:
+    pattern = _url_patterns.get(name)
+    if pattern is None:
+        from django.urls import reverse
+
+        sample = "987654321" if name == "web-job" else _PLACEHOLDER  # job ids are digits only
+        pattern = _url_patterns[name] = reverse(name, args=[sample]).replace(sample, _PLACEHOLDER)
+    return pattern.replace(_PLACEHOLDER, quote(str(value), safe=".-_"))
+
+
+@register.filter
+def job_url(job_or_id) -> str:
+    return _fill("web-job", getattr(job_or_id, "display_id", job_or_id))
+
+
+@register.filter
+def device_url(hostname: str) -> str:
+    return _fill("web-device", hostname)
+
+
+@register.filter
+def device_type_url(name: str) -> str:
+    return _fill("web-device-type", name)
+
+
+@register.filter
+def worker_url(hostname: str) -> str:
+    return _fill("web-worker", hostname)
+
+
+@register.filter
+def current_job_link(jobs: dict, hostname: str) -> str:
+    """The link to a device's current job, or a note that it is private, or a dash."""
+    current = jobs.get(hostname) if jobs else None
+    if not current:
+        return mark_safe('<span class="muted">—</span>')
+    if not current["visible"]:
+        return mark_safe('<span class="muted" title="a job you may not see">private job</span>')
+    return format_html('<a href="{}">{}</a>', job_url(current["id"]), current["id"])

@@ -49,9 +49,14 @@ def device_list(request: HttpRequest) -> HttpResponse:
                 errors.append(f"{name}: {exc}")
     if not chosen["health"] and request.GET.get("retired") != "1":
         devices = devices.exclude(health=DeviceHealth.RETIRED)
-    page = paginate(devices.prefetch_related("tags"), request.GET.get("page"), per_page=100)
+    page = paginate(devices, request.GET.get("page"), per_page=100)
+    tags: dict[str, list[str]] = {}
+    through = Device.tags.through.objects.filter(device__in=[d.hostname for d in page.items])
+    for hostname, name in through.values_list("device_id", "tag__name").order_by("tag__name"):
+        tags.setdefault(hostname, []).append(name)
     context = {
         "page": page,
+        "tags": tags,
         "chosen": chosen,
         "errors": errors,
         "jobs": current_jobs(request.user, [d.hostname for d in page.items]),
@@ -84,7 +89,7 @@ def device_page(request: HttpRequest, hostname: str) -> HttpResponse:
     recent = visible_jobs(request.user, TestJob.objects.filter(actual_device=device)).order_by("-submit_time", "-id")
     context = {
         "device": device,
-        "current": current_jobs(request.user, [device.hostname]).get(device.hostname),
+        "jobs": current_jobs(request.user, [device.hostname]),
         "transitions": transitions,
         "recent_jobs": recent[:20],
         "tags": list(device.tags.values_list("name", flat=True)),
