@@ -52,6 +52,7 @@ def prepare_images() -> Path:
     images = Path(os.environ.get("LAVA_TEST_IMAGES")
                   or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "lava" / "test-images")
     started = time.monotonic()
+    say(f"test images: checking {images} (the first build downloads Debian's kernels, about 40 s)")
     result = subprocess.run(["sh", str(REPO / "share" / "test-images" / "build.sh"), str(images)],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     if result.returncode != 0:
@@ -61,10 +62,14 @@ def prepare_images() -> Path:
 
 
 def prepare_pdudaemon() -> str:
+    started = time.monotonic()
+    say("pdudaemon: checking its venv (the first install from PyPI takes about a minute)")
     result = subprocess.run(["sh", str(VIRTUAL_LAB / "install-pdudaemon.sh")], stdout=subprocess.PIPE, text=True)
     if result.returncode != 0:
         raise StartError("installing pdudaemon failed (see above)")
-    return result.stdout.strip().splitlines()[-1]
+    path = result.stdout.strip().splitlines()[-1]
+    say(f"pdudaemon: {path} ({time.monotonic() - started:.1f} s)")
+    return path
 
 
 def virtual_lab_config(state: Path, args: argparse.Namespace) -> Path:
