@@ -37,14 +37,13 @@ def test_csv_export(job_with_results):
     job = job_with_results
     answer = client_for(None).get(f"/results/{job.pk}/csv")
     assert answer.status_code == 200 and answer["Content-Type"].startswith("text/csv")
-    rows = list(csv.DictReader(io.StringIO(b"".join(answer.streaming_content).decode())))
+    rows = list(csv.DictReader(io.StringIO(answer.content.decode())))
     assert [(r["suite"], r["name"], r["result"]) for r in rows] == [
         ("lava", "validate", "pass"), ("lava", "job", "pass"),
         ("0_smoke", "ls", "pass"), ("0_smoke", "ping", "fail"), ("0_smoke", "later", "skip"),
     ]
     assert rows[0]["job"] == str(job.pk) and rows[0]["log_start_line"] == "0"
-    suite_rows = list(csv.DictReader(io.StringIO(
-        b"".join(client_for(None).get(f"/results/{job.pk}/0_smoke/csv").streaming_content).decode())))
+    suite_rows = list(csv.DictReader(io.StringIO(client_for(None).get(f"/results/{job.pk}/0_smoke/csv").content.decode())))
     assert len(suite_rows) == 3
 
 
@@ -62,7 +61,27 @@ def test_yaml_export(job_with_results):
 def test_results_of_a_private_job_stay_private(web_lab, alice, bob):
     job = make_job(alice, "secret results", public=False)
     add_results(job, "lava", {"job": CaseResult.PASS})
-    for path in ("", "/csv", "/yaml", "/lava", "/lava/csv", "/lava/yaml"):
+    for path in ("", "/csv", "/yaml", "/junit", "/lava", "/lava/csv", "/lava/yaml", "/lava/job"):
         assert client_for(bob).get(f"/results/{job.pk}{path}").status_code == 404, path
         assert client_for(None).get(f"/results/{job.pk}{path}").status_code == 404, path
     assert client_for(alice).get(f"/results/{job.pk}/yaml").status_code == 200
+
+
+def test_junit_export(job_with_results):
+    import xml.etree.ElementTree as ET
+
+    answer = client_for(None).get(f"/results/{job_with_results.pk}/junit")
+    assert answer.status_code == 200 and answer["Content-Type"].startswith("application/xml")
+    suites = ET.fromstring(answer.content).iter("testsuite")
+    assert {suite.get("name") for suite in suites} == {"lava", "0_smoke"}
+
+
+def test_case_page(job_with_results):
+    job = job_with_results
+    suite_page = client_for(None).get(f"/results/{job.pk}/0_smoke").content.decode()
+    assert f'href="/results/{job.pk}/0_smoke/ping"' in suite_page
+    page = client_for(None).get(f"/results/{job.pk}/0_smoke/ping")
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "fail" in text and "case: ping" in text and f"/scheduler/job/{job.pk}#L2" in text
+    assert client_for(None).get(f"/results/{job.pk}/0_smoke/nope").status_code == 404

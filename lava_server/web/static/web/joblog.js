@@ -81,11 +81,15 @@
     if (stick) box.scrollTop = box.scrollHeight;
   }
 
+  function showEnd(data) {
+    status.textContent = "The job finished: " + data.health + "." + (total === 0 ? " It wrote no log." : "");
+  }
+
   function noteState(data) {
     const changed = data.state !== state || (data.finished && !finished);
     state = data.state;
     finished = data.finished;
-    if (finished && next >= total) status.textContent = "The job finished: " + data.health + ".";
+    if (finished && next >= total) showEnd(data);
     if (changed) refreshSections();
   }
 
@@ -147,7 +151,7 @@
     showCounts();
     if (wanted !== null) highlight(hash);
     noteState(data);
-    if (finished && next >= total) status.textContent = "The job finished: " + data.health + ".";
+    if (finished && next >= total) showEnd(data);
     else schedulePoll();
   }
 
