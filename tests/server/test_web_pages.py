@@ -222,3 +222,15 @@ def test_device_types_and_workers(web_lab, alice, bob, settings):
     worker = client_for(None).get("/scheduler/worker/worker-web").content.decode()
     assert "fake-01" in worker and "fake-02" in worker
     assert client_for(None).get("/scheduler/worker/none").status_code == 404
+
+
+def test_login_required_setting_closes_every_page(web_lab, alice, settings):
+    job = make_job(alice, "public but closed")
+    settings.LAVA = dict(settings.LAVA, LOGIN_REQUIRED=True)
+    for path in ("/", "/scheduler/jobs", f"/scheduler/job/{job.pk}", f"/scheduler/job/{job.pk}/log",
+                 "/scheduler/devices", "/scheduler/device/fake-01", "/scheduler/device_types", "/scheduler/workers",
+                 f"/results/{job.pk}", f"/results/{job.pk}/csv"):
+        answer = client_for(None).get(path)
+        assert answer.status_code == 302 and answer["Location"].startswith("/accounts/login/"), path
+        assert client_for(alice).get(path).status_code == 200, path
+    assert client_for(None).get("/accounts/login/").status_code == 200
