@@ -9,6 +9,7 @@ SIGTERM stops every process started here, boards included.
 """
 
 import argparse
+import fcntl
 import json
 import os
 import signal
@@ -130,6 +131,17 @@ def main() -> int:
         PATH=f"{VENV_BIN}:{os.environ.get('PATH', '')}",
         PYTHONUNBUFFERED="1",
     )
+    # one lab per state directory: a second one would share its ports and, stopping, its processes
+    lock = open(state / "lab.lock", "a+")  # noqa: SIM115 - held for the whole run
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock.seek(0)
+        say(f"another lab is already running on {state} (pid {lock.read().strip() or '?'}); not starting")
+        return 1
+    lock.truncate(0)
+    lock.write(f"{os.getpid()}\n")
+    lock.flush()
     children = ChildProcesses(state / "logs")
     stopping = False
 
@@ -137,6 +149,8 @@ def main() -> int:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, terminate)
+    # explicitly: a lab started in the background by a script inherits SIGINT ignored
+    signal.signal(signal.SIGINT, terminate)
     try:
         images = prepare_images()
         pdudaemon = prepare_pdudaemon()
