@@ -113,7 +113,9 @@ def explain_wait(job: TestJob) -> QueueExplanation | None:
         )
     elif "busy" in kinds:
         usable = sum(1 for _, kind, _ in verdicts if kind == "busy")
-        explanation.summary = f"All {usable} usable {type_name} device(s) are busy.{ahead}"
+        busy = f"All {usable} usable {type_name} devices are busy." if usable > 1 else (
+            f"The only usable {type_name} device is busy.")
+        explanation.summary = busy + ahead
     else:
         explanation.summary = (
             f"No usable {type_name} device: it waits until an admin brings one back (see below).{ahead}"

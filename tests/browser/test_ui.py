@@ -172,6 +172,15 @@ def test_device_and_worker_pages(lab, users, browser_page):
     page.wait_for_selector("#history :text('cable swap')")
     assert Device.objects.get(pk=other).get_health_display() == "Maintenance"
 
+    # with one board busy and the other in Maintenance, a new job says why it waits
+    (waiting,) = submit_job(ticking_job("has to wait"), users["admin"])
+    page.goto(f"{lab.url}/scheduler/job/{waiting.pk}")
+    reason = page.inner_text("#queue-reason")
+    assert "The only usable fake device is busy" in reason and "is in Maintenance" in reason
+    shoot(page, "job-queued")
+    page.click("#actions button:text-is('Cancel')")
+    page.wait_for_selector("#job-status .badge-canceled")
+
     page.goto(f"{lab.url}/scheduler/workers")
     assert "Online" in page.inner_text("table")
     shoot(page, "workers")

@@ -39,7 +39,7 @@ def test_all_devices_busy(web_lab, alice):
         make_job(alice, f"on {hostname}").go_state_scheduled(Device.objects.get(pk=hostname))
     job = make_job(alice, "waiting")
     explanation = explain_wait(job)
-    assert explanation.summary.startswith("All 2 usable fake device(s) are busy")
+    assert explanation.summary.startswith("All 2 usable fake devices are busy")
     assert ("fake-02", "is busy (Reserved)") in explanation.devices
 
 
