@@ -38,6 +38,14 @@ def _missing() -> str | None:
     return None
 
 
+def pytest_runtest_setup(item) -> None:
+    # before any fixture: no lab is started for a test that cannot run
+    if item.get_closest_marker("browser"):
+        reason = _missing()
+        if reason:
+            pytest.skip(reason)
+
+
 @pytest.fixture
 def chromium(monkeypatch):
     """Chromium for one test (started after, and stopped before, the test's database fixtures)."""
