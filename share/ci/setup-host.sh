@@ -1,8 +1,9 @@
 #!/bin/sh
 # Installs the Debian packages the lab and its tests use, when run as root and they are missing.
 set -e
-# libsystemd-dev and pkg-config: pip builds pdudaemon's systemd-python dependency from source
-PACKAGES="postgresql qemu-system-x86 qemu-system-arm u-boot-qemu busybox-static cpio telnet ser2net socat git xz-utils zstd libsystemd-dev pkg-config"
+# libsystemd-dev and pkg-config: pip builds pdudaemon's systemd-python dependency from source;
+# chromium: the browser tests drive it with Playwright
+PACKAGES="postgresql qemu-system-x86 qemu-system-arm u-boot-qemu busybox-static cpio telnet ser2net socat git xz-utils zstd libsystemd-dev pkg-config chromium"
 missing=""
 for pkg in $PACKAGES; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing="$missing $pkg"

@@ -18,10 +18,6 @@ CHROMIUM_ARGS = [
 ]
 
 
-def pytest_configure(config) -> None:
-    config.addinivalue_line("markers", "browser: drives a real browser (Playwright + Chromium) against a live server")
-
-
 def screenshots_dir() -> Path:
     folder = Path(os.environ.get("LAVA_ARTIFACTS_DIR") or "/tmp/lava-artifacts") / "screenshots"
     folder.mkdir(parents=True, exist_ok=True)
