@@ -59,7 +59,7 @@ def find_lava_run(given: str | None) -> str:
 
 
 def curve_keys(args: argparse.Namespace) -> CurveKeys | None:
-    from lava_dispatcher.keys import read_key_pair, read_public_key
+    from lava_common.keys import read_key_pair, read_public_key
     from lava_dispatcher.worker.link import CurveKeys
 
     if args.master_cert is None and args.worker_cert is None:

@@ -24,7 +24,13 @@ def settings_file() -> Path:
 def read_settings_file(path: Path) -> dict[str, Any]:
     if not path.exists():
         return {}
-    data = load_yaml(path.read_text(encoding="utf-8"))
+    try:
+        text = path.read_text(encoding="utf-8")
+    except PermissionError:
+        raise SystemExit(
+            f"{path}: permission denied; run as root or as a member of the group that may read it (lavaserver)"
+        ) from None
+    data = load_yaml(text)
     if data is None:
         return {}
     if not isinstance(data, dict):

@@ -86,7 +86,7 @@ def main() -> int:
     from django.contrib.auth.models import User
     from django.db import transaction
 
-    from lava_dispatcher import keys
+    from lava_common import keys
     from lava_scheduler.jobs.submission import submit_job
     from lava_scheduler.lab import files
     from lava_scheduler.lab.models import Device, DeviceType, Tag, Worker

@@ -7,7 +7,7 @@ import zmq
 import zmq.auth
 from zmq.auth.thread import ThreadAuthenticator
 
-from lava_dispatcher.keys import create_key_pair, read_key_pair
+from lava_common.keys import create_key_pair, read_key_pair
 
 from .test_worker_fakes import FakeMaster, start_message, start_worker, stop
 

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from lava_dispatcher.keys import KeyFileError, create_key_pair, read_key_pair, read_public_key
+from lava_common.keys import KeyFileError, create_key_pair, read_key_pair, read_public_key
 from lava_dispatcher.worker import procfs
 from lava_dispatcher.worker.logs import LogTail
 from lava_dispatcher.worker.report import build_end, stderr_tail

@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from lava_dispatcher import keys
+from lava_common import keys
 
 
 class Command(BaseCommand):

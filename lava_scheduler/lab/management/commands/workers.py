@@ -3,7 +3,7 @@
 from django.core.management.base import CommandError
 from django.db import transaction
 
-from lava_dispatcher import keys
+from lava_common import keys
 from lava_scheduler.events import wake_scheduler
 from lava_scheduler.lab.models import Worker
 from lava_scheduler.lab.states import WorkerHealth, parse_choice
