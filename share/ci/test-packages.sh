@@ -59,6 +59,13 @@ web_ok() { [ "$(web_status "$1")" = 200 ]; }
 
 [ "$(id -u)" = 0 ] || fail "run as root: it installs packages"
 command -v curl >/dev/null || apt-get install -y -q curl >/dev/null || fail "curl is needed"
+# what building the packages needs, on a fresh machine
+BUILD_TOOLS="debhelper dpkg-dev fakeroot lintian python3-venv ca-certificates"
+missing_tools=$(for p in $BUILD_TOOLS; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || echo "$p"; done)
+if [ -n "$missing_tools" ]; then
+    apt-get update -q >/dev/null
+    apt-get install -y -q --no-install-recommends $missing_tools >/dev/null || fail "apt-get install $missing_tools"
+fi
 
 APACHE_WAS_RUNNING=no
 pgrep -x apache2 >/dev/null && APACHE_WAS_RUNNING=yes
