@@ -23,6 +23,12 @@ postinst = load(REPO / "share" / "postinst.py", "lava_postinst")
 split_venv = load(REPO / "debian" / "split-venv.py", "lava_split_venv")
 
 
+@pytest.fixture(autouse=True)
+def no_database_override(monkeypatch):
+    # the settings file is what these tests read; the environment would take precedence
+    monkeypatch.delenv("LAVA_DATABASE_URL", raising=False)
+
+
 def test_settings_with_local_postgresql(tmp_path):
     path = tmp_path / "settings.yaml"
     assert postinst.write_settings(path, local_postgresql=True)
