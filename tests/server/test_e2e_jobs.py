@@ -179,3 +179,26 @@ def test_curve_keys_let_the_right_worker_in_and_no_other(lab, user, tmp_path):
     (job,) = submit_job(minimal_job(), user)
     job = wait_for(lambda: finished(job.pk), 60, "job finished", lab)
     assert job.get_health_display() == "Complete"
+
+
+def test_master_stopped_for_30_s_mid_job_loses_nothing(lab, user):
+    slow_board = "{% extends 'fake.jinja2' %}\n" + (
+        "{% set connection_command = \"sh -c 'for i in $(seq 1 40); do echo tick-$i; sleep 0.5; done; "
+        "PS1=fake-board# exec sh -i'\" %}\n"
+    )
+    lab.write_dictionary("fake-01", slow_board)
+    Device.objects.filter(pk="fake-02").delete()
+    start_all(lab)
+    (job,) = submit_job(minimal_job(prompt="fake-board#", seconds=120, name="master away"), user)
+    wait_for(lambda: job_state(job.pk).state == JobState.RUNNING, 60, "job running", lab)
+    lab.stop("master")
+    time.sleep(30)  # the job ends meanwhile: its log and end report wait on the worker's disk
+    assert job_state(job.pk).state == JobState.RUNNING
+    lab.start_master()
+    job = wait_for(lambda: finished(job.pk), 60, "job finished after the master came back", lab)
+    assert job.get_health_display() == "Complete", lab.logs()
+    lines = LogStore(job_output_dir(job)).read()
+    assert len(lines) == job.log_lines
+    ticks = [line for line in lines if '"target"' in line and "tick-" in line]
+    assert [int(t.split("tick-")[1].split('"')[0]) for t in ticks] == list(range(1, 41))
+    assert sum('"case": "job"' in line for line in lines) == 1

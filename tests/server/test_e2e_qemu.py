@@ -29,9 +29,8 @@ STEPS = [
 ]
 
 
-def test_qemu_arm64_job_through_the_lab(tmp_path, settings):
+def qemu_lab(tmp_path, settings) -> LiveLab:
     require_qemu("arm64")
-    arm64 = images().arm64
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     lab = LiveLab(tmp_path)
     lab.configure_test_process(settings)
@@ -42,11 +41,29 @@ def test_qemu_arm64_job_through_the_lab(tmp_path, settings):
     device.go_health(DeviceHealth.GOOD, "test setup")
     device.save()
     lab.write_dictionary("qemu-arm64-01", "{% extends 'qemu.jinja2' %}\n{% set memory = 256 %}\n")
+    lab.start_master()
+    lab.start_scheduler()
+    lab.start_worker("worker-qemu")
+    return lab
+
+
+def qemu_processes(lab: LiveLab) -> list[str]:
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if cmdline.startswith("qemu-system") and str(lab.root) in cmdline:
+            found.append(cmdline)
+    return found
+
+
+def test_qemu_arm64_job_through_the_lab(tmp_path, settings):
+    arm64 = images().arm64
+    lab = qemu_lab(tmp_path, settings)
     user = User.objects.create_user("carol")
     try:
-        lab.start_master()
-        lab.start_scheduler()
-        lab.start_worker("worker-qemu")
         definition = qemu_job(arm64, [inline("smoke", STEPS)])
         (job,) = submit_job(yaml.safe_dump(definition), user)
         job = wait_for(lambda: finished(job.pk), 400, "QEMU job finished", lab, interval=0.5)
@@ -64,3 +81,24 @@ def test_qemu_arm64_job_through_the_lab(tmp_path, settings):
     assert float(cases["boot-time"].measurement) == 1.25 and cases["boot-time"].units == "seconds"
     lava = TestCase.objects.get(suite__job=job, suite__name="lava", name="0_smoke")
     assert lava.get_result_display() == "pass"
+    device = Device.objects.get(pk="qemu-arm64-01")
+    assert (device.get_state_display(), device.get_health_display()) == ("Idle", "Good")
+
+
+def test_a_canceled_qemu_job_is_canceled_and_its_qemu_gone(tmp_path, settings):
+    arm64 = images().arm64
+    lab = qemu_lab(tmp_path, settings)
+    user = User.objects.create_user("dave")
+    try:
+        # a board that boots but never shows the expected prompt: the job runs until canceled
+        definition = qemu_job(arm64, prompts=["this-prompt-never-comes"], minutes=10)
+        (job,) = submit_job(yaml.safe_dump(definition), user)
+        wait_for(lambda: qemu_processes(lab), 200, "QEMU started", lab, interval=0.2)
+        from django.core.management import call_command
+
+        call_command("jobs", "cancel", str(job.pk))
+        job = wait_for(lambda: finished(job.pk), 120, "canceled job finished", lab, interval=0.2)
+        assert job.get_health_display() == "Canceled"
+        assert qemu_processes(lab) == []
+    finally:
+        lab.stop_all()
