@@ -7,6 +7,17 @@ import signal
 import time
 
 
+def group_exists(pgid: int) -> bool:
+    """Whether a process group still has a member (one we may not signal counts)."""
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 class ProcessRegistry:
     def __init__(self) -> None:
         self._groups: set[int] = set()
@@ -20,16 +31,6 @@ class ProcessRegistry:
     def __len__(self) -> int:
         return len(self._groups)
 
-    @staticmethod
-    def _alive(pgid: int) -> bool:
-        try:
-            os.killpg(pgid, 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            return True
-        return True
-
     def kill_all(self, grace: float = 2.0) -> None:
         """SIGTERM every group, then SIGKILL what is left after ``grace`` seconds."""
         for pgid in list(self._groups):
@@ -39,7 +40,7 @@ class ProcessRegistry:
                 self._groups.discard(pgid)
         end = time.monotonic() + grace
         while self._groups and time.monotonic() < end:
-            self._groups = {pgid for pgid in self._groups if self._alive(pgid)}
+            self._groups = {pgid for pgid in self._groups if group_exists(pgid)}
             self._reap()
             if self._groups:
                 time.sleep(0.02)

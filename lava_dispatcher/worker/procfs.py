@@ -7,7 +7,6 @@ command line is lava-run's for this job.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 PROC = Path("/proc")
@@ -57,11 +56,3 @@ def find_job_processes(output_dir: str) -> list[int]:
     return found
 
 
-def group_exists(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

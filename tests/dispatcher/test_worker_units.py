@@ -11,6 +11,7 @@ import time
 import pytest
 
 from lava_common.keys import KeyFileError, create_key_pair, read_key_pair, read_public_key
+from lava_dispatcher.processes import group_exists
 from lava_dispatcher.worker import procfs
 from lava_dispatcher.worker.logs import LogTail
 from lava_dispatcher.worker.report import build_end, stderr_tail
@@ -187,7 +188,7 @@ def test_job_process_identity(tmp_path):
         child.kill()
         child.wait()
     assert procfs.start_ticks(child.pid) is None
-    assert procfs.group_exists(os.getpgid(0))
+    assert group_exists(os.getpgid(0))
 
 
 # start-up scan
