@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+import importlib
+from typing import Any, ClassVar
 
 from lava_dispatcher.action import Action
 from lava_dispatcher.device import DeviceConfig
@@ -10,46 +11,37 @@ from lava_dispatcher.plan import JobPlan
 from lava_dispatcher.strategies import Strategy, method_accepts, retry_count
 
 
-class QemuBoot(Strategy):
+class BootMethod(Strategy):
+    """A boot method the device lists; its action class is imported only when a job uses it."""
+
     section = "boot"
+    method: ClassVar[str]
+    action: ClassVar[str]  # "module:Class", imported lazily to keep `lava-run --validate` fast
 
     @classmethod
     def accepts(cls, device: DeviceConfig, params: dict[str, Any]) -> tuple[bool, str]:
-        return method_accepts(device, params, "method", "qemu", device.boot_methods(), "boot method")
+        return method_accepts(device, params, "method", cls.method, device.boot_methods(), "boot method")
 
     @classmethod
     def build(cls, device: DeviceConfig, params: dict[str, Any], plan: JobPlan) -> Action:
-        from lava_dispatcher.actions.boot.qemu import BootQemuRetry
-
-        return BootQemuRetry(device, retry_count(device, params, "boot"))
-
-
-class UBootBoot(Strategy):
-    section = "boot"
-
-    @classmethod
-    def accepts(cls, device: DeviceConfig, params: dict[str, Any]) -> tuple[bool, str]:
-        return method_accepts(device, params, "method", "u-boot", device.boot_methods(), "boot method")
-
-    @classmethod
-    def build(cls, device: DeviceConfig, params: dict[str, Any], plan: JobPlan) -> Action:
-        from lava_dispatcher.actions.boot.uboot import UBootAction
-
-        return UBootAction(device, retry_count(device, params, "boot"))
+        module, name = cls.action.split(":")
+        action_class = getattr(importlib.import_module(module), name)
+        return action_class(device, retry_count(device, params, "boot"))
 
 
-class MinimalBootStrategy(Strategy):
-    section = "boot"
+class QemuBoot(BootMethod):
+    method = "qemu"
+    action = "lava_dispatcher.actions.boot.qemu:BootQemuRetry"
 
-    @classmethod
-    def accepts(cls, device: DeviceConfig, params: dict[str, Any]) -> tuple[bool, str]:
-        return method_accepts(device, params, "method", "minimal", device.boot_methods(), "boot method")
 
-    @classmethod
-    def build(cls, device: DeviceConfig, params: dict[str, Any], plan: JobPlan) -> Action:
-        from lava_dispatcher.actions.boot.minimal import MinimalBoot
+class UBootBoot(BootMethod):
+    method = "u-boot"
+    action = "lava_dispatcher.actions.boot.uboot:UBootAction"
 
-        return MinimalBoot(device, retry_count(device, params, "boot"))
+
+class MinimalBootStrategy(BootMethod):
+    method = "minimal"
+    action = "lava_dispatcher.actions.boot.minimal:MinimalBoot"
 
 
 BOOT_STRATEGIES: list[type[Strategy]] = [QemuBoot, UBootBoot, MinimalBootStrategy]
