@@ -37,13 +37,3 @@ def parse_priority(value: str | int) -> int:
         raise ValueError(f"priority {number}: must be between 0 and 100")
     return number
 
-
-def legacy_status(state: int, health: int) -> int:
-    """The single "status" some APIs still expose."""
-    if state in (JobState.SUBMITTED, JobState.SCHEDULING, JobState.SCHEDULED):
-        return 0
-    if state == JobState.RUNNING:
-        return 1
-    if state == JobState.CANCELING:
-        return 5
-    return {JobHealth.COMPLETE: 2, JobHealth.INCOMPLETE: 3, JobHealth.UNKNOWN: 3, JobHealth.CANCELED: 4}[health]
