@@ -16,6 +16,7 @@ from lava_common.timeouts import timeout_seconds
 from lava_common.yaml_loader import dump_yaml
 from lava_scheduler.events import wake_scheduler
 from lava_scheduler.jobs.lab_snapshot import LabSnapshot, lab_snapshot
+from lava_scheduler.jobs.masking import readable_definition
 from lava_scheduler.jobs.models import TestJob
 from lava_scheduler.jobs.multinode import split_multinode
 from lava_scheduler.jobs.states import parse_priority
@@ -102,6 +103,11 @@ def _placement(
 def _visibility(data: dict[str, Any]) -> tuple[bool, list[Group]]:
     visibility = data["visibility"]
     if visibility == "public":
+        if "secrets" in data:
+            # as the reference: the job's log and test output would show what the secrets unlock
+            raise SubmissionError(
+                ["secrets: a public job cannot have secrets: use 'visibility: personal' or 'visibility: {group: [...]}'"]
+            )
         return True, []
     if visibility == "personal":
         return False, []
@@ -212,6 +218,10 @@ def _submit_multinode(data: dict[str, Any], common: dict[str, Any], groups) -> l
 
 
 def resubmit_job(job: TestJob, user) -> list[TestJob]:
-    """Submit a job's definition again (the whole group for MultiNode), noting where it came from."""
-    text = job.multinode_definition or job.original_definition or job.definition
+    """Submit a job's definition again (the whole group for MultiNode), noting where it came from.
+
+    Someone else than the submitter (with the right to change jobs) resubmits
+    the definition as they may read it: with its secrets masked.
+    """
+    text = readable_definition(job.multinode_definition or job.original_definition or job.definition, job, user)
     return submit_job(text, user, original_url=f"{settings.BASE_URL}/scheduler/job/{job.display_id}")

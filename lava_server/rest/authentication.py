@@ -4,6 +4,7 @@ from rest_framework import authentication, exceptions, permissions
 from rest_framework.pagination import LimitOffsetPagination
 
 from lava_server.auth import AuthenticationFailed, user_from_authorization
+from lava_server.login_gate import REFUSAL, refuses
 
 
 class TokenAuthentication(authentication.BaseAuthentication):
@@ -26,6 +27,15 @@ class TokenAuthentication(authentication.BaseAuthentication):
 
 class SessionAuthentication(authentication.SessionAuthentication):
     """The web UI's login, with CSRF checks on writes (as DRF's)."""
+
+
+class LoginGate(permissions.BasePermission):
+    """Under ``LOGIN_REQUIRED``, anonymous callers get 401 on every endpoint (checked before the view's own rules)."""
+
+    message = REFUSAL
+
+    def has_permission(self, request, view) -> bool:
+        return not refuses(request.user)
 
 
 class ReadOnlyOrAdmin(permissions.BasePermission):
@@ -54,3 +64,7 @@ class APIDefaults:
     authentication_classes = [TokenAuthentication, SessionAuthentication]
     permission_classes = [permissions.IsAuthenticatedOrReadOnly]
     pagination_class = Pagination
+
+    def get_permissions(self):
+        # actions choose their own permission classes: the gate comes first whatever they choose
+        return [LoginGate(), *super().get_permissions()]

@@ -80,9 +80,9 @@ class JobViewSet(APIDefaults, viewsets.ReadOnlyModelViewSet):
             raise PermissionDenied(f"'{request.user.username}' may not change job {job.display_id}")
         return job
 
-    @action(detail=True, methods=["get", "post"], permission_classes=[permissions.IsAuthenticated])
+    @action(detail=True, methods=["post"], permission_classes=[permissions.IsAuthenticated])
     def cancel(self, request, pk=None):
-        """Cancel the job (a GET works too, as the reference's)."""
+        """Cancel the job: POST only (the reference's GET let a link or an image tag cancel jobs)."""
         job = self._changeable(request)
         with transaction.atomic():
             job = TestJob.objects.select_for_update().get(pk=job.pk)

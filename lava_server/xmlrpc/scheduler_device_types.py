@@ -7,7 +7,9 @@ from django.conf import settings
 from django.db.models import Count, Q
 
 from lava_scheduler.device_config import template_exists
+from lava_scheduler.jobs.masking import mask_definition
 from lava_scheduler.lab import files
+from lava_scheduler.lab.config_access import can_read_health_check_secrets
 from lava_scheduler.lab.models import Alias, Device, DeviceType
 from lava_scheduler.lab.states import DeviceHealth, HealthDenominator
 from lava_server.xmlrpc import lookup
@@ -177,12 +179,13 @@ def set_template(ctx: Context, name: str, config: Any) -> bool:
 
 @method("scheduler.device_types.get_health_check")
 def get_health_check(ctx: Context, name: str) -> str:
-    """The type's health-check job definition."""
+    """The type's health-check job definition (its secrets masked unless the caller may change device types)."""
     lookup.device_type(name)
     path = files.health_check_of_type(str(name))
     if path is None:
         raise fault(404, f"Device-type '{name}' has no health check")
-    return path.read_text(encoding="utf-8")
+    text = path.read_text(encoding="utf-8")
+    return text if can_read_health_check_secrets(ctx.user) else mask_definition(text)
 
 
 @method("scheduler.device_types.set_health_check")

@@ -8,6 +8,7 @@ from django.db import transaction
 
 from lava_scheduler.events import wake_scheduler
 from lava_scheduler.lab import files
+from lava_scheduler.lab.config_access import can_read_worker_config
 from lava_scheduler.lab.models import Worker
 from lava_scheduler.lab.states import WorkerHealth
 from lava_server.xmlrpc import lookup
@@ -20,6 +21,7 @@ from lava_server.xmlrpc.registry import (
     method,
     naive_utc,
     require_admin,
+    require_right,
 )
 
 CHANGE = "lab.change_worker"
@@ -103,6 +105,7 @@ def delete(ctx: Context, hostname: str) -> None:
 
 def _getter(kind: str):
     def get(ctx: Context, hostname: str) -> str:
+        require_right(ctx, can_read_worker_config, "worker configuration (needs the right to change workers)")
         worker = lookup.worker(hostname)
         path = _worker_file(worker.hostname, kind)
         if not path.exists():
