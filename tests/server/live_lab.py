@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from tests.conftest import REPO_ROOT
 
 BIN = Path(sys.executable).parent
 TEST_DEVICE_TYPES = Path(__file__).parent / "device-types"
+LAVACLI = shutil.which("lavacli", path=str(BIN))
 
 
 def free_port() -> int:
@@ -138,3 +140,40 @@ def wait_for(predicate, timeout: float, what: str, lab: LiveLab | None = None, i
             return value
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout} s waiting for {what}\n{lab.logs() if lab else ''}")
+
+
+class Cli:
+    """lavacli with its own configuration folder (XDG_CONFIG_HOME), as a user would run it."""
+
+    def __init__(self, home: Path, uri: str):
+        self.home = home
+        self.uri = uri
+        self.env = {"HOME": str(home), "XDG_CONFIG_HOME": str(home / "config"), "PATH": "/usr/bin:/bin"}
+
+    def __call__(self, *args: str, check: bool = True, timeout: float = 60) -> subprocess.CompletedProcess:
+        proc = subprocess.run([LAVACLI, *args], env=self.env, capture_output=True, text=True, timeout=timeout)
+        if check:
+            assert proc.returncode == 0, f"lavacli {' '.join(args)}: {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
+        return proc
+
+    def identity(self, name: str = "default", username: str | None = None, token: str | None = None) -> None:
+        args = ["identities", "add", name, "--uri", self.uri]
+        if username:
+            args += ["--username", username, "--token", token]
+        self(*args)
+
+
+def start_web(lab: LiveLab) -> str:
+    port = free_port()
+    lab._start("web", [str(BIN / "lava-server"), "manage", "runserver", "--noreload", f"127.0.0.1:{port}"])
+    uri = f"http://127.0.0.1:{port}/RPC2"
+
+    def answers() -> bool:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v0.2/system/version/", timeout=2):
+                return True
+        except OSError:
+            return False
+
+    wait_for(answers, 60, "web server up", lab, interval=0.2)
+    return uri

@@ -6,11 +6,7 @@ board is a local shell (the "fake" device type), so jobs take seconds.
 """
 
 import json
-import shutil
-import subprocess
 import time
-import urllib.request
-from pathlib import Path
 
 import pytest
 import yaml
@@ -22,11 +18,10 @@ from lava_scheduler.jobs.states import JobState
 from lava_scheduler.lab.models import Device, DeviceType, Worker
 from lava_scheduler.lab.states import DeviceHealth
 from lava_server.accounts.models import AuthToken
-from tests.server.live_lab import BIN, LiveLab, free_port, wait_for
+from tests.server.live_lab import LAVACLI, Cli, LiveLab, start_web, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-LAVACLI = shutil.which("lavacli", path=str(BIN))
 FAKE_BOARD = "{% extends 'fake.jinja2' %}\n{% set connection_command = \"env PS1='fake-board# ' sh -i\" %}\n"
 
 if LAVACLI is None:
@@ -50,43 +45,6 @@ def job_definition(name: str, sleep: int = 2, prompt: str = "fake-board# ") -> s
             ],
         }
     )
-
-
-class Cli:
-    """lavacli with its own configuration folder (XDG_CONFIG_HOME), as a user would run it."""
-
-    def __init__(self, home: Path, uri: str):
-        self.home = home
-        self.uri = uri
-        self.env = {"HOME": str(home), "XDG_CONFIG_HOME": str(home / "config"), "PATH": "/usr/bin:/bin"}
-
-    def __call__(self, *args: str, check: bool = True, timeout: float = 60) -> subprocess.CompletedProcess:
-        proc = subprocess.run([LAVACLI, *args], env=self.env, capture_output=True, text=True, timeout=timeout)
-        if check:
-            assert proc.returncode == 0, f"lavacli {' '.join(args)}: {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
-        return proc
-
-    def identity(self, name: str = "default", username: str | None = None, token: str | None = None) -> None:
-        args = ["identities", "add", name, "--uri", self.uri]
-        if username:
-            args += ["--username", username, "--token", token]
-        self(*args)
-
-
-def start_web(lab: LiveLab) -> str:
-    port = free_port()
-    lab._start("web", [str(BIN / "lava-server"), "manage", "runserver", "--noreload", f"127.0.0.1:{port}"])
-    uri = f"http://127.0.0.1:{port}/RPC2"
-
-    def answers() -> bool:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v0.2/system/version/", timeout=2):
-                return True
-        except OSError:
-            return False
-
-    wait_for(answers, 60, "web server up", lab, interval=0.2)
-    return uri
 
 
 @pytest.fixture
