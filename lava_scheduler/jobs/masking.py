@@ -22,18 +22,24 @@ import yaml
 from lava_common.yaml_loader import YAMLLoadError, dump_yaml, load_yaml
 from lava_scheduler.jobs.models import TestJob
 from lava_scheduler.jobs.visibility import can_read_secrets
+from lava_scheduler.lab.config_access import can_read_health_check_secrets
 
 MASK = "[MASKED]"
 # a YAML string wherever it stands: a bare [MASKED] would be a list
 MASK_YAML = '"[MASKED]"'
 UNREADABLE = "# this definition is hidden: it could not be parsed to mask its secrets\n"
 
-Path = tuple[Any, ...]
+KeyPath = tuple[Any, ...]
 
 
 def readable_definition(text: str, job: TestJob, user) -> str:
     """``text`` (a definition of ``job``) as ``user`` may read it."""
     return text if can_read_secrets(job, user) else mask_definition(text)
+
+
+def readable_health_check(text: str, user) -> str:
+    """A device type's health-check definition as ``user`` may read it (its submitter is the lab)."""
+    return text if can_read_health_check_secrets(user) else mask_definition(text)
 
 
 def mask_definition(text: str) -> str:
@@ -61,11 +67,11 @@ def mask_definition(text: str) -> str:
     return dump_yaml(expected)
 
 
-def sensitive_paths(data: Any) -> list[Path]:
+def sensitive_paths(data: Any) -> list[KeyPath]:
     """Where the secret values of a parsed definition are: a path of keys and indexes for each."""
     if not isinstance(data, dict):
         return []
-    paths: list[Path] = []
+    paths: list[KeyPath] = []
     secrets = data.get("secrets")
     if isinstance(secrets, dict):
         for name, value in secrets.items():
@@ -82,7 +88,7 @@ def sensitive_paths(data: Any) -> list[Path]:
     return paths
 
 
-def _leaves(value: Any, path: Path) -> list[Path]:
+def _leaves(value: Any, path: KeyPath) -> list[KeyPath]:
     if isinstance(value, dict):
         return [leaf for key, item in value.items() for leaf in _leaves(item, (*path, key))]
     if isinstance(value, list):
@@ -91,14 +97,14 @@ def _leaves(value: Any, path: Path) -> list[Path]:
     return [] if value is None else [path]
 
 
-def _tokens(callback: Any, path: Path) -> list[Path]:
+def _tokens(callback: Any, path: KeyPath) -> list[KeyPath]:
     if isinstance(callback, dict) and callback.get("token") is not None:
         return [(*path, "token")]
     return []
 
 
-def _headers(value: Any, path: Path) -> list[Path]:
-    found: list[Path] = []
+def _headers(value: Any, path: KeyPath) -> list[KeyPath]:
+    found: list[KeyPath] = []
     if isinstance(value, dict):
         for key, item in value.items():
             if key == "headers" and isinstance(item, dict):
@@ -111,7 +117,7 @@ def _headers(value: Any, path: Path) -> list[Path]:
     return found
 
 
-def _mask_in_place(text: str, paths: list[Path]) -> str | None:
+def _mask_in_place(text: str, paths: list[KeyPath]) -> str | None:
     """The text with the scalar at each path replaced; None when a path cannot be followed in the nodes."""
     try:
         # the pure-Python loader: its marks count characters of ``text``, as slicing does
@@ -131,7 +137,7 @@ def _mask_in_place(text: str, paths: list[Path]) -> str | None:
     return text
 
 
-def _node_at(node: yaml.Node | None, path: Path) -> yaml.Node | None:
+def _node_at(node: yaml.Node | None, path: KeyPath) -> yaml.Node | None:
     for key in path:
         if isinstance(node, yaml.MappingNode):
             node = next(

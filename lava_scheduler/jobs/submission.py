@@ -104,7 +104,7 @@ def _visibility(data: dict[str, Any]) -> tuple[bool, list[Group]]:
     visibility = data["visibility"]
     if visibility == "public":
         if "secrets" in data:
-            # as the reference: the job's log and test output would show what the secrets unlock
+            # as the reference does: anyone may read a public job's log, where a test may print what it was given
             raise SubmissionError(
                 ["secrets: a public job cannot have secrets: use 'visibility: personal' or 'visibility: {group: [...]}'"]
             )

@@ -7,9 +7,8 @@ from django.conf import settings
 from django.db.models import Count, Q
 
 from lava_scheduler.device_config import template_exists
-from lava_scheduler.jobs.masking import mask_definition
+from lava_scheduler.jobs.masking import readable_health_check
 from lava_scheduler.lab import files
-from lava_scheduler.lab.config_access import can_read_health_check_secrets
 from lava_scheduler.lab.models import Alias, Device, DeviceType
 from lava_scheduler.lab.states import DeviceHealth, HealthDenominator
 from lava_server.xmlrpc import lookup
@@ -184,8 +183,7 @@ def get_health_check(ctx: Context, name: str) -> str:
     path = files.health_check_of_type(str(name))
     if path is None:
         raise fault(404, f"Device-type '{name}' has no health check")
-    text = path.read_text(encoding="utf-8")
-    return text if can_read_health_check_secrets(ctx.user) else mask_definition(text)
+    return readable_health_check(path.read_text(encoding="utf-8"), ctx.user)
 
 
 @method("scheduler.device_types.set_health_check")

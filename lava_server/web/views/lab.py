@@ -1,7 +1,5 @@
 """Devices, device types and workers."""
 
-from pathlib import Path
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -13,11 +11,11 @@ from django.views.decorators.http import require_GET, require_POST
 
 from lava_scheduler.device_config import DeviceConfigError
 from lava_scheduler.events import wake_scheduler
-from lava_scheduler.jobs.masking import mask_definition
+from lava_scheduler.jobs.masking import readable_health_check
 from lava_scheduler.jobs.models import UNFINISHED, TestJob
 from lava_scheduler.jobs.states import JobState
 from lava_scheduler.jobs.visibility import visible_jobs
-from lava_scheduler.lab.config_access import can_read_device_config, can_read_health_check_secrets
+from lava_scheduler.lab.config_access import can_read_device_config
 from lava_scheduler.lab.files import health_check_of_type, read_dictionary, render_device_text
 from lava_scheduler.lab.models import Device, DeviceType, Worker
 from lava_scheduler.lab.states import DeviceHealth, DeviceState, TransitionError, WorkerState, parse_choice
@@ -157,11 +155,6 @@ def device_type_list(request: HttpRequest) -> HttpResponse:
     return render(request, "web/device_type_list.html", {"types": types})
 
 
-def _health_check_text(request: HttpRequest, path: Path) -> str:
-    text = path.read_text(encoding="utf-8", errors="replace")
-    return text if can_read_health_check_secrets(request.user) else mask_definition(text)
-
-
 @require_GET
 def device_type_page(request: HttpRequest, name: str) -> HttpResponse:
     device_type = get_object_or_404(DeviceType, pk=name)
@@ -175,7 +168,10 @@ def device_type_page(request: HttpRequest, name: str) -> HttpResponse:
         "devices": devices,
         "jobs": current_jobs(request.user, [d.hostname for d in devices]),
         "aliases": list(device_type.aliases.values_list("name", flat=True)),
-        "health_check": _health_check_text(request, health_check) if health_check else None,
+        "health_check": (
+            readable_health_check(health_check.read_text(encoding="utf-8", errors="replace"), request.user)
+            if health_check else None
+        ),
         "queued": queued[:50],
         "queue_length": queue_lengths().get(name, 0),
     }
