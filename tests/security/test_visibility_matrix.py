@@ -587,7 +587,8 @@ def test_no_rest_action_changes_state_on_get():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_lavacli_non_owner_reads_a_secret_job_masked(tmp_path, settings):
+def test_lavacli_non_owner_reads_a_secret_job_masked_and_anonymous_is_refused(tmp_path, settings):
+    """A live server with LOGIN_REQUIRED: lavacli as the submitter, a group member, and nobody."""
     if LAVACLI is None:
         pytest.skip("lavacli is not installed in the venv (pip install lavacli)")
     live = LiveLab(tmp_path)
@@ -601,9 +602,13 @@ def test_lavacli_non_owner_reads_a_secret_job_masked(tmp_path, settings):
         alice.groups.add(team)
         carol.groups.add(team)
         (job,) = submit_job(definition("group"), alice)
+        live.env["LAVA_LOGIN_REQUIRED"] = "true"
         cli = Cli(tmp_path / "home", start_web(live))
         cli.identity("carol", "carol", api_token(carol))
         cli.identity("alice", "alice", api_token(alice))
+        cli.identity("anonymous")
+        refused = cli("-i", "anonymous", "jobs", "list", check=False)
+        assert refused.returncode == 1 and "401" in refused.stderr and "LOGIN_REQUIRED" in refused.stderr
         masked = cli("-i", "carol", "jobs", "definition", str(job.pk)).stdout
         assert "matrix group job" in masked and MASK in masked
         assert all(secret not in masked for secret in SECRETS["group"])

@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -172,6 +173,8 @@ def start_web(lab: LiveLab) -> str:
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v0.2/system/version/", timeout=2):
                 return True
+        except urllib.error.HTTPError:
+            return True  # up, if only to refuse anonymous callers (LOGIN_REQUIRED)
         except OSError:
             return False
 
