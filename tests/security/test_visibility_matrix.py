@@ -245,6 +245,8 @@ def test_web_readers(lab, role, login_required):
             shown = f"matrix {kind} job" in body(answer) or f"/scheduler/job/{job.pk}\"" in body(answer)
             if expected == "hidden":
                 assert not shown, where
+            elif url == "/scheduler/jobs":
+                assert shown, where
 
 
 @pytest.mark.parametrize("role", ROLES)
