@@ -24,6 +24,6 @@ class Migration(migrations.Migration):
             name="secret_sha256",
             field=models.CharField(editable=False, max_length=64, null=True),
         ),
-        # irreversible on purpose: a hash gives no secret back
-        migrations.RunPython(hash_secrets),
+        # going back, 0003 has already forgotten every token
+        migrations.RunPython(hash_secrets, reverse_code=migrations.RunPython.noop),
     ]

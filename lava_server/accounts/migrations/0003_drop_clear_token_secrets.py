@@ -1,6 +1,11 @@
 from django.db import migrations, models
 
 
+def forget_tokens(apps, schema_editor):
+    # going back to clear secrets: a hash gives no secret back, so every token is lost
+    apps.get_model("accounts", "AuthToken").objects.all().delete()
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -17,4 +22,6 @@ class Migration(migrations.Migration):
             name="secret_sha256",
             field=models.CharField(editable=False, max_length=64, unique=True),
         ),
+        # last, so that it runs first when migrating back
+        migrations.RunPython(migrations.RunPython.noop, reverse_code=forget_tokens),
     ]
