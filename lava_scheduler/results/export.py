@@ -94,7 +94,9 @@ def to_yaml(rows: list[dict[str, Any]]) -> str:
 
 def to_csv(rows: list[dict[str, Any]], fields: list[str] = CASE_FIELDS) -> str:
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=fields, extrasaction="ignore", lineterminator="\n")
+    # RFC 4180 line ends: Python's writer then also quotes a CR inside a cell, which would
+    # otherwise end the row early for most readers
+    writer = csv.DictWriter(out, fieldnames=fields, extrasaction="ignore", lineterminator="\r\n")
     writer.writeheader()
     for row in rows:
         writer.writerow(
