@@ -5,6 +5,7 @@ Everything is derived from three roots, each overridable by the environment:
 and ``LAVA_STATE_DIR`` (default ``/var/lib/lava-server/default``).
 """
 
+import contextlib
 import os
 import secrets
 import sys
@@ -90,7 +91,8 @@ def sqlite_database(path: Path) -> dict[str, Any]:
     if not path.exists():
         # made here rather than by SQLite, whose mode would follow the umask; its -wal and
         # -shm files take the database's mode
-        path.touch(mode=file_modes.FILE_MODE)
+        with contextlib.suppress(OSError):  # e.g. a read-only state directory: SQLite says so when used
+            path.touch(mode=file_modes.FILE_MODE)
     return {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": str(path),
