@@ -60,6 +60,17 @@ def test_a_new_sqlite_lab_state_is_private(tmp_path):
     assert open_to_others(state) == []
 
 
+def test_static_files_stay_readable_by_the_web_server(tmp_path):
+    # public assets, served by apache as another user: the one exception to umask 027
+    env = dict(os.environ, LAVA_STATE_DIR=str(tmp_path / "state"), LAVA_CONFIG_DIR=str(tmp_path / "etc"),
+               PYTHONPATH=str(REPO_ROOT))
+    subprocess.run([str(BIN / "lava-server"), "manage", "collectstatic", "--noinput", "-v0"], env=env, check=True,
+                   cwd=tmp_path)
+    static = tmp_path / "state" / "static"
+    modes = {mode(p) for p in (static, *static.rglob("*"))}
+    assert modes == {0o755, 0o644}
+
+
 def test_the_wsgi_application_tightens_the_umask():
     code = "import os; os.umask(0o022); import lava_server.wsgi; print(oct(os.umask(0)))"
     env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
