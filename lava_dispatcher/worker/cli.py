@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 from lava_common.exceptions import ConfigurationError
+from lava_common.file_modes import restrict_umask
 from lava_common.protocol import CANCEL_KILL_AFTER, DEFAULT_HEARTBEAT
 
 if TYPE_CHECKING:
@@ -122,6 +123,8 @@ def main(argv: list[str] | None = None) -> NoReturn:
     from lava_dispatcher.worker.daemon import WorkerExit
 
     args = build_parser().parse_args(argv)
+    # job files and lava-run's output (which inherits the umask) may hold the job's secrets
+    restrict_umask()
     try:
         run(args)
     except (ConfigurationError, WorkerExit) as exc:

@@ -12,6 +12,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+from lava_common import file_modes
 from lava_common.yaml_loader import YAMLLoadError, load_yaml
 
 # start message field -> file written in the job directory
@@ -34,9 +35,9 @@ def write_job_files(directory: Path, message: dict[str, Any]) -> None:
         if value is not None and not isinstance(value, str):
             raise SpawnError(f"start: '{name}' must be YAML text, not {type(value).__name__}")
     try:
-        (directory / "output").mkdir(parents=True)
+        file_modes.make_dirs(directory / "output")
         for name, file_name in JOB_FILES.items():
-            (directory / file_name).write_text(message.get(name) or "", encoding="utf-8")
+            file_modes.write_text(directory / file_name, message.get(name) or "")
     except OSError as exc:
         raise SpawnError(f"cannot write the job files in {directory}: {exc.strerror or exc}") from None
 
@@ -88,7 +89,8 @@ def spawn_lava_run(
     environ = build_env(env_text or "")
     command = lava_run_command(lava_run, directory, job_id, bool((env_dut_text or "").strip()))
     try:
-        with open(directory / "stdout", "ab") as stdout, open(directory / "stderr", "ab") as stderr:
+        with file_modes.open_append(directory / "stdout") as stdout, \
+                file_modes.open_append(directory / "stderr") as stderr:
             return subprocess.Popen(
                 command,
                 stdin=subprocess.DEVNULL,
