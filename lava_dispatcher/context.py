@@ -37,7 +37,7 @@ class JobContext:
     scratch_dir: Path | None = None
     tftp_dir: Path | None = None
     downloaded: dict[str, Path] = field(default_factory=dict)
-    image_args: dict[str, str] = field(default_factory=dict)
+    image_args: dict[str, list[str]] = field(default_factory=dict)
     overlay: OverlayInfo | None = None
     connection: Console | None = None
     # test stage index -> what the signal parser must know of its definitions (test_shell RunInfo)
