@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from lava_dispatcher.alarm import DeadlineStack
 from lava_dispatcher.device import DeviceConfig, DispatcherConfig
+from lava_dispatcher.local_files import LocalFiles
 from lava_dispatcher.logger import JobLogger
 from lava_dispatcher.processes import ProcessRegistry
 
@@ -34,6 +35,7 @@ class JobContext:
     deadlines: DeadlineStack = field(default_factory=DeadlineStack)
     processes: ProcessRegistry = field(default_factory=ProcessRegistry)
     env_dut: dict[str, Any] = field(default_factory=dict)
+    local_files: LocalFiles = field(default_factory=LocalFiles)
     scratch_dir: Path | None = None
     tftp_dir: Path | None = None
     downloaded: dict[str, Path] = field(default_factory=dict)
