@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from lava_common.exceptions import JobError
-from lava_common.schemas.engine import child, item
 
-Problem = tuple[str, str]  # (field path, reason)
+Where = tuple[Any, ...]  # a field's path: mapping keys and list indexes
+Problem = tuple[Where, str]  # (field path, reason)
 
 
 def component_problem(text: Any) -> str | None:
@@ -64,53 +64,54 @@ def inside(base: Path, relative: str, where: str) -> Path:
     return target
 
 
-def _deploy_problems(block: dict[str, Any], where: str) -> Iterator[Problem]:
+def _deploy_problems(block: dict[str, Any], where: Where) -> Iterator[Problem]:
     images = block.get("images")
     if type(images) is not dict:
         return
     for label, image in images.items():
-        label_path = child(f"{where}.images", label)
+        at = (*where, "images", label)
         if problem := component_problem(label):
-            yield label_path, f"image name {problem}"
+            yield at, f"image name {problem}"
         overlays = image.get("overlays") if type(image) is dict else None
         if type(overlays) is not dict:
             continue
         for name, overlay in overlays.items():
             if problem := component_problem(name):
-                yield child(f"{label_path}.overlays", name), f"overlay name {problem}"
+                yield (*at, "overlays", name), f"overlay name {problem}"
             if type(overlay) is dict and "path" in overlay:
                 if problem := relative_problem(overlay["path"], absolute_ok=True):
-                    yield f"{child(f'{label_path}.overlays', name)}.path", problem
+                    yield (*at, "overlays", name, "path"), problem
 
 
-def _test_problems(block: dict[str, Any], where: str) -> Iterator[Problem]:
+def _test_problems(block: dict[str, Any], where: Where) -> Iterator[Problem]:
     definitions = block.get("definitions")
     if type(definitions) is not list:
         return
     for index, definition in enumerate(definitions):
         if type(definition) is not dict:
             continue
-        at = item(f"{where}.definitions", index)
+        at = (*where, "definitions", index)
         if "path" in definition and (problem := relative_problem(definition["path"])):
-            yield f"{at}.path", problem
+            yield (*at, "path"), problem
         body = definition.get("repository")
         install = body.get("install") if type(body) is dict else None
         repos = install.get("git-repos") if type(install) is dict else None
         for number, repo in enumerate(repos if type(repos) is list else []):
             if type(repo) is dict and "destination" in repo:
                 if problem := relative_problem(repo["destination"]):
-                    yield f"{at}.repository.install.git-repos[{number}].destination", problem
+                    yield (*at, "repository", "install", "git-repos", number, "destination"), problem
 
 
 def job_path_problems(job: Any) -> list[Problem]:
-    """Every field of a job definition that would build a host path outside the job's scratch space."""
+    """Every field of a job definition that would build a host path outside the job's scratch space,
+    as (path parts, reason): ``("actions", 0, "deploy", "images", "../x")``."""
     if type(job) is not dict:
         return []
     problems: list[Problem] = []
     context = job.get("context")
     if type(context) is dict and "lava_test_results_dir" in context:
         if problem := results_dir_problem(context["lava_test_results_dir"]):
-            problems.append(("context.lava_test_results_dir", problem))
+            problems.append((("context", "lava_test_results_dir"), problem))
     actions = job.get("actions")
     for index, wrapper in enumerate(actions if type(actions) is list else []):
         if type(wrapper) is not dict:
@@ -118,10 +119,8 @@ def job_path_problems(job: Any) -> list[Problem]:
         for kind, block in wrapper.items():
             if type(block) is not dict:
                 continue
-            where = f"actions[{index}].{kind}"
             if kind == "deploy":
-                problems += _deploy_problems(block, where)
+                problems += _deploy_problems(block, ("actions", index, kind))
             elif kind == "test":
-                problems += _test_problems(block, where)
+                problems += _test_problems(block, ("actions", index, kind))
     return problems
-

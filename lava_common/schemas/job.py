@@ -210,5 +210,8 @@ def check_job(job: Any, ctx: Context) -> None:
     blocks = _action_blocks(job)
     _check_timeouts(job, blocks, ctx)
     _check_namespaces(blocks, ctx)
-    for where, reason in job_path_problems(job):
+    for parts, reason in job_path_problems(job):
+        where = ""
+        for part in parts:
+            where = item(where, part) if type(part) is int else child(where, part)
         ctx.error(where, reason)
