@@ -29,7 +29,8 @@ from typing import Any
 # one word: no whitespace, quotes, $, `, ;, &, |, <, >, (, ), \, *, ?, [, ], {, }, ~, #, !
 _WORD = re.compile(r"[A-Za-z0-9_.,:=+/@%-]+\Z")
 _NAME = re.compile(r"[A-Za-z0-9_.+-]+\Z")
-_PLACEHOLDER = re.compile(r"\{[A-Za-z0-9_.-]+\}\Z")
+_PLACEHOLDERS = re.compile(r"\{[A-Za-z0-9_.-]+\}")
+_PLACEHOLDER = re.compile(_PLACEHOLDERS.pattern + r"\Z")
 
 # sub-option keys that name a host file, a host command or a host socket
 HOST_KEYS = frozenset({
@@ -68,12 +69,14 @@ def _check_suboptions(value: str, placeholders: bool, net_keys: bool = False) ->
     return None
 
 
-def _word(value: str) -> str | None:
+def _word(value: str, placeholders: bool = False) -> str | None:
+    if placeholders:
+        value = _PLACEHOLDERS.sub("image", value)
     return None if _WORD.match(value) else "must be one word of letters, digits and _ . , : = + / @ % -"
 
 
 def _generic(value: str, placeholders: bool) -> str | None:
-    return _word(value) or _check_suboptions(value, placeholders)
+    return _word(value, placeholders) or _check_suboptions(value, placeholders)
 
 
 def _named(value: str, placeholders: bool) -> str | None:
