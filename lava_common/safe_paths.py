@@ -24,7 +24,7 @@ def component_problem(text: Any) -> str | None:
     if type(text) is not str or not text:
         return "must be a non-empty name"
     if "/" in text or "\\" in text:
-        return "must be a single name: '/' would make it a path on the worker"
+        return "must be a single file name: with '/' it becomes a path that can leave the job's scratch space"
     if text in (".", ".."):
         return f"'{text}' would name a folder outside the job's scratch space"
     if "\0" in text:
