@@ -34,13 +34,14 @@ _PLACEHOLDER = re.compile(_PLACEHOLDERS.pattern + r"\Z")
 
 # sub-option keys that name a host file, a host command or a host socket
 HOST_KEYS = frozenset({
-    "bios", "bootfile", "dtb", "downscript", "dumpdtb", "fd", "fds", "file", "filename", "firmware", "guestfwd",
-    "helper", "initrd", "kernel", "logfile", "mem-path", "path", "romfile", "script", "smb", "sock", "socket",
-    "tftp", "vhostfd", "vhostfds",
+    "bios", "bootfile", "db", "dir", "dtb", "downscript", "dumpdtb", "fd", "fds", "file", "filename", "firmware",
+    "guestfwd", "helper", "initrd", "kernel", "logfile", "mem-path", "path", "romfile", "rootdir", "rrfile",
+    "script", "smb", "sock", "socket", "splash", "tftp", "vhostfd", "vhostfds",
 })
 # character devices that stay inside QEMU; file:, pipe:, unix:, mon: (the monitor) and others are refused
 SAFE_CHARDEVS = frozenset({"none", "null", "stdio", "pty", "vc"})
-SAFE_NETDEVS = frozenset({"user", "nic", "tap", "none"})
+# tap is left to the device dictionary: it runs the host's qemu-ifup script and changes the host's network
+SAFE_NETDEVS = frozenset({"user", "nic", "none"})
 SAFE_OBJECTS = frozenset({"rng-builtin", "rng-random", "memory-backend-ram", "iothread", "throttle-group"})
 RANDOM_DEVICES = frozenset({"/dev/urandom", "/dev/random"})
 # -device drivers that hand host hardware or host sockets to the guest
@@ -58,7 +59,8 @@ def _suboptions(value: str) -> list[tuple[str, str]]:
 
 def _check_suboptions(value: str, placeholders: bool, net_keys: bool = False) -> str | None:
     for key, val in _suboptions(value):
-        if key in HOST_KEYS:
+        # -global driver.romfile=..., -drive file.filename=..., -global property=file,value=...
+        if key.rsplit(".", 1)[-1] in HOST_KEYS or (key == "property" and val in HOST_KEYS):
             if placeholders and key == "file" and _PLACEHOLDER.match(val):
                 continue
             return f"'{key}=' names a host file or command; a job may not set it"
@@ -87,6 +89,10 @@ def _chardev(value: str, placeholders: bool) -> str | None:
     if value in SAFE_CHARDEVS:
         return None
     return f"must be one of {', '.join(sorted(SAFE_CHARDEVS))} (others open host files, sockets or the monitor)"
+
+
+def _display(value: str, placeholders: bool) -> str | None:
+    return None if value == "none" else "must be 'none' (the console is the serial line)"
 
 
 def _monitor(value: str, placeholders: bool) -> str | None:
@@ -136,7 +142,7 @@ Check = Callable[[str, bool], "str | None"]
 # option -> check of its value; None: the option takes no value
 JOB_OPTIONS: dict[str, Check | None] = {
     "-accel": _generic, "-append": _free_text, "-boot": _generic, "-cpu": _generic, "-device": _device,
-    "-display": _named, "-drive": _generic, "-global": _generic, "-icount": _generic, "-k": _named,
+    "-display": _display, "-drive": _generic, "-global": _generic, "-icount": _generic, "-k": _named,
     "-m": _generic, "-machine": _generic, "-M": _generic, "-monitor": _monitor, "-name": _generic,
     "-net": _netdev, "-netdev": _netdev, "-object": _object, "-parallel": _chardev, "-rtc": _generic,
     "-serial": _chardev, "-smp": _generic, "-uuid": _generic, "-vga": _named,
