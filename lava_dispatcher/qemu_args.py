@@ -158,7 +158,7 @@ CONTEXT_OPTIONS: dict[str, str] = {
     "serial": "-serial", "netdevice": "-net", "boot_console": "-append", "boot_root": "-append",
 }
 # context variables written into the middle of an option (``-net nic,model=X``, ``-drive ...,id=X``)
-CONTEXT_NAMES = ("model", "guestfs_driveid", "guestfs_interface", "mac_addr")
+CONTEXT_NAMES = ("model", "guestfs_driveid", "guestfs_interface")
 
 
 def check_job_args(args: list[str], where: str, placeholders: bool = False) -> list[str]:
