@@ -209,7 +209,7 @@ def check_context(context: Any) -> list[str]:
             text = str(value)
             check = JOB_OPTIONS[CONTEXT_OPTIONS[key]]
             if error := _word(text) or (check(text, False) if check else None):
-                errors.append(f"{where}: '{text}' {error}" if error.startswith("must") else f"{where}: {error}")
+                errors.append(f"{where}: '{text}' {error}" if error.startswith("must") else f"{where}: '{text}': {error}")
         elif key in CONTEXT_NAMES and not _NAME.match(str(value)):
             errors.append(f"{where}: '{value}' must be a name (letters, digits and _ . + -)")
         elif key == "extra_options":
