@@ -98,10 +98,13 @@ class Job:
 
 
 class JobStore:
-    def __init__(self, worker_dir: Path, lava_run: str, cancel_kill_after: float):
+    def __init__(
+        self, worker_dir: Path, lava_run: str, cancel_kill_after: float, allowed_file_dirs: tuple[Path, ...] = ()
+    ):
         self.root = worker_dir / "jobs"
         file_modes.make_dirs(self.root)
         self.lava_run = lava_run
+        self.allowed_file_dirs = allowed_file_dirs
         self.cancel_kill_after = cancel_kill_after
         self.jobs: dict[int, Job] = {}
 
@@ -164,7 +167,9 @@ class JobStore:
         try:
             write_job_files(directory, message)
             job.save()
-            job.process = spawn_lava_run(self.lava_run, directory, job_id, message["env"], message["env_dut"])
+            job.process = spawn_lava_run(
+                self.lava_run, directory, job_id, message["env"], message["env_dut"], self.allowed_file_dirs
+            )
         except SpawnError:
             shutil.rmtree(directory, ignore_errors=True)
             raise

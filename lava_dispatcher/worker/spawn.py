@@ -70,13 +70,17 @@ def build_env(env_text: str, base: dict[str, str] | None = None) -> dict[str, st
     return environ
 
 
-def lava_run_command(lava_run: str, directory: Path, job_id: int, has_env_dut: bool) -> list[str]:
+def lava_run_command(
+    lava_run: str, directory: Path, job_id: int, has_env_dut: bool, allowed_file_dirs: tuple[Path, ...] = ()
+) -> list[str]:
+    """lava-run's arguments; on a worker, jobs read local files only below ``allowed_file_dirs``."""
     command = [
         lava_run,
         "--job-id", str(job_id),
         "--output-dir", str(directory / "output"),
         "--device", str(directory / "device.yaml"),
         "--dispatcher", str(directory / "dispatcher.yaml"),
+        "--allowed-file-dirs", os.pathsep.join(str(folder) for folder in allowed_file_dirs),
     ]  # fmt: skip
     if has_env_dut:
         command += ["--env-dut", str(directory / "env-dut.yaml")]
@@ -84,10 +88,16 @@ def lava_run_command(lava_run: str, directory: Path, job_id: int, has_env_dut: b
 
 
 def spawn_lava_run(
-    lava_run: str, directory: Path, job_id: int, env_text: str | None, env_dut_text: str | None
+    lava_run: str,
+    directory: Path,
+    job_id: int,
+    env_text: str | None,
+    env_dut_text: str | None,
+    allowed_file_dirs: tuple[Path, ...] = (),
 ) -> subprocess.Popen[bytes]:
     environ = build_env(env_text or "")
-    command = lava_run_command(lava_run, directory, job_id, bool((env_dut_text or "").strip()))
+    has_env_dut = bool((env_dut_text or "").strip())
+    command = lava_run_command(lava_run, directory, job_id, has_env_dut, allowed_file_dirs)
     try:
         with file_modes.open_append(directory / "stdout") as stdout, \
                 file_modes.open_append(directory / "stderr") as stderr:
