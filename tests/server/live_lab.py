@@ -108,14 +108,19 @@ class LiveLab:
     def start_scheduler(self) -> None:
         self._start("scheduler", [str(BIN / "lava-server"), "manage", "lava-scheduler", "--level", "DEBUG"])
 
-    def start_worker(self, name: str, *extra: str) -> None:
-        """Plain text on the unix socket, or with ``extra`` (CURVE options) on TCP."""
+    def start_worker(self, name: str, *extra: str, label: str | None = None) -> None:
+        """Plain text on the unix socket, or with ``extra`` (CURVE options) on TCP.
+
+        ``label`` (default: the name) names the process and its worker folder, for two processes that
+        give the same name.
+        """
         args = list(extra) or ["--plaintext"]
         master = self.master_url if extra else self.master_ipc
+        label = label or name
         self._start(
-            f"worker-{name}",
+            f"worker-{label}",
             [str(BIN / "lava-worker"), "--master", master, "--name", name,
-             "--worker-dir", str(self.root / "worker" / name), "--heartbeat", "1", "--level", "DEBUG", *args],
+             "--worker-dir", str(self.root / "worker" / label), "--heartbeat", "1", "--level", "DEBUG", *args],
         )
 
     def stop(self, name: str, sig: int = signal.SIGTERM) -> None:
