@@ -24,7 +24,8 @@ LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lava-worker", description="Run the master's jobs on this host")
-    parser.add_argument("--master", required=True, metavar="URL", help="lava-master's address, tcp://HOST:PORT or ipc://PATH")
+    parser.add_argument("--master", required=True, metavar="URL",
+                        help="lava-master's address, tcp://HOST:PORT or ipc://PATH")
     parser.add_argument("--name", default=socket.getfqdn(), help="this worker's name on the server "
                         "(default: the host's FQDN)")
     parser.add_argument("--worker-dir", type=Path, default=Path(DEFAULT_WORKER_DIR),
