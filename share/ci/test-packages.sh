@@ -243,17 +243,34 @@ EOF
 chmod 0644 "$IMAGES"/*
 JOB=$("$LAVACLI" --uri "$URI" jobs submit "$WORK/job.yaml") || fail "lavacli jobs submit"
 say "job $JOB submitted"
-# while it runs: QEMU (started by lava-run) must be lavaworker's, never root's
+# while it runs: the job's QEMU must be lavaworker's, never root's. Ours are those descending from the
+# packaged lava-worker: other QEMUs may run on a shared host
+job_qemu_users() {
+    local worker pid parent
+    worker=$(cat /run/lava/lava-worker.pid 2>/dev/null) || return 0
+    for pid in $(pgrep qemu-system); do
+        parent=$pid
+        while [ -n "$parent" ] && [ "$parent" -gt 1 ]; do
+            parent=$(ps -o ppid= -p "$parent" | tr -d ' ')
+            if [ "$parent" = "$worker" ]; then
+                stat -c %U "/proc/$pid" 2>/dev/null
+                break
+            fi
+        done
+    done
+}
 job_finished() {
-    pgrep -u root '^qemu-system' >/dev/null && touch "$WORK/qemu-as-root"
-    pgrep -u lavaworker '^qemu-system' >/dev/null && touch "$WORK/qemu-as-lavaworker"
+    for user in $(job_qemu_users); do
+        touch "$WORK/qemu-as-$user"
+    done
     "$LAVACLI" --uri "$URI" jobs show "$JOB" | grep -q 'state *: Finished'
 }
 wait_until $JOB_TIMEOUT "job $JOB finished" job_finished
 health=$("$LAVACLI" --uri "$URI" jobs show "$JOB" | sed -n 's/^[Hh]ealth *: //p')
 [ "$health" = Complete ] || { "$LAVACLI" --uri "$URI" jobs logs "$JOB" | tail -n 30; fail "job $JOB: $health"; }
-[ ! -e "$WORK/qemu-as-root" ] || fail "QEMU ran as root"
-[ -e "$WORK/qemu-as-lavaworker" ] || fail "QEMU was never seen running as lavaworker"
+[ -e "$WORK/qemu-as-lavaworker" ] || fail "the job's QEMU was never seen running as lavaworker"
+others=$(cd "$WORK" && ls qemu-as-* | grep -v '^qemu-as-lavaworker$')
+[ -z "$others" ] || fail "the job's QEMU ran as another user: $others"
 say "job $JOB Complete on qemu01, its QEMU run by lavaworker"
 
 # 7. an upgrade (here: the same version again) migrates and keeps config and data
