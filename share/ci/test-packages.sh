@@ -114,7 +114,8 @@ purge_packages() {
         return 1
     fi
     # (only what the packages made: other processes on a shared host may create the default state dir)
-    for path in /etc/init.d/lava-server /etc/lava-server/settings.yaml /var/lib/lava-server/default/static /usr/lib/lava; do
+    for path in /etc/init.d/lava-server /etc/lava-server/settings.yaml /var/lib/lava-server/default/static /usr/lib/lava \
+            /run/lava-master; do
         [ ! -e "$path" ] || { echo "FAIL: $path left after purge" >&2; return 1; }
     done
     if pgrep -x postgres >/dev/null && runuser -u postgres -- psql -X -qAt -c \
