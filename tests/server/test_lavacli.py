@@ -161,6 +161,9 @@ def test_lavacli_commands_against_a_running_lab(live, tmp_path):
     assert any(r["lvl"] == "target" and "woke" in str(r["msg"]) for r in records)
     assert any(r["lvl"] == "results" and r["msg"].get("case") == "job" for r in records)
     assert TestJob.objects.get(pk=job_id).state == JobState.FINISHED
+    assert "Failure comment" not in followed  # a Complete job's log ends with its own last record
+    window = yaml.safe_load(cli("jobs", "logs", str(job_id), "--raw", "--start", "2", "--end", "5").stdout)
+    assert window == records[2:5]
     assert cli("jobs", "wait", str(job_id)).returncode == 0
     show = cli("jobs", "show", str(job_id)).stdout
     assert "state       : Finished" in show and "Health      : Complete" in show
