@@ -12,6 +12,7 @@ from lava_scheduler.lab.models import Alias, Device, DeviceType
 from lava_scheduler.lab.states import DeviceHealth, HealthDenominator
 from lava_server.xmlrpc import lookup
 from lava_server.xmlrpc.registry import Context, as_bool, as_int, as_text, fault, method, require_admin
+from lava_server.xmlrpc.yaml_text import require_yaml_mapping
 
 CHANGE = "lab.change_devicetype"
 
@@ -191,6 +192,8 @@ def set_health_check(ctx: Context, name: str, config: Any) -> bool:
     require_admin(ctx, CHANGE)
     device_type = lookup.device_type(name)
     text = as_text(config, "config")
+    if text:
+        require_yaml_mapping(text, f"health check of {device_type.name}")
     existing = files.health_check_of_type(device_type.name)
     if existing is not None:
         existing.unlink()
@@ -222,10 +225,3 @@ def aliases_delete(ctx: Context, name: str, alias: str) -> None:
     deleted, _ = Alias.objects.filter(name=str(alias), device_type=lookup.device_type(name)).delete()
     if not deleted:
         raise fault(404, f"Alias '{alias}' of '{name}' was not found.")
-
-
-@method("scheduler.device_types.perms_list")
-def perms_list(ctx: Context, name: str) -> list[dict[str, str]]:
-    """Group permissions on the type: none, this lab has no per-type permissions."""
-    lookup.device_type(name)
-    return []

@@ -232,10 +232,3 @@ def tags_delete(ctx: Context, hostname: str, name: str) -> None:
     if tag is None:
         raise fault(404, f"Device '{hostname}' has no tag '{name}'")
     device.tags.remove(tag)
-
-
-@method("scheduler.devices.perms_list")
-def perms_list(ctx: Context, hostname: str) -> list[dict[str, str]]:
-    """Group permissions on the device: none, this lab has no per-device permissions."""
-    lookup.device(hostname)
-    return []
