@@ -12,6 +12,7 @@ from lava_scheduler.lab.models import Alias, Device, DeviceType
 from lava_scheduler.lab.states import DeviceHealth, HealthDenominator
 from lava_server.xmlrpc import lookup
 from lava_server.xmlrpc.registry import Context, as_bool, as_int, as_text, fault, method, require_admin
+from lava_server.xmlrpc.scheduler_perms import device_type_permissions
 from lava_server.xmlrpc.yaml_text import require_yaml_mapping
 
 CHANGE = "lab.change_devicetype"
@@ -79,7 +80,7 @@ def show(ctx: Context, name: str) -> dict[str, Any]:
         "aliases": list(device_type.aliases.values_list("name", flat=True)),
         "devices": list(device_type.devices.values_list("hostname", flat=True)),
         "default_template": not _lab_template_path(device_type.name).is_file(),
-        "permissions": [],
+        "permissions": device_type_permissions(device_type),
     }
 
 

@@ -15,6 +15,7 @@ from lava_scheduler.lab.models import Device, Tag
 from lava_scheduler.lab.states import DeviceHealth, DeviceState, TransitionError
 from lava_server.xmlrpc import lookup
 from lava_server.xmlrpc.registry import Context, as_bool, as_text, fault, method, require_admin
+from lava_server.xmlrpc.scheduler_perms import device_permissions
 
 CHANGE = "lab.change_device"
 
@@ -70,7 +71,7 @@ def show(ctx: Context, hostname: str) -> dict[str, Any]:
         "worker": device.worker_host_id,
         "current_job": current_jobs(ctx, [device.hostname]).get(device.hostname),
         "tags": list(device.tags.values_list("name", flat=True)),
-        "permissions": [],
+        "permissions": device_permissions(device),
     }
 
 

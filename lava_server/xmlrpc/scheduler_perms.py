@@ -35,11 +35,18 @@ def _listed(rows) -> list[dict[str, str]]:
     return [{"name": row.permission, "group": row.group.name} for row in rows.select_related("group")]
 
 
+def device_permissions(device) -> list[dict[str, str]]:
+    return _listed(GroupDevicePermission.objects.filter(device=device))
+
+
+def device_type_permissions(device_type) -> list[dict[str, str]]:
+    return _listed(GroupDeviceTypePermission.objects.filter(device_type=device_type))
+
+
 @method("scheduler.devices.perms_list")
 def devices_perms_list(ctx: Context, hostname: str) -> list[dict[str, str]]:
     """Group permissions on the device (none: open to every user)."""
-    device = lookup.device(hostname)
-    return _listed(GroupDevicePermission.objects.filter(device=device))
+    return device_permissions(lookup.device(hostname))
 
 
 @method("scheduler.devices.perms_add")
@@ -66,8 +73,7 @@ def devices_perms_delete(ctx: Context, hostname: str, group: str, permission: st
 @method("scheduler.device_types.perms_list")
 def device_types_perms_list(ctx: Context, name: str) -> list[dict[str, str]]:
     """Group permissions on the device type (none: open to every user)."""
-    device_type = lookup.device_type(name)
-    return _listed(GroupDeviceTypePermission.objects.filter(device_type=device_type))
+    return device_type_permissions(lookup.device_type(name))
 
 
 @method("scheduler.device_types.perms_add")

@@ -399,11 +399,12 @@ def test_lab_group_import_then_apply_changes_nothing(live, admin, tmp_path):
     lab_of_two(live)
     admin("groups", "add", "team-a")
     admin("groups", "perms", "add", "team-a", "lab", "device", "view_device")
+    admin("devices", "perms", "add", "fake-01", "team-a", "view_device")
     exported = tmp_path / "lab.yaml"
     imported = admin("lab", "import", str(exported)).stdout
     assert "* fake-01" in imported and "* worker-cli" in imported and "* team-a" in imported
     data = yaml.safe_load(exported.read_text())
-    assert "fake-01" in str(data) and "team-a" in str(data)
+    assert "fake-01" in str(data) and "team-a" in str(data) and "view_device" in str(data)
     assert "Config valid." in admin("lab", "validate", str(exported)).stdout
     admin("lab", "apply", "--dry-run", str(exported))
     # a change in the file reaches the server
@@ -430,3 +431,20 @@ def test_jobs_queue_resubmit_validate_and_results_queries(live, admin, tmp_path)
     fails(admin("jobs", "submit", str(malformed), check=False), "Unable to submit")
     fails(admin("jobs", "show", "999999", check=False), "999999")
     fails(admin("jobs", "logs", "not-a-number", "--no-follow", check=False), "Invalid job id")
+
+
+def test_events_and_utils_groups(live, admin, tmp_path):
+    # events need the reference's websocket (/ws/), which this server does not have yet (doc/lavacli.md):
+    # lavacli retries for ever, printing the server's clean 404 each time
+    with subprocess.Popen([LAVACLI, "events", "listen"], env=admin.env, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True) as listener:
+        time.sleep(4)
+        listener.terminate()
+        _, errors = listener.communicate(timeout=10)
+    assert "Connection issue: 404" in errors and "Traceback" not in errors
+    # utils work on local files only
+    log = tmp_path / "output.yaml"
+    log.write_text('- {"dt": "2026-01-01T00:00:00.000000", "lvl": "info", "msg": "hello from the log"}\n'
+                   '- {"dt": "2026-01-01T00:00:01.000000", "lvl": "target", "msg": "board says hi"}\n')
+    printed = admin("utils", "logs", "print", str(log), "--filters", "target").stdout
+    assert "board says hi" in printed and "hello from the log" not in printed
