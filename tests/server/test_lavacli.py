@@ -164,6 +164,8 @@ def test_lavacli_commands_against_a_running_lab(live, tmp_path):
     assert "Failure comment" not in followed  # a Complete job's log ends with its own last record
     window = yaml.safe_load(cli("jobs", "logs", str(job_id), "--raw", "--start", "2", "--end", "5").stdout)
     assert window == records[2:5]
+    targets = cli("jobs", "logs", str(job_id), "--filters", "target").stdout
+    assert "woke" in targets and "start:" not in targets
     assert cli("jobs", "wait", str(job_id)).returncode == 0
     show = cli("jobs", "show", str(job_id)).stdout
     assert "state       : Finished" in show and "Health      : Complete" in show
@@ -185,6 +187,9 @@ def test_lavacli_commands_against_a_running_lab(live, tmp_path):
     cli("jobs", "cancel", str(long_id))
     assert cli("jobs", "wait", str(long_id), "--polling", "1", "--timeout", "60", timeout=90).returncode == 0
     assert "Health      : Canceled" in cli("jobs", "show", str(long_id)).stdout
+    # a job that did not complete: its log ends with one sentence saying why
+    last = yaml.safe_load(cli("jobs", "logs", str(long_id), "--raw").stdout)[-1]
+    assert last["msg"] == "[lavacli] Failure comment: canceled by carol"
 
 
 # ---- every command group, as a lab admin scripts it ----------------------------------------------
