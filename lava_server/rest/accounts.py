@@ -38,11 +38,6 @@ class AdminViewSet(APIDefaults, viewsets.ModelViewSet):
     permission_classes = [DjangoModelRights]
 
 
-class SlugNames(serializers.SlugRelatedField):
-    def __init__(self, model, **kwargs):
-        super().__init__(slug_field="name", queryset=model.objects.all(), **kwargs)
-
-
 class UserSerializer(serializers.ModelSerializer):
     groups = serializers.SlugRelatedField(slug_field="name", many=True, queryset=Group.objects.all(),
                                           required=False)

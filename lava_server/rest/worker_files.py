@@ -13,9 +13,9 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from lava_common.yaml_loader import YAMLLoadError, load_yaml
 from lava_scheduler.lab import files
 from lava_scheduler.lab.models import Worker
+from lava_scheduler.lab.yaml_settings import yaml_mapping_problem
 from lava_server.rest.authentication import APIDefaults
 
 FILES = {"config": "dispatcher.yaml", "env": "env.yaml", "env-dut": "env-dut.yaml"}
@@ -59,12 +59,9 @@ class WorkerFile(APIDefaults, APIView):
         if not text.strip():
             path.unlink(missing_ok=True)
             return Response({"message": f"{FILES[kind]} deleted"})
-        try:
-            data = load_yaml(text)
-        except YAMLLoadError as exc:
-            raise ValidationError({"config": f"not valid YAML: {exc}"}) from None
-        if not isinstance(data, dict):
-            raise ValidationError({"config": f"expected a YAML mapping, got {type(data).__name__}"})
+        problem = yaml_mapping_problem(text)
+        if problem:
+            raise ValidationError({"config": problem})
         path.parent.mkdir(parents=True, exist_ok=True)
         files.write_atomically(path, text)
         return Response({"message": f"{FILES[kind]} stored"})

@@ -15,7 +15,16 @@ from lava_scheduler.jobs.visibility import visible_jobs
 from lava_scheduler.queries.conditions import QueryError, filtered, parse
 from lava_scheduler.queries.models import ENTITIES, Query
 from lava_scheduler.results.models import TestCase, TestSuite
-from lava_server.xmlrpc.registry import Context, as_int, as_text, fault, method, naive_utc, require_admin
+from lava_server.xmlrpc.registry import (
+    Context,
+    as_int,
+    as_text,
+    fault,
+    method,
+    naive_utc,
+    require_admin,
+    require_user,
+)
 
 DEFAULT_LIMIT = 200
 MAX_LIMIT = 1000
@@ -72,10 +81,13 @@ def make_custom_query(ctx: Context, entity: str, conditions: str, limit: Any = D
 
 
 def _query(ctx: Context, name: Any, username: Any) -> Query:
-    owner = ctx.user if username is None else User.objects.filter(username=str(username)).first()
-    if owner is None or not owner.is_authenticated:
-        raise fault(404 if username is not None else 401,
-                    f"User '{username}' was not found." if username is not None else "username: needed when anonymous")
+    """The saved query ``name`` of ``username`` (the caller by default), if the caller may run it."""
+    if username is None:
+        owner = require_user(ctx)
+    else:
+        owner = User.objects.filter(username=str(username)).first()
+        if owner is None:
+            raise fault(404, f"User '{username}' was not found.")
     query = Query.objects.filter(owner=owner, name=str(name)).first()
     mine = ctx.user.is_authenticated and (ctx.user.pk == owner.pk or ctx.user.is_superuser)
     if query is None or not (query.is_published or mine):

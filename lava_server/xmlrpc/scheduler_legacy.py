@@ -8,9 +8,6 @@ dictionary or rendered configuration needs admin or change rights on devices.
 import xmlrpc.client
 from typing import Any
 
-from django.conf import settings
-
-from lava_common.schemas import JobSchemaError, validate_job_text
 from lava_scheduler.device_config import DeviceConfigError
 from lava_scheduler.jobs.models import UNFINISHED, TestJob
 from lava_scheduler.jobs.states import JobState
@@ -44,11 +41,9 @@ def resubmit_job(ctx: Context, job_id: Any) -> int | list[int]:
 @method("scheduler.validate_yaml")
 def validate_yaml(ctx: Context, yaml_string: Any) -> bool:
     """True when the definition is valid; otherwise Fault 400 with the first problem and where it is."""
-    try:
-        validate_job_text(as_text(yaml_string, "yaml_string"), False, settings.EXTRA_CONTEXT_VARIABLES)
-    except JobSchemaError as exc:
-        issue = exc.errors[0] if exc.errors else None
-        raise fault(400, f"{issue.path}: {issue.message}" if issue else str(exc)) from None
+    problem = scheduler_jobs.validate(ctx, yaml_string)
+    if problem:
+        raise fault(400, f"{problem['path']}: {problem['msg']}" if problem["path"] else problem["msg"])
     return True
 
 

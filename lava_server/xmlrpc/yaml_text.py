@@ -1,14 +1,11 @@
-"""Refusing a YAML file an admin uploads (worker settings, health checks) before it is stored."""
+"""Refusing a YAML settings file sent over XML-RPC before it is stored."""
 
-from lava_common.yaml_loader import YAMLLoadError, load_yaml
+from lava_scheduler.lab.yaml_settings import yaml_mapping_problem
 from lava_server.xmlrpc.registry import fault
 
 
 def require_yaml_mapping(text: str, what: str) -> None:
-    """Fault 400 saying where, unless ``text`` is a YAML mapping (the only shape these files have)."""
-    try:
-        data = load_yaml(text)
-    except YAMLLoadError as exc:
-        raise fault(400, f"{what}: not valid YAML: {exc}") from None
-    if not isinstance(data, dict):
-        raise fault(400, f"{what}: expected a YAML mapping, got {type(data).__name__}")
+    """Fault 400 saying what is wrong with ``what``, unless ``text`` is a YAML mapping."""
+    problem = yaml_mapping_problem(text)
+    if problem:
+        raise fault(400, f"{what}: {problem}")
