@@ -420,7 +420,7 @@ def test_lab_group_import_then_apply_changes_nothing(live, admin, tmp_path):
     assert Worker.objects.get(pk="worker-cli").description == "the renamed worker"
 
 
-def test_jobs_queue_resubmit_validate_and_results_queries(live, admin, tmp_path):
+def test_jobs_queue_resubmit_cancel_and_bad_input(live, admin, tmp_path):
     lab_of_two(live)  # no worker process: jobs stay queued
     definition = tmp_path / "job.yaml"
     definition.write_text(job_definition("queued"))
