@@ -103,6 +103,18 @@ def live(tmp_path, settings):
     lab.stop_all()
 
 
+def lab_of_two(live) -> None:
+    """Device type ``fake``, worker ``worker-cli`` and devices fake-01/02 (Good), without processes."""
+    DeviceType.objects.create(name="fake")
+    Worker.objects.create(hostname="worker-cli", description="the test worker")
+    live.add_dispatcher_config("worker-cli")
+    for hostname in ("fake-01", "fake-02"):
+        device = Device.objects.create(hostname=hostname, device_type_id="fake", worker_host_id="worker-cli")
+        device.go_health(DeviceHealth.GOOD, "test setup")
+        device.save()
+        live.write_dictionary(hostname, FAKE_BOARD)
+
+
 def test_wrong_token_and_anonymous_submit_fail_at_once(live, tmp_path):
     cli = live.cli
     cli.identity("bad", "carol", "wrong-token")
@@ -124,14 +136,7 @@ def test_wrong_token_and_anonymous_submit_fail_at_once(live, tmp_path):
 
 
 def test_lavacli_commands_against_a_running_lab(live, tmp_path):
-    DeviceType.objects.create(name="fake")
-    Worker.objects.create(hostname="worker-cli", description="the test worker")
-    live.add_dispatcher_config("worker-cli")
-    for hostname in ("fake-01", "fake-02"):
-        device = Device.objects.create(hostname=hostname, device_type_id="fake", worker_host_id="worker-cli")
-        device.go_health(DeviceHealth.GOOD, "test setup")
-        device.save()
-        live.write_dictionary(hostname, FAKE_BOARD)
+    lab_of_two(live)
     live.start_master()
     live.start_scheduler()
     live.start_worker("worker-cli")
@@ -213,18 +218,6 @@ def fails(proc: subprocess.CompletedProcess, *words: str) -> None:
     assert "Traceback" not in output, output
     for word in words:
         assert word in output, output
-
-
-def lab_of_two(live) -> None:
-    """Device type ``fake``, worker ``worker-cli`` and devices fake-01/02 (Good), without processes."""
-    DeviceType.objects.create(name="fake")
-    Worker.objects.create(hostname="worker-cli", description="the test worker")
-    live.add_dispatcher_config("worker-cli")
-    for hostname in ("fake-01", "fake-02"):
-        device = Device.objects.create(hostname=hostname, device_type_id="fake", worker_host_id="worker-cli")
-        device.go_health(DeviceHealth.GOOD, "test setup")
-        device.save()
-        live.write_dictionary(hostname, FAKE_BOARD)
 
 
 def test_system_group(live, admin):
