@@ -1,7 +1,7 @@
 """``/api/v0.2/`` users, groups, group permissions on devices, API tokens and remote artifact tokens.
 
-Users and groups: reading needs Django's view permission, writing the change
-one (superusers have both). API tokens: each user manages their own; the
+Users and groups: reading needs Django's view permission, writing is for
+superusers only (an editor of users or groups could grant themselves anything). API tokens: each user manages their own; the
 secret is shown once, when the token is made (``token/`` makes one from a
 username and password).
 """
@@ -38,6 +38,17 @@ class AdminViewSet(APIDefaults, viewsets.ModelViewSet):
     permission_classes = [DjangoModelRights]
 
 
+class ViewRightsSuperuserWrites(DjangoModelRights):
+    def has_permission(self, request, view) -> bool:
+        if request.method in permissions.SAFE_METHODS:
+            return super().has_permission(request, view)
+        return bool(request.user and request.user.is_superuser)
+
+
+class AccountsViewSet(AdminViewSet):
+    permission_classes = [ViewRightsSuperuserWrites]
+
+
 class UserSerializer(serializers.ModelSerializer):
     groups = serializers.SlugRelatedField(slug_field="name", many=True, queryset=Group.objects.all(),
                                           required=False)
@@ -49,7 +60,7 @@ class UserSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "date_joined", "last_login"]
 
 
-class UserViewSet(AdminViewSet):
+class UserViewSet(AccountsViewSet):
     serializer_class = UserSerializer
     queryset = User.objects.prefetch_related("groups").order_by("username")
     lookup_field = "username"
@@ -69,7 +80,7 @@ class GroupSerializer(serializers.ModelSerializer):
         fields = ["id", "name", "users"]
 
 
-class GroupViewSet(AdminViewSet):
+class GroupViewSet(AccountsViewSet):
     serializer_class = GroupSerializer
     queryset = Group.objects.prefetch_related("user_set").order_by("name")
 

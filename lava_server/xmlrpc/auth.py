@@ -12,8 +12,7 @@ from django.db import IntegrityError, transaction
 
 from lava_server.xmlrpc.registry import Context, as_bool, as_text, fault, method, naive_utc, require_admin
 
-VIEW_USER, CHANGE_USER = "auth.view_user", "auth.change_user"
-VIEW_GROUP, CHANGE_GROUP = "auth.view_group", "auth.change_group"
+VIEW_USER, VIEW_GROUP = "auth.view_user", "auth.view_group"
 
 
 def _user(username: Any) -> User:
@@ -89,7 +88,7 @@ def users_add(
     is_active: Any = True, is_staff: Any = False, is_superuser: Any = False, ldap: Any = False,
 ) -> None:
     """Create a user without a password (they get one from an admin, or use an API token made for them)."""
-    require_admin(ctx, "auth.add_user")
+    require_admin(ctx)
     if as_bool(ldap, "ldap"):
         raise fault(400, "ldap: this server has no LDAP directory configured; add the user without --ldap")
     username = as_text(username, "username").strip()
@@ -116,7 +115,7 @@ def users_update(
     is_active: Any = None, is_staff: Any = None, is_superuser: Any = None,
 ) -> None:
     """Change the fields that are not nil."""
-    require_admin(ctx, CHANGE_USER)
+    require_admin(ctx)
     user = _user(username)
     for field, value in (("first_name", first_name), ("last_name", last_name), ("email", email)):
         if value is not None:
@@ -131,7 +130,7 @@ def users_update(
 @method("auth.users.delete")
 def users_delete(ctx: Context, username: str) -> None:
     """Delete a user who never submitted a job (jobs keep their submitter: deactivate those users instead)."""
-    caller = require_admin(ctx, "auth.delete_user")
+    caller = require_admin(ctx)
     user = _user(username)
     if user.pk == caller.pk:
         raise fault(400, "A user cannot delete their own account through the API.")
@@ -150,13 +149,13 @@ def users_groups_list(ctx: Context, username: str) -> list[str]:
 
 @method("auth.users.groups.add")
 def users_groups_add(ctx: Context, username: str, group: str) -> None:
-    require_admin(ctx, CHANGE_USER)
+    require_admin(ctx)
     _user(username).groups.add(_group(group))
 
 
 @method("auth.users.groups.delete")
 def users_groups_delete(ctx: Context, username: str, group: str) -> None:
-    require_admin(ctx, CHANGE_USER)
+    require_admin(ctx)
     _user(username).groups.remove(_group(group))
 
 
@@ -169,13 +168,13 @@ def users_perms_list(ctx: Context, username: str) -> list[dict[str, str]]:
 
 @method("auth.users.perms.add")
 def users_perms_add(ctx: Context, username: str, app: str, model: str, codename: str) -> None:
-    require_admin(ctx, CHANGE_USER)
+    require_admin(ctx)
     _user(username).user_permissions.add(_permission(app, model, codename))
 
 
 @method("auth.users.perms.delete")
 def users_perms_delete(ctx: Context, username: str, app: str, model: str, codename: str) -> None:
-    require_admin(ctx, CHANGE_USER)
+    require_admin(ctx)
     _user(username).user_permissions.remove(_permission(app, model, codename))
 
 
@@ -198,7 +197,7 @@ def groups_show(ctx: Context, name: str) -> dict[str, Any]:
 
 @method("auth.groups.add")
 def groups_add(ctx: Context, name: str) -> None:
-    require_admin(ctx, "auth.add_group")
+    require_admin(ctx)
     name = as_text(name, "name").strip()
     if not name:
         raise fault(400, "name: must not be empty")
@@ -209,7 +208,7 @@ def groups_add(ctx: Context, name: str) -> None:
 
 @method("auth.groups.delete")
 def groups_delete(ctx: Context, name: str) -> None:
-    require_admin(ctx, "auth.delete_group")
+    require_admin(ctx)
     _group(name).delete()
 
 
@@ -221,11 +220,11 @@ def groups_perms_list(ctx: Context, name: str) -> list[dict[str, str]]:
 
 @method("auth.groups.perms.add")
 def groups_perms_add(ctx: Context, name: str, app: str, model: str, codename: str) -> None:
-    require_admin(ctx, CHANGE_GROUP)
+    require_admin(ctx)
     _group(name).permissions.add(_permission(app, model, codename))
 
 
 @method("auth.groups.perms.delete")
 def groups_perms_delete(ctx: Context, name: str, app: str, model: str, codename: str) -> None:
-    require_admin(ctx, CHANGE_GROUP)
+    require_admin(ctx)
     _group(name).permissions.remove(_permission(app, model, codename))

@@ -5,7 +5,7 @@ import json
 
 import pytest
 import yaml
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Permission, User
 
 from lava_scheduler.jobs.models import TestJob
 from lava_scheduler.jobs.states import JobHealth
@@ -113,6 +113,12 @@ def test_users_groups_and_permissions(lab):
     listed = client(lab, "admin").get(f"{API}/groups/").json()["results"]
     assert {"name": "team", "users": ["alice", "erin"]}.items() <= listed[0].items()
     assert client(lab, "alice").get(f"{API}/users/").status_code == 403
+    # the right to change users is not enough to change them: only superusers grant rights
+    lab.alice.user_permissions.add(*Permission.objects.filter(codename__in=["view_user", "change_user"]))
+    assert client(lab, "alice").get(f"{API}/users/alice/").status_code == 200
+    escalate = client(lab, "alice").patch(f"{API}/users/alice/", json.dumps({"is_superuser": True}),
+                                          content_type="application/json")
+    assert escalate.status_code == 403 and not User.objects.get(username="alice").is_superuser
     assert post(lab, "alice", "groups/", {"name": "mine"}).status_code == 403
     rule = post(lab, "admin", "permissions/devices/",
                 {"group": "team", "device": lab.device.hostname, "permission": "submit_to_device"})

@@ -4,7 +4,7 @@ import xmlrpc.client
 
 import pytest
 import yaml
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Permission, User
 
 from lava_scheduler.jobs.models import TestJob
 from lava_scheduler.jobs.states import JobHealth
@@ -137,3 +137,14 @@ def test_result_queries(lab, admin_rpc, user):
     assert someone.results.run_query("broken-boots", 10, "root-admin") == []  # results of jobs they may see only
     assert fault_code(lambda: someone.results.refresh_query("broken-boots", "root-admin")) == 403
     assert fault_code(lambda: someone.results.refresh_all_queries()) == 403
+
+
+def test_only_superusers_change_accounts(db, user):
+    """A user who may view (or even change) users still cannot grant themselves anything."""
+    user.user_permissions.add(*Permission.objects.filter(codename__in=["view_user", "change_user", "change_group"]))
+    rpc = as_user(user)
+    assert user.username in [u["username"] for u in rpc.auth.users.list()]
+    assert fault_code(lambda: rpc.auth.users.update(user.username, None, None, None, None, None, True)) == 403
+    assert fault_code(lambda: rpc.auth.users.perms.add(user.username, "auth", "user", "add_user")) == 403
+    assert fault_code(lambda: rpc.auth.groups.add("mine")) == 403
+    assert not User.objects.get(pk=user.pk).is_superuser
