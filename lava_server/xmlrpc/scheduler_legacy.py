@@ -30,6 +30,8 @@ from lava_server.xmlrpc.registry import (
 )
 
 CHANGE_DEVICE = scheduler_devices.CHANGE
+# one answer of job_output stays bounded whatever the size of the log; callers go on from the new offset
+JOB_OUTPUT_MAX_BYTES = 16 << 20
 
 
 @method("scheduler.resubmit_job")
@@ -49,7 +51,7 @@ def validate_yaml(ctx: Context, yaml_string: Any) -> bool:
 
 @method("scheduler.job_output")
 def job_output(ctx: Context, job_id: Any, offset: Any = 0) -> xmlrpc.client.Binary:
-    """The job's raw log (output.yaml) from byte ``offset``."""
+    """The job's raw log (output.yaml) from byte ``offset``, at most 16 MiB per call."""
     job = lookup.visible_job(ctx, job_id)
     start = as_int(offset, "offset", 0)
     if start < 0:
@@ -59,7 +61,7 @@ def job_output(ctx: Context, job_id: Any, offset: Any = 0) -> xmlrpc.client.Bina
         raise fault(404, f"Job '{job_id}' has no log yet")
     with open(path, "rb") as log:
         log.seek(start)
-        return xmlrpc.client.Binary(log.read())
+        return xmlrpc.client.Binary(log.read(JOB_OUTPUT_MAX_BYTES))
 
 
 def _job_summary(job: TestJob) -> dict[str, Any]:
