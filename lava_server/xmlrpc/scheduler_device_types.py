@@ -6,7 +6,8 @@ from typing import Any
 from django.conf import settings
 from django.db.models import Count, Q
 
-from lava_scheduler.device_config import template_exists
+from lava_scheduler.device_config import DeviceConfigError, template_exists
+from lava_scheduler.device_config.device_types import check_template
 from lava_scheduler.lab import files
 from lava_scheduler.lab.models import Alias, Device, DeviceType
 from lava_scheduler.lab.states import DeviceHealth, HealthDenominator
@@ -173,6 +174,10 @@ def set_template(ctx: Context, name: str, config: Any) -> bool:
     if not text:
         path.unlink(missing_ok=True)
     else:
+        try:
+            check_template(text, f"{device_type.name}.jinja2")
+        except DeviceConfigError as exc:
+            raise fault(400, str(exc)) from None
         files.write_atomically(path, text)
     return True
 

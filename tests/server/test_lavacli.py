@@ -272,6 +272,8 @@ def test_device_types_group(live, admin, tmp_path):
     template.write_text("{% extends 'base.jinja2' %}\n{% set console_device = 'ttyS0' %}\n")
     admin("device-types", "template", "set", "beagle", str(template))
     assert admin("device-types", "template", "get", "beagle").stdout.strip() == template.read_text().strip()
+    template.write_text("{% extends 'base.jinja2' %}\n{% if %}\n")
+    fails(admin("device-types", "template", "set", "beagle", str(template), check=False), "line 2")
     health_check = tmp_path / "hc.yaml"
     health_check.write_text(job_definition("health check").replace("device_type: fake", "device_type: beagle"))
     admin("device-types", "health-check", "set", "beagle", str(health_check))
