@@ -103,6 +103,9 @@ INSTALLED_APPS = [
     "lava_scheduler.lab",
     "lava_scheduler.jobs",
     "lava_scheduler.results",
+    "lava_scheduler.permissions",
+    "lava_scheduler.queries",
+    "lava_server.remote_artifacts",
 ]
 
 MIDDLEWARE = [
