@@ -143,6 +143,10 @@ def test_grub_lists_boot_a_tftp_kernel_with_the_board_console() -> None:
     acpi = methods(render("{% extends 'synquacer-acpi.jinja2' %}"), "boot")["grub"]["ramdisk"]["commands"]
     assert not [c for c in acpi if c.startswith("devicetree")]
     assert "acpi=force" in "\n".join(acpi)
+    # a fastboot board offering GRUB writes the same lists, with its own console
+    hikey = methods(render("{% extends 'hi6220-hikey.jinja2' %}"), "boot")["grub"]["ramdisk"]["commands"]
+    assert "linux (tftp,{SERVER_IP})/{KERNEL} console=ttyAMA3,115200n8 root=/dev/ram0 ip=dhcp" in hikey
+    assert "devicetree (tftp,{SERVER_IP})/{DTB}" in hikey
 
 
 def test_sata_disk_enables_the_sata_deploy_on_grub_boards() -> None:
