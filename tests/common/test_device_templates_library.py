@@ -174,6 +174,7 @@ def test_uefi_menu_and_shell() -> None:
     assert boot["uefi-menu"]["parameters"]["item_markup"] == ["[", "]"]
     shell = boot["uefi"]
     assert shell["parameters"]["bootloader_prompt"] == "Shell>"
+    assert shell["parameters"]["shell_interrupt_string"] == "\x1b"  # ESC, the character itself
     assert shell["ramdisk"]["commands"][0] == "ifconfig -s eth0 dhcp"
     assert "console=ttyS0,115200n8 root=/dev/ram0" in shell["ramdisk"]["commands"][-1]
 
