@@ -1,5 +1,6 @@
 """The whole device-type library: every corpus dictionary renders and validates, every type offers its methods."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -247,3 +248,32 @@ def test_device_schema_accepts_every_reference_method_name() -> None:
     config["actions"]["deploy"]["methods"] = dict.fromkeys(REFERENCE_DEPLOY)
     config["actions"]["boot"]["methods"] = {name: {"parameters": {}} for name in REFERENCE_BOOT}
     validate_device(config)
+
+
+# the placeholders the dispatcher fills in command lists (reference §3.3), and depthcharge's own
+KNOWN_PLACEHOLDERS = {
+    "SERVER_IP", "KERNEL_ADDR", "KERNEL", "RAMDISK_ADDR", "RAMDISK", "INITRD", "DTB_ADDR", "DTB", "DTBO_ADDR", "DTBO",
+    "TEE_ADDR", "TEE", "BOOTX", "NFS_SERVER_IP", "NFSROOTFS", "NBDSERVERIP", "NBDSERVERPORT", "ROOT", "ROOT_PART",
+    "LAVA_MAC", "PRESEED_CONFIG", "PRESEED_LOCAL", "DTB_BASE_ADDR", "DTB_BASE_RESIZE", "APPLY_DTBO_COMMANDS",
+    "EXTRA_FILES_DIR", "LAVA_DISPATCHER_IP", "LAVA_JOB_ID",
+    "DEPTHCHARGE_KERNEL", "DEPTHCHARGE_RAMDISK", "CMDLINE",
+}
+PLACEHOLDER = re.compile(r"(?<!\$)\{([A-Za-z_]+)\}")
+
+
+def strings_in(value: object) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [text for item in value.values() for text in strings_in(item)]
+    if isinstance(value, list):
+        return [text for item in value for text in strings_in(item)]
+    return []
+
+
+@pytest.mark.parametrize("device_type", sorted(METHODS))
+def test_command_lists_use_only_known_placeholders(device_type: str) -> None:
+    config = render(f"{{% extends '{device_type}.jinja2' %}}", {"arch": "arm64"} if device_type == "qemu" else None)
+    texts = strings_in(config["actions"]["boot"]["methods"])
+    unknown = {name for text in texts for name in PLACEHOLDER.findall(text)} - KNOWN_PLACEHOLDERS
+    assert not unknown
