@@ -6,7 +6,6 @@ UEFI_LINE_SEPARATOR = "\r\n"
 DISPATCHER_DOWNLOAD_DIR = "/var/lib/lava/dispatcher/tmp"
 WORKER_DIR = "/var/lib/lava/dispatcher/worker"
 
-ACTION_TIMEOUT = 30  # seconds, when nothing else sets one
 CLEANUP_TIMEOUT = 300
 LAVA_MULTINODE_SYSTEM_TIMEOUT = 90
 BOOTLOADER_DEFAULT_CMD_TIMEOUT = 90

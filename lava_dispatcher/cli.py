@@ -106,8 +106,8 @@ def run(args: argparse.Namespace) -> int:
         handler.ignore()
         if ctx is not None:
             ctx.deadlines.clear()
-            if ctx.connection is not None:
-                ctx.connection.stop_process()
+            for console in ctx.connections():
+                console.stop_process()
             ctx.processes.kill_all()
         if job is not None:
             job.remove_scratch()

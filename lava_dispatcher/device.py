@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 from lava_common.exceptions import ConfigurationError
-from lava_common.timeouts import timeout_seconds
 
 DEFAULT_KERNEL_START = "Linux version [0-9]"
 DEFAULT_SHELL_PROMPT = "lava-test: # "
@@ -101,16 +100,13 @@ class DeviceConfig:
         defaults = {"lava_test_sh_cmd": "/bin/sh", "lava_test_results_dir": "/lava-%s"}
         return {**defaults, **(self.constants.get("posix") or {})}
 
+    def command_list(self, name: str) -> list[str]:
+        """A ``commands:`` entry (power_on, recovery_mode...) as a list; empty when the device has none."""
+        commands = self.raw.get("commands") or {}
+        return _as_command_list(commands.get(name), f"commands.{name}")
+
     def bootloader_constants(self, name: str) -> dict[str, Any]:
         return dict(self.constants.get(name) or {})
-
-    def action_timeout(self, name: str) -> int | None:
-        value = (self.timeouts.get("actions") or {}).get(name)
-        return timeout_seconds(value) if isinstance(value, dict) else None
-
-    def connection_timeout(self, name: str) -> int | None:
-        value = (self.timeouts.get("connections") or {}).get(name)
-        return timeout_seconds(value) if isinstance(value, dict) else None
 
 
 def _connections(commands: dict[str, Any]) -> list[ConnectionSpec]:

@@ -24,6 +24,7 @@ class Job:
     def from_context(cls, ctx: JobContext) -> Job:
         schema_check(ctx.job)
         pipeline, plan = build_pipeline(ctx.job, ctx.device, ctx.job_id)
+        ctx.plan = plan
         return cls(ctx, pipeline, plan)
 
     @property
@@ -88,6 +89,7 @@ class Job:
         deadline = ctx.deadlines.push("cleanup", CLEANUP_TIMEOUT)
         try:
             for action in self.pipeline.actions[:-1]:
+                ctx.namespace = action.namespace
                 try:
                     action.cleanup(ctx)
                 except Exception as exc:  # noqa: BLE001 - one failed cleanup must not stop the others

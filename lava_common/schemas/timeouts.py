@@ -8,8 +8,8 @@ on the 30-second default.
 from typing import Any
 
 from lava_common.schemas.engine import Context, Custom, Dict, child, kind, named, show, words
+from lava_common.timeouts import UNITS, timeout_seconds
 
-UNITS = {"days": 86400, "hours": 3600, "minutes": 60, "seconds": 1}
 _UNIT_NAMES = words(UNITS)
 
 
@@ -71,14 +71,10 @@ def seconds_of(value: Any) -> int | None:
     """Seconds of a well-formed timeout block, None for anything malformed (already reported)."""
     if type(value) is not dict:
         return None
-    total = None
-    for unit, factor in UNITS.items():
-        amount = value.get(unit)
-        if amount is not None:
-            if total is not None or type(amount) is not int or amount < 1:
-                return None
-            total = amount * factor
-    return total
+    units = [unit for unit in UNITS if unit in value]
+    if len(units) != 1 or type(value[units[0]]) is not int or value[units[0]] < 1:
+        return None
+    return timeout_seconds(value)
 
 
 def describe(value: dict[str, Any]) -> str:

@@ -12,10 +12,19 @@ from typing import TYPE_CHECKING, Any
 
 from lava_common.constants import TFTP_SIZE_LIMIT
 from lava_common.exceptions import JobError
+from lava_common.schemas.deploy import DEPLOY_TARGETS
 from lava_dispatcher.action import Action
 from lava_dispatcher.actions.deploy.download import DownloadRetry
-from lava_dispatcher.actions.deploy.overlay import ApplyOverlayAction, OverlayAction
-from lava_dispatcher.plan import JobPlan
+from lava_dispatcher.actions.deploy.overlay import (
+    LAVA_OVERLAY,
+    ApplyOverlayAction,
+    ImageOverlays,
+    OverlayAction,
+    TreeOverlay,
+)
+from lava_dispatcher.device import DeviceConfig
+from lava_dispatcher.methods import Method
+from lava_dispatcher.plan import JobPlan, PlanBlock
 
 if TYPE_CHECKING:
     from lava_dispatcher.context import JobContext
@@ -74,19 +83,28 @@ class TftpAction(Action):
                 pipeline.add_action(DownloadRetry(label, block, dest_dir="tftp"), parameters)
         ramdisk_overlays = self._ramdisk_overlays(parameters)
         if ramdisk_overlays:
-            pipeline.add_action(ApplyOverlayAction({"ramdisk": ramdisk_overlays}), parameters)
+            pipeline.add_action(ApplyOverlayAction([ramdisk_overlays]), parameters)
         pipeline.add_action(CheckTftpSizes(), parameters)
 
-    def _ramdisk_overlays(self, parameters: dict[str, Any]) -> dict[str, Any] | None:
+    def _ramdisk_overlays(self, parameters: dict[str, Any]) -> ImageOverlays | None:
         if not isinstance(parameters.get("ramdisk"), dict):
             return None
-        overlays: dict[str, Any] = {}
+        overlays: list[TreeOverlay] = []
         if self.plan.needs_overlay:
-            overlays["lava"] = True
+            overlays.append(LAVA_OVERLAY)
         if isinstance(parameters.get("modules"), dict):
             # modules are a tarball of /lib/modules/...: unpack it over the ramdisk's root
-            overlays["modules"] = {"format": "tar", "path": "/", "_label": "modules"}
-        return {"format": "cpio.newc", "overlays": overlays} if overlays else None
+            overlays.append(TreeOverlay("modules", source="modules"))
+        return ImageOverlays("ramdisk", "cpio.newc", tuple(overlays)) if overlays else None
+
+    @property
+    def kernel_type(self) -> str:
+        kernel = self.parameters.get("kernel")
+        return str(kernel.get("type", "image")).lower() if isinstance(kernel, dict) else "image"
+
+    def run(self, ctx: JobContext) -> None:
+        ctx.kernel_type = self.kernel_type
+        super().run(ctx)
 
     def validate(self) -> None:
         super().validate()
@@ -94,3 +112,21 @@ class TftpAction(Action):
             self.errors.append("'kernel' (with a url) is required for a tftp deploy")
         if self.plan.needs_overlay and not isinstance(self.parameters.get("ramdisk"), dict):
             self.errors.append("the test shell needs a 'ramdisk' to carry its overlay (nfsrootfs is not supported)")
+
+
+class TftpDeploy(Method):
+    section = "deploy"
+    name = "tftp"
+    schema = DEPLOY_TARGETS["tftp"]
+
+    @classmethod
+    def accepts(cls, device: DeviceConfig, block: PlanBlock) -> tuple[bool, str]:
+        if block.parameters.get("to") != cls.name:
+            return False, f"'to' is not '{cls.name}'"
+        if cls.name not in device.deploy_methods():
+            return False, f"the device does not support deploy method '{cls.name}'"
+        return True, "accepted"
+
+    @classmethod
+    def build(cls, device: DeviceConfig, block: PlanBlock, plan: JobPlan) -> Action:
+        return TftpAction(plan)
