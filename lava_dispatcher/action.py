@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from lava_common.exceptions import JobError, LAVABug, LAVAError, LAVATimeoutError
+from lava_common.exceptions import LAVABug, LAVAError, LAVATimeoutError
 from lava_common.timeouts import Timeout, TimeoutSources, format_duration
 from lava_dispatcher.plan import DEFAULT_NAMESPACE
 
@@ -22,7 +22,6 @@ class Action:
     description: ClassVar[str] = "base action"
     summary: ClassVar[str] = "base action"
     section: ClassVar[str] = ""
-    timeout_exception: ClassVar[type[LAVAError]] = JobError
 
     def __init__(self) -> None:
         self.parameters: dict[str, Any] = {}

@@ -9,13 +9,14 @@ import shutil
 import socket
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import NoReturn
 
 from lava_common.exceptions import ConfigurationError
+from lava_common.keys import read_key_pair, read_public_key
 from lava_common.protocol import CANCEL_KILL_AFTER, DEFAULT_HEARTBEAT
-
-if TYPE_CHECKING:
-    from lava_dispatcher.worker.link import CurveKeys
+from lava_dispatcher.worker.daemon import Worker, WorkerExit, lock_worker_dir
+from lava_dispatcher.worker.jobs import JobStore
+from lava_dispatcher.worker.link import CurveKeys, MasterLink
 
 DEFAULT_WORKER_DIR = "/var/lib/lava/dispatcher/worker"
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -59,9 +60,6 @@ def find_lava_run(given: str | None) -> str:
 
 
 def curve_keys(args: argparse.Namespace) -> CurveKeys | None:
-    from lava_common.keys import read_key_pair, read_public_key
-    from lava_dispatcher.worker.link import CurveKeys
-
     if args.master_cert is None and args.worker_cert is None:
         if not args.plaintext:
             raise ConfigurationError("give --master-cert and --worker-cert (CURVE keys), or --plaintext")
@@ -90,10 +88,6 @@ def setup_logging(level: str, log_file: Path | None) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
-    from lava_dispatcher.worker.daemon import Worker, lock_worker_dir
-    from lava_dispatcher.worker.jobs import JobStore
-    from lava_dispatcher.worker.link import MasterLink
-
     if not args.master.startswith(("tcp://", "ipc://")):
         raise ConfigurationError(f"--master {args.master}: expected tcp://HOST:PORT")
     if args.heartbeat <= 0 or args.cancel_kill_after < 0:
@@ -119,8 +113,6 @@ def run(args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> NoReturn:
-    from lava_dispatcher.worker.daemon import WorkerExit
-
     args = build_parser().parse_args(argv)
     try:
         run(args)

@@ -42,9 +42,8 @@ class _EventSink:
             self.handle(event)
 
     def handle(self, event: Any) -> None:
-        from lava_dispatcher.test_shell import (
-            signals,  # deferred: compiling its grammar is heavy for --validate
-        )
+        # deferred: compiling the signal grammar is too heavy for `lava-run --validate`
+        from lava_dispatcher.test_shell import signals
 
         logger = self.ctx.logger
         if isinstance(event, signals.Result):
@@ -75,7 +74,6 @@ class TestShellAction(Action):
     description = "Executing lava-test-runner"
     summary = "Lava Test Shell"
     section = "test"
-    timeout_exception = TestError
 
     def __init__(self, stage: int) -> None:
         super().__init__()
