@@ -103,6 +103,8 @@ INSTALLED_APPS = [
     "lava_scheduler.lab",
     "lava_scheduler.jobs",
     "lava_scheduler.results",
+    "lava_scheduler.scheduler",
+    "lava_scheduler.master",
 ]
 
 MIDDLEWARE = [
