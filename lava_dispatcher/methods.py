@@ -49,6 +49,38 @@ def named_method_accepts(
     return True, "accepted"
 
 
+class DeployMethod(Method):
+    """``deploy: to: <name>``, on a device that lists <name> in actions.deploy.methods."""
+
+    section = "deploy"
+
+    @classmethod
+    def accepts(cls, device: DeviceConfig, block: PlanBlock) -> tuple[bool, str]:
+        return named_method_accepts(device.deploy_methods(), block, "to", cls.name, "deploy method")
+
+
+class BootMethod(Method):
+    """``boot: method: <name>``, on a device that lists <name> in actions.boot.methods."""
+
+    section = "boot"
+
+    @classmethod
+    def accepts(cls, device: DeviceConfig, block: PlanBlock) -> tuple[bool, str]:
+        return named_method_accepts(device.boot_methods(), block, "method", cls.name, "boot method")
+
+
+class TestMethod(Method):
+    """A test block whose kind is told by the key it has (``definitions``, ``interactive``...)."""
+
+    __test__ = False  # not a pytest test class
+    section = "test"
+    key: ClassVar[str]
+
+    @classmethod
+    def accepts(cls, device: DeviceConfig, block: PlanBlock) -> tuple[bool, str]:
+        return (cls.key in block.parameters, f"no '{cls.key}'")
+
+
 def select_method(methods: list[type[Method]], device: DeviceConfig, block: PlanBlock) -> type[Method]:
     accepted: list[type[Method]] = []
     reasons: list[str] = []

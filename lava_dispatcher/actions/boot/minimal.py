@@ -10,7 +10,7 @@ from lava_dispatcher.actions.boot.connect import ConnectDevice
 from lava_dispatcher.actions.boot.login import AutoLoginAction, ExpectShellSession, ExportDeviceEnv
 from lava_dispatcher.actions.boot.reset import ResetDevice
 from lava_dispatcher.device import DeviceConfig
-from lava_dispatcher.methods import Method, named_method_accepts, retry_count
+from lava_dispatcher.methods import BootMethod, retry_count
 from lava_dispatcher.plan import JobPlan, PlanBlock
 from lava_dispatcher.retry import BootRetry
 
@@ -29,14 +29,9 @@ class MinimalBoot(BootRetry):
         pipeline.add_action(ExportDeviceEnv(), parameters)
 
 
-class MinimalBootStrategy(Method):
-    section = "boot"
+class MinimalBootStrategy(BootMethod):
     name = "minimal"
     schema = BOOT_METHODS["minimal"]
-
-    @classmethod
-    def accepts(cls, device: DeviceConfig, block: PlanBlock) -> tuple[bool, str]:
-        return named_method_accepts(device.boot_methods(), block, "method", cls.name, "boot method")
 
     @classmethod
     def build(cls, device: DeviceConfig, block: PlanBlock, plan: JobPlan) -> Action:

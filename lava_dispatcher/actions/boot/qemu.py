@@ -14,7 +14,7 @@ from lava_common.schemas.boot import BOOT_METHODS
 from lava_dispatcher.action import Action, Pipeline
 from lava_dispatcher.actions.boot.login import AutoLoginAction, ExpectShellSession, ExportDeviceEnv
 from lava_dispatcher.device import DeviceConfig
-from lava_dispatcher.methods import Method, named_method_accepts, retry_count
+from lava_dispatcher.methods import BootMethod, retry_count
 from lava_dispatcher.plan import JobPlan, PlanBlock
 from lava_dispatcher.retry import BootRetry
 
@@ -121,14 +121,9 @@ class BootQemuRetry(BootRetry):
         pipeline.add_action(ExportDeviceEnv(), parameters)
 
 
-class QemuBoot(Method):
-    section = "boot"
+class QemuBoot(BootMethod):
     name = "qemu"
     schema = BOOT_METHODS["qemu"]
-
-    @classmethod
-    def accepts(cls, device: DeviceConfig, block: PlanBlock) -> tuple[bool, str]:
-        return named_method_accepts(device.boot_methods(), block, "method", cls.name, "boot method")
 
     @classmethod
     def build(cls, device: DeviceConfig, block: PlanBlock, plan: JobPlan) -> Action:

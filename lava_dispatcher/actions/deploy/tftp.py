@@ -23,7 +23,7 @@ from lava_dispatcher.actions.deploy.overlay import (
     TreeOverlay,
 )
 from lava_dispatcher.device import DeviceConfig
-from lava_dispatcher.methods import Method
+from lava_dispatcher.methods import DeployMethod
 from lava_dispatcher.plan import JobPlan, PlanBlock
 
 if TYPE_CHECKING:
@@ -114,18 +114,9 @@ class TftpAction(Action):
             self.errors.append("the test shell needs a 'ramdisk' to carry its overlay (nfsrootfs is not supported)")
 
 
-class TftpDeploy(Method):
-    section = "deploy"
+class TftpDeploy(DeployMethod):
     name = "tftp"
     schema = DEPLOY_TARGETS["tftp"]
-
-    @classmethod
-    def accepts(cls, device: DeviceConfig, block: PlanBlock) -> tuple[bool, str]:
-        if block.parameters.get("to") != cls.name:
-            return False, f"'to' is not '{cls.name}'"
-        if cls.name not in device.deploy_methods():
-            return False, f"the device does not support deploy method '{cls.name}'"
-        return True, "accepted"
 
     @classmethod
     def build(cls, device: DeviceConfig, block: PlanBlock, plan: JobPlan) -> Action:

@@ -16,7 +16,7 @@ from lava_dispatcher.actions.deploy.overlay import (
     TreeOverlay,
 )
 from lava_dispatcher.device import DeviceConfig
-from lava_dispatcher.methods import Method
+from lava_dispatcher.methods import DeployMethod
 from lava_dispatcher.plan import JobPlan, PlanBlock
 
 if TYPE_CHECKING:
@@ -116,8 +116,9 @@ class DeployImagesAction(Action):
         ctx.boot_image_args = substitute_image_args(images, ctx.downloaded)
 
 
-class TmpfsDeploy(Method):
-    section = "deploy"
+class TmpfsDeploy(DeployMethod):
+    """On QEMU devices, which need not list tmpfs among their deploy methods."""
+
     name = "tmpfs"
     schema = DEPLOY_TARGETS["tmpfs"]
 

@@ -14,7 +14,7 @@ from lava_common.exceptions import InfrastructureError, JobError, LAVAError, Tes
 from lava_common.schemas.test import TEST_KINDS
 from lava_dispatcher.action import Action
 from lava_dispatcher.device import DeviceConfig
-from lava_dispatcher.methods import Method, retry_count
+from lava_dispatcher.methods import TestMethod, retry_count
 from lava_dispatcher.plan import JobPlan, PlanBlock
 from lava_dispatcher.retry import RetryAction
 
@@ -107,14 +107,10 @@ class InteractiveRetry(RetryAction):
         self.new_pipeline().add_action(InteractiveAction(), parameters)
 
 
-class InteractiveTest(Method):
-    section = "test"
+class InteractiveTest(TestMethod):
     name = "interactive"
+    key = "interactive"
     schema = TEST_KINDS["interactive"]
-
-    @classmethod
-    def accepts(cls, device: DeviceConfig, block: PlanBlock) -> tuple[bool, str]:
-        return ("interactive" in block.parameters, "no 'interactive'")
 
     @classmethod
     def build(cls, device: DeviceConfig, block: PlanBlock, plan: JobPlan) -> Action:

@@ -9,7 +9,7 @@ from lava_common.exceptions import JobError
 from lava_common.schemas.test import TEST_KINDS
 from lava_dispatcher.action import Action
 from lava_dispatcher.device import DeviceConfig
-from lava_dispatcher.methods import Method, retry_count
+from lava_dispatcher.methods import TestMethod, retry_count
 from lava_dispatcher.plan import JobPlan, PlanBlock
 from lava_dispatcher.retry import RetryAction
 
@@ -92,14 +92,10 @@ class MonitorRetry(RetryAction):
         self.new_pipeline().add_action(MonitorAction(), parameters)
 
 
-class MonitorTest(Method):
-    section = "test"
+class MonitorTest(TestMethod):
     name = "monitor"
+    key = "monitors"
     schema = TEST_KINDS["monitor"]
-
-    @classmethod
-    def accepts(cls, device: DeviceConfig, block: PlanBlock) -> tuple[bool, str]:
-        return ("monitors" in block.parameters, "no 'monitors'")
 
     @classmethod
     def build(cls, device: DeviceConfig, block: PlanBlock, plan: JobPlan) -> Action:

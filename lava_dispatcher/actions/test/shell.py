@@ -14,7 +14,7 @@ from lava_common.schemas.test import TEST_KINDS
 from lava_dispatcher.action import Action
 from lava_dispatcher.actions.test.overlay_bridge import signal_parser
 from lava_dispatcher.device import DeviceConfig
-from lava_dispatcher.methods import Method, retry_count
+from lava_dispatcher.methods import TestMethod, retry_count
 from lava_dispatcher.plan import JobPlan, PlanBlock
 from lava_dispatcher.retry import RetryAction
 
@@ -163,18 +163,17 @@ class TestShellRetry(RetryAction):
         self.new_pipeline().add_action(TestShellAction(self.stage), parameters)
 
 
-class ShellTest(Method):
-    section = "test"
+class ShellTest(TestMethod):
     name = "definition"
+    key = "definitions"
     schema = TEST_KINDS["definition"]
 
     @classmethod
     def accepts(cls, device: DeviceConfig, block: PlanBlock) -> tuple[bool, str]:
-        if "definitions" not in block.parameters:
-            return False, "no 'definitions'"
-        if "docker" in block.parameters:
+        accepted, reason = super().accepts(device, block)
+        if accepted and "docker" in block.parameters:
             return False, "docker test shells are not supported"
-        return True, "accepted"
+        return accepted, reason
 
     @classmethod
     def build(cls, device: DeviceConfig, block: PlanBlock, plan: JobPlan) -> Action:
