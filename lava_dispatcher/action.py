@@ -101,7 +101,8 @@ class Pipeline:
         action.level = f"{self.parent.level}.{index}" if self.parent else str(index)
         action.parent = self.parent
         action.parameters = parameters
-        action.namespace = str(parameters.get("namespace") or (self.parent.namespace if self.parent else DEFAULT_NAMESPACE))
+        inherited = self.parent.namespace if self.parent else DEFAULT_NAMESPACE
+        action.namespace = str(parameters.get("namespace") or inherited)
         action.sources = self.sources
         share = None
         if self.parent is not None and self.parent.max_retries > 1:

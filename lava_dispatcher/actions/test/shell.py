@@ -147,6 +147,7 @@ class TestShellAction(Action):
             raise TestError(f"lava-test-raise: {sink.raised}")
         console.expect(console.prompts, wait(ctx), what="the shell prompt after the test runner")
 
+
 class TestShellRetry(RetryAction):
     __test__ = False
     name = "lava-test-retry"
