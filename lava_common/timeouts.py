@@ -9,7 +9,7 @@ say what is wrong with a malformed one, in their own words.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 UNITS = {"days": 86400, "hours": 3600, "minutes": 60, "seconds": 1}
 
@@ -44,8 +44,7 @@ class Timeout:
     skip: bool = False
 
 
-@dataclass(frozen=True)
-class TimeoutSources:
+class TimeoutSources(NamedTuple):
     """The job's and the device's ``timeouts:`` blocks, and the precedence rule between them (reference §4.6)."""
 
     job: dict[str, Any]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from lava_common.exceptions import ConfigurationError
 
@@ -37,8 +37,7 @@ class PowerCommands:
     soft_reboot: list[str] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
-class ConnectionSpec:
+class ConnectionSpec(NamedTuple):
     name: str
     command: str
     tags: tuple[str, ...] = ()

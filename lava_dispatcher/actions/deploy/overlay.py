@@ -9,9 +9,8 @@ kernel unpacks over the original one.
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from lava_common.exceptions import JobError
 from lava_dispatcher.action import Action
@@ -29,8 +28,7 @@ def results_dir(plan: JobPlan, device: DeviceConfig) -> str:
     return template % plan.job_id if "%s" in template else template
 
 
-@dataclass(frozen=True)
-class TreeOverlay:
+class TreeOverlay(NamedTuple):
     """A downloaded file or tarball to unpack into an image at ``path``; ``name: lava`` is the test overlay."""
 
     name: str
@@ -42,8 +40,7 @@ class TreeOverlay:
 LAVA_OVERLAY = TreeOverlay("lava")
 
 
-@dataclass(frozen=True)
-class ImageOverlays:
+class ImageOverlays(NamedTuple):
     """The overlays one image receives, in the order they are appended (a later one wins)."""
 
     label: str  # the image, as downloaded (ctx.downloaded)

@@ -6,7 +6,6 @@ given paths relative to that root.
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -39,6 +38,8 @@ class PrepareTftpDir(Action):
     section = "deploy"
 
     def run(self, ctx: JobContext) -> None:
+        import tempfile  # deferred: with random, a heavy import that `lava-run --validate` does not need
+
         root = ctx.dispatcher.tftp_root
         try:
             root.mkdir(parents=True, exist_ok=True)
