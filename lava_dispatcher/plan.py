@@ -19,7 +19,7 @@ DEFAULT_NAMESPACE = "common"
 
 
 class PlanBlock(NamedTuple):
-    """One entry of the job's ``actions:`` list (immutable: a NamedTuple costs less start-up than a dataclass)."""
+    """One entry of the job's ``actions:`` list."""
 
     section: str  # deploy, boot, test or command
     position: int  # index in ``actions:``
@@ -34,6 +34,8 @@ class PlanBlock(NamedTuple):
 
 @dataclass
 class JobPlan:
+    """The job's blocks in order and its job-wide settings; the empty plan stands for no job."""
+
     job_id: str = ""
     blocks: tuple[PlanBlock, ...] = ()
     # job-wide settings, as the definition wrote them
