@@ -286,6 +286,9 @@ def _check_timeout(out: _Collector, path: str, value: Any) -> None:
         out.check(f"{path}.{unit}", timeout[unit], _is_non_negative_int)
     if "skip" in timeout:
         out.check(f"{path}.skip", timeout["skip"], _is_bool)
+    for key in timeout:
+        if key not in UNITS and key != "skip":
+            out.add(f"{path}.{key}", f"unknown timeout unit; use {', '.join(UNITS)} (and skip)")
 
 
 def _check_ssh_primary(out: _Collector, data: dict[str, Any]) -> None:
