@@ -30,14 +30,6 @@ STR_OR_STRINGS = named("strings", AnyOf(Str(), List(Str()), description="a strin
 FREE_MAPPING = Dict(extra=ALLOW)
 
 
-def _exclusive(first: str, second: str):
-    def rule(value: dict, path: str, ctx: Context) -> None:
-        if first in value and second in value:
-            ctx.error(child(path, second), f"{first} and {second} cannot be used together")
-
-    return rule
-
-
 # keys every action (deploy, boot, test, command) may carry
 ACTION = Dict(
     optional={
@@ -51,7 +43,6 @@ ACTION = Dict(
         "failure_retry": Int(min=1),
         "failure_retry_interval": Int(min=1),
     },
-    checks=[_exclusive("repeat", "failure_retry")],
     description="an action block (a mapping)",
 )
 
