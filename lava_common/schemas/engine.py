@@ -241,8 +241,11 @@ class Enum(Node):
     def check(self, value: Any, path: str, ctx: Context) -> None:
         if type(value) is not str:
             ctx.error(path, f"expected a string ({self.description}), got {kind(value)}")
-        elif value not in self.allowed and (ctx.strict or not self.soft):
-            ctx.error(path, f"unknown {self.label} {show(value)}; known: {words(self.values)}")
+        elif value not in self.allowed:
+            if ctx.strict or not self.soft:
+                ctx.error(path, f"unknown {self.label} {show(value)}; known: {words(self.values)}")
+            else:
+                ctx.warn(path, f"unknown {self.label} {show(value)}, accepted; known: {words(self.values)}")
 
     def _json(self, defs: dict[str, Any]) -> dict[str, Any]:
         if self.soft:

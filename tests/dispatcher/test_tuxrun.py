@@ -45,6 +45,14 @@ def test_boot_only(tmp_path):
     assert (tmp_path / "output" / "result.yaml").exists()  # --output-dir relative to the cwd
 
 
+def test_boot_only_with_short_timeouts(tmp_path):
+    # tuxrun's job: timeouts.action (5 min) longer than the job's (4 min); the server would refuse it, lava-run runs it
+    proc, results = _tuxrun(tmp_path, "--timeouts", "deploy=2", "boot=2")
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert results["lava"]["job"]["result"] == "pass"
+    assert results["lava"]["login-action"]["result"] == "pass"
+
+
 def test_inline_commands(tmp_path):
     proc, results = _tuxrun(tmp_path, "--", "uname", "-a")
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
