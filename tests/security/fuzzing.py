@@ -179,10 +179,10 @@ def job_trees() -> st.SearchStrategy:
     return st.one_of(mutated(CORPUS_JOBS), mutated(CORPUS_JOBS), TREES)
 
 
-def testdef_texts() -> st.SearchStrategy:
+def definition_texts() -> st.SearchStrategy:
     return st.one_of(mutated(CORPUS_TESTDEFS).map(_dump), edited_text(CORPUS_TESTDEFS), TREES.map(_dump),
                      st.text(max_size=300))
 
 
-def testdef_trees() -> st.SearchStrategy:
+def definition_trees() -> st.SearchStrategy:
     return st.one_of(mutated(CORPUS_TESTDEFS), mutated(CORPUS_TESTDEFS), TREES)
