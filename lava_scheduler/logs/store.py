@@ -37,7 +37,8 @@ class LogStore:
         if not lines:
             return
         self.directory.mkdir(parents=True, exist_ok=True)
-        encoded = [(line.replace("\n", " ") + "\n").encode("utf-8") for line in lines]
+        # a lone surrogate (JSON can carry "\ud800") is kept as its escape, the same in a JSON string
+        encoded = [(line.replace("\n", " ") + "\n").encode("utf-8", "backslashreplace") for line in lines]
         with open(self.log_path, "ab") as log, open(self.index_path, "ab") as index:
             offset = log.tell()
             offsets = bytearray()
