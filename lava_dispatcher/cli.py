@@ -133,7 +133,10 @@ def _prepare(args: argparse.Namespace, logger: Any) -> tuple[Any, Any]:
     secrets = job_data.get("secrets") or {}
     if isinstance(secrets, dict):
         for key, value in secrets.items():
-            os.environ[str(key)] = str(value)
+            try:
+                os.environ[str(key)] = str(value)
+            except (ValueError, OSError):  # "", "A=B", a NUL byte: no environment can hold these
+                raise JobError(f"secrets.{key}: not a usable environment variable name") from None
             logger.add_secret(str(value))
     os.environ["LAVA_JOB_ID"] = str(args.job_id)
     ctx = JobContext(

@@ -106,6 +106,14 @@ def test_lava_run_validate_never_reports_a_bug(text, capfd):
     capfd.readouterr()  # lava-run's log records on stderr: not kept between examples
 
 
+def test_lava_run_refuses_secret_names_no_environment_can_hold(capfd):
+    job = yaml.safe_load((DEVICE.parents[1] / "jobs" / "minimal.yaml").read_text())
+    for name in ("", "A=B", "NUL\x00"):
+        result = _lava_run_validate(yaml.safe_dump({**job, "secrets": {name: "s3cret"}}))
+        assert result["error_type"] == "Job" and f"secrets.{name}: not a usable environment" in result["error_msg"]
+    capfd.readouterr()
+
+
 # the server: XML-RPC and REST, through the real views
 
 
