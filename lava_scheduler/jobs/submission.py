@@ -126,10 +126,14 @@ def _metadata(data: dict[str, Any]) -> dict[str, Any]:
     return {str(key): coerce(value) for key, value in (data.get("metadata") or {}).items()}
 
 
+# the largest value the queue_timeout column holds (about 68 years: never, for a queue)
+QUEUE_TIMEOUT_LIMIT = 2**31 - 1
+
+
 def _queue_timeout(data: dict[str, Any]) -> int | None:
     queue = data.get("timeouts", {}).get("queue")
     if queue:
-        return timeout_seconds(queue)
+        return min(timeout_seconds(queue), QUEUE_TIMEOUT_LIMIT)
     hours = settings.QUEUE_TIMEOUT_HOURS
     return int(timedelta(hours=hours).total_seconds()) if hours else None
 

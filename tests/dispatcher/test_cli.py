@@ -40,6 +40,16 @@ def test_action_timeout_longer_than_the_job_only_warns(tmp_path):
     assert "job definition: build_notes: unknown key (ignored)" in warnings
 
 
+def test_absurdly_long_timeouts_run(tmp_path):
+    # {days: 10**20} is a valid timeout: the interval timer must not overflow on it
+    job = yaml.safe_load((HERE / "jobs" / "minimal.yaml").read_text())
+    huge = {"days": 10**20}
+    job["timeouts"] = {"job": huge, "action": huge, "connection": huge}
+    proc, records, _ = run_lava(tmp_path, job, HERE / "devices" / "fake-board.yaml")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert job_result(records)["result"] == "pass"
+
+
 def test_only_nine_levels(tmp_path):
     _, records, _ = run_lava(tmp_path, HERE / "jobs" / "minimal.yaml", HERE / "devices" / "fake-board.yaml")
     levels = {r["lvl"] for r in records}

@@ -117,6 +117,11 @@ def test_action_timeout_longer_than_the_job_is_refused_at_submission(user, devic
     refused(yaml.safe_dump(data), user, "actions[1].boot.timeout: 5 minutes is longer than the job timeout (4 minutes)")
 
 
+def test_an_endless_queue_timeout_is_stored_as_the_longest_one(user, device):
+    (job,) = submit_job(job_text(timeouts={"job": {"minutes": 10}, "queue": {"days": 10**20}}), user)
+    assert job.queue_timeout == 2**31 - 1
+
+
 def test_reference_leniencies_are_accepted(user, device):
     data = dict(JOB, timeouts={"job": {"minutes": 1, "seconds": 30}}, build_notes="from CI")
     data["actions"] = [JOB["actions"][0], {"boot": dict(JOB["actions"][1]["boot"], repeat=2, failure_retry=2)}]
