@@ -21,7 +21,10 @@ _NOT_YAML_SAFE = re.compile("[\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff\ud800-\udf
 
 
 def _escape(match: re.Match[str]) -> str:
-    return f"\\u{ord(match.group()):04x}"
+    code = ord(match.group())
+    if 0xD800 <= code <= 0xDFFF:
+        return "\ufffd"  # a lone surrogate: no YAML reader takes it, even escaped
+    return f"\\u{code:04x}"
 
 
 def utc_now_iso() -> str:

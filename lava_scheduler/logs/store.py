@@ -7,12 +7,14 @@ read with two seeks whatever the size of the log.
 """
 
 import os
+import re
 import struct
 from pathlib import Path
 
 from django.conf import settings
 
 OFFSET = struct.Struct("=Q")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def job_output_dir(job) -> Path:
@@ -37,8 +39,8 @@ class LogStore:
         if not lines:
             return
         self.directory.mkdir(parents=True, exist_ok=True)
-        # a lone surrogate (JSON can carry "\ud800") is kept as its escape, the same in a JSON string
-        encoded = [(line.replace("\n", " ") + "\n").encode("utf-8", "backslashreplace") for line in lines]
+        # a lone surrogate (a worker's JSON can carry "\ud800") is stored as U+FFFD, as lava-run writes it
+        encoded = [(_SURROGATE.sub("\ufffd", line.replace("\n", " ")) + "\n").encode("utf-8") for line in lines]
         with open(self.log_path, "ab") as log, open(self.index_path, "ab") as index:
             offset = log.tell()
             offsets = bytearray()

@@ -6,6 +6,7 @@ answer with the lines asked for or a refusal with a reason; never a 500.
 """
 
 import json
+import re
 import xmlrpc.client
 from urllib.parse import urlencode
 
@@ -47,13 +48,13 @@ def test_any_message_is_written_as_one_line_that_json_and_yaml_read_back(level, 
     line = format_record(level, msg, dt="2026-01-02T03:04:05+00:00")
     assert "\n" not in line and "\r" not in line
     record = parse_record(line)
-    if record["msg"] != msg:  # only an over-long record is replaced, and says so
-        assert record["msg"].startswith("<line way too long")
-    assert load_yaml(line) == [record] or _has_surrogates(msg)
+    assert load_yaml(line) == [record]  # lavacli reads logs with a YAML parser
+    if record["msg"] != msg and not _has_surrogates(msg):
+        assert record["msg"].startswith("<line way too long")  # only an over-long record is replaced
 
 
 def _has_surrogates(value) -> bool:
-    return "\\ud" in json.dumps(value)  # YAML cannot hold lone surrogates; JSON readers still can
+    return "\\ud" in json.dumps(value)  # a lone surrogate is written as U+FFFD: YAML cannot hold it
 
 
 @fuzz_settings
@@ -107,8 +108,8 @@ def test_stored_lines_come_back_through_every_reader(job_with_owner, lines, star
     store.truncate(0)
     assert store_log_lines(job.pk, 0, lines) == len(lines)
     stored = [line.replace("\n", " ") for line in lines]
-    # what went in comes out, line for line (a lone surrogate as its escape)
-    assert store.read() == [line.encode("utf-8", "backslashreplace").decode("utf-8") for line in stored]
+    # what went in comes out, line for line (a lone surrogate as U+FFFD)
+    assert store.read() == [re.sub("[\ud800-\udfff]", "\ufffd", line) for line in stored]
 
     code, answer = _rpc("scheduler.jobs.logs", job.pk, start, end)
     if code == 200:
