@@ -297,9 +297,10 @@ class Dict(Node):
 
     ``extra``: ALLOW tolerates unknown keys, FORBID refuses them, STRICT refuses
     them in strict mode and otherwise accepts them with a warning (the
-    reference's non-strict mode accepts them silently; a warning still shows a typo). ``values`` makes it a free
-    mapping of string keys whose values all follow one schema. ``checks`` run
-    after the keys, for rules that tie several keys together.
+    reference's non-strict mode accepts them silently; a warning still shows
+    a typo). ``values`` makes it a free mapping of string keys whose values
+    all follow one schema. ``checks`` run after the keys, for rules that tie
+    several keys together.
     """
 
     def __init__(
