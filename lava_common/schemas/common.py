@@ -2,6 +2,7 @@
 
 import re
 from typing import Any
+from urllib.parse import urlsplit
 
 from lava_common.schemas.engine import (
     ALLOW,
@@ -61,6 +62,11 @@ def _check_url(value: Any, path: str, ctx: Context) -> None:
     match = _SCHEME.match(value)
     if match and match.group(1).lower() not in URL_SCHEMES:
         ctx.error(path, f"unsupported URL scheme {show(match.group(1))}; use one of {words(URL_SCHEMES)}")
+        return
+    try:
+        urlsplit(value)
+    except ValueError as exc:  # "http://[host" and the like: no downloader could read it
+        ctx.error(path, f"not a valid URL: {exc}")
 
 
 URL = named("url", Custom(_check_url, json={"type": "string", "minLength": 1}, description="a URL",

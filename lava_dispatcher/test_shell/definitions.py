@@ -243,7 +243,10 @@ def _url_fetch(entry: Mapping[str, Any], checkout: Path, where: str) -> None:
 
 def download(url: str, headers: Mapping[str, str], where: str) -> bytes:
     """Fetch a file:// or http(s):// URL into memory (test definitions are small)."""
-    parsed = urllib.parse.urlparse(url)
+    try:
+        parsed = urllib.parse.urlparse(url)
+    except ValueError as exc:  # "http://[host"
+        raise JobError(f"{where}: '{url}' is not a valid URL: {exc}") from None
     if parsed.scheme == "file":
         path = Path(urllib.parse.unquote(parsed.path))
         try:

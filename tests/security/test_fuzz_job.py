@@ -16,7 +16,7 @@ import pytest
 import yaml
 from django.contrib.auth.models import User
 from django.test import Client
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from lava_common.schemas import JobSchemaError, validate_job, validate_job_text
@@ -95,8 +95,14 @@ def _lava_run_validate(text: str) -> dict:
         return load_yaml((folder / "out" / "result.yaml").read_text())
 
 
+# inputs fuzzing found once, kept so that they are tried on every run
+IPV6_URL_JOB = (Path(__file__).resolve().parents[1] / "dispatcher" / "jobs" / "qemu-tests.yaml").read_text().replace(
+    "file:///images/x86_64/bzImage", "http://[images.example.org/bzImage")
+
+
 @fuzz_settings
 @given(text=job_texts().filter(lambda t: isinstance(t, str)))
+@example(text=IPV6_URL_JOB)
 def test_lava_run_validate_never_reports_a_bug(text, capfd):
     result = _lava_run_validate(text)
     assert result["result"] in ("pass", "fail")

@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 
 import pytest
 from django.test import Client
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from lava_common.constants import LOG_LEVELS
@@ -100,6 +100,8 @@ QUERY_VALUES = st.one_of(st.integers(-(2**70), 2**70).map(str), st.text(max_size
 @fuzz_settings
 @given(lines=st.lists(RECORD_LIKE, max_size=12), start=RANGE_VALUES, end=RANGE_VALUES,
        query=st.dictionaries(st.sampled_from(["start", "end"]), QUERY_VALUES, max_size=2))
+@example(lines=["- \ud800", "- \r", '- {"lvl": "results", "msg": ' + "[" * 5000 + "}", "- 5"], start=None,
+         end=float("inf"), query={"start": "9" * 30})  # found by fuzzing once
 def test_stored_lines_come_back_through_every_reader(job_with_owner, lines, start, end, query):
     job = job_with_owner
     store = LogStore(job_output_dir(job))

@@ -8,7 +8,7 @@ accepts builds an overlay without writing outside the job's folder.
 import tempfile
 from pathlib import Path
 
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from lava_common.exceptions import JobError
@@ -50,6 +50,9 @@ def _files_under(folder: Path) -> set[Path]:
 @fuzz_settings
 @given(definition_trees(), st.one_of(st.none(), st.dictionaries(st.text(max_size=8), st.text(max_size=8), max_size=3)),
        st.lists(st.sampled_from(["keys", "sources", "deps", "steps", "all"]), max_size=2))
+@example(tree={"metadata": {"format": "Lava-Test Test Definition 1.0", "name": "x"}, "parse": {"pattern": [None]},
+               "install": {"git-repos": [{"url": "file:///x", "destination": "../../escape"}]}},
+         parameters=None, skip_install=[])  # found by fuzzing once
 def test_lava_run_builds_an_overlay_or_refuses_with_a_job_error(tree, parameters, skip_install):
     # git-repos would reach the network: the fuzzed definitions keep only the shape checks of their entries
     entry = {"from": "inline", "name": "fuzz", "path": "inline/fuzz.yaml", "repository": tree,
