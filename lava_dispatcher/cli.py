@@ -41,7 +41,7 @@ def _load(path: Path | None, what: str, error: type[LAVAError]) -> Any:
     if path is None:
         return None
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_bytes()  # load_yaml decodes, and says where a file is not UTF-8
     except OSError as exc:
         raise error(f"cannot read the {what} '{path}': {exc.strerror}") from exc
     try:
