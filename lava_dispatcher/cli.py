@@ -18,6 +18,7 @@ from lava_common.yaml_loader import YAMLLoadError, dump_yaml, load_yaml
 from lava_dispatcher.context import JobContext
 from lava_dispatcher.device import parse_device, parse_dispatcher
 from lava_dispatcher.job import Job
+from lava_dispatcher.local_files import LocalFiles
 from lava_dispatcher.logger import JobLogger, stderr_logger
 
 CANCEL_SIGNALS = (signal.SIGHUP, signal.SIGINT, signal.SIGQUIT, signal.SIGTERM, signal.SIGUSR2)
@@ -31,6 +32,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--dispatcher", type=Path, default=None, help="dispatcher configuration (YAML)")
     parser.add_argument("--env-dut", type=Path, default=None, help="environment for the device (YAML)")
     parser.add_argument("--validate", action="store_true", help="validate the job, do not run it")
+    parser.add_argument("--allowed-file-dirs", default=None, metavar="DIRS",
+                        help=f"only read file:// URLs and local git repositories below these folders "
+                        f"('{os.pathsep}'-separated; empty: none); without it, any local file")
     parser.add_argument("--skip-sudo-warning", action="store_true", help="accepted; root is never required")
     parser.add_argument("--debug", action="store_true", help="accepted for compatibility")
     parser.add_argument("--url", default=None, help="accepted for compatibility; logs go to stderr")
@@ -44,7 +48,7 @@ def _load(path: Path | None, what: str, error: type[LAVAError]) -> Any:
     if path is None:
         return None
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_bytes()  # load_yaml decodes, and says where a file is not UTF-8
     except OSError as exc:
         raise error(f"cannot read the {what} '{path}': {exc.strerror}") from exc
     try:
@@ -128,7 +132,10 @@ def _prepare(args: argparse.Namespace, logger: JobLogger) -> tuple[JobContext, J
     secrets = job_data.get("secrets") or {}
     if isinstance(secrets, dict):
         for key, value in secrets.items():
-            os.environ[str(key)] = str(value)
+            try:
+                os.environ[str(key)] = str(value)
+            except (ValueError, OSError):  # "", "A=B", a NUL byte: no environment can hold these
+                raise JobError(f"secrets.{key}: not a usable environment variable name") from None
             logger.add_secret(str(value))
     os.environ["LAVA_JOB_ID"] = str(args.job_id)
     ctx = JobContext(
@@ -138,6 +145,7 @@ def _prepare(args: argparse.Namespace, logger: JobLogger) -> tuple[JobContext, J
         dispatcher=dispatcher,
         logger=logger,
         env_dut=env_dut if isinstance(env_dut, dict) else {},
+        local_files=LocalFiles.from_option(args.allowed_file_dirs),
     )
     return ctx, Job.from_context(ctx)
 

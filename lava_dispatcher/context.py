@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from lava_dispatcher.alarm import DeadlineStack
 from lava_dispatcher.device import DeviceConfig, DispatcherConfig
+from lava_dispatcher.local_files import LocalFiles
 from lava_dispatcher.logger import JobLogger
 from lava_dispatcher.plan import DEFAULT_NAMESPACE, JobPlan
 from lava_dispatcher.processes import ProcessRegistry
@@ -56,6 +57,7 @@ class JobContext:
     deadlines: DeadlineStack = field(default_factory=DeadlineStack)
     processes: ProcessRegistry = field(default_factory=ProcessRegistry)
     env_dut: dict[str, Any] = field(default_factory=dict)
+    local_files: LocalFiles = field(default_factory=LocalFiles)
     scratch_dir: Path | None = None
     tftp_dir: Path | None = None
     namespaces: dict[str, NamespaceState] = field(default_factory=dict)

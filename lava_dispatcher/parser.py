@@ -16,9 +16,15 @@ from lava_dispatcher.registry import METHODS
 from lava_dispatcher.retry import RepeatAction
 
 
-def schema_check(job: dict[str, Any]) -> None:
+def schema_check(job: dict[str, Any]) -> list[str]:
+    """Check the job against the shared job schema; return its warnings.
+
+    A timeout longer than the job's is not refused here: the reference's
+    lava-run runs such a job (tuxrun's boot-only jobs are like that) and
+    ``Job.validate`` warns about it; the server refuses it at submission.
+    """
     try:
-        validate_job(job)
+        return [str(issue) for issue in validate_job(job, refuse_long_timeouts=False)]
     except JobSchemaError as exc:
         raise JobError(f"Invalid job definition: {exc}") from exc
 

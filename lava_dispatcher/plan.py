@@ -105,8 +105,6 @@ def _blocks(actions: Any) -> list[PlanBlock]:
             raise JobError(f"{where}: unknown action type '{section}'")
         if not isinstance(parameters, dict):
             raise JobError(f"{where}.{section}: must be a mapping")
-        if "repeat" in parameters and "failure_retry" in parameters:
-            raise JobError(f"{where}.{section}: 'repeat' and 'failure_retry' are mutually exclusive")
         namespace = str(parameters.get("namespace") or DEFAULT_NAMESPACE)
         blocks.append(PlanBlock(section, position, namespace, parameters))
     return blocks

@@ -35,7 +35,12 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from lava_common.exceptions import InfrastructureError, JobError
+from lava_common.schemas import JobSchemaError
+from lava_common.schemas import validate_testdef as check_testdef_schema
 from lava_common.yaml_loader import YAMLLoadError, dump_yaml, load_yaml
+from lava_dispatcher.local_files import LocalFiles, local_path
+
+STANDALONE = LocalFiles()
 
 TESTDEF_FORMAT = "Lava-Test Test Definition 1.0"
 GIT_TIMEOUT = 600
@@ -70,12 +75,15 @@ class FetchedDefinition:
         return f"{self.index}_{self.name}"
 
 
-def fetch_definitions(entries: Sequence[Mapping[str, Any]], dest: Path) -> list[FetchedDefinition]:
-    """Fetch every entry of a test action's ``definitions`` list into ``dest/<index>_<name>/``."""
+def fetch_definitions(
+    entries: Sequence[Mapping[str, Any]], dest: Path, local_files: LocalFiles = STANDALONE
+) -> list[FetchedDefinition]:
+    """Fetch every entry of a test action's ``definitions`` list into ``dest/<index>_<name>/``;
+    ``local_files`` says which local repositories and file:// URLs may be read."""
     seen: set[str] = set()
     fetched = []
     for index, entry in enumerate(entries):
-        definition = fetch_definition(entry, index, dest)
+        definition = fetch_definition(entry, index, dest, local_files)
         if definition.name in seen:
             raise JobError(f"test definition '{definition.name}' is listed twice: names must be unique")
         seen.add(definition.name)
@@ -83,14 +91,16 @@ def fetch_definitions(entries: Sequence[Mapping[str, Any]], dest: Path) -> list[
     return fetched
 
 
-def fetch_definition(entry: Mapping[str, Any], index: int, dest: Path) -> FetchedDefinition:
+def fetch_definition(
+    entry: Mapping[str, Any], index: int, dest: Path, local_files: LocalFiles = STANDALONE
+) -> FetchedDefinition:
     name = str(entry.get("name", ""))
     where = f"test definition {index} ('{name}')"
     if not _NAME.match(name) or name == "lava":
         raise JobError(f"{where}: name must match [-_a-zA-Z0-9.]+ and not be 'lava'")
     source = entry.get("from")
     path = str(entry.get("path") or "")
-    if not path or PurePosixPath(path).is_absolute() or ".." in PurePosixPath(path).parts:
+    if not _inside(path):
         raise JobError(f"{where}: 'path' must be a relative path inside the repository, got '{path}'")
     checkout = dest / f"{index}_{name}"
     if checkout.exists():
@@ -108,10 +118,10 @@ def fetch_definition(entry: Mapping[str, Any], index: int, dest: Path) -> Fetche
     elif source == "git":
         repository = str(entry.get("repository") or "")
         revision = str(entry.get("revision") or entry.get("branch") or "")
-        commit_id = _git_fetch(entry, checkout, where)
+        commit_id = _git_fetch(entry, checkout, where, local_files)
     elif source == "url":
         repository = str(entry.get("repository") or "")
-        _url_fetch(entry, checkout, where)
+        _url_fetch(entry, checkout, where, local_files)
     else:
         raise JobError(f"{where}: 'from' must be one of inline, git, url (got '{source}')")
     testdef_file = checkout / path
@@ -143,40 +153,42 @@ def load_testdef(text: str, where: str) -> dict:
 
 
 def validate_testdef(data: Any, where: str) -> None:
+    """The shared schema (every problem with its path), then what only a regex engine can tell."""
     if not isinstance(data, Mapping):
         raise JobError(f"{where}: a test definition must be a mapping")
-    metadata = data.get("metadata")
-    if not isinstance(metadata, Mapping):
-        raise JobError(f"{where}: 'metadata' is missing")
-    if metadata.get("format") != TESTDEF_FORMAT:
-        raise JobError(f"{where}: metadata.format must be '{TESTDEF_FORMAT}', got '{metadata.get('format')}'")
-    if not metadata.get("name"):
-        raise JobError(f"{where}: metadata.name is missing")
-    for section in ("run", "install", "parse"):
-        if section in data and not isinstance(data[section], Mapping | None):
-            raise JobError(f"{where}: '{section}' must be a mapping")
-    steps = (data.get("run") or {}).get("steps")
-    if steps is not None and not isinstance(steps, list):
-        raise JobError(f"{where}: run.steps must be a list")
-    for key in ("params", "parameters"):
-        if key in data and not isinstance(data[key], Mapping | None):
-            raise JobError(f"{where}: '{key}' must be a mapping")
-    parse = data.get("parse") or {}
-    if parse.get("pattern"):
+    # a section left empty ("install:" and nothing under it) reads as null: as good as absent
+    present = {key: value for key, value in data.items() if value is not None}
+    try:
+        check_testdef_schema(present)
+    except JobSchemaError as exc:
+        raise JobError(f"{where}: " + "; ".join(str(issue) for issue in exc.errors)) from None
+    pattern = (present.get("parse") or {}).get("pattern")
+    if pattern is not None:
         try:
-            re.compile(parse["pattern"])
-        except re.error as exc:
+            re.compile(pattern)
+        except (re.error, OverflowError, RecursionError) as exc:
             raise JobError(f"{where}: parse.pattern is not a valid regular expression: {exc}") from exc
-    if parse.get("fixupdict") is not None and not isinstance(parse["fixupdict"], Mapping):
-        raise JobError(f"{where}: parse.fixupdict must be a mapping")
+    for index, repo in enumerate((present.get("install") or {}).get("git-repos") or []):
+        destination = repo.get("destination") if isinstance(repo, Mapping) else None
+        if destination is not None and not _inside(str(destination)):
+            raise JobError(f"{where}: install.git-repos[{index}].destination must be a relative path "
+                           f"inside the test definition's folder, got '{destination}'")
+
+
+def _inside(path: str) -> bool:
+    """A relative path that stays inside the folder it is joined to."""
+    parts = PurePosixPath(path).parts
+    return bool(parts) and not PurePosixPath(path).is_absolute() and ".." not in parts
 
 
 # -- git ---------------------------------------------------------------------------------------
 
 
-def git(args: Sequence[str], cwd: Path | None, where: str) -> str:
-    """Run git; failures become errors naming ``where``."""
-    cmd = ["git", "-c", "advice.detachedHead=false", "-c", "protocol.file.allow=always", *args]
+def git(args: Sequence[str], cwd: Path | None, where: str, local_files: LocalFiles = STANDALONE) -> str:
+    """Run git; failures become errors naming ``where``. On a lab worker, git's own default for
+    local repositories applies (only the one asked for, not submodules that point at worker paths)."""
+    file_protocol = "user" if local_files.restricted else "always"
+    cmd = ["git", "-c", "advice.detachedHead=false", "-c", f"protocol.file.allow={file_protocol}", *args]
     try:
         proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=GIT_TIMEOUT, check=False)
     except FileNotFoundError as exc:
@@ -190,21 +202,26 @@ def git(args: Sequence[str], cwd: Path | None, where: str) -> str:
     return proc.stdout.strip()
 
 
-def _git_fetch(entry: Mapping[str, Any], checkout: Path, where: str) -> str:
+def _git_fetch(entry: Mapping[str, Any], checkout: Path, where: str, local_files: LocalFiles) -> str:
     repository = str(entry.get("repository") or "")
     if not repository:
         raise JobError(f"{where}: 'from: git' needs a 'repository'")
+    if (path := local_path(repository, git=True)) is not None:
+        local_files.check(path, f"{where} repository")
+    for key in ("branch", "revision"):
+        if str(entry.get(key) or "").startswith("-"):
+            raise JobError(f"{where}: '{key}' must not start with '-'")
     args = ["clone", "--quiet"]
     if entry.get("branch"):
         args += ["--branch", str(entry["branch"])]
     if entry.get("recursive"):
         args.append("--recurse-submodules")
-    git([*args, "--", repository, str(checkout)], None, where)
+    git([*args, "--", repository, str(checkout)], None, where, local_files)
     if entry.get("revision"):
-        git(["checkout", "--quiet", str(entry["revision"])], checkout, where)
+        git(["checkout", "--quiet", str(entry["revision"])], checkout, where, local_files)
         if entry.get("recursive"):
-            git(["submodule", "update", "--init", "--recursive", "--quiet"], checkout, where)
-    commit_id = git(["rev-parse", "HEAD"], checkout, where)
+            git(["submodule", "update", "--init", "--recursive", "--quiet"], checkout, where, local_files)
+    commit_id = git(["rev-parse", "HEAD"], checkout, where, local_files)
     if entry.get("history") is False:
         shutil.rmtree(checkout / ".git")
     return commit_id
@@ -213,9 +230,9 @@ def _git_fetch(entry: Mapping[str, Any], checkout: Path, where: str) -> str:
 # -- tarballs ----------------------------------------------------------------------------------
 
 
-def _url_fetch(entry: Mapping[str, Any], checkout: Path, where: str) -> None:
+def _url_fetch(entry: Mapping[str, Any], checkout: Path, where: str, local_files: LocalFiles) -> None:
     url = str(entry.get("repository") or "")
-    data = download(url, entry.get("headers") or {}, where)
+    data = download(url, entry.get("headers") or {}, where, local_files)
     compression = entry.get("compression")
     if compression == "zstd" or (compression is None and data[:4] == b"\x28\xb5\x2f\xfd"):
         data = _unzstd(data, where)
@@ -239,11 +256,14 @@ def _url_fetch(entry: Mapping[str, Any], checkout: Path, where: str) -> None:
         raise JobError(f"{where}: {url} is not a readable tarball: {exc}") from exc
 
 
-def download(url: str, headers: Mapping[str, str], where: str) -> bytes:
+def download(url: str, headers: Mapping[str, str], where: str, local_files: LocalFiles = STANDALONE) -> bytes:
     """Fetch a file:// or http(s):// URL into memory (test definitions are small)."""
-    parsed = urllib.parse.urlparse(url)
+    try:
+        parsed = urllib.parse.urlparse(url)
+    except ValueError as exc:  # "http://[host"
+        raise JobError(f"{where}: '{url}' is not a valid URL: {exc}") from None
     if parsed.scheme == "file":
-        path = Path(urllib.parse.unquote(parsed.path))
+        path = local_files.check(urllib.parse.unquote(parsed.path), where)
         try:
             return path.read_bytes()
         except OSError as exc:

@@ -11,11 +11,12 @@ from django.conf import settings
 from django.contrib.auth.models import Group
 from django.db import transaction
 
-from lava_common.schemas import JobSchemaError, validate_job_text
+from lava_common.schemas import JobSchemaError, ValidJob, check_job_text
 from lava_common.timeouts import timeout_seconds
 from lava_common.yaml_loader import dump_yaml
 from lava_scheduler.events import wake_scheduler
 from lava_scheduler.jobs.lab_snapshot import LabSnapshot, lab_snapshot
+from lava_scheduler.jobs.masking import readable_definition
 from lava_scheduler.jobs.models import TestJob
 from lava_scheduler.jobs.multinode import split_multinode
 from lava_scheduler.jobs.states import parse_priority
@@ -40,12 +41,17 @@ class Placement:
     usable_devices: int
 
 
-def validate_definition(text: str | bytes, strict: bool = False) -> dict[str, Any]:
-    """Parse and schema-check a definition; SubmissionError with paths when it is wrong."""
+def check_definition(text: str | bytes, strict: bool = False) -> ValidJob:
+    """Parse and schema-check a definition: it and its warnings; SubmissionError with paths when it is wrong."""
     try:
-        return validate_job_text(text, strict=strict, extra_context_variables=settings.EXTRA_CONTEXT_VARIABLES)
+        return check_job_text(text, strict=strict, extra_context_variables=settings.EXTRA_CONTEXT_VARIABLES)
     except JobSchemaError as exc:
         raise SubmissionError([str(issue) for issue in exc.errors] or [str(exc)]) from None
+
+
+def validate_definition(text: str | bytes, strict: bool = False) -> dict[str, Any]:
+    """Parse and schema-check a definition; SubmissionError with paths when it is wrong."""
+    return check_definition(text, strict).definition
 
 
 def resolve_placement(
@@ -102,6 +108,11 @@ def _placement(
 def _visibility(data: dict[str, Any]) -> tuple[bool, list[Group]]:
     visibility = data["visibility"]
     if visibility == "public":
+        if "secrets" in data:
+            # as the reference does: anyone may read a public job's log, where a test may print what it was given
+            raise SubmissionError(
+                ["secrets: a public job cannot have secrets: use 'visibility: personal' or 'visibility: {group: [...]}'"]
+            )
         return True, []
     if visibility == "personal":
         return False, []
@@ -126,10 +137,14 @@ def _metadata(data: dict[str, Any]) -> dict[str, Any]:
     return {str(key): coerce(value) for key, value in (data.get("metadata") or {}).items()}
 
 
+# the largest value the queue_timeout column holds (about 68 years: never, for a queue)
+QUEUE_TIMEOUT_LIMIT = 2**31 - 1
+
+
 def _queue_timeout(data: dict[str, Any]) -> int | None:
     queue = data.get("timeouts", {}).get("queue")
     if queue:
-        return timeout_seconds(queue)
+        return min(timeout_seconds(queue), QUEUE_TIMEOUT_LIMIT)
     hours = settings.QUEUE_TIMEOUT_HOURS
     return int(timedelta(hours=hours).total_seconds()) if hours else None
 
@@ -212,6 +227,10 @@ def _submit_multinode(data: dict[str, Any], common: dict[str, Any], groups) -> l
 
 
 def resubmit_job(job: TestJob, user) -> list[TestJob]:
-    """Submit a job's definition again (the whole group for MultiNode), noting where it came from."""
-    text = job.multinode_definition or job.original_definition or job.definition
+    """Submit a job's definition again (the whole group for MultiNode), noting where it came from.
+
+    Someone else than the submitter (with the right to change jobs) resubmits
+    the definition as they may read it: with its secrets masked.
+    """
+    text = readable_definition(job.multinode_definition or job.original_definition or job.definition, job, user)
     return submit_job(text, user, original_url=f"{settings.BASE_URL}/scheduler/job/{job.display_id}")

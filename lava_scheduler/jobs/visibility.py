@@ -5,7 +5,9 @@
 - group job (``visibility: {group: [...]}``): members of *all* its groups,
   and its submitter.
 Changing (cancel, resubmit) needs the submitter, a superuser, or the
-``jobs.change_testjob`` permission.
+``jobs.change_testjob`` permission. The secrets in a definition (see
+``masking``) are for its submitter and superusers only: everyone else who may
+see the job reads them masked.
 """
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
@@ -35,3 +37,9 @@ def can_change(job: TestJob, user) -> bool:
     if user is None or not user.is_authenticated:
         return False
     return user.is_superuser or job.submitter_id == user.pk or user.has_perm("jobs.change_testjob")
+
+
+def can_read_secrets(job: TestJob, user) -> bool:
+    if user is None or not user.is_authenticated:
+        return False
+    return user.is_superuser or job.submitter_id == user.pk

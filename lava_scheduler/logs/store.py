@@ -7,12 +7,16 @@ read with two seeks whatever the size of the log.
 """
 
 import os
+import re
 import struct
 from pathlib import Path
 
 from django.conf import settings
 
+from lava_common import file_modes
+
 OFFSET = struct.Struct("=Q")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def job_output_dir(job) -> Path:
@@ -36,9 +40,10 @@ class LogStore:
         """Append whole lines (without newlines)."""
         if not lines:
             return
-        self.directory.mkdir(parents=True, exist_ok=True)
-        encoded = [(line.replace("\n", " ") + "\n").encode("utf-8") for line in lines]
-        with open(self.log_path, "ab") as log, open(self.index_path, "ab") as index:
+        file_modes.make_dirs(self.directory)
+        # a lone surrogate (a worker's JSON can carry "\ud800") is stored as U+FFFD, as lava-run writes it
+        encoded = [(_SURROGATE.sub("\ufffd", line.replace("\n", " ")) + "\n").encode("utf-8") for line in lines]
+        with file_modes.open_append(self.log_path) as log, file_modes.open_append(self.index_path) as index:
             offset = log.tell()
             offsets = bytearray()
             for line in encoded:

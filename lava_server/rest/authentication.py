@@ -4,6 +4,7 @@ from rest_framework import authentication, exceptions, permissions
 from rest_framework.pagination import LimitOffsetPagination
 
 from lava_server.auth import AuthenticationFailed, user_from_authorization
+from lava_server.login_gate import REFUSAL, refuses
 
 
 class TokenAuthentication(authentication.BaseAuthentication):
@@ -28,8 +29,22 @@ class SessionAuthentication(authentication.SessionAuthentication):
     """The web UI's login, with CSRF checks on writes (as DRF's)."""
 
 
+class LoginGate(permissions.BasePermission):
+    """Under ``LOGIN_REQUIRED``, anonymous callers get 401 on every endpoint (checked before the view's own rules)."""
+
+    message = REFUSAL
+
+    def has_permission(self, request, view) -> bool:
+        return not refuses(request.user)
+
+
+# each REST write needs its own Django permission on the model; any other write
+# (``set_health``, ``dictionary``...) changes an existing object
+WRITE_PERMISSIONS = {"create": "add", "update": "change", "partial_update": "change", "destroy": "delete"}
+
+
 class ReadOnlyOrAdmin(permissions.BasePermission):
-    """Anyone may read; writes need a superuser or the model's Django permission."""
+    """Anyone may read; a write needs a superuser or the model's add, change or delete permission."""
 
     def has_permission(self, request, view) -> bool:
         if request.method in permissions.SAFE_METHODS:
@@ -40,7 +55,8 @@ class ReadOnlyOrAdmin(permissions.BasePermission):
         if user.is_superuser:
             return True
         model = view.get_queryset().model
-        return user.has_perm(f"{model._meta.app_label}.change_{model._meta.model_name}")
+        verb = WRITE_PERMISSIONS.get(getattr(view, "action", None), "change")
+        return user.has_perm(f"{model._meta.app_label}.{verb}_{model._meta.model_name}")
 
 
 class Pagination(LimitOffsetPagination):
@@ -54,3 +70,7 @@ class APIDefaults:
     authentication_classes = [TokenAuthentication, SessionAuthentication]
     permission_classes = [permissions.IsAuthenticatedOrReadOnly]
     pagination_class = Pagination
+
+    def get_permissions(self):
+        # actions choose their own permission classes: the gate comes first whatever they choose
+        return [LoginGate(), *super().get_permissions()]

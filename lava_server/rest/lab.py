@@ -1,5 +1,6 @@
 """``/api/v0.2/`` devices, device types, workers, tags and aliases (writes: admins)."""
 
+from collections.abc import Callable
 from pathlib import Path
 
 from django.conf import settings
@@ -12,7 +13,9 @@ from rest_framework.response import Response
 
 from lava_scheduler.device_config import DeviceConfigError, device_type_of_dictionary
 from lava_scheduler.events import wake_scheduler
+from lava_scheduler.jobs.masking import readable_health_check
 from lava_scheduler.lab import files
+from lava_scheduler.lab.config_access import can_read_device_config
 from lava_scheduler.lab.models import Alias, Device, DeviceType, Tag, Worker
 from lava_scheduler.lab.states import DeviceHealth, TransitionError, WorkerHealth, parse_choice
 from lava_server.rest.authentication import APIDefaults, ReadOnlyOrAdmin
@@ -68,6 +71,8 @@ class DeviceViewSet(LabViewSet):
         """GET the device dictionary (``?render=true`` for the configuration); POST ``{dictionary}``."""
         device = self.get_object()
         if request.method == "GET":
+            if not can_read_device_config(request.user):
+                self.permission_denied(request, "reading a device dictionary needs the right to change devices")
             text = files.read_dictionary(device.hostname)
             if text is None:
                 raise NotFound(f"device {device.hostname} has no dictionary")
@@ -107,11 +112,12 @@ class DeviceViewSet(LabViewSet):
         return Response({"message": "health updated", "health": device.get_health_display()})
 
 
-def _type_file(request, name: str, path: Path | None, write_to: Path):
+def _type_file(request, name: str, path: Path | None, write_to: Path, readable: Callable[[str], str] = str):
+    """GET the file (as ``readable`` shows it to the caller), POST ``{content}`` to replace it."""
     if request.method == "GET":
         if path is None:
             raise NotFound(f"no such file for '{name}'")
-        return HttpResponse(path.read_text(encoding="utf-8"), content_type="text/plain; charset=utf-8")
+        return HttpResponse(readable(path.read_text(encoding="utf-8")), content_type="text/plain; charset=utf-8")
     _require_change(request, DeviceType)
     text = _text_body(request, "content")
     if text:
@@ -139,7 +145,7 @@ class DeviceTypeViewSet(LabViewSet):
         name = self.get_object().name
         found = files.health_check_of_type(name)
         target = found or Path(settings.HEALTH_CHECKS_PATH) / f"{name}.yaml"
-        return _type_file(request, name, found, target)
+        return _type_file(request, name, found, target, lambda text: readable_health_check(text, request.user))
 
 
 class WorkerViewSet(LabViewSet):

@@ -2,6 +2,7 @@
 
 from rest_framework import serializers
 
+from lava_scheduler.jobs.masking import readable_definition
 from lava_scheduler.jobs.models import TestJob
 from lava_scheduler.lab.models import Alias, Device, DeviceType, Tag, Worker
 
@@ -23,6 +24,21 @@ class JobSerializer(serializers.ModelSerializer):
 
 
 class JobDetailSerializer(JobSerializer):
+    """A job with its definitions, their secrets masked unless the caller may read them."""
+
+    definition = serializers.SerializerMethodField()
+    original_definition = serializers.SerializerMethodField()
+
+    def _readable(self, job: TestJob, text: str) -> str:
+        request = self.context.get("request")
+        return readable_definition(text, job, request.user if request is not None else None)
+
+    def get_definition(self, job: TestJob) -> str:
+        return self._readable(job, job.definition)
+
+    def get_original_definition(self, job: TestJob) -> str:
+        return self._readable(job, job.original_definition)
+
     class Meta(JobSerializer.Meta):
         fields = [*JobSerializer.Meta.fields, "definition", "original_definition"]
         read_only_fields = fields

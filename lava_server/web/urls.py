@@ -3,7 +3,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, re_path
 
-from lava_server.web.login_gate import gated
+from lava_server.login_gate import gated
 from lava_server.web.views import accounts, joblog, jobs, lab, overview, results, submit
 
 JOB = r"(?P<job_id>\d+(?:\.\d+)?)"

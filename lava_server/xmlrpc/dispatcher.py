@@ -16,6 +16,7 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from lava_server.auth import AuthenticationFailed, user_from_authorization
+from lava_server.login_gate import REFUSAL, refuses
 from lava_server.xmlrpc.registry import METHODS, Context, fault, method
 
 logger = logging.getLogger("lava_server.xmlrpc")
@@ -27,11 +28,18 @@ MAX_REQUEST_BYTES = 16 * 1024 * 1024
 def _load_methods() -> None:
     # each module registers its methods when imported
     from lava_server.xmlrpc import (  # noqa: F401
+        auth,
+        capabilities,
+        remote_artifact_tokens,
         results,
+        results_queries,
         scheduler_device_types,
         scheduler_devices,
         scheduler_jobs,
         scheduler_lab,
+        scheduler_legacy,
+        scheduler_perms,
+        scheduler_worker_certificates,
         scheduler_workers,
         system,
     )
@@ -87,6 +95,8 @@ def rpc_view(request: HttpRequest) -> HttpResponse:
         if exc.status == 401:
             response["WWW-Authenticate"] = 'Basic realm="LAVA XML-RPC"'
         return response
+    if refuses(user):
+        return _fault_response(fault(401, REFUSAL))
     if len(request.body) > MAX_REQUEST_BYTES:
         return _fault_response(fault(400, f"request larger than {MAX_REQUEST_BYTES} bytes"))
     try:

@@ -65,6 +65,14 @@ def require_admin(ctx: Context, permission: str | None = None) -> Any:
                 (f" (needs {permission})" if permission else " (superusers only)"))
 
 
+def require_right(ctx: Context, allowed: Callable[[Any], bool], what: str) -> Any:
+    """The caller if ``allowed(user)`` (a rule of ``config_access``): Fault 401 when anonymous, 403 otherwise."""
+    user = require_user(ctx)
+    if not allowed(user):
+        raise fault(403, f"Permission denied: '{user.username}' may not read {what}")
+    return user
+
+
 def naive_utc(value: datetime | None) -> datetime | None:
     """A datetime xmlrpc.client marshals as dateTime.iso8601 in UTC (it ignores time zones)."""
     if value is None:
@@ -95,7 +103,7 @@ def as_int(value: Any, name: str, default: int | None = None) -> int:
         raise fault(400, f"{name}: expected an integer, got {value!r}")
     try:
         return int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: an infinite double
         raise fault(400, f"{name}: expected an integer, got {value!r}") from None
 
 

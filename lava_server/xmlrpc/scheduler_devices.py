@@ -11,10 +11,12 @@ from lava_scheduler.events import wake_scheduler
 from lava_scheduler.jobs.models import UNFINISHED, TestJob
 from lava_scheduler.jobs.visibility import visible_jobs
 from lava_scheduler.lab import files
+from lava_scheduler.lab.config_access import can_read_device_config
 from lava_scheduler.lab.models import Device, Tag
 from lava_scheduler.lab.states import DeviceHealth, DeviceState, TransitionError
 from lava_server.xmlrpc import lookup
-from lava_server.xmlrpc.registry import Context, as_bool, as_text, fault, method, require_admin
+from lava_server.xmlrpc.registry import Context, as_bool, as_text, fault, method, require_admin, require_right
+from lava_server.xmlrpc.scheduler_perms import device_permissions
 
 CHANGE = "lab.change_device"
 
@@ -70,13 +72,17 @@ def show(ctx: Context, hostname: str) -> dict[str, Any]:
         "worker": device.worker_host_id,
         "current_job": current_jobs(ctx, [device.hostname]).get(device.hostname),
         "tags": list(device.tags.values_list("name", flat=True)),
-        "permissions": [],
+        "permissions": device_permissions(device),
     }
 
 
 @method("scheduler.devices.get_dictionary")
 def get_dictionary(ctx: Context, hostname: str, render: Any = False, context: Any = None) -> str:
-    """The device dictionary (Jinja2), or with ``render`` the configuration a job would get (YAML)."""
+    """The device dictionary (Jinja2), or with ``render`` the configuration a job would get (YAML).
+
+    Both hold power commands and credentials: the right to change devices is needed.
+    """
+    require_right(ctx, can_read_device_config, "device dictionaries (needs the right to change devices)")
     device = lookup.device(hostname)
     text = files.read_dictionary(device.hostname)
     if text is None:
@@ -232,10 +238,3 @@ def tags_delete(ctx: Context, hostname: str, name: str) -> None:
     if tag is None:
         raise fault(404, f"Device '{hostname}' has no tag '{name}'")
     device.tags.remove(tag)
-
-
-@method("scheduler.devices.perms_list")
-def perms_list(ctx: Context, hostname: str) -> list[dict[str, str]]:
-    """Group permissions on the device: none, this lab has no per-device permissions."""
-    lookup.device(hostname)
-    return []

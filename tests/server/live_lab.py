@@ -11,7 +11,10 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
+import urllib.error
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,9 +22,11 @@ from django.conf import settings
 from django.db import connection
 
 from tests.conftest import REPO_ROOT
+from tests.testimages import images_dir
 
 BIN = Path(sys.executable).parent
 TEST_DEVICE_TYPES = Path(__file__).parent / "device-types"
+LAVACLI = shutil.which("lavacli", path=str(BIN))
 
 
 def free_port() -> int:
@@ -44,6 +49,10 @@ class LiveLab:
     def __post_init__(self) -> None:
         self.config = self.root / "etc"
         self.state = self.root / "state"
+        # plain text goes over a unix socket in a folder only this user enters (the master checks that);
+        # CURVE over TCP. The folder is short: a unix socket path has at most 107 bytes
+        self.socket_dir = Path(tempfile.mkdtemp(prefix="lava-lab-"))
+        self.master_ipc = f"ipc://{self.socket_dir}/master.sock"
         self.master_url = f"tcp://127.0.0.1:{free_port()}"
         self.master_events = f"tcp://127.0.0.1:{free_port()}"
         self.scheduler_events = f"tcp://127.0.0.1:{free_port()}"
@@ -96,18 +105,29 @@ class LiveLab:
         return process
 
     def start_master(self, *extra: str) -> None:
-        args = list(extra) or ["--plaintext"]
+        """Plain text on the unix socket, or with ``extra`` (CURVE options) on TCP."""
+        args = list(extra) or ["--plaintext", "--bind", self.master_ipc]
         self._start("master", [str(BIN / "lava-server"), "manage", "lava-master", "--level", "DEBUG", *args])
 
     def start_scheduler(self) -> None:
         self._start("scheduler", [str(BIN / "lava-server"), "manage", "lava-scheduler", "--level", "DEBUG"])
 
-    def start_worker(self, name: str, *extra: str) -> None:
+    def start_worker(self, name: str, *extra: str, label: str | None = None) -> None:
+        """Plain text on the unix socket, or with ``extra`` (CURVE options) on TCP; jobs may read the
+        test images with file:// URLs.
+
+        ``label`` (default: the name) names the process and its worker folder, for two processes that
+        give the same name.
+        """
         args = list(extra) or ["--plaintext"]
+        if images_dir().is_dir():
+            args += ["--allow-file-dir", str(images_dir())]
+        master = self.master_url if extra else self.master_ipc
+        label = label or name
         self._start(
-            f"worker-{name}",
-            [str(BIN / "lava-worker"), "--master", self.master_url, "--name", name,
-             "--worker-dir", str(self.root / "worker" / name), "--heartbeat", "1", "--level", "DEBUG", *args],
+            f"worker-{label}",
+            [str(BIN / "lava-worker"), "--master", master, "--name", name,
+             "--worker-dir", str(self.root / "worker" / label), "--heartbeat", "1", "--level", "DEBUG", *args],
         )
 
     def stop(self, name: str, sig: int = signal.SIGTERM) -> None:
@@ -125,6 +145,7 @@ class LiveLab:
     def stop_all(self) -> None:
         for name in list(self.processes):
             self.stop(name)
+        shutil.rmtree(self.socket_dir, ignore_errors=True)
 
     def logs(self) -> str:
         return "\n".join(f"==== {p.name}\n{p.read_text(errors='replace')[-6000:]}" for p in self.root.glob("*.log"))
@@ -138,3 +159,42 @@ def wait_for(predicate, timeout: float, what: str, lab: LiveLab | None = None, i
             return value
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout} s waiting for {what}\n{lab.logs() if lab else ''}")
+
+
+class Cli:
+    """lavacli with its own configuration folder (XDG_CONFIG_HOME), as a user would run it."""
+
+    def __init__(self, home: Path, uri: str):
+        self.home = home
+        self.uri = uri
+        self.env = {"HOME": str(home), "XDG_CONFIG_HOME": str(home / "config"), "PATH": "/usr/bin:/bin"}
+
+    def __call__(self, *args: str, check: bool = True, timeout: float = 60) -> subprocess.CompletedProcess:
+        proc = subprocess.run([LAVACLI, *args], env=self.env, capture_output=True, text=True, timeout=timeout)
+        if check:
+            assert proc.returncode == 0, f"lavacli {' '.join(args)}: {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
+        return proc
+
+    def identity(self, name: str = "default", username: str | None = None, token: str | None = None) -> None:
+        args = ["identities", "add", name, "--uri", self.uri]
+        if username:
+            args += ["--username", username, "--token", token]
+        self(*args)
+
+
+def start_web(lab: LiveLab) -> str:
+    port = free_port()
+    lab._start("web", [str(BIN / "lava-server"), "manage", "runserver", "--noreload", f"127.0.0.1:{port}"])
+    uri = f"http://127.0.0.1:{port}/RPC2"
+
+    def answers() -> bool:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v0.2/system/version/", timeout=2):
+                return True
+        except urllib.error.HTTPError:
+            return True  # up, if only to refuse anonymous callers (LOGIN_REQUIRED)
+        except OSError:
+            return False
+
+    wait_for(answers, 60, "web server up", lab, interval=0.2)
+    return uri

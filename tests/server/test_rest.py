@@ -72,7 +72,11 @@ def test_submit_validate_cancel_resubmit(lab):
                                   content_type="application/json")
     assert bad.status_code == 400 and "device_type" in bad.json()["message"]
     valid = client().post(f"{API}/jobs/validate/", {"definition": job_text()}, content_type="application/json")
-    assert valid.json()["errors"] == []
+    assert valid.json()["errors"] == [] and valid.json()["warnings"] == []
+    noted = client().post(f"{API}/jobs/validate/", {"definition": job_text() + "build_notes: from CI\n"},
+                          content_type="application/json")
+    assert noted.json()["errors"] == []
+    assert noted.json()["warnings"] == [{"path": "build_notes", "msg": "unknown key (ignored)"}]
     broken = client().post(f"{API}/jobs/validate/", {"definition": "job_name: x\n"}, content_type="application/json")
     assert broken.json()["errors"]
     assert client(lab, "alice").post(f"{API}/jobs/{job_id}/cancel/").status_code == 403
@@ -127,8 +131,10 @@ def test_devices_dictionary_and_health(lab):
     url = f"{API}/devices/qemu-01/dictionary/"
     assert client(lab, "bob").post(url, {"dictionary": text}, content_type="application/json").status_code == 403
     assert client(lab, "admin").post(url, {"dictionary": text}, content_type="application/json").status_code == 200
-    assert client().get(url).json()["dictionary"] == text
-    assert "actions" in yaml.safe_load(client().get(url + "?render=true").json()["dictionary"])
+    # power commands and credentials: the right to change devices is needed to read them
+    assert client().get(url).status_code == 401 and client(lab, "bob").get(url).status_code == 403
+    assert client(lab, "admin").get(url).json()["dictionary"] == text
+    assert "actions" in yaml.safe_load(client(lab, "admin").get(url + "?render=true").json()["dictionary"])
     response = client(lab, "admin").post(f"{API}/devices/qemu-01/set_health/", {"health": "MAINTENANCE",
                                          "reason": "cable"}, content_type="application/json")
     assert response.json()["health"] == "Maintenance"

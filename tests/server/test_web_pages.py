@@ -170,21 +170,24 @@ def test_devices_list_and_current_jobs(web_lab, alice, bob):
     assert "unknown DeviceHealth" in client_for(bob).get("/scheduler/devices?health=shiny").content.decode()
 
 
-def test_device_page_history_and_configuration(web_lab, alice):
+def test_device_page_history_and_configuration(web_lab, alice, admin_user):
     anonymous = client_for(None).get("/scheduler/device/fake-01")
     assert anonymous.status_code == 200
     text = anonymous.content.decode()
     assert "test setup" in text  # the reason of the Maintenance -> Good transition
-    assert "Log in to see the device" in text
+    assert "only those who may change devices see it" in text
     logged_in = client_for(alice).get("/scheduler/device/fake-01").content.decode()
-    assert "connection_command" in logged_in or "minimal" in logged_in  # the rendered configuration
+    # power commands and credentials: a user without the right to change devices does not see them
+    assert "only those who may change devices see it" in logged_in and "minimal" not in logged_in
     assert "Change health" not in logged_in  # alice may not change devices
+    admin = client_for(admin_user).get("/scheduler/device/fake-01").content.decode()
+    assert "connection_command" in admin or "minimal" in admin  # the rendered configuration
     assert client_for(None).get("/scheduler/device/nope").status_code == 404
 
 
-def test_device_page_shows_a_configuration_error(web_lab, alice, settings):
+def test_device_page_shows_a_configuration_error(web_lab, admin_user, settings):
     (settings.DEVICES_PATH / "fake-02.jinja2").write_text("{% extends 'no-such-type.jinja2' %}\n")
-    page = client_for(alice).get("/scheduler/device/fake-02")
+    page = client_for(admin_user).get("/scheduler/device/fake-02")
     assert page.status_code == 200
     assert "no-such-type" in page.content.decode()
 

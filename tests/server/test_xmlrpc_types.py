@@ -105,7 +105,7 @@ def test_jobs_logs_definition_validate_configuration(lab):
     assert isinstance(wire(lab, "scheduler.jobs.definition", str(lab.public.pk)), str)
     assert wire(lab, "scheduler.jobs.validate", job_text(), False) == {}
     check(wire(lab, "scheduler.jobs.validate", "job_name: x\n", True), {"path": str, "msg": str})
-    config = wire(lab, "scheduler.jobs.configuration", str(lab.public.pk))
+    config = wire(lab, "scheduler.jobs.configuration", str(lab.public.pk), user="admin")
     assert len(config) == 5 and isinstance(config[0], Binary) and isinstance(config[1], Binary)
     assert config[2] is None
     assert isinstance(wire(lab, "scheduler.jobs.submit", job_text()), int)
@@ -137,8 +137,8 @@ def test_devices_are_json_safe(lab):
     check(shown, {"hostname": str, "device_type": str, "health": str, "state": str, "health_job": bool,
                   "description": str, "pipeline": bool, "has_device_dict": bool, "worker": OPT_STR,
                   "current_job": (int, type(None)), "tags": list, "permissions": list})
-    assert isinstance(wire(lab, "scheduler.devices.get_dictionary", "qemu-01", False, None), str)
-    assert isinstance(wire(lab, "scheduler.devices.get_dictionary", "qemu-01", True, None), str)
+    assert isinstance(wire(lab, "scheduler.devices.get_dictionary", "qemu-01", False, None, user="admin"), str)
+    assert isinstance(wire(lab, "scheduler.devices.get_dictionary", "qemu-01", True, None, user="admin"), str)
     assert wire(lab, "scheduler.devices.set_dictionary", "qemu-01", "{% extends 'qemu.jinja2' %}\n",
                 user="admin") is True
 

@@ -16,6 +16,7 @@ from lava_dispatcher.actions.boot.login import AutoLoginAction, ExpectShellSessi
 from lava_dispatcher.device import DeviceConfig
 from lava_dispatcher.methods import BootMethod, retry_count
 from lava_dispatcher.plan import JobPlan, PlanBlock
+from lava_dispatcher.qemu_args import admin_argv
 from lava_dispatcher.retry import BootRetry
 
 if TYPE_CHECKING:
@@ -24,23 +25,26 @@ if TYPE_CHECKING:
 KVM_ONLY = {"-enable-kvm", "-cpu host"}
 
 
-def qemu_command(device: DeviceConfig, image_args: str) -> str:
+def qemu_command(device: DeviceConfig, image_args: list[str]) -> list[str]:
+    """QEMU's argument list: the device's options (template text, split like a shell would, never run
+    by one) then the images' arguments, which are already a list."""
     params = (device.boot_methods().get("qemu") or {}).get("parameters") or {}
     command = params.get("command")
     if not command:
         raise JobError("the device's boot.methods.qemu.parameters.command is missing")
-    parts: list[str] = [str(command)]
     options = [str(o) for o in (params.get("options") or [])] + [str(e) for e in (params.get("extra") or [])]
-    for option in options:
-        if option.strip() in KVM_ONLY:
-            continue
-        parts.append(option.replace("accel=kvm:tcg", "accel=tcg").replace("accel=kvm", "accel=tcg"))
-    joined = " ".join(parts)
-    if "-accel" not in joined and "accel=" not in joined:
-        parts.append("-accel tcg")
-    if image_args:
-        parts.append(image_args)
-    return " ".join(parts)
+    kept = [
+        option.replace("accel=kvm:tcg", "accel=tcg").replace("accel=kvm", "accel=tcg")
+        for option in options
+        if option.strip() not in KVM_ONLY
+    ]
+    try:
+        argv = [*shlex.split(str(command)), *admin_argv(kept)]
+    except ValueError as exc:
+        raise JobError(f"the device's QEMU options cannot be split into arguments: {exc}") from exc
+    if "-accel" not in argv and not any("accel=" in arg for arg in argv):
+        argv += ["-accel", "tcg"]
+    return argv + list(image_args)
 
 
 class CallQemuAction(Action):
@@ -63,14 +67,14 @@ class CallQemuAction(Action):
 
         from lava_dispatcher.console import Console  # deferred: pexpect is a heavy import
 
-        command = qemu_command(ctx.device, " ".join(ctx.boot_image_args))
-        binary = shlex.split(command)[0]
+        command = qemu_command(ctx.device, ctx.boot_image_args)
+        binary = command[0]
         self.results = {
             "job_arch": ctx.plan.context.get("arch", ""),
             "host_arch": platform.machine(),
             "qemu_version": _qemu_version(binary),
         }
-        ctx.logger.info(f"Boot command: {command}")
+        ctx.logger.info(f"Boot command: {shlex.join(command)}")
         if ctx.connection is not None:
             ctx.connection.stop_process()
         console = Console(command, ctx.logger, ctx.processes, "qemu", ctx.device.spawn_maxread)

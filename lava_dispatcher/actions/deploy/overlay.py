@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 from lava_common.exceptions import JobError
+from lava_common.safe_paths import inside
 from lava_dispatcher.action import Action
 from lava_dispatcher.actions.test.overlay_bridge import append_tree_to_ramdisk, build_test_overlay
 from lava_dispatcher.context import OverlayInfo
@@ -106,7 +107,7 @@ class ApplyOverlayAction(Action):
                         ctx.logger.info(f"{image.label}: lava overlay added")
                     continue
                 tree = ctx.scratch() / f"overlay-{image.label}-{overlay.name}"
-                target = tree / overlay.path.lstrip("/")
+                target = inside(tree, overlay.path, f"images.{image.label}.overlays.{overlay.name}.path")
                 target.mkdir(parents=True, exist_ok=True)
                 source = ctx.downloaded[overlay.source]
                 if overlay.format == "tar":

@@ -26,7 +26,7 @@ def build_test_overlay(ctx: JobContext, plan: JobPlan, root: Path, results_dir: 
     from lava_dispatcher.test_shell.definitions import fetch_definitions  # deferred: heavy (see above)
 
     fetched = {
-        stage: fetch_definitions(block.parameters["definitions"], ctx.scratch() / "definitions" / str(stage))
+        stage: fetch_definitions(block.parameters["definitions"], ctx.scratch() / "definitions" / str(stage), ctx.local_files)
         for stage, block in enumerate(plan.test_shell_blocks)
     }
     raw = ctx.device.raw
@@ -50,6 +50,7 @@ def build_test_overlay(ctx: JobContext, plan: JobPlan, root: Path, results_dir: 
         job_tags=list(plan.tags),
         character_delay=ctx.device.character_delays.get("test", 0) / 1000.0,
         distro=plan.deploy_os,
+        local_files=ctx.local_files,
     )
     built = overlay.build_overlay(root, spec)
     ctx.test_definitions = dict(built.runs)

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from lava_scheduler.events import wake_master
+from lava_scheduler.jobs.masking import readable_definition
 from lava_scheduler.jobs.models import TestJob
 from lava_scheduler.jobs.states import JobHealth, JobState
 from lava_scheduler.jobs.submission import SubmissionError, resubmit_job
@@ -92,7 +93,7 @@ def job_page(request: HttpRequest, job_id: str) -> HttpResponse:
         "tags": list(job.tags.values_list("name", flat=True)),
         "groups": list(job.viewing_groups.values_list("name", flat=True)),
         "siblings": siblings,
-        "definition": job.original_definition or job.definition,
+        "definition": readable_definition(job.original_definition or job.definition, job, request.user),
     }
     return render(request, "web/job.html", context)
 
@@ -100,7 +101,8 @@ def job_page(request: HttpRequest, job_id: str) -> HttpResponse:
 @require_GET
 def job_definition(request: HttpRequest, job_id: str) -> HttpResponse:
     job = visible_job_or_404(request.user, job_id)
-    return HttpResponse(job.original_definition or job.definition, content_type="text/plain; charset=utf-8")
+    text = readable_definition(job.original_definition or job.definition, job, request.user)
+    return HttpResponse(text, content_type="text/plain; charset=utf-8")
 
 
 def _changeable_job(request: HttpRequest, job_id: str) -> TestJob:

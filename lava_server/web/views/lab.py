@@ -11,10 +11,13 @@ from django.views.decorators.http import require_GET, require_POST
 
 from lava_scheduler.device_config import DeviceConfigError
 from lava_scheduler.events import wake_scheduler
+from lava_scheduler.jobs.masking import readable_health_check
 from lava_scheduler.jobs.models import UNFINISHED, TestJob
 from lava_scheduler.jobs.states import JobState
-from lava_scheduler.jobs.visibility import visible_jobs
+from lava_scheduler.jobs.visibility import can_view, visible_jobs
+from lava_scheduler.lab.config_access import can_read_device_config
 from lava_scheduler.lab.files import health_check_of_type, read_dictionary, render_device_text
+from lava_scheduler.lab.history import history_for
 from lava_scheduler.lab.models import Device, DeviceType, Worker
 from lava_scheduler.lab.states import DeviceHealth, DeviceState, TransitionError, WorkerState, parse_choice
 from lava_server.web.paging import paginate
@@ -69,13 +72,16 @@ def device_list(request: HttpRequest) -> HttpResponse:
 
 
 def _configuration(request: HttpRequest, hostname: str) -> dict:
-    # dictionaries may hold lab details (power commands, addresses): shown to logged-in users only
-    if not request.user.is_authenticated:
+    if not can_read_device_config(request.user):
         return {"hidden": True}
     try:
         return {"rendered": render_device_text(hostname), "dictionary": read_dictionary(hostname)}
     except DeviceConfigError as exc:
         return {"error": str(exc), "dictionary": read_dictionary(hostname)}
+
+
+def _visible_job_id(user, job: TestJob | None) -> int | None:
+    return job.pk if job is not None and can_view(job, user) else None
 
 
 @require_GET
@@ -86,12 +92,14 @@ def device_page(request: HttpRequest, hostname: str) -> HttpResponse:
     transitions = paginate(
         device.transitions.select_related("user").order_by("-created", "-id"), request.GET.get("page"), per_page=50
     )
+    transitions.items = history_for(request.user, transitions.items)
     recent = visible_jobs(request.user, TestJob.objects.filter(actual_device=device)).order_by("-submit_time", "-id")
     context = {
         "device": device,
         "jobs": current_jobs(request.user, [device.hostname]),
         "transitions": transitions,
         "recent_jobs": recent[:20],
+        "last_health_check": _visible_job_id(request.user, device.last_health_report_job),
         "tags": list(device.tags.values_list("name", flat=True)),
         "config": _configuration(request, hostname),
         "can_change": request.user.has_perm("lab.change_device"),
@@ -167,7 +175,10 @@ def device_type_page(request: HttpRequest, name: str) -> HttpResponse:
         "devices": devices,
         "jobs": current_jobs(request.user, [d.hostname for d in devices]),
         "aliases": list(device_type.aliases.values_list("name", flat=True)),
-        "health_check": health_check.read_text(encoding="utf-8", errors="replace") if health_check else None,
+        "health_check": (
+            readable_health_check(health_check.read_text(encoding="utf-8", errors="replace"), request.user)
+            if health_check else None
+        ),
         "queued": queued[:50],
         "queue_length": queue_lengths().get(name, 0),
     }
