@@ -38,6 +38,21 @@ DEFAULTS = {
     "BASE_URL": "http://localhost:8000",
     # empty: generated on first start and kept in STATE_DIR/secret_key
     "SECRET_KEY": "",
+    # notifications (lava_scheduler/notifications)
+    "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+    "EMAIL_HOST": "localhost",
+    "EMAIL_PORT": 25,
+    "EMAIL_HOST_USER": "",
+    "EMAIL_HOST_PASSWORD": "",
+    "EMAIL_USE_TLS": False,
+    "EMAIL_USE_SSL": False,
+    "DEFAULT_FROM_EMAIL": "lava@localhost",
+    "IRC_NICK": "lava-bot",
+    "IRC_TIMEOUT": 10,
+    "CALLBACK_TIMEOUT": 5,
+    "CALLBACK_ALLOWED_HOSTS": [],  # empty: any host name (addresses are still checked)
+    "CALLBACK_ALLOWED_NETWORKS": [],  # CIDRs a callback may reach although loopback/private/link-local
+    "NOTIFICATION_RETRY_DELAYS": [30, 120, 600, 1800, 3600],  # seconds; one retry per entry
 }
 
 
@@ -79,6 +94,22 @@ SCHEDULER_EVENTS = LAVA["SCHEDULER_EVENTS"]
 INSTANCE_NAME = LAVA["INSTANCE_NAME"]
 BASE_URL = str(LAVA["BASE_URL"]).rstrip("/")
 
+EMAIL_BACKEND = str(LAVA["EMAIL_BACKEND"])
+EMAIL_HOST = str(LAVA["EMAIL_HOST"])
+EMAIL_PORT = int(LAVA["EMAIL_PORT"])
+EMAIL_HOST_USER = str(LAVA["EMAIL_HOST_USER"])
+EMAIL_HOST_PASSWORD = str(LAVA["EMAIL_HOST_PASSWORD"])
+EMAIL_USE_TLS = bool(LAVA["EMAIL_USE_TLS"])
+EMAIL_USE_SSL = bool(LAVA["EMAIL_USE_SSL"])
+EMAIL_TIMEOUT = 20
+DEFAULT_FROM_EMAIL = str(LAVA["DEFAULT_FROM_EMAIL"])
+IRC_NICK = str(LAVA["IRC_NICK"])
+IRC_TIMEOUT = float(LAVA["IRC_TIMEOUT"])
+CALLBACK_TIMEOUT = float(LAVA["CALLBACK_TIMEOUT"])
+CALLBACK_ALLOWED_HOSTS = list(LAVA["CALLBACK_ALLOWED_HOSTS"])
+CALLBACK_ALLOWED_NETWORKS = list(LAVA["CALLBACK_ALLOWED_NETWORKS"])
+NOTIFICATION_RETRY_DELAYS = [float(d) for d in LAVA["NOTIFICATION_RETRY_DELAYS"]]
+
 if LAVA["DATABASE_URL"]:
     DATABASES = {"default": database_from_url(LAVA["DATABASE_URL"])}
 else:
@@ -103,6 +134,7 @@ INSTALLED_APPS = [
     "lava_scheduler.lab",
     "lava_scheduler.jobs",
     "lava_scheduler.results",
+    "lava_scheduler.notifications",
 ]
 
 MIDDLEWARE = [

@@ -93,6 +93,7 @@ def job_page(request: HttpRequest, job_id: str) -> HttpResponse:
         "tags": list(job.tags.values_list("name", flat=True)),
         "groups": list(job.viewing_groups.values_list("name", flat=True)),
         "siblings": siblings,
+        "notifications": job.notifications.prefetch_related("attempt_log"),
         "definition": readable_definition(job.original_definition or job.definition, job, request.user),
     }
     return render(request, "web/job.html", context)
