@@ -53,6 +53,11 @@ DEFAULTS = {
     "CALLBACK_ALLOWED_HOSTS": [],  # empty: any host name (addresses are still checked)
     "CALLBACK_ALLOWED_NETWORKS": [],  # CIDRs a callback may reach although loopback/private/link-local
     "NOTIFICATION_RETRY_DELAYS": [30, 120, 600, 1800, 3600],  # seconds; one retry per entry
+    # retention (lava_scheduler/retention): 0 days = never
+    "LOG_COMPRESSION_DAYS": 0,
+    "JOB_RETENTION_DAYS": 0,
+    "RETENTION_INTERVAL": 3600,
+    "RETENTION_BATCH": 200,
 }
 
 
@@ -109,6 +114,10 @@ CALLBACK_TIMEOUT = float(LAVA["CALLBACK_TIMEOUT"])
 CALLBACK_ALLOWED_HOSTS = list(LAVA["CALLBACK_ALLOWED_HOSTS"])
 CALLBACK_ALLOWED_NETWORKS = list(LAVA["CALLBACK_ALLOWED_NETWORKS"])
 NOTIFICATION_RETRY_DELAYS = [float(d) for d in LAVA["NOTIFICATION_RETRY_DELAYS"]]
+LOG_COMPRESSION_DAYS = int(LAVA["LOG_COMPRESSION_DAYS"])
+JOB_RETENTION_DAYS = int(LAVA["JOB_RETENTION_DAYS"])
+RETENTION_INTERVAL = float(LAVA["RETENTION_INTERVAL"])
+RETENTION_BATCH = int(LAVA["RETENTION_BATCH"])
 
 if LAVA["DATABASE_URL"]:
     DATABASES = {"default": database_from_url(LAVA["DATABASE_URL"])}

@@ -11,7 +11,9 @@ import threading
 from collections.abc import Callable
 
 from lava_scheduler.notifications import sender
+from lava_scheduler.retention import periodic
 
 
 def start(should_stop: Callable[[], bool]) -> list[threading.Thread]:
-    return [sender.start_thread(should_stop)]
+    threads = [sender.start_thread(should_stop), periodic.start_thread(should_stop)]
+    return [thread for thread in threads if thread is not None]
