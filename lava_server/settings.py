@@ -53,6 +53,12 @@ DEFAULTS = {
     "CALLBACK_ALLOWED_HOSTS": [],  # empty: any host name (addresses are still checked)
     "CALLBACK_ALLOWED_NETWORKS": [],  # CIDRs a callback may reach although loopback/private/link-local
     "NOTIFICATION_RETRY_DELAYS": [30, 120, 600, 1800, 3600],  # seconds; one retry per entry
+    # events (lava_scheduler/publisher): every process PUSHes to EVENT_INTERNAL, lava-publisher
+    # re-publishes on EVENT_SOCKET (ZeroMQ PUB) and EVENT_WEBSOCKET (/ws/, behind the web front)
+    "EVENT_NOTIFICATION": True,
+    "EVENT_INTERNAL": "tcp://127.0.0.1:5559",
+    "EVENT_SOCKET": "tcp://*:5500",
+    "EVENT_WEBSOCKET": "127.0.0.1:8001",
     # retention (lava_scheduler/retention): 0 days = never
     "LOG_COMPRESSION_DAYS": 0,
     "JOB_RETENTION_DAYS": 0,
@@ -114,6 +120,10 @@ CALLBACK_TIMEOUT = float(LAVA["CALLBACK_TIMEOUT"])
 CALLBACK_ALLOWED_HOSTS = list(LAVA["CALLBACK_ALLOWED_HOSTS"])
 CALLBACK_ALLOWED_NETWORKS = list(LAVA["CALLBACK_ALLOWED_NETWORKS"])
 NOTIFICATION_RETRY_DELAYS = [float(d) for d in LAVA["NOTIFICATION_RETRY_DELAYS"]]
+EVENT_NOTIFICATION = bool(LAVA["EVENT_NOTIFICATION"])
+EVENT_INTERNAL = str(LAVA["EVENT_INTERNAL"])
+EVENT_SOCKET = str(LAVA["EVENT_SOCKET"])
+EVENT_WEBSOCKET = str(LAVA["EVENT_WEBSOCKET"])
 LOG_COMPRESSION_DAYS = int(LAVA["LOG_COMPRESSION_DAYS"])
 JOB_RETENTION_DAYS = int(LAVA["JOB_RETENTION_DAYS"])
 RETENTION_INTERVAL = float(LAVA["RETENTION_INTERVAL"])
@@ -144,6 +154,7 @@ INSTALLED_APPS = [
     "lava_scheduler.jobs",
     "lava_scheduler.results",
     "lava_scheduler.notifications",
+    "lava_scheduler.publisher",
 ]
 
 MIDDLEWARE = [

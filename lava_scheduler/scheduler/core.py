@@ -14,6 +14,7 @@ from lava_scheduler.jobs.models import TestJob
 from lava_scheduler.jobs.states import JobState
 from lava_scheduler.lab.models import Device
 from lava_scheduler.lab.states import DeviceHealth, DeviceState
+from lava_scheduler.publisher.emit import emit_devices, emit_jobs
 from lava_scheduler.scheduler.health_checks import config_error, due_health_checks, make_health_check
 from lava_scheduler.scheduler.lab_view import DeviceInfo, LabView, QueuedJob, queued_jobs
 
@@ -116,6 +117,8 @@ def apply_plans(plans: list[tuple[int, str]]) -> list[int]:
         changed_devices.append(device)
     _save_assignments(changed_jobs)
     Device.save_states(changed_devices)
+    emit_jobs(changed_jobs)  # raw UPDATEs above: no post_save to emit them
+    emit_devices(changed_devices)
     for job in changed_jobs:
         job._remember_guarded()
     if changed_jobs:

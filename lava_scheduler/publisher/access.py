@@ -1,0 +1,28 @@
+"""Which events a websocket client may receive: those about objects its user may see.
+
+Job and test-case events follow the job's visibility (``jobs.visibility``);
+device and worker events are for everyone who may browse the lab. The ZeroMQ
+PUB socket has no authentication: it carries what an anonymous user may see.
+"""
+
+from typing import Any
+
+from django.db.models import Q
+
+from lava_scheduler.jobs.visibility import visible_jobs
+
+JOB_TOPICS = ("testjob", "testcase", "event")
+
+
+def _job_filter(display_id: str) -> Q:
+    query = Q(sub_id=display_id)
+    if display_id.isdigit():
+        query |= Q(pk=int(display_id))
+    return query
+
+
+def may_see(user, kind: str, data: dict[str, Any]) -> bool:
+    if kind in JOB_TOPICS:
+        display_id = str(data.get("job") or "")
+        return bool(display_id) and visible_jobs(user).filter(_job_filter(display_id)).exists()
+    return kind in ("device", "worker")
