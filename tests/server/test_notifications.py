@@ -10,7 +10,7 @@ from lava_scheduler.jobs.submission import submit_job
 from lava_scheduler.lab.models import Device
 from lava_scheduler.notifications import sender
 from lava_scheduler.notifications.models import DeliveryStatus, Notification
-from tests.server.live_lab import free_port
+from tests.server.live_lab import LiveLab, free_port, wait_for
 from tests.server.notification_peers import start_http_on, start_peers
 
 TOKEN = "s3cret-callback-token"
@@ -258,3 +258,19 @@ def test_the_token_stays_masked_for_other_users(mail_settings, user, device, cli
     assert TOKEN not in page and "https://ci.example.com/hook" in page
     client.force_login(user)
     assert TOKEN in client.get(f"/scheduler/job/{job.pk}").content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_scheduler_process_sends_notifications_beside_its_passes(tmp_path, settings, peers, user, device):
+    lab = LiveLab(tmp_path)
+    lab.configure_test_process(settings)
+    lab.env.update(LAVA_CALLBACK_ALLOWED_NETWORKS='["127.0.0.1/32"]', LAVA_NOTIFICATION_RETRY_DELAYS="[1]")
+    lab.start_scheduler()
+    try:
+        job = run_job(user, device, {"criteria": {"status": "finished"}, "callback": {
+            "url": f"http://127.0.0.1:{peers.port('http')}/from-scheduler/{{ID}}", "token": TOKEN}})
+        wait_for(lambda: peers.requests, 30, "the callback", lab, interval=0.2)
+        assert peers.requests[0].path == f"/from-scheduler/{job.pk}"
+        wait_for(lambda: Notification.objects.get(job=job).status == DeliveryStatus.SENT, 10, "recorded", lab)
+    finally:
+        lab.stop_all()
