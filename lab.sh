@@ -5,6 +5,8 @@ set -e
 cd "$(dirname "$0")"
 sh share/ci/setup-host.sh
 sh share/ci/venv.sh
+# the lab's database, logs, keys and dictionaries are for this user (and group) only
+umask 027
 export LAVA_STATE_DIR="${LAVA_STATE_DIR:-$PWD/.state}"
 export LAVA_CONFIG_DIR="${LAVA_CONFIG_DIR:-$LAVA_STATE_DIR/etc}"
 exec .venv/bin/python share/lab/run.py "$@"

@@ -11,6 +11,7 @@ import os
 import re
 from pathlib import Path
 
+from lava_common import file_modes
 from lava_common.exceptions import ConfigurationError
 
 # a Z85-encoded CURVE key is 40 characters of this alphabet
@@ -33,7 +34,7 @@ def create_key_pair(directory: str | os.PathLike[str], name: str) -> tuple[Path,
         if path.exists():
             raise KeyFileError(f"{path} already exists: remove it first to make a new key pair")
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        file_modes.make_dirs(folder)
         old_umask = os.umask(0o077)  # the secret file must never be readable by others, even briefly
         try:
             public_name, secret_name = zmq.auth.create_certificates(str(folder), name)

@@ -26,6 +26,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--dispatcher", type=Path, default=None, help="dispatcher configuration (YAML)")
     parser.add_argument("--env-dut", type=Path, default=None, help="environment for the device (YAML)")
     parser.add_argument("--validate", action="store_true", help="validate the job, do not run it")
+    parser.add_argument("--allowed-file-dirs", default=None, metavar="DIRS",
+                        help=f"only read file:// URLs and local git repositories below these folders "
+                        f"('{os.pathsep}'-separated; empty: none); without it, any local file")
     parser.add_argument("--skip-sudo-warning", action="store_true", help="accepted; root is never required")
     parser.add_argument("--debug", action="store_true", help="accepted for compatibility")
     parser.add_argument("--url", default=None, help="accepted for compatibility; logs go to stderr")
@@ -123,6 +126,7 @@ def _prepare(args: argparse.Namespace, logger: Any) -> tuple[Any, Any]:
     from lava_dispatcher.context import JobContext
     from lava_dispatcher.device import parse_device, parse_dispatcher
     from lava_dispatcher.job import Job
+    from lava_dispatcher.local_files import LocalFiles
 
     job_data = _load(args.definition, "job definition", JobError)
     device = parse_device(_load(args.device, "device configuration", ConfigurationError), str(args.device))
@@ -143,6 +147,7 @@ def _prepare(args: argparse.Namespace, logger: Any) -> tuple[Any, Any]:
         dispatcher=dispatcher,
         logger=logger,
         env_dut=env_dut if isinstance(env_dut, dict) else {},
+        local_files=LocalFiles.from_option(args.allowed_file_dirs),
     )
     return ctx, Job.from_context(ctx)
 

@@ -80,10 +80,22 @@ class _LineSplitter:
         pass
 
 
+def _program_and_args(command: str | list[str]) -> tuple[str, list[str]]:
+    if isinstance(command, list):
+        if not command:
+            raise ValueError("an empty command")
+        return command[0], list(command[1:])
+    # only the device dictionary's connection commands come as text: the admin may use shell syntax
+    return "/bin/sh", ["-c", f"exec {command}"]
+
+
 class Console:
+    """``command`` is an argument list (run as is, no shell) or, only for the device dictionary's own
+    commands (``connection_command``), an admin-written shell command line."""
+
     def __init__(
         self,
-        command: str,
+        command: str | list[str],
         logger: JobLogger,
         processes: ProcessRegistry,
         name: str = "serial",
@@ -100,9 +112,10 @@ class Console:
         self.prompts: list[str] = []
         self.owns_board = False  # True when the process is the board (QEMU), not a cable to it
         self.lines = _LineSplitter(logger)
+        program, args = _program_and_args(command)
         self.spawn = pexpect.spawn(
-            "/bin/sh",
-            ["-c", f"exec {command}"],
+            program,
+            args,
             encoding="utf-8",
             codec_errors="replace",
             maxread=maxread,
@@ -190,7 +203,8 @@ class Console:
 
     def disconnect(self) -> None:
         """Leave the remote end politely (telnet escape), when it is a telnet session."""
-        if "telnet" in self.tags or self.command.split()[:1] == ["telnet"]:
+        first = self.command[:1] if isinstance(self.command, list) else self.command.split()[:1]
+        if "telnet" in self.tags or first == ["telnet"]:
             try:
                 self.spawn.sendcontrol("]")
                 self.spawn.expect("telnet>", timeout=1)

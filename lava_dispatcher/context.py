@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from lava_dispatcher.alarm import DeadlineStack
 from lava_dispatcher.device import DeviceConfig, DispatcherConfig
+from lava_dispatcher.local_files import LocalFiles
 from lava_dispatcher.logger import JobLogger
 from lava_dispatcher.processes import ProcessRegistry
 
@@ -34,10 +35,11 @@ class JobContext:
     deadlines: DeadlineStack = field(default_factory=DeadlineStack)
     processes: ProcessRegistry = field(default_factory=ProcessRegistry)
     env_dut: dict[str, Any] = field(default_factory=dict)
+    local_files: LocalFiles = field(default_factory=LocalFiles)
     scratch_dir: Path | None = None
     tftp_dir: Path | None = None
     downloaded: dict[str, Path] = field(default_factory=dict)
-    image_args: dict[str, str] = field(default_factory=dict)
+    image_args: dict[str, list[str]] = field(default_factory=dict)
     overlay: OverlayInfo | None = None
     connection: Console | None = None
     # test stage index -> what the signal parser must know of its definitions (test_shell RunInfo)

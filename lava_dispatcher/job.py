@@ -10,8 +10,10 @@ from lava_common.exceptions import JobCanceled, JobError, LAVABug, LAVAError
 from lava_dispatcher.action import Action, Pipeline
 from lava_dispatcher.alarm import JOB_LABEL
 from lava_dispatcher.context import JobContext
+from lava_dispatcher.local_files import job_local_file_errors
 from lava_dispatcher.parser import build_pipeline, schema_check
 from lava_dispatcher.plan import JobPlan
+from lava_dispatcher.qemu_args import check_context
 
 
 class Job:
@@ -57,8 +59,17 @@ class Job:
                         f"{action.level} {action.name}: timeout {action.timeout.duration}s is longer "
                         f"than the job timeout {job_timeout}s"
                     )
+        errors.extend(self._worker_access_errors())
         if errors:
             raise JobError("Invalid job data: " + "; ".join(errors))
+
+    def _worker_access_errors(self) -> list[str]:
+        """What the job would start or read on the worker: QEMU's arguments, local files."""
+        errors = []
+        if any(method.startswith("qemu") for method in self.ctx.device.boot_methods()):
+            errors += check_context(self.ctx.job.get("context"))
+        errors += job_local_file_errors(self.ctx.job, self.ctx.local_files)
+        return errors
 
     def run(self) -> None:
         ctx = self.ctx

@@ -3,6 +3,8 @@
 import os
 import sys
 
+from lava_common.file_modes import restrict_umask
+
 USAGE = "usage: lava-server manage <command> [options]   (lava-server manage help: list commands)"
 
 
@@ -11,6 +13,7 @@ def main(argv: list[str] | None = None) -> int:
     if len(argv) < 2 or argv[1] != "manage":
         print(USAGE, file=sys.stderr)
         return 2
+    restrict_umask()  # the database, job logs and dictionaries are for the lab's user and group only
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lava_server.settings")
     from django.core.management import execute_from_command_line
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
+from lava_common.csv_cells import inert_cell
 from lava_common.exceptions import LAVAError
 
 
@@ -51,7 +52,7 @@ def print_rows(options: dict[str, Any], columns: Sequence[str], rows: Iterable[S
     elif options.get("csv"):
         writer = csv.writer(sys.stdout)
         writer.writerow(columns)
-        writer.writerows(rows)
+        writer.writerows([inert_cell(value) for value in row] for row in rows)
     else:
         text_rows = [[str(value) for value in row] for row in rows]
         widths = [max([len(c)] + [len(r[i]) for r in text_rows]) for i, c in enumerate(columns)]

@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from lava_common.safe_paths import job_path_problems
 from lava_common.schemas.boot import BOOT
 from lava_common.schemas.command import COMMAND
 from lava_common.schemas.common import FREE_MAPPING, NAME, STRINGS
@@ -209,3 +210,8 @@ def check_job(job: Any, ctx: Context) -> None:
     blocks = _action_blocks(job)
     _check_timeouts(job, blocks, ctx)
     _check_namespaces(blocks, ctx)
+    for parts, reason in job_path_problems(job):
+        where = ""
+        for part in parts:
+            where = item(where, part) if type(part) is int else child(where, part)
+        ctx.error(where, reason)

@@ -36,6 +36,9 @@ from typing import Any
 
 from lava_common.exceptions import InfrastructureError, JobError
 from lava_common.yaml_loader import YAMLLoadError, dump_yaml, load_yaml
+from lava_dispatcher.local_files import LocalFiles, local_path
+
+STANDALONE = LocalFiles()
 
 TESTDEF_FORMAT = "Lava-Test Test Definition 1.0"
 GIT_TIMEOUT = 600
@@ -70,12 +73,15 @@ class FetchedDefinition:
         return f"{self.index}_{self.name}"
 
 
-def fetch_definitions(entries: Sequence[Mapping[str, Any]], dest: Path) -> list[FetchedDefinition]:
-    """Fetch every entry of a test action's ``definitions`` list into ``dest/<index>_<name>/``."""
+def fetch_definitions(
+    entries: Sequence[Mapping[str, Any]], dest: Path, local_files: LocalFiles = STANDALONE
+) -> list[FetchedDefinition]:
+    """Fetch every entry of a test action's ``definitions`` list into ``dest/<index>_<name>/``;
+    ``local_files`` says which local repositories and file:// URLs may be read."""
     seen: set[str] = set()
     fetched = []
     for index, entry in enumerate(entries):
-        definition = fetch_definition(entry, index, dest)
+        definition = fetch_definition(entry, index, dest, local_files)
         if definition.name in seen:
             raise JobError(f"test definition '{definition.name}' is listed twice: names must be unique")
         seen.add(definition.name)
@@ -83,7 +89,9 @@ def fetch_definitions(entries: Sequence[Mapping[str, Any]], dest: Path) -> list[
     return fetched
 
 
-def fetch_definition(entry: Mapping[str, Any], index: int, dest: Path) -> FetchedDefinition:
+def fetch_definition(
+    entry: Mapping[str, Any], index: int, dest: Path, local_files: LocalFiles = STANDALONE
+) -> FetchedDefinition:
     name = str(entry.get("name", ""))
     where = f"test definition {index} ('{name}')"
     if not _NAME.match(name) or name == "lava":
@@ -108,10 +116,10 @@ def fetch_definition(entry: Mapping[str, Any], index: int, dest: Path) -> Fetche
     elif source == "git":
         repository = str(entry.get("repository") or "")
         revision = str(entry.get("revision") or entry.get("branch") or "")
-        commit_id = _git_fetch(entry, checkout, where)
+        commit_id = _git_fetch(entry, checkout, where, local_files)
     elif source == "url":
         repository = str(entry.get("repository") or "")
-        _url_fetch(entry, checkout, where)
+        _url_fetch(entry, checkout, where, local_files)
     else:
         raise JobError(f"{where}: 'from' must be one of inline, git, url (got '{source}')")
     testdef_file = checkout / path
@@ -174,9 +182,11 @@ def validate_testdef(data: Any, where: str) -> None:
 # -- git ---------------------------------------------------------------------------------------
 
 
-def git(args: Sequence[str], cwd: Path | None, where: str) -> str:
-    """Run git; failures become errors naming ``where``."""
-    cmd = ["git", "-c", "advice.detachedHead=false", "-c", "protocol.file.allow=always", *args]
+def git(args: Sequence[str], cwd: Path | None, where: str, local_files: LocalFiles = STANDALONE) -> str:
+    """Run git; failures become errors naming ``where``. On a lab worker, git's own default for
+    local repositories applies (only the one asked for, not submodules that point at worker paths)."""
+    file_protocol = "user" if local_files.restricted else "always"
+    cmd = ["git", "-c", "advice.detachedHead=false", "-c", f"protocol.file.allow={file_protocol}", *args]
     try:
         proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=GIT_TIMEOUT, check=False)
     except FileNotFoundError as exc:
@@ -190,21 +200,26 @@ def git(args: Sequence[str], cwd: Path | None, where: str) -> str:
     return proc.stdout.strip()
 
 
-def _git_fetch(entry: Mapping[str, Any], checkout: Path, where: str) -> str:
+def _git_fetch(entry: Mapping[str, Any], checkout: Path, where: str, local_files: LocalFiles) -> str:
     repository = str(entry.get("repository") or "")
     if not repository:
         raise JobError(f"{where}: 'from: git' needs a 'repository'")
+    if (path := local_path(repository, git=True)) is not None:
+        local_files.check(path, f"{where} repository")
+    for key in ("branch", "revision"):
+        if str(entry.get(key) or "").startswith("-"):
+            raise JobError(f"{where}: '{key}' must not start with '-'")
     args = ["clone", "--quiet"]
     if entry.get("branch"):
         args += ["--branch", str(entry["branch"])]
     if entry.get("recursive"):
         args.append("--recurse-submodules")
-    git([*args, "--", repository, str(checkout)], None, where)
+    git([*args, "--", repository, str(checkout)], None, where, local_files)
     if entry.get("revision"):
-        git(["checkout", "--quiet", str(entry["revision"])], checkout, where)
+        git(["checkout", "--quiet", str(entry["revision"])], checkout, where, local_files)
         if entry.get("recursive"):
-            git(["submodule", "update", "--init", "--recursive", "--quiet"], checkout, where)
-    commit_id = git(["rev-parse", "HEAD"], checkout, where)
+            git(["submodule", "update", "--init", "--recursive", "--quiet"], checkout, where, local_files)
+    commit_id = git(["rev-parse", "HEAD"], checkout, where, local_files)
     if entry.get("history") is False:
         shutil.rmtree(checkout / ".git")
     return commit_id
@@ -213,9 +228,9 @@ def _git_fetch(entry: Mapping[str, Any], checkout: Path, where: str) -> str:
 # -- tarballs ----------------------------------------------------------------------------------
 
 
-def _url_fetch(entry: Mapping[str, Any], checkout: Path, where: str) -> None:
+def _url_fetch(entry: Mapping[str, Any], checkout: Path, where: str, local_files: LocalFiles) -> None:
     url = str(entry.get("repository") or "")
-    data = download(url, entry.get("headers") or {}, where)
+    data = download(url, entry.get("headers") or {}, where, local_files)
     compression = entry.get("compression")
     if compression == "zstd" or (compression is None and data[:4] == b"\x28\xb5\x2f\xfd"):
         data = _unzstd(data, where)
@@ -239,11 +254,11 @@ def _url_fetch(entry: Mapping[str, Any], checkout: Path, where: str) -> None:
         raise JobError(f"{where}: {url} is not a readable tarball: {exc}") from exc
 
 
-def download(url: str, headers: Mapping[str, str], where: str) -> bytes:
+def download(url: str, headers: Mapping[str, str], where: str, local_files: LocalFiles = STANDALONE) -> bytes:
     """Fetch a file:// or http(s):// URL into memory (test definitions are small)."""
     parsed = urllib.parse.urlparse(url)
     if parsed.scheme == "file":
-        path = Path(urllib.parse.unquote(parsed.path))
+        path = local_files.check(urllib.parse.unquote(parsed.path), where)
         try:
             return path.read_bytes()
         except OSError as exc:

@@ -34,7 +34,9 @@ from pathlib import Path
 from typing import Any
 
 from lava_common.exceptions import JobError
+from lava_common.safe_paths import inside
 from lava_common.yaml_loader import dump_yaml
+from lava_dispatcher.local_files import LocalFiles, local_path
 
 from .definitions import FetchedDefinition, git
 from .ramdisk import append_overlay_to_cpio, pack_overlay_tarball
@@ -71,6 +73,7 @@ class OverlaySpec:
     job_tags: Sequence[str] = ()
     character_delay: float = 0.0
     distro: str = ""
+    local_files: LocalFiles = field(default_factory=LocalFiles)
 
     @property
     def lava_dir(self) -> str:
@@ -223,7 +226,7 @@ def _install_script(dest: Path, board_dir: str, definition: FetchedDefinition, s
         body.append("lava-install-packages " + " ".join(shlex.quote(str(d)) for d in deps))
     if "git-repos" not in skip:
         for repo in install.get("git-repos") or []:
-            _clone_install_repo(dest, repo, where)
+            _clone_install_repo(dest, repo, where, spec.local_files)
     if "steps" not in skip and install.get("steps"):
         body.append(f"cd {shlex.quote(board_dir)}")
         body += [str(step) for step in install["steps"]]
@@ -232,16 +235,23 @@ def _install_script(dest: Path, board_dir: str, definition: FetchedDefinition, s
     return f"#!{spec.sh_cmd}\n{_params(definition)}set -e\nexport PATH={shlex.quote(spec.lava_dir + '/bin')}:$PATH\n" + "\n".join(body) + "\n"
 
 
-def _clone_install_repo(dest: Path, repo: Any, where: str) -> None:
+def _clone_install_repo(dest: Path, repo: Any, where: str, local_files: LocalFiles) -> None:
     """install.git-repos are cloned on the worker, like the reference, into the definition folder."""
     if isinstance(repo, str):
         repo = {"url": repo}
     url = str(repo.get("url") or "")
     if not url:
         raise JobError(f"{where}: install.git-repos entry without a url")
-    target = dest / str(repo.get("destination") or Path(url.rstrip("/")).name.removesuffix(".git"))
-    args = ["clone", "--quiet"] + (["--branch", str(repo["branch"])] if repo.get("branch") else [])
-    git([*args, "--", url, str(target)], None, f"{where} install.git-repos {url}")
+    at = f"{where} install.git-repos {url}"
+    if (path := local_path(url, git=True)) is not None:
+        local_files.check(path, at)
+    name = str(repo.get("destination") or Path(url.rstrip("/")).name.removesuffix(".git"))
+    target = inside(dest, name, f"{at} destination")
+    branch = str(repo.get("branch") or "")
+    if branch.startswith("-"):
+        raise JobError(f"{at}: 'branch' must not start with '-'")
+    args = ["clone", "--quiet"] + (["--branch", branch] if branch else [])
+    git([*args, "--", url, str(target)], None, at, local_files)
 
 
 def _run_script(board_dir: str, definition: FetchedDefinition, spec: OverlaySpec) -> str:

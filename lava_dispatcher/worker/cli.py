@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 from lava_common.exceptions import ConfigurationError
+from lava_common.file_modes import restrict_umask
 from lava_common.protocol import CANCEL_KILL_AFTER, DEFAULT_HEARTBEAT
 
 if TYPE_CHECKING:
@@ -37,6 +38,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--lava-run", default=None, metavar="PATH", help="the lava-run program to start")
     parser.add_argument("--cancel-kill-after", type=float, default=CANCEL_KILL_AFTER, metavar="SECONDS",
                         help="SIGKILL a canceled job this long after SIGTERM (default %(default)s)")
+    parser.add_argument("--allow-file-dir", action="append", type=Path, default=[], metavar="DIR",
+                        help="jobs may read file:// URLs and local git repositories below DIR (repeat for "
+                        "several folders; by default, none)")
     parser.add_argument("--exit-on-refused", action="store_true", help="exit when the master refuses us")
     parser.add_argument("--level", default="INFO", type=str.upper, choices=LEVELS, help="log level")
     parser.add_argument("--log-file", type=Path, default=None, help="log here instead of stderr")
@@ -56,6 +60,16 @@ def find_lava_run(given: str | None) -> str:
     if os.access(beside, os.X_OK):
         return str(beside)
     raise ConfigurationError("lava-run is not on PATH; give --lava-run PATH")
+
+
+def allowed_folders(folders: list[Path]) -> tuple[Path, ...]:
+    """``--allow-file-dir`` folders, resolved; a folder that is not there is a configuration error."""
+    resolved = []
+    for folder in folders:
+        if not folder.is_dir():
+            raise ConfigurationError(f"--allow-file-dir {folder}: not a folder")
+        resolved.append(folder.resolve())
+    return tuple(resolved)
 
 
 def curve_keys(args: argparse.Namespace) -> CurveKeys | None:
@@ -107,11 +121,15 @@ def run(args: argparse.Namespace) -> None:
         lock = lock_worker_dir(args.worker_dir.resolve())
     except OSError as exc:
         raise ConfigurationError(f"--worker-dir {args.worker_dir}: {exc.strerror or exc}") from None
-    store = JobStore(args.worker_dir.resolve(), lava_run, args.cancel_kill_after)
+    allowed_file_dirs = allowed_folders(args.allow_file_dir)
+    store = JobStore(args.worker_dir.resolve(), lava_run, args.cancel_kill_after, allowed_file_dirs)
     link = MasterLink(args.master, args.name, args.heartbeat, keys)
     worker = Worker(link, store, exit_on_refused=args.exit_on_refused)
     worker.install_signals()
-    logging.getLogger("lava-worker").info("lava-worker %s started; lava-run is %s", args.name, lava_run)
+    logging.getLogger("lava-worker").info(
+        "lava-worker %s started; lava-run is %s; jobs may read local files below: %s",
+        args.name, lava_run, ", ".join(map(str, allowed_file_dirs)) or "no folder",
+    )
     try:
         worker.run()
     finally:
@@ -122,6 +140,8 @@ def main(argv: list[str] | None = None) -> NoReturn:
     from lava_dispatcher.worker.daemon import WorkerExit
 
     args = build_parser().parse_args(argv)
+    # job files and lava-run's output (which inherits the umask) may hold the job's secrets
+    restrict_umask()
     try:
         run(args)
     except (ConfigurationError, WorkerExit) as exc:

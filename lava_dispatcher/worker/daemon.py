@@ -18,6 +18,7 @@ from typing import IO, Any
 
 import zmq
 
+from lava_common import file_modes
 from lava_dispatcher.worker.jobs import Job, JobStore
 from lava_dispatcher.worker.link import MasterLink, Refused
 from lava_dispatcher.worker.spawn import SpawnError
@@ -34,8 +35,8 @@ class WorkerExit(Exception):
 
 def lock_worker_dir(worker_dir: Path) -> IO[bytes]:
     """Hold an exclusive lock on the worker directory: two workers on one directory would run jobs twice."""
-    worker_dir.mkdir(parents=True, exist_ok=True)
-    handle = open(worker_dir / "lock", "ab")  # noqa: SIM115 - held for the life of the process
+    file_modes.make_dirs(worker_dir)
+    handle = file_modes.open_append(worker_dir / "lock")  # held for the life of the process
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:

@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lava_common import file_modes
 from lava_dispatcher.worker import procfs
 from lava_dispatcher.worker.logs import LogTail
 from lava_dispatcher.worker.report import build_end, describe_exit
@@ -77,7 +78,7 @@ class Job:
     def save(self) -> None:
         self.state.acked_lines, self.state.acked_offset = self.tail.acked_lines, self.tail.acked_offset
         temporary = self.dir / "state.json.new"
-        temporary.write_text(json.dumps(asdict(self.state)), encoding="utf-8")
+        file_modes.write_text(temporary, json.dumps(asdict(self.state)))
         os.replace(temporary, self.dir / "state.json")  # atomic: a kill -9 leaves the old or the new one
 
     def alive(self) -> bool:
@@ -97,10 +98,13 @@ class Job:
 
 
 class JobStore:
-    def __init__(self, worker_dir: Path, lava_run: str, cancel_kill_after: float):
+    def __init__(
+        self, worker_dir: Path, lava_run: str, cancel_kill_after: float, allowed_file_dirs: tuple[Path, ...] = ()
+    ):
         self.root = worker_dir / "jobs"
-        self.root.mkdir(parents=True, exist_ok=True)
+        file_modes.make_dirs(self.root)
         self.lava_run = lava_run
+        self.allowed_file_dirs = allowed_file_dirs
         self.cancel_kill_after = cancel_kill_after
         self.jobs: dict[int, Job] = {}
 
@@ -163,7 +167,9 @@ class JobStore:
         try:
             write_job_files(directory, message)
             job.save()
-            job.process = spawn_lava_run(self.lava_run, directory, job_id, message["env"], message["env_dut"])
+            job.process = spawn_lava_run(
+                self.lava_run, directory, job_id, message["env"], message["env_dut"], self.allowed_file_dirs
+            )
         except SpawnError:
             shutil.rmtree(directory, ignore_errors=True)
             raise
@@ -180,7 +186,7 @@ class JobStore:
         if job is None:
             # nothing to stop: record an end so that the master hears about it until it acknowledges
             directory = self.root / str(job_id)
-            directory.mkdir(parents=True, exist_ok=True)
+            file_modes.make_dirs(directory)
             override = {"result": "fail", "error_type": "Canceled", "error_msg": "canceled: not running here"}
             job = Job(directory, JobState(job_id, status=FINISHED, end_override=override))
             job.save()

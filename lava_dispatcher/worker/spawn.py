@@ -12,6 +12,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+from lava_common import file_modes
 from lava_common.yaml_loader import YAMLLoadError, load_yaml
 
 # start message field -> file written in the job directory
@@ -34,9 +35,9 @@ def write_job_files(directory: Path, message: dict[str, Any]) -> None:
         if value is not None and not isinstance(value, str):
             raise SpawnError(f"start: '{name}' must be YAML text, not {type(value).__name__}")
     try:
-        (directory / "output").mkdir(parents=True)
+        file_modes.make_dirs(directory / "output")
         for name, file_name in JOB_FILES.items():
-            (directory / file_name).write_text(message.get(name) or "", encoding="utf-8")
+            file_modes.write_text(directory / file_name, message.get(name) or "")
     except OSError as exc:
         raise SpawnError(f"cannot write the job files in {directory}: {exc.strerror or exc}") from None
 
@@ -69,13 +70,17 @@ def build_env(env_text: str, base: dict[str, str] | None = None) -> dict[str, st
     return environ
 
 
-def lava_run_command(lava_run: str, directory: Path, job_id: int, has_env_dut: bool) -> list[str]:
+def lava_run_command(
+    lava_run: str, directory: Path, job_id: int, has_env_dut: bool, allowed_file_dirs: tuple[Path, ...] = ()
+) -> list[str]:
+    """lava-run's arguments; on a worker, jobs read local files only below ``allowed_file_dirs``."""
     command = [
         lava_run,
         "--job-id", str(job_id),
         "--output-dir", str(directory / "output"),
         "--device", str(directory / "device.yaml"),
         "--dispatcher", str(directory / "dispatcher.yaml"),
+        "--allowed-file-dirs", os.pathsep.join(str(folder) for folder in allowed_file_dirs),
     ]  # fmt: skip
     if has_env_dut:
         command += ["--env-dut", str(directory / "env-dut.yaml")]
@@ -83,12 +88,19 @@ def lava_run_command(lava_run: str, directory: Path, job_id: int, has_env_dut: b
 
 
 def spawn_lava_run(
-    lava_run: str, directory: Path, job_id: int, env_text: str | None, env_dut_text: str | None
+    lava_run: str,
+    directory: Path,
+    job_id: int,
+    env_text: str | None,
+    env_dut_text: str | None,
+    allowed_file_dirs: tuple[Path, ...] = (),
 ) -> subprocess.Popen[bytes]:
     environ = build_env(env_text or "")
-    command = lava_run_command(lava_run, directory, job_id, bool((env_dut_text or "").strip()))
+    has_env_dut = bool((env_dut_text or "").strip())
+    command = lava_run_command(lava_run, directory, job_id, has_env_dut, allowed_file_dirs)
     try:
-        with open(directory / "stdout", "ab") as stdout, open(directory / "stderr", "ab") as stderr:
+        with file_modes.open_append(directory / "stdout") as stdout, \
+                file_modes.open_append(directory / "stderr") as stderr:
             return subprocess.Popen(
                 command,
                 stdin=subprocess.DEVNULL,

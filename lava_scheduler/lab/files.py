@@ -12,6 +12,7 @@ from typing import Any
 
 from django.conf import settings
 
+from lava_common import file_modes
 from lava_scheduler.device_config import (
     DeviceConfigError,
     device_type_of_dictionary,
@@ -30,11 +31,11 @@ def read_dictionary(hostname: str) -> str | None:
 
 
 def write_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    file_modes.make_dirs(path.parent)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(text)
-    os.chmod(tmp, 0o644)
+    os.chmod(tmp, file_modes.FILE_MODE)  # dictionaries hold power and console credentials
     os.replace(tmp, path)
 
 

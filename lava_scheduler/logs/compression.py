@@ -14,6 +14,8 @@ import struct
 import zlib
 from pathlib import Path
 
+from lava_common import file_modes
+
 CHUNK = 1 << 20
 OFFSET = struct.Struct("=Q")
 COMPRESSED_NAME = "output.yaml.gz"
@@ -66,20 +68,23 @@ def compress_log(directory: Path) -> int:
     if not plain.exists() or target.exists():
         return 0
     partial = directory / (COMPRESSED_NAME + ".part")
+    chunks_partial = directory / (CHUNKS_NAME + ".part")
     offsets = bytearray()
     try:
-        with open(plain, "rb") as source, open(partial, "wb") as out:
+        for leftover in (partial, chunks_partial):  # of an attempt that died
+            leftover.unlink(missing_ok=True)
+        with open(plain, "rb") as source, file_modes.open_append(partial) as out:
             while block := source.read(CHUNK):
                 offsets += OFFSET.pack(out.tell())
                 out.write(gzip.compress(block, compresslevel=6, mtime=0))
             out.flush()
             os.fsync(out.fileno())
-        chunks_partial = directory / (CHUNKS_NAME + ".part")
-        chunks_partial.write_bytes(bytes(offsets))
+        with file_modes.open_append(chunks_partial) as chunks:
+            chunks.write(bytes(offsets))
         os.replace(partial, target.path)
         os.replace(chunks_partial, target.chunks_path)
     except OSError:
-        for leftover in (partial, directory / (CHUNKS_NAME + ".part"), target.path):
+        for leftover in (partial, chunks_partial, target.path):
             leftover.unlink(missing_ok=True)
         raise
     before = plain.stat().st_size

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from django.conf import settings
 
+from lava_common import file_modes
 from lava_scheduler.logs.compression import CompressedLog
 
 OFFSET = struct.Struct("=Q")
@@ -40,9 +41,9 @@ class LogStore:
         """Append whole lines (without newlines)."""
         if not lines:
             return
-        self.directory.mkdir(parents=True, exist_ok=True)
+        file_modes.make_dirs(self.directory)
         encoded = [(line.replace("\n", " ") + "\n").encode("utf-8") for line in lines]
-        with open(self.log_path, "ab") as log, open(self.index_path, "ab") as index:
+        with file_modes.open_append(self.log_path) as log, file_modes.open_append(self.index_path) as index:
             offset = log.tell()
             offsets = bytearray()
             for line in encoded:

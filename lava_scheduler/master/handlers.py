@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import transaction
 
 import lava_common
+from lava_common import file_modes
 from lava_common.protocol import DEFAULT_HEARTBEAT, encode
 from lava_scheduler.events import wake_scheduler
 from lava_scheduler.jobs.models import TestJob
@@ -120,8 +121,8 @@ def on_end(hostname: str, message: dict[str, Any]) -> Reply:
             error_type = ""
         job.failure_comment = str(message["errors"] or "")[-20000:]
         directory = job_output_dir(job)
-        directory.mkdir(parents=True, exist_ok=True)
-        (directory / "description.yaml").write_text(str(message["description"] or ""), encoding="utf-8")
+        file_modes.make_dirs(directory)
+        file_modes.write_text(directory / "description.yaml", str(message["description"] or ""))
         job.go_state_finished(health, error_type, str(message["error_msg"] or ""))
         wake_scheduler("job-end")
     log.info("job %s finished: %s", job_id, job.get_health_display())

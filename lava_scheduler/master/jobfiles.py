@@ -5,6 +5,7 @@ from typing import Any
 
 from django.conf import settings
 
+from lava_common import file_modes
 from lava_common.yaml_loader import load_yaml
 from lava_scheduler.lab import files
 from lava_scheduler.logs.store import job_output_dir
@@ -45,7 +46,7 @@ def start_fields(job) -> dict[str, Any]:
 def archive(job, fields: dict[str, Any]) -> None:
     """Keep what the job ran with beside its log, for whoever debugs it later."""
     directory = job_output_dir(job)
-    directory.mkdir(parents=True, exist_ok=True)
+    file_modes.make_dirs(directory)
     for key, name in (("definition", "job.yaml"), ("device", "device.yaml"), ("dispatcher", "dispatcher.yaml"),
                       ("env", "env.yaml"), ("env_dut", "env-dut.yaml")):
-        (directory / name).write_text(fields[key], encoding="utf-8")
+        file_modes.write_text(directory / name, fields[key])

@@ -12,6 +12,7 @@ import xml.etree.ElementTree as ET
 from decimal import Decimal
 from typing import Any
 
+from lava_common.csv_cells import inert_cell
 from lava_common.log import parse_record
 from lava_common.yaml_loader import dump_yaml
 from lava_scheduler.logs.store import LogStore, job_output_dir
@@ -93,11 +94,13 @@ def to_yaml(rows: list[dict[str, Any]]) -> str:
 
 def to_csv(rows: list[dict[str, Any]], fields: list[str] = CASE_FIELDS) -> str:
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=fields, extrasaction="ignore", lineterminator="\n")
+    # RFC 4180 line ends: Python's writer then also quotes a CR inside a cell, which would
+    # otherwise end the row early for most readers
+    writer = csv.DictWriter(out, fieldnames=fields, extrasaction="ignore", lineterminator="\r\n")
     writer.writeheader()
     for row in rows:
         writer.writerow(
-            {key: json.dumps(value, sort_keys=True) if isinstance(value, dict | list) else value
+            {key: inert_cell(json.dumps(value, sort_keys=True) if isinstance(value, dict | list) else value)
              for key, value in row.items()}
         )
     return out.getvalue()

@@ -37,7 +37,7 @@ def _touch(token: AuthToken) -> None:
 
 def user_for_token(secret: str, username: str | None = None):
     """The active user owning ``secret`` (and named ``username`` when given), or None."""
-    tokens = AuthToken.objects.select_related("user").filter(secret=secret)
+    tokens = AuthToken.with_secret(secret).select_related("user")
     if username is not None:
         tokens = tokens.filter(user__username=username)
     token = tokens.first()

@@ -5,12 +5,14 @@ Everything is derived from three roots, each overridable by the environment:
 and ``LAVA_STATE_DIR`` (default ``/var/lib/lava-server/default``).
 """
 
+import contextlib
 import os
 import secrets
 import sys
 from pathlib import Path
 from typing import Any
 
+from lava_common import file_modes
 from lava_common.yaml_loader import load_yaml
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -53,7 +55,7 @@ def secret_key(state_dir: Path) -> str:
     path = state_dir / "secret_key"
     if path.exists():
         return path.read_text(encoding="utf-8").strip()
-    state_dir.mkdir(parents=True, exist_ok=True)
+    file_modes.make_dirs(state_dir)
     key = secrets.token_urlsafe(50)
     # exclusive create: two processes starting at once must agree on one key
     try:
@@ -85,7 +87,12 @@ def database_from_url(url: str) -> dict[str, Any]:
 
 
 def sqlite_database(path: Path) -> dict[str, Any]:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    file_modes.make_dirs(path.parent)
+    if not path.exists():
+        # made here rather than by SQLite, whose mode would follow the umask; its -wal and
+        # -shm files take the database's mode
+        with contextlib.suppress(OSError):  # e.g. a read-only state directory: SQLite says so when used
+            path.touch(mode=file_modes.FILE_MODE)
     return {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": str(path),

@@ -38,8 +38,13 @@ class LoginGate(permissions.BasePermission):
         return not refuses(request.user)
 
 
+# each REST write needs its own Django permission on the model; any other write
+# (``set_health``, ``dictionary``...) changes an existing object
+WRITE_PERMISSIONS = {"create": "add", "update": "change", "partial_update": "change", "destroy": "delete"}
+
+
 class ReadOnlyOrAdmin(permissions.BasePermission):
-    """Anyone may read; writes need a superuser or the model's Django permission."""
+    """Anyone may read; a write needs a superuser or the model's add, change or delete permission."""
 
     def has_permission(self, request, view) -> bool:
         if request.method in permissions.SAFE_METHODS:
@@ -50,7 +55,8 @@ class ReadOnlyOrAdmin(permissions.BasePermission):
         if user.is_superuser:
             return True
         model = view.get_queryset().model
-        return user.has_perm(f"{model._meta.app_label}.change_{model._meta.model_name}")
+        verb = WRITE_PERMISSIONS.get(getattr(view, "action", None), "change")
+        return user.has_perm(f"{model._meta.app_label}.{verb}_{model._meta.model_name}")
 
 
 class Pagination(LimitOffsetPagination):

@@ -88,7 +88,9 @@ def virtual_lab_config(state: Path, args: argparse.Namespace) -> Path:
     return path
 
 
-def start_lab(children: ChildProcesses, state: Path, args: argparse.Namespace, env: dict, pdudaemon: str) -> None:
+def start_lab(
+    children: ChildProcesses, state: Path, args: argparse.Namespace, env: dict, pdudaemon: str, images: Path
+) -> None:
     manage = [str(VENV_BIN / "lava-server"), "manage"]
     keys = state / "keys"
     url = f"http://{args.listen}:{args.port}"
@@ -106,6 +108,8 @@ def start_lab(children: ChildProcesses, state: Path, args: argparse.Namespace, e
         str(VENV_BIN / "lava-worker"), "--master", f"tcp://127.0.0.1:{args.master_port}", "--name", WORKER,
         "--worker-dir", str(state / "worker" / "jobs"), "--master-cert", str(keys / "master.key"),
         "--worker-cert", str(keys / f"{WORKER}.key_secret"), "--heartbeat", "2",
+        # jobs' file:// URLs may only name the test images (the health checks and sample jobs use them)
+        "--allow-file-dir", str(images),
     ], env=env)
     children.start("watch", [sys.executable, str(HERE / "watch.py")], env=env, to_terminal=True)
     say(f"logs: {children.log_dir}/ (web, scheduler, master, worker, virtual-lab); "
@@ -173,7 +177,7 @@ def main() -> int:
             say(f"new devices start with a health check: {', '.join(summary['new_devices'])}")
         for job in summary["jobs"]:
             say(f"sample job {job['id']} submitted ({job['file']})")
-        start_lab(children, state, args, env, pdudaemon)
+        start_lab(children, state, args, env, pdudaemon, images)
         say(f"lab up in {time.monotonic() - started:.1f} s")
         (state / "lab-ready").write_text(json.dumps({"url": url, "pid": os.getpid()}) + "\n")
         while (name := children.ended()) is None:

@@ -13,6 +13,7 @@ import re
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import threading
 import time
@@ -229,6 +230,19 @@ def test_pdu_off_mid_job_is_an_infrastructure_error_and_a_failed_health_check_ma
     wait_for(lambda: client.device_health("uboot-arm64-01") == "Bad", 30, "the board Bad", lab)
 
 
+def test_the_labs_private_state_is_closed_to_other_users(lab, client):
+    # lab.sh sets umask 027; the TFTP folder stays readable by design (the TFTP server)
+    state = lab.state
+    assert stat.S_IMODE(state.stat().st_mode) == 0o750
+    for secret in (state / "admin-credentials.json", state / "secret_key", *state.glob("keys/*.key_secret")):
+        assert stat.S_IMODE(secret.stat().st_mode) == 0o600, secret
+    private = [state / "media", state / "etc" / "dispatcher-config" / "devices", state / "worker" / "jobs",
+               *state.glob("lava.sqlite3")]
+    opened = [str(p) for root in private for p in (root, *root.rglob("*"))
+              if not p.is_symlink() and stat.S_IMODE(p.stat().st_mode) & 0o007]
+    assert opened == []
+
+
 def test_sigterm_stops_every_process_the_lab_started(lab, client):
     lab.jobs_before_stop = {j["id"]: (j["state"], j["health"]) for j in client.jobs()}
     # the lab's own stop, as Ctrl-C would do it
@@ -240,8 +254,11 @@ def test_sigterm_stops_every_process_the_lab_started(lab, client):
 def test_started_again_it_reuses_everything_and_keeps_jobs_and_results(lab, client):
     before = lab.jobs_before_stop
     assert before, "the jobs of the earlier tests"
+    credentials = lab.credentials()
     lab.lines.clear()
     seconds = lab.start(timeout=120)
+    # the database keeps only the token's hash: the same token comes from the lab's 0600 file
+    assert lab.credentials() == credentials
     print(f"\nrestart: lab up again in {seconds:.1f} s")
     assert seconds < 30, lab.output()
     assert not any("new devices" in line or "sample job" in line for line in lab.lines), lab.output()

@@ -21,6 +21,7 @@ from django.conf import settings
 from django.db import connection
 
 from tests.conftest import REPO_ROOT
+from tests.testimages import images_dir
 
 BIN = Path(sys.executable).parent
 TEST_DEVICE_TYPES = Path(__file__).parent / "device-types"
@@ -106,7 +107,10 @@ class LiveLab:
         self._start("scheduler", [str(BIN / "lava-server"), "manage", "lava-scheduler", "--level", "DEBUG"])
 
     def start_worker(self, name: str, *extra: str) -> None:
+        """``extra`` replaces ``--plaintext``; jobs may read the test images with file:// URLs."""
         args = list(extra) or ["--plaintext"]
+        if images_dir().is_dir():
+            args += ["--allow-file-dir", str(images_dir())]
         self._start(
             f"worker-{name}",
             [str(BIN / "lava-worker"), "--master", self.master_url, "--name", name,

@@ -54,7 +54,8 @@ def qemu_processes(lab: LiveLab) -> list[str]:
             cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
         except OSError:
             continue
-        if cmdline.startswith("qemu-system") and str(lab.root) in cmdline:
+        # QEMU is started from an argument list: its argv[0] is the full path of the binary
+        if Path(cmdline.split(" ", 1)[0]).name.startswith("qemu-system") and str(lab.root) in cmdline:
             found.append(cmdline)
     return found
 

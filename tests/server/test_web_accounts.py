@@ -1,10 +1,12 @@
 """Login, logout, the API-token page and the Django admin."""
 
+import re
+
 import pytest
 from django.apps import apps
 from django.contrib import admin
 
-from lava_server.accounts.models import AuthToken
+from lava_server.accounts.models import AuthToken, hash_secret
 from tests.server import test_web_helpers as fixtures
 from tests.server.test_web_helpers import client_for
 
@@ -33,13 +35,15 @@ def test_tokens_page_needs_login(web_lab):
 def test_create_a_token_shown_once(web_lab, alice):
     client = client_for(alice)
     created = client.post("/accounts/tokens/", {"action": "create", "description": "laptop"})
-    token = AuthToken.objects.get(user=alice)
     assert created.status_code == 200
-    assert token.secret in created.content.decode() and token.description == "laptop"
+    # only the hash is stored: the clear secret is read from the page that created it
+    secret = re.search(r'id="new-token-secret">([0-9a-f]{64})<', created.content.decode()).group(1)
+    token = AuthToken.objects.get(user=alice)
+    assert token.description == "laptop" and token.secret_sha256 == hash_secret(secret)
     assert "lavacli identities add" in created.content.decode()
     listing = client.get("/accounts/tokens/").content.decode()
-    assert "laptop" in listing and token.secret not in listing
-    assert AuthToken.authenticate("alice", token.secret) == alice
+    assert "laptop" in listing and secret not in listing
+    assert AuthToken.authenticate("alice", secret) == alice
 
 
 def test_delete_only_your_own_tokens(web_lab, alice, bob):

@@ -13,6 +13,7 @@ from lava_common.exceptions import InfrastructureError, JobError
 from lava_dispatcher.action import Action, Pipeline
 from lava_dispatcher.actions.boot.login import AutoLoginAction, ExpectShellSession, ExportDeviceEnv
 from lava_dispatcher.device import DeviceConfig
+from lava_dispatcher.qemu_args import admin_argv
 from lava_dispatcher.retry import BootRetry
 
 if TYPE_CHECKING:
@@ -21,23 +22,26 @@ if TYPE_CHECKING:
 KVM_ONLY = {"-enable-kvm", "-cpu host"}
 
 
-def qemu_command(device: DeviceConfig, image_args: str) -> str:
+def qemu_command(device: DeviceConfig, image_args: list[str]) -> list[str]:
+    """QEMU's argument list: the device's options (template text, split like a shell would, never run
+    by one) then the images' arguments, which are already a list."""
     params = (device.boot_methods().get("qemu") or {}).get("parameters") or {}
     command = params.get("command")
     if not command:
         raise JobError("the device's boot.methods.qemu.parameters.command is missing")
-    parts: list[str] = [str(command)]
     options = [str(o) for o in (params.get("options") or [])] + [str(e) for e in (params.get("extra") or [])]
-    for option in options:
-        if option.strip() in KVM_ONLY:
-            continue
-        parts.append(option.replace("accel=kvm:tcg", "accel=tcg").replace("accel=kvm", "accel=tcg"))
-    joined = " ".join(parts)
-    if "-accel" not in joined and "accel=" not in joined:
-        parts.append("-accel tcg")
-    if image_args:
-        parts.append(image_args)
-    return " ".join(parts)
+    kept = [
+        option.replace("accel=kvm:tcg", "accel=tcg").replace("accel=kvm", "accel=tcg")
+        for option in options
+        if option.strip() not in KVM_ONLY
+    ]
+    try:
+        argv = [*shlex.split(str(command)), *admin_argv(kept)]
+    except ValueError as exc:
+        raise JobError(f"the device's QEMU options cannot be split into arguments: {exc}") from exc
+    if "-accel" not in argv and not any("accel=" in arg for arg in argv):
+        argv += ["-accel", "tcg"]
+    return argv + list(image_args)
 
 
 class CallQemuAction(Action):
@@ -60,14 +64,14 @@ class CallQemuAction(Action):
 
         from lava_dispatcher.console import Console
 
-        command = qemu_command(ctx.device, ctx.image_args.get("qemu", ""))
-        binary = shlex.split(command)[0]
+        command = qemu_command(ctx.device, ctx.image_args.get("qemu", []))
+        binary = command[0]
         self.results = {
             "job_arch": ctx.job.get("context", {}).get("arch", ""),
             "host_arch": platform.machine(),
             "qemu_version": _qemu_version(binary),
         }
-        ctx.logger.info(f"Boot command: {command}")
+        ctx.logger.info(f"Boot command: {shlex.join(command)}")
         if ctx.connection is not None:
             ctx.connection.stop_process()
         console = Console(command, ctx.logger, ctx.processes, "qemu", ctx.device.spawn_maxread)

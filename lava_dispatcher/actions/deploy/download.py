@@ -12,6 +12,7 @@ from urllib.parse import unquote, urlparse
 
 from lava_common.constants import HTTP_DOWNLOAD_CHUNK_SIZE, HTTP_DOWNLOAD_TIMEOUT
 from lava_common.exceptions import InfrastructureError, JobError
+from lava_common.safe_paths import inside
 from lava_dispatcher.action import Action
 from lava_dispatcher.retry import RetryAction
 
@@ -108,9 +109,8 @@ class DownloadAction(Action):
         return {**super().describe(), "url": self.url}
 
     def destination(self, ctx: JobContext) -> Path:
-        if self.dest_dir == "tftp" and ctx.tftp_dir is not None:
-            return ctx.tftp_dir / self.label
-        return ctx.scratch() / self.label
+        base = ctx.tftp_dir if self.dest_dir == "tftp" and ctx.tftp_dir is not None else ctx.scratch()
+        return inside(base, self.label, self.label)
 
     def run(self, ctx: JobContext) -> None:
         import hashlib
@@ -118,10 +118,10 @@ class DownloadAction(Action):
         parsed = urlparse(self.url)
         dest = self.destination(ctx)
         dest.mkdir(parents=True, exist_ok=True)
-        filename = Path(unquote(parsed.path)).name or self.label
-        raw = dest / filename
+        filename = Path(unquote(parsed.path)).name
+        raw = inside(dest, filename if filename not in ("", "..") else self.label, f"{self.label}.url")
         chunks = (
-            _file_chunks(Path(unquote(parsed.path)))
+            _file_chunks(ctx.local_files.check(unquote(parsed.path), f"{self.label}.url"))
             if parsed.scheme == "file"
             else _http_chunks(self.url, self.block.get("headers"))
         )

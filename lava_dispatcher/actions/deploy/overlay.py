@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lava_common.exceptions import InfrastructureError, JobError
+from lava_common.safe_paths import inside
 from lava_dispatcher.action import Action
 from lava_dispatcher.context import OverlayInfo
 from lava_dispatcher.plan import JobPlan
@@ -124,7 +125,7 @@ class ApplyOverlayAction(Action):
                         ctx.logger.info(f"{label}: lava overlay added")
                     continue
                 tree = ctx.scratch() / f"overlay-{label}-{name}"
-                target = tree / str(spec.get("path", "/")).lstrip("/")
+                target = inside(tree, str(spec.get("path", "/")), f"images.{label}.overlays.{name}.path")
                 target.mkdir(parents=True, exist_ok=True)
                 source = ctx.downloaded[spec.get("_label", f"{label}.{name}")]
                 if spec.get("format", "tar") == "tar":

@@ -36,7 +36,6 @@ class PrepareTftpDir(Action):
             ctx.tftp_dir = Path(tempfile.mkdtemp(prefix=f"{ctx.dispatcher.prefix}{ctx.job_id}-", dir=root))
         except OSError as exc:
             raise JobError(f"cannot create a TFTP directory under '{root}': {exc.strerror}") from exc
-        ctx.tftp_dir.chmod(0o755)
         ctx.logger.info(f"TFTP directory: {ctx.tftp_dir}")
 
 
@@ -51,6 +50,25 @@ class CheckTftpSizes(Action):
             path = ctx.downloaded.get(label)
             if path is not None and path.stat().st_size > TFTP_SIZE_LIMIT:
                 raise JobError(f"{label}: {path.stat().st_size} bytes is over the TFTP limit of {TFTP_SIZE_LIMIT}")
+
+
+class PublishTftpFiles(Action):
+    """The worker's umask (027) keeps job files private; the TFTP server runs as another user.
+
+    What lies here is served to the board without authentication anyway.
+    """
+
+    name = "publish-tftp-files"
+    description = "make the job's TFTP files readable by the TFTP server"
+    summary = "TFTP file modes"
+    section = "deploy"
+
+    def run(self, ctx: JobContext) -> None:
+        if ctx.tftp_dir is None:
+            return
+        for path in (ctx.tftp_dir, *ctx.tftp_dir.rglob("*")):
+            if not path.is_symlink():
+                path.chmod(0o755 if path.is_dir() else 0o644)
 
 
 class TftpAction(Action):
@@ -76,6 +94,7 @@ class TftpAction(Action):
         if ramdisk_overlays:
             pipeline.add_action(ApplyOverlayAction({"ramdisk": ramdisk_overlays}), parameters)
         pipeline.add_action(CheckTftpSizes(), parameters)
+        pipeline.add_action(PublishTftpFiles(), parameters)
 
     def _ramdisk_overlays(self, parameters: dict[str, Any]) -> dict[str, Any] | None:
         if not isinstance(parameters.get("ramdisk"), dict):

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import shlex
 from typing import TYPE_CHECKING, Any
 
 from lava_dispatcher.action import Action
 from lava_dispatcher.actions.deploy.download import DownloadRetry
 from lava_dispatcher.actions.deploy.overlay import ApplyOverlayAction, OverlayAction
 from lava_dispatcher.plan import JobPlan
+from lava_dispatcher.qemu_args import check_job_args, image_argv, split_job_text
 
 if TYPE_CHECKING:
     from lava_dispatcher.context import JobContext
@@ -41,16 +41,29 @@ def with_lava_overlay(images: dict[str, Any], needs_overlay: bool) -> dict[str, 
 
 
 def substitute_image_args(images: dict[str, Any], paths: dict[str, Any]) -> list[str]:
-    """QEMU arguments with each ``{label}`` replaced by that image's local path."""
+    """QEMU arguments of every ``image_arg``, each ``{label}`` replaced by that image's local path."""
     mapping = {label: str(path) for label, path in paths.items() if "." not in label}
     args: list[str] = []
     for block in images.values():
         template = block.get("image_arg") if isinstance(block, dict) else None
         if template:
-            for key, value in mapping.items():
-                template = template.replace("{" + key + "}", shlex.quote(value))
-            args.append(template)
+            args += image_argv(str(template), mapping)
     return args
+
+
+def image_arg_errors(images: dict[str, Any]) -> list[str]:
+    """Each ``image_arg`` must use its own ``{label}`` and only the QEMU options a job may give."""
+    errors = []
+    for label, block in images.items():
+        if not isinstance(block, dict) or "image_arg" not in block:
+            continue
+        where = f"images.{label}.image_arg"
+        text = str(block["image_arg"])
+        if "{" + label + "}" not in text:
+            errors.append(f"{where} does not use '{{{label}}}'")
+        args, split_errors = split_job_text(text, where)
+        errors += split_errors or check_job_args(args, where, placeholders=True)
+    return errors
 
 
 class DeployImagesAction(Action):
@@ -84,13 +97,11 @@ class DeployImagesAction(Action):
         if not isinstance(images, dict) or not images:
             self.errors.append("'images' must list at least one image")
             return
-        for label, block in images.items():
-            if isinstance(block, dict) and "image_arg" in block and "{" + label + "}" not in str(block["image_arg"]):
-                self.errors.append(f"images.{label}.image_arg does not use '{{{label}}}'")
+        self.errors.extend(image_arg_errors(images))
         if self.plan.needs_overlay and overlay_target(images) is None:
             self.errors.append("the test shell needs an image to carry its overlay (a cpio.newc ramdisk)")
 
     def run(self, ctx: JobContext) -> None:
         super().run(ctx)
         images = self.parameters.get("images") or {}
-        ctx.image_args["qemu"] = " ".join(substitute_image_args(images, ctx.downloaded))
+        ctx.image_args["qemu"] = substitute_image_args(images, ctx.downloaded)

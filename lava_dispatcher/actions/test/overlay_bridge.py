@@ -34,7 +34,7 @@ def build_test_overlay(ctx: JobContext, plan: JobPlan, root: Path, results_dir: 
 
     stages = [block for block in plan.test_blocks if "definitions" in block]
     fetched = {
-        stage: fetch_definitions(block["definitions"], ctx.scratch() / "definitions" / str(stage))
+        stage: fetch_definitions(block["definitions"], ctx.scratch() / "definitions" / str(stage), ctx.local_files)
         for stage, block in enumerate(stages)
     }
     raw = ctx.device.raw
@@ -58,6 +58,7 @@ def build_test_overlay(ctx: JobContext, plan: JobPlan, root: Path, results_dir: 
         job_tags=[str(t) for t in ctx.job.get("tags") or ()],
         character_delay=ctx.device.character_delays.get("test", 0) / 1000.0,
         distro=str(_deploy_os(ctx.job) or ""),
+        local_files=ctx.local_files,
     )
     built = overlay.build_overlay(root, spec)
     ctx.test_definitions = dict(built.runs)

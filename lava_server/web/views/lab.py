@@ -14,9 +14,10 @@ from lava_scheduler.events import wake_scheduler
 from lava_scheduler.jobs.masking import readable_health_check
 from lava_scheduler.jobs.models import UNFINISHED, TestJob
 from lava_scheduler.jobs.states import JobState
-from lava_scheduler.jobs.visibility import visible_jobs
+from lava_scheduler.jobs.visibility import can_view, visible_jobs
 from lava_scheduler.lab.config_access import can_read_device_config
 from lava_scheduler.lab.files import health_check_of_type, read_dictionary, render_device_text
+from lava_scheduler.lab.history import history_for
 from lava_scheduler.lab.models import Device, DeviceType, Worker
 from lava_scheduler.lab.states import DeviceHealth, DeviceState, TransitionError, WorkerState, parse_choice
 from lava_server.web.paging import paginate
@@ -79,6 +80,10 @@ def _configuration(request: HttpRequest, hostname: str) -> dict:
         return {"error": str(exc), "dictionary": read_dictionary(hostname)}
 
 
+def _visible_job_id(user, job: TestJob | None) -> int | None:
+    return job.pk if job is not None and can_view(job, user) else None
+
+
 @require_GET
 def device_page(request: HttpRequest, hostname: str) -> HttpResponse:
     device = get_object_or_404(
@@ -87,12 +92,14 @@ def device_page(request: HttpRequest, hostname: str) -> HttpResponse:
     transitions = paginate(
         device.transitions.select_related("user").order_by("-created", "-id"), request.GET.get("page"), per_page=50
     )
+    transitions.items = history_for(request.user, transitions.items)
     recent = visible_jobs(request.user, TestJob.objects.filter(actual_device=device)).order_by("-submit_time", "-id")
     context = {
         "device": device,
         "jobs": current_jobs(request.user, [device.hostname]),
         "transitions": transitions,
         "recent_jobs": recent[:20],
+        "last_health_check": _visible_job_id(request.user, device.last_health_report_job),
         "tags": list(device.tags.values_list("name", flat=True)),
         "config": _configuration(request, hostname),
         "can_change": request.user.has_perm("lab.change_device"),

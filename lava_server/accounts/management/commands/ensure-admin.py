@@ -1,7 +1,9 @@
 """``lava-server manage ensure-admin``: the trial lab's admin account and API token.
 
-Creates them on first run and keeps the generated password in the state
-directory (mode 0600), so every start prints the same credentials.
+Creates them on first run and keeps the generated password and token in the
+state directory (mode 0600), so every start prints the same credentials: the
+database keeps only the token's hash, so this file is the one place the lab's
+admin token can be read again.
 """
 
 import json
@@ -33,7 +35,8 @@ class Command(BaseCommand):
             user.set_password(credentials["password"])
             user.is_staff = user.is_superuser = user.is_active = True
             user.save()
-        AuthToken.objects.get_or_create(user=user, secret=credentials["token"], defaults={"description": "lab admin"})
+        if not AuthToken.with_secret(credentials["token"]).filter(user=user).exists():
+            AuthToken.objects.create(user=user, secret=credentials["token"], description="lab admin")
         if not path.exists():
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w") as handle:

@@ -11,7 +11,9 @@ class Command(SubcommandCommand):
     help = "Manage API tokens"
 
     def add_subcommands(self, subparsers) -> None:
-        add = subparsers.add_parser("add", help="create a token for a user and print its secret")
+        add = subparsers.add_parser(
+            "add", help="create a token for a user and print its secret (shown only here: only its hash is kept)"
+        )
         add.add_argument("--user", required=True)
         add.add_argument("--description", default="")
         add.add_argument("--secret", help="use this secret instead of a random one (at least 32 characters)")
@@ -27,7 +29,7 @@ class Command(SubcommandCommand):
         if secret is not None:
             if len(secret) < 32:
                 raise CommandError("--secret: a token secret needs at least 32 characters")
-            if AuthToken.objects.filter(secret=secret).exists():
+            if AuthToken.with_secret(secret).exists():
                 raise CommandError("--secret: that secret is already in use")
             token.secret = secret
         token.save()
