@@ -7,4 +7,4 @@ class NotificationsConfig(AppConfig):
     verbose_name = "Notifications"
 
     def ready(self) -> None:
-        from lava_scheduler.notifications import triggers  # noqa: F401  (connects the job signal)
+        from lava_scheduler.notifications import triggers  # noqa: F401  connects the job signal; models must be loaded first

@@ -48,7 +48,7 @@ def _wait_welcome(sock: socket.socket, deadline: float) -> None:
             parts = line.split()
             if len(parts) > 1 and parts[1] == "001":
                 return
-            if parts and parts[0] == "ERROR" or len(parts) > 1 and parts[1] in ("432", "433", "465"):
+            if (parts and parts[0] == "ERROR") or (len(parts) > 1 and parts[1] in ("432", "433", "465")):
                 raise IRCError(f"refused by the server: {line}")
     raise IRCError("no welcome from the server in time")
 

@@ -15,7 +15,7 @@ from django.urls import reverse
 
 from lava_common.yaml_loader import dump_yaml
 from lava_scheduler.jobs.masking import mask_definition
-from lava_scheduler.jobs.states import JobHealth, JobState
+from lava_scheduler.jobs.states import JobState
 from lava_scheduler.logs.store import LogStore, job_output_dir
 from lava_scheduler.results.export import case_rows, suite_rows
 
@@ -127,7 +127,5 @@ def mail_body(job, verbosity: str) -> str:
 
 
 def irc_message(job) -> str:
-    health = job.get_health_display() if job.state == JobState.FINISHED else job.get_state_display()
-    if job.state == JobState.FINISHED and job.health == JobHealth.UNKNOWN:
-        health = "Finished"
-    return f"job {job.display_id} ({job.description}) {health}: {job_url(job)}"
+    outcome = job.get_health_display() if job.state == JobState.FINISHED else job.get_state_display()
+    return f"job {job.display_id} ({job.description}) {outcome}: {job_url(job)}"

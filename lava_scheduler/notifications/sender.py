@@ -61,7 +61,7 @@ def deliver(notification: Notification) -> Attempt:
         outcome, status, detail = "refused", DeliveryStatus.REFUSED, str(exc)
     except PlaceholderError as exc:
         outcome, status, detail = "error", DeliveryStatus.FAILED, str(exc)
-    except Exception as exc:  # noqa: BLE001  every failure of a peer is recorded, then retried
+    except Exception as exc:  # any failure of a peer (network, protocol, HTTP status) is retried
         outcome, status, detail = "error", DeliveryStatus.PENDING, f"{type(exc).__name__}: {exc}"
     notification.attempts += 1
     if status == DeliveryStatus.PENDING:

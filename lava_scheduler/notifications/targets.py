@@ -14,10 +14,10 @@ from django.contrib.auth import get_user_model
 from lava_common.yaml_loader import YAMLLoadError, load_yaml
 from lava_scheduler.notifications.models import Channel, DeliveryStatus, Notification
 
-IRC_DEFAULT_PORT = 6667
-
 
 def notify_block(job) -> dict[str, Any] | None:
+    if "notify" not in job.definition:
+        return None  # most jobs: no YAML parsing in the master's path
     try:
         definition = load_yaml(job.definition)
     except YAMLLoadError:
@@ -36,7 +36,7 @@ def _user_email(username: str) -> tuple[str, str]:
     return user.email, ""
 
 
-def _recipient(job, to: dict[str, Any]) -> tuple[str, str, dict[str, Any], str]:
+def _recipient(to: dict[str, Any]) -> tuple[str, str, dict[str, Any], str]:
     """(channel, target, spec, why it cannot be sent) for one ``recipients`` entry."""
     if to.get("method") == "irc":
         handle = to.get("handle") or to.get("user") or ""
@@ -58,7 +58,7 @@ def build_notifications(job, notify: dict[str, Any], event: str) -> list[tuple[N
     verbosity = notify.get("verbosity", "quiet")
     rows: list[tuple[str, str, dict[str, Any], str]] = []
     for recipient in notify.get("recipients") or []:
-        rows.append(_recipient(job, recipient.get("to") or {}))
+        rows.append(_recipient(recipient.get("to") or {}))
     callbacks = list(notify.get("callbacks") or [])
     if isinstance(notify.get("callback"), dict):
         callbacks.append(notify["callback"])

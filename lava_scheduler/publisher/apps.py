@@ -7,4 +7,4 @@ class PublisherConfig(AppConfig):
     verbose_name = "Events"
 
     def ready(self) -> None:
-        from lava_scheduler.publisher import emit  # noqa: F401  (connects the model signals)
+        from lava_scheduler.publisher import emit  # noqa: F401  connects the model signals; models must be loaded first

@@ -9,6 +9,7 @@ from lava_scheduler.jobs.states import JobHealth
 from lava_scheduler.jobs.submission import submit_job
 from lava_scheduler.lab.models import Device
 from lava_scheduler.notifications import sender
+from lava_scheduler.notifications.address_policy import AddressRefused, check_url
 from lava_scheduler.notifications.models import DeliveryStatus, Notification
 from tests.server.live_lab import LiveLab, free_port, wait_for
 from tests.server.notification_peers import start_http_on, start_peers
@@ -111,6 +112,32 @@ def test_mail_irc_and_callback_reach_their_peers(mail_settings, peers, user, dev
     page = client.get(f"/scheduler/job/{job.pk}").content.decode()
     assert 'id="notifications"' in page and "team@lab.example" in page
     assert page.count("sent:") == 5 and "HTTP 200" in page
+
+
+@pytest.mark.parametrize(("url", "why"), [
+    ("http://[::1]/x", "loopback"),
+    ("http://[::ffff:127.0.0.1]/x", "loopback"),
+    ("http://[fe80::1]/x", "link-local"),
+    ("http://192.168.1.1/x", "private"),
+    ("http://0.0.0.0/x", "0.0.0.0, a private address"),
+    ("http://224.0.0.1/x", "multicast"),
+    ("http://user:pw@93.184.215.14/x", "credentials in the URL"),
+    ("gopher://93.184.215.14/x", "only http and https"),
+    ("http://93.184.215.14:99999/x", "out of range"),
+])
+def test_address_policy_refuses(settings, url, why):
+    settings.CALLBACK_ALLOWED_HOSTS, settings.CALLBACK_ALLOWED_NETWORKS = [], []
+    with pytest.raises(AddressRefused, match=why):
+        check_url(url)
+
+
+def test_address_policy_allows_public_and_listed_networks(settings):
+    settings.CALLBACK_ALLOWED_HOSTS, settings.CALLBACK_ALLOWED_NETWORKS = [], ["10.0.0.0/8"]
+    assert check_url("https://93.184.215.14:8443/hook?a=1").path == "/hook?a=1"
+    assert check_url("http://10.1.2.3/internal").address == "10.1.2.3"
+    settings.CALLBACK_ALLOWED_HOSTS = ["*.example.com"]
+    with pytest.raises(AddressRefused, match="not in CALLBACK_ALLOWED_HOSTS"):
+        check_url("http://10.1.2.3/internal")
 
 
 def test_callback_to_a_refused_address_is_recorded_and_never_sent(mail_settings, peers, user, device, client):
