@@ -1,5 +1,6 @@
 """The event stream: emitted on every change, published on ZeroMQ PUB and /ws/, read by the real lavacli."""
 
+import asyncio
 import json
 import queue
 import subprocess
@@ -17,6 +18,7 @@ from lava_scheduler.jobs.states import JobHealth
 from lava_scheduler.lab.models import Device, Worker
 from lava_scheduler.lab.states import DeviceHealth
 from lava_scheduler.logs.ingest import store_log_lines
+from lava_scheduler.publisher import websocket
 from lava_server.accounts.models import AuthToken
 from tests.server.live_lab import BIN, LAVACLI, Cli, LiveLab, free_port, start_web, wait_for
 
@@ -217,3 +219,27 @@ def test_refused_token_and_plain_http_on_the_websocket(events_lab):
     assert info.value.code == 400
     with urllib.request.urlopen(f"{events_lab.front}/api/v0.2/system/version/", timeout=5) as response:
         assert response.status == 200  # relayed to the web server
+
+
+@pytest.mark.parametrize("size", [0, 125, 126, 65535, 65536])
+def test_websocket_frames(size):
+    payload = b"x" * size
+    framed = websocket.frame(websocket.TEXT, payload)
+    assert framed[0] == 0x81 and framed.endswith(payload)
+    assert len(framed) - size == (2 if size < 126 else 4 if size < 65536 else 10)
+    assert websocket.accept_key("dGhlIHNhbXBsZSBub25jZQ==") == "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="  # RFC 6455's example
+
+
+def test_websocket_reads_masked_client_frames_and_refuses_unmasked():
+    async def read(data: bytes):
+        reader = asyncio.StreamReader()
+        reader.feed_data(data)
+        reader.feed_eof()
+        return await websocket.read_frame(reader)
+
+    mask = b"\x01\x02\x03\x04"
+    text = b"ping!"
+    masked = bytes(b ^ mask[i % 4] for i, b in enumerate(text))
+    assert asyncio.run(read(bytes([0x89, 0x80 | len(text)]) + mask + masked)) == (websocket.PING, text)
+    with pytest.raises(websocket.WebSocketError, match="must be masked"):
+        asyncio.run(read(bytes([0x81, len(text)]) + text))
