@@ -1,6 +1,7 @@
 # Shared by the LAVA init scripts (installed as /usr/lib/lava/init-functions.sh).
 # The caller sources /lib/lsb/init-functions, sets NAME, DESC, DAEMON_USER and
-# LOGFILE, then calls lava_main ACTION PROGRAM -- ARGS...
+# LOGFILE (and optionally RUNTIME_DIR and RUNTIME_GROUP), then calls
+# lava_main ACTION PROGRAM -- ARGS...
 # Daemons run in the background under start-stop-daemon, which keeps their
 # pid in /run/lava/NAME.pid and sends their output to LOGFILE.
 
@@ -20,6 +21,13 @@ lava_start() {
     log_daemon_msg "Starting $DESC" "$NAME"
     touch "$LOGFILE"
     chown "$DAEMON_USER" "$LOGFILE"
+    if [ -n "${RUNTIME_DIR:-}" ]; then
+        # the daemon's folder in /run: its user's, its group's if that group exists, nobody else's
+        install -d -m 0750 -o "$DAEMON_USER" -g "$DAEMON_USER" "$RUNTIME_DIR"
+        if [ -n "${RUNTIME_GROUP:-}" ] && getent group "$RUNTIME_GROUP" >/dev/null; then
+            chgrp "$RUNTIME_GROUP" "$RUNTIME_DIR"
+        fi
+    fi
     start-stop-daemon --start --quiet --background --make-pidfile --pidfile "$PIDFILE" \
         --chuid "$DAEMON_USER" --chdir / --output "$LOGFILE" --startas "$@"
     status=$?

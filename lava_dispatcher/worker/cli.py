@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, NoReturn
 from lava_common.exceptions import ConfigurationError
 from lava_common.file_modes import restrict_umask
 from lava_common.protocol import CANCEL_KILL_AFTER, DEFAULT_HEARTBEAT
+from lava_common.worker_identity import MAX_NAME_BYTES
 
 if TYPE_CHECKING:
     from lava_dispatcher.worker.link import CurveKeys
@@ -24,7 +25,8 @@ LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lava-worker", description="Run the master's jobs on this host")
-    parser.add_argument("--master", required=True, metavar="URL", help="lava-master's address, tcp://HOST:PORT")
+    parser.add_argument("--master", required=True, metavar="URL",
+                        help="lava-master's address, tcp://HOST:PORT or ipc://PATH")
     parser.add_argument("--name", default=socket.getfqdn(), help="this worker's name on the server "
                         "(default: the host's FQDN)")
     parser.add_argument("--worker-dir", type=Path, default=Path(DEFAULT_WORKER_DIR),
@@ -32,7 +34,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--master-cert", type=Path, metavar="FILE", help="the master's public key file")
     parser.add_argument("--worker-cert", type=Path, metavar="FILE", help="this worker's secret key file")
     parser.add_argument("--plaintext", action="store_true",
-                        help="no CURVE encryption or authentication (only for a master on loopback)")
+                        help="no CURVE encryption or authentication: only to an ipc:// socket of a master on "
+                             "this host")
+    parser.add_argument("--allow-plaintext-tcp", action="store_true",
+                        help="with --plaintext, also allow tcp:// (every local process and QEMU guest with user "
+                             "networking reaches loopback: tests only)")
     parser.add_argument("--heartbeat", type=float, default=DEFAULT_HEARTBEAT, metavar="SECONDS",
                         help="until the master says otherwise (default %(default)s)")
     parser.add_argument("--lava-run", default=None, metavar="PATH", help="the lava-run program to start")
@@ -79,9 +85,14 @@ def curve_keys(args: argparse.Namespace) -> CurveKeys | None:
     if args.master_cert is None and args.worker_cert is None:
         if not args.plaintext:
             raise ConfigurationError("give --master-cert and --worker-cert (CURVE keys), or --plaintext")
+        if args.master.startswith("tcp://") and not args.allow_plaintext_tcp:
+            raise ConfigurationError(f"--plaintext: {args.master}: plain text goes over an ipc:// socket only "
+                                     "(ipc:///run/lava-master/master.sock); use CURVE keys for tcp://")
         return None
     if args.plaintext:
         raise ConfigurationError("--plaintext and key files exclude each other")
+    if args.allow_plaintext_tcp:
+        raise ConfigurationError("--allow-plaintext-tcp goes with --plaintext only")
     if args.master_cert is None or args.worker_cert is None:
         raise ConfigurationError("CURVE needs both --master-cert (master's public key) and --worker-cert")
     public, secret = read_key_pair(args.worker_cert)
@@ -109,11 +120,11 @@ def run(args: argparse.Namespace) -> None:
     from lava_dispatcher.worker.link import MasterLink
 
     if not args.master.startswith(("tcp://", "ipc://")):
-        raise ConfigurationError(f"--master {args.master}: expected tcp://HOST:PORT")
+        raise ConfigurationError(f"--master {args.master}: expected tcp://HOST:PORT or ipc://PATH")
     if args.heartbeat <= 0 or args.cancel_kill_after < 0:
         raise ConfigurationError("--heartbeat must be positive and --cancel-kill-after not negative")
-    if not args.name:
-        raise ConfigurationError("--name must not be empty")
+    if not args.name or len(args.name.encode("utf-8")) > MAX_NAME_BYTES or "/" in args.name:
+        raise ConfigurationError(f"--name {args.name!r}: 1 to {MAX_NAME_BYTES} bytes, without '/'")
     keys = curve_keys(args)
     lava_run = find_lava_run(args.lava_run)
     setup_logging(args.level, args.log_file)

@@ -31,6 +31,7 @@ from lava_common.protocol import (
     decode,
     encode,
 )
+from lava_common.worker_identity import routing_identity
 
 LOG = logging.getLogger("lava-worker")
 
@@ -90,7 +91,7 @@ class MasterLink:
     # connection
     def _open(self, now: float) -> None:
         sock = self.context.socket(zmq.DEALER)
-        sock.setsockopt(zmq.IDENTITY, self.name.encode("utf-8"))
+        sock.setsockopt(zmq.IDENTITY, routing_identity(self.name))  # new per socket: see worker_identity
         sock.setsockopt(zmq.LINGER, 0)  # a dead master must not hold close() up
         sock.setsockopt(zmq.IMMEDIATE, 1)
         sock.setsockopt(zmq.RECONNECT_IVL, TCP_RECONNECT_MS[0])

@@ -9,6 +9,7 @@ import zmq.auth
 from django.db import DatabaseError, close_old_connections, connection, transaction
 
 from lava_common.protocol import DEFAULT_HEARTBEAT, ProtocolError, decode, encode
+from lava_common.worker_identity import claimed_name
 from lava_scheduler.device_config import DeviceConfigError
 from lava_scheduler.jobs.models import TestJob
 from lava_scheduler.jobs.states import JobHealth, JobState
@@ -27,19 +28,37 @@ CANCEL_RESEND = DEFAULT_HEARTBEAT
 class MasterConfig:
     bind: str
     events: str
-    secret_key_file: str | None = None  # None: plain text (loopback only)
+    secret_key_file: str | None = None  # None: plain text (a socket only the lab's users can reach)
 
 
 @dataclass
 class Master:
+    """Hands jobs to workers and takes their reports.
+
+    Which worker a message comes from is decided here, never by what the peer
+    says: with CURVE, by the worker its key opens (``worker_keys``); in plain
+    text, by the name in its routing identity (whoever can open the socket is
+    trusted). Replies and jobs for a worker go only to the routing identity of
+    the last message accepted from that worker, so a peer that fails the check
+    never receives anything meant for the worker it names.
+    """
+
     config: MasterConfig
     connected: dict[str, float] = field(default_factory=dict)  # hostname -> last message time
     sent: dict[tuple[str, int], float] = field(default_factory=dict)  # (kind, job id) -> last sent
-    keys: dict[str, str] = field(default_factory=dict)  # hostname -> public key
-    worker_keys: WorkerKeys | None = None  # what the CURVE authenticator allows
+    routes: dict[str, bytes] = field(default_factory=dict)  # hostname -> routing identity of its connection
+    worker_keys: WorkerKeys | None = None  # CURVE: which worker each key opens; None: plain text
+    refused: set[bytes] = field(default_factory=set)  # routing identities already refused (logged once)
+
+    def __post_init__(self) -> None:
+        if bool(self.config.secret_key_file) != (self.worker_keys is not None):
+            raise ValueError("CURVE (secret_key_file) and worker_keys go together: without the key map "
+                             "no message could be tied to a worker")
 
     def setup(self, context: zmq.Context) -> None:
         self.router = context.socket(zmq.ROUTER)
+        # a worker that reconnects takes its identity over at once; safe because an identity carries a
+        # per-connection nonce that only that connection knows (lava_common.worker_identity)
         self.router.setsockopt(zmq.ROUTER_HANDOVER, 1)
         self.router.setsockopt(zmq.ROUTER_MANDATORY, 1)
         self.router.setsockopt(zmq.LINGER, 0)
@@ -62,27 +81,62 @@ class Master:
 
     # receiving
 
-    def _authenticated(self, hostname: str, frame: zmq.Frame) -> bool:
-        if not self.config.secret_key_file:
-            return Worker.objects.filter(pk=hostname).exists()
+    def _sender(self, routing: bytes, frame: zmq.Frame) -> str | None:
+        """The worker a message comes from, or None when it must be dropped (the reason is logged)."""
+        claimed = claimed_name(routing)
+        if claimed is None:
+            self._refuse_peer(routing, logging.WARNING, f"routing identity {routing[:80]!r} is not NAME/NONCE "
+                              "(a lava-worker of another version?): message dropped")
+            return None
+        if self.worker_keys is None:
+            if not Worker.objects.filter(pk=claimed).exists():
+                self._refuse_peer(routing, logging.WARNING, f"{claimed}: no such worker: message dropped")
+                return None
+            return claimed
         key = frame.get("User-Id")
-        if self.keys.get(hostname) != key:
-            self.keys[hostname] = Worker.objects.filter(pk=hostname).values_list("public_key", flat=True).first()
-        if self.keys.get(hostname) != key:
-            log.warning("%s: key %s is not this worker's key: message dropped", hostname, key)
-            return False
-        return True
+        owner = self.worker_keys.owner(key)
+        if owner is None:
+            self._refuse_peer(routing, logging.WARNING, f"{claimed}: CURVE key {key} opens no worker "
+                              "(taken off its worker?): message dropped")
+            return None
+        if owner != claimed:
+            if self.routes.get(claimed) == routing:
+                del self.routes[claimed]
+            self._refuse_peer(
+                routing, logging.ERROR,
+                f"refused a connection that presents worker {owner}'s CURVE key under the name {claimed}: "
+                f"nothing it sends counts for {claimed} and nothing for {claimed} goes to it",
+                reason=f"this connection's CURVE key belongs to worker {owner!r}, not {claimed!r}",
+            )
+            return None
+        return owner
+
+    def _refuse_peer(self, routing: bytes, level: int, message: str, reason: str | None = None) -> None:
+        if routing in self.refused:
+            level = logging.DEBUG  # said once per connection: a peer that insists must not flood the log
+        elif len(self.refused) < 10000:
+            self.refused.add(routing)
+        log.log(level, message)
+        if reason is not None:
+            try:  # to the peer's own connection: it tells whoever set that worker up what is wrong
+                self.router.send_multipart([routing, encode("refused", reason=reason)])
+            except zmq.ZMQError:
+                pass
 
     def receive(self) -> None:
         frames = self.router.recv_multipart(copy=False)
-        hostname = frames[0].bytes.decode("utf-8", errors="replace")
-        if len(frames) != 2 or not self._authenticated(hostname, frames[1]):
+        if len(frames) != 2:
+            return
+        routing = frames[0].bytes
+        hostname = self._sender(routing, frames[1])
+        if hostname is None:
             return
         try:
             message = decode(frames[1].bytes)
         except ProtocolError as exc:
             log.warning("%s: bad message: %s", hostname, exc)
             return
+        self.routes[hostname] = routing
         self.connected[hostname] = time.monotonic()
         handler = HANDLERS.get(message["type"])
         if handler is None:
@@ -94,8 +148,12 @@ class Master:
             self.send_pending([hostname], force=True)
 
     def send(self, hostname: str, payload: bytes) -> None:
+        routing = self.routes.get(hostname)
+        if routing is None:
+            log.debug("%s: no accepted connection yet", hostname)
+            return
         try:
-            self.router.send_multipart([hostname.encode("utf-8"), payload])
+            self.router.send_multipart([routing, payload])
         except zmq.ZMQError as exc:  # EHOSTUNREACH: the worker went away
             log.debug("%s: not reachable (%s)", hostname, exc)
             self.connected.pop(hostname, None)

@@ -33,6 +33,9 @@ done
 
 PACKAGES="lava lava-server lava-dispatcher lava-common lava-dev"
 WORK=$(mktemp -d /tmp/lava-packages.XXXXXX)
+# the job's images, where lava-worker's user may read them (not in root's home)
+IMAGES=$(mktemp -d /tmp/lava-packages-images.XXXXXX)
+chmod 0755 "$IMAGES"
 JOB_TIMEOUT=300
 START=$(date +%s)
 export DEBIAN_FRONTEND=noninteractive
@@ -89,7 +92,7 @@ cleanup() {
         fi
     fi
     [ -n "${LINTIAN_PID:-}" ] && kill "$LINTIAN_PID" 2>/dev/null
-    rm -rf "$WORK"
+    rm -rf "$WORK" "$IMAGES"
     say "$([ $status -eq 0 ] && echo PASS || echo FAIL) (total $(($(date +%s) - START))s)"
     exit $status
 }
@@ -111,7 +114,8 @@ purge_packages() {
         return 1
     fi
     # (only what the packages made: other processes on a shared host may create the default state dir)
-    for path in /etc/init.d/lava-server /etc/lava-server/settings.yaml /var/lib/lava-server/default/static /usr/lib/lava; do
+    for path in /etc/init.d/lava-server /etc/lava-server/settings.yaml /var/lib/lava-server/default/static /usr/lib/lava \
+            /run/lava-master; do
         [ ! -e "$path" ] || { echo "FAIL: $path left after purge" >&2; return 1; }
     done
     if pgrep -x postgres >/dev/null && runuser -u postgres -- psql -X -qAt -c \
@@ -191,14 +195,35 @@ URI="http://admin:$TOKEN@127.0.0.1/RPC2"
 version=$("$LAVACLI" --uri "$URI" system version) || fail "lavacli system version through apache"
 say "lavacli through apache: server version $version"
 
-# 5. a QEMU board and a job on the local worker
+# 5. who runs as whom, and who may reach the master
+runs_as() { stat -c %U "/proc/$(cat "/run/lava/$1.pid")" 2>/dev/null; }
+[ "$(runs_as lava-worker)" = lavaworker ] || fail "lava-worker runs as '$(runs_as lava-worker)', not lavaworker"
+[ "$(runs_as lava-master)" = lavaserver ] || fail "lava-master runs as '$(runs_as lava-master)', not lavaserver"
+[ "$(stat -c '%U:%G %a' /run/lava-master)" = "lavaserver:lavaworker 750" ] \
+    || fail "/run/lava-master is $(stat -c '%U:%G %a' /run/lava-master), not lavaserver:lavaworker 750"
+wait_until 30 "the master's socket" test -S /run/lava-master/master.sock
+if runuser -u nobody -- /usr/bin/python3 -c \
+        'import socket; socket.socket(socket.AF_UNIX).connect("/run/lava-master/master.sock")' 2>/dev/null; then
+    fail "user nobody could connect to the master's plain-text socket"
+fi
+if refusal=$(cd / && runuser -u lavaserver -- lava-server manage lava-master --plaintext \
+        --bind tcp://127.0.0.1:5599 --events tcp://127.0.0.1:5598 2>&1); then
+    fail "lava-master accepted --plaintext over tcp://"
+fi
+echo "$refusal" | grep -q 'QEMU guest' || fail "lava-master's refusal of plain text over TCP: $refusal"
+say "lava-worker runs as lavaworker, lava-master as lavaserver; only they reach its socket; no plain text over TCP"
+
+# 6. a QEMU board and a job on the local worker
 /usr/share/lava-server/add_device.py qemu qemu01 || fail "add_device.py qemu qemu01"
 lava-server manage devices update qemu01 --health good >/dev/null || fail "devices update qemu01"
 wait_until 30 "worker $(hostname) online" sh -c "lava-server manage workers list | grep -q ' Online '"
 PYTHON="$REPO/.venv/bin/python"
 [ -x "$PYTHON" ] || PYTHON=python3
-(cd "$REPO" && "$PYTHON" - >"$WORK/job.yaml") <<'EOF' || fail "writing the QEMU job (test images: share/test-images/build.sh)"
+(cd "$REPO" && "$PYTHON" - "$IMAGES" >"$WORK/job.yaml") <<'EOF' || fail "writing the QEMU job (test images: share/test-images/build.sh)"
+import dataclasses
+import shutil
 import sys
+from pathlib import Path
 
 import yaml
 
@@ -206,19 +231,50 @@ sys.path.insert(0, "tests")
 from dispatcher.qemu_jobs import inline, qemu_job  # noqa: E402
 from testimages import images  # noqa: E402
 
-job = qemu_job(images().x86_64, [inline("packaged", ["lava-test-case installed --shell true"])])
+# copies the worker's user may read: root's home is closed to it
+x86_64 = images().x86_64
+readable = Path(sys.argv[1])
+kernel = Path(shutil.copy(x86_64.kernel, readable))
+ramdisk = Path(shutil.copy(x86_64.initramfs_login, readable))
+job = qemu_job(dataclasses.replace(x86_64, kernel=kernel, initramfs_login=ramdisk),
+               [inline("packaged", ["lava-test-case installed --shell true"])])
 job["job_name"] = "Debian packages: QEMU x86_64"
 print(yaml.safe_dump(job))
 EOF
+chmod 0644 "$IMAGES"/*
 JOB=$("$LAVACLI" --uri "$URI" jobs submit "$WORK/job.yaml") || fail "lavacli jobs submit"
 say "job $JOB submitted"
-job_finished() { "$LAVACLI" --uri "$URI" jobs show "$JOB" | grep -q 'state *: Finished'; }
+# while it runs: the job's QEMU must be lavaworker's, never root's. Ours are those descending from the
+# packaged lava-worker: other QEMUs may run on a shared host
+job_qemu_users() {
+    local worker pid parent
+    worker=$(cat /run/lava/lava-worker.pid 2>/dev/null) || return 0
+    for pid in $(pgrep qemu-system); do
+        parent=$pid
+        while [ -n "$parent" ] && [ "$parent" -gt 1 ]; do
+            parent=$(ps -o ppid= -p "$parent" | tr -d ' ')
+            if [ "$parent" = "$worker" ]; then
+                stat -c %U "/proc/$pid" 2>/dev/null
+                break
+            fi
+        done
+    done
+}
+job_finished() {
+    for user in $(job_qemu_users); do
+        touch "$WORK/qemu-as-$user"
+    done
+    "$LAVACLI" --uri "$URI" jobs show "$JOB" | grep -q 'state *: Finished'
+}
 wait_until $JOB_TIMEOUT "job $JOB finished" job_finished
 health=$("$LAVACLI" --uri "$URI" jobs show "$JOB" | sed -n 's/^[Hh]ealth *: //p')
 [ "$health" = Complete ] || { "$LAVACLI" --uri "$URI" jobs logs "$JOB" | tail -n 30; fail "job $JOB: $health"; }
-say "job $JOB Complete on qemu01"
+[ -e "$WORK/qemu-as-lavaworker" ] || fail "the job's QEMU was never seen running as lavaworker"
+others=$(cd "$WORK" && ls qemu-as-* | grep -v '^qemu-as-lavaworker$')
+[ -z "$others" ] || fail "the job's QEMU ran as another user: $others"
+say "job $JOB Complete on qemu01, its QEMU run by lavaworker"
 
-# 6. an upgrade (here: the same version again) migrates and keeps config and data
+# 7. an upgrade (here: the same version again) migrates and keeps config and data
 settings_sum=$(md5sum /etc/lava-server/settings.yaml)
 (cd "$DEBS" && apt-get install -y -q --reinstall ./lava-server_*.deb ./lava-dispatcher_*.deb ./lava-common_*.deb) \
     >"$WORK/upgrade.log" 2>&1 || { cat "$WORK/upgrade.log"; fail "apt-get install --reinstall"; }
@@ -228,7 +284,7 @@ lava-server manage devices list | grep -q qemu01 || fail "device qemu01 lost in 
 "$LAVACLI" --uri "$URI" jobs show "$JOB" | grep -q 'Complete' || fail "job $JOB lost in the upgrade"
 say "reinstall over the running lab: migrated, settings and data kept"
 
-# 7. restarts
+# 8. restarts
 before=$(cat /run/lava/lava-scheduler.pid /run/lava/lava-master.pid)
 service lava-server restart >/dev/null || fail "service lava-server restart"
 after=$(cat /run/lava/lava-scheduler.pid /run/lava/lava-master.pid)
@@ -241,7 +297,7 @@ wait_until 30 "web UI after apache2ctl restart" web_ok /
 "$LAVACLI" --uri "$URI" system version >/dev/null || fail "lavacli after the restarts"
 say "service lava-server restart and apache2ctl restart: lab answers"
 
-# 8. lintian
+# 9. lintian
 if [ -n "${LINTIAN_PID:-}" ]; then
     say "waiting for lintian"
     wait "$LINTIAN_PID"

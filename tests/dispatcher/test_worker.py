@@ -240,8 +240,16 @@ def test_configuration_errors(tmp_path):
     proc = run("--master", "tcp://127.0.0.1:1", "--master-cert", str(tmp_path / "nope.key"),
                "--worker-cert", str(tmp_path / "nope.key_secret"))
     assert proc.returncode == 1 and "nope.key" in proc.stderr and "Traceback" not in proc.stderr
-    proc = run("--master", "tcp://127.0.0.1:1", "--plaintext", "--lava-run", str(tmp_path / "missing"))
+    proc = run("--master", f"ipc://{tmp_path}/master.sock", "--plaintext", "--lava-run", str(tmp_path / "missing"))
     assert proc.returncode == 1 and "--lava-run" in proc.stderr
+    # plain text over TCP: a QEMU guest with user networking reaches the host's loopback
+    proc = run("--master", "tcp://127.0.0.1:1", "--plaintext", "--lava-run", str(tmp_path / "missing"))
+    assert proc.returncode == 1 and "ipc://" in proc.stderr and "--lava-run" not in proc.stderr
+    proc = run("--master", "tcp://127.0.0.1:1", "--plaintext", "--allow-plaintext-tcp",
+               "--lava-run", str(tmp_path / "missing"))
+    assert proc.returncode == 1 and "--lava-run" in proc.stderr
+    proc = run("--master", "tcp://127.0.0.1:1", "--plaintext", "--name", "a/b")
+    assert proc.returncode == 1 and "without '/'" in proc.stderr and "Traceback" not in proc.stderr
 
 
 def test_real_lava_run_minimal_boot(tmp_path, master, workers):

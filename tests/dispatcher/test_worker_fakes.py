@@ -191,7 +191,7 @@ def start_worker(tmp_path: Path, master_url: str, *extra: str, name: str = "work
         "--level", "DEBUG", "--log-file", str(tmp_path / "worker.log"), *extra,
     ]  # fmt: skip
     if not any(arg.startswith("--master-cert") for arg in extra):
-        command.append("--plaintext")
+        command += ["--plaintext", "--allow-plaintext-tcp"]  # the fake master listens on loopback TCP
     return subprocess.Popen(command, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)},
                             stderr=subprocess.PIPE, text=True)
 

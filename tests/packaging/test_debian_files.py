@@ -72,11 +72,52 @@ def test_option_files_suit_both_sh_and_systemd(path):
             assert re.fullmatch(r'[A-Z_]+="[^"$`]*"', line), f"{path.name}: {line!r}"
 
 
-def test_master_default_is_loopback_plaintext_and_worker_matches():
+MASTER_SOCKET = "ipc:///run/lava-master/master.sock"
+
+
+def test_plaintext_default_is_the_masters_closed_unix_socket():
     master = (ETC / "lava-server" / "lava-master").read_text()
     worker = (ETC / "lava-dispatcher" / "lava-worker").read_text()
-    assert 'MASTER_ARGS="--bind tcp://127.0.0.1:5556 --plaintext' in master
-    assert 'WORKER_ARGS="--master tcp://127.0.0.1:5556 --plaintext' in worker
+    assert f'MASTER_ARGS="--bind {MASTER_SOCKET} --plaintext' in master
+    assert f'WORKER_ARGS="--master {MASTER_SOCKET} --plaintext' in worker
+    assert not re.search(r'^[A-Z_]+=".*tcp://[^"]*--plaintext', master + worker, re.M)
+    # the socket's folder: lavaserver's, opened to the lavaworker group, by the unit and by the init script
+    unit = (ETC / "systemd" / "lava-master.service").read_text()
+    assert "RuntimeDirectory=lava-master\n" in unit and "RuntimeDirectoryMode=0750\n" in unit
+    assert "ExecStartPre=-+/bin/chgrp lavaworker /run/lava-master\n" in unit
+    init = (ETC / "init.d" / "lava-master").read_text()
+    assert "RUNTIME_DIR=/run/lava-master\n" in init and "RUNTIME_GROUP=lavaworker\n" in init
+    assert 'install -d -m 0750 -o "$DAEMON_USER"' in (ETC / "init-functions.sh").read_text()
+
+
+def test_no_daemon_runs_as_root():
+    for unit in UNITS:
+        if "ExecStart=/bin/true" not in unit.read_text():
+            user = re.search(r"^User=(\S+)$", unit.read_text(), re.M)
+            assert user and user.group(1) != "root", f"{unit.name}: no User= (root)"
+    for script in INIT_SCRIPTS:
+        text = script.read_text()
+        if "lava_main" in text:
+            user = re.search(r"^DAEMON_USER=(\S+)$", text, re.M)
+            assert user and "root" not in user.group(1), f"{script.name}: DAEMON_USER {user and user.group(1)}"
+
+
+def test_worker_runs_as_lavaworker_with_the_groups_of_serial_and_kvm():
+    unit = (ETC / "systemd" / "lava-worker.service").read_text()
+    assert "User=lavaworker\nGroup=lavaworker\nSupplementaryGroups=dialout\n" in unit
+    assert "DAEMON_USER=${WORKER_USER:-lavaworker}\n" in (ETC / "init.d" / "lava-worker").read_text()
+    assert 'WORKER_USER="lavaworker"' in (ETC / "lava-dispatcher" / "lava-worker").read_text()
+    postinst = (DEBIAN / "lava-dispatcher.postinst").read_text()
+    assert re.search(r"adduser --system --group .*\n.*\"\$WORKER_USER\"", postinst)
+    assert "for group in dialout kvm plugdev" in postinst
+    # what the worker writes belongs to it: every folder the package makes under /var
+    owned = re.search(r'chown -R "\$WORKER_USER:\$WORKER_USER" (.*)', postinst).group(1).split()
+    for folder in (DEBIAN / "lava-dispatcher.dirs").read_text().split():
+        if folder.startswith("var/"):
+            assert any(f"/{folder}".startswith(path) for path in owned), f"{folder} stays root's"
+    assert "deluser --quiet --system lavaworker" in (DEBIAN / "lava-dispatcher.postrm").read_text()
+    assert re.search(r"^Depends: adduser,$", (DEBIAN / "control").read_text().split("Package: lava-dispatcher")[1],
+                     re.M)
 
 
 def test_apache_site_proxies_to_the_gunicorn_socket():

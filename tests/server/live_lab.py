@@ -11,6 +11,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -48,6 +49,10 @@ class LiveLab:
     def __post_init__(self) -> None:
         self.config = self.root / "etc"
         self.state = self.root / "state"
+        # plain text goes over a unix socket in a folder only this user enters (the master checks that);
+        # CURVE over TCP. The folder is short: a unix socket path has at most 107 bytes
+        self.socket_dir = Path(tempfile.mkdtemp(prefix="lava-lab-"))
+        self.master_ipc = f"ipc://{self.socket_dir}/master.sock"
         self.master_url = f"tcp://127.0.0.1:{free_port()}"
         self.master_events = f"tcp://127.0.0.1:{free_port()}"
         self.scheduler_events = f"tcp://127.0.0.1:{free_port()}"
@@ -100,21 +105,29 @@ class LiveLab:
         return process
 
     def start_master(self, *extra: str) -> None:
-        args = list(extra) or ["--plaintext"]
+        """Plain text on the unix socket, or with ``extra`` (CURVE options) on TCP."""
+        args = list(extra) or ["--plaintext", "--bind", self.master_ipc]
         self._start("master", [str(BIN / "lava-server"), "manage", "lava-master", "--level", "DEBUG", *args])
 
     def start_scheduler(self) -> None:
         self._start("scheduler", [str(BIN / "lava-server"), "manage", "lava-scheduler", "--level", "DEBUG"])
 
-    def start_worker(self, name: str, *extra: str) -> None:
-        """``extra`` replaces ``--plaintext``; jobs may read the test images with file:// URLs."""
+    def start_worker(self, name: str, *extra: str, label: str | None = None) -> None:
+        """Plain text on the unix socket, or with ``extra`` (CURVE options) on TCP; jobs may read the
+        test images with file:// URLs.
+
+        ``label`` (default: the name) names the process and its worker folder, for two processes that
+        give the same name.
+        """
         args = list(extra) or ["--plaintext"]
         if images_dir().is_dir():
             args += ["--allow-file-dir", str(images_dir())]
+        master = self.master_url if extra else self.master_ipc
+        label = label or name
         self._start(
-            f"worker-{name}",
-            [str(BIN / "lava-worker"), "--master", self.master_url, "--name", name,
-             "--worker-dir", str(self.root / "worker" / name), "--heartbeat", "1", "--level", "DEBUG", *args],
+            f"worker-{label}",
+            [str(BIN / "lava-worker"), "--master", master, "--name", name,
+             "--worker-dir", str(self.root / "worker" / label), "--heartbeat", "1", "--level", "DEBUG", *args],
         )
 
     def stop(self, name: str, sig: int = signal.SIGTERM) -> None:
@@ -132,6 +145,7 @@ class LiveLab:
     def stop_all(self) -> None:
         for name in list(self.processes):
             self.stop(name)
+        shutil.rmtree(self.socket_dir, ignore_errors=True)
 
     def logs(self) -> str:
         return "\n".join(f"==== {p.name}\n{p.read_text(errors='replace')[-6000:]}" for p in self.root.glob("*.log"))

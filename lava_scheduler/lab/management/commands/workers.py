@@ -16,11 +16,17 @@ from lava_server.commandline import (
 )
 
 
-def read_public_key(path: str) -> str:
+def read_public_key(path: str, hostname: str) -> str:
+    """The key in ``path``, refused when another worker has it already: a key opens one worker only."""
     try:
-        return keys.read_public_key(path)
+        key = keys.read_public_key(path)
     except keys.KeyFileError as exc:
         raise CommandError(f"--public-key: {exc}") from None
+    holder = Worker.objects.filter(public_key=key).exclude(hostname=hostname).values_list("hostname", flat=True)
+    if holder:
+        raise CommandError(f"--public-key {path}: worker '{holder[0]}' has this key already; each worker needs "
+                           "its own key pair ('manage lava-keys NAME DIR')")
+    return key
 
 
 class Command(SubcommandCommand):
@@ -52,7 +58,7 @@ class Command(SubcommandCommand):
             raise CommandError(f"worker '{hostname}' already exists")
         worker = Worker(hostname=hostname, description=description, job_limit=job_limit)
         if public_key:
-            worker.public_key = read_public_key(public_key)
+            worker.public_key = read_public_key(public_key, hostname)
         worker.full_clean()
         with transaction.atomic():
             worker.save()
@@ -97,7 +103,7 @@ class Command(SubcommandCommand):
         if job_limit is not None:
             worker.job_limit = job_limit
         if public_key:
-            worker.public_key = read_public_key(public_key)
+            worker.public_key = read_public_key(public_key, hostname)
         if health is not None:
             worker.go_health(parse_choice(WorkerHealth, health), reason="manage workers update")
             wake_scheduler("worker")
