@@ -153,6 +153,9 @@ INSTALLED_APPS = [
     "lava_scheduler.lab",
     "lava_scheduler.jobs",
     "lava_scheduler.results",
+    "lava_scheduler.permissions",
+    "lava_scheduler.queries",
+    "lava_server.remote_artifacts",
     "lava_scheduler.notifications",
     "lava_scheduler.publisher",
 ]

@@ -16,6 +16,7 @@ import lava_common
 from lava_common import file_modes
 from lava_common.protocol import DEFAULT_HEARTBEAT, encode
 from lava_scheduler.events import wake_scheduler
+from lava_scheduler.jobs.failure import STDERR_FILE
 from lava_scheduler.jobs.models import TestJob
 from lava_scheduler.jobs.states import JobHealth, JobState
 from lava_scheduler.lab.models import Worker
@@ -119,9 +120,11 @@ def on_end(hostname: str, message: dict[str, Any]) -> Reply:
         error_type = str(message["error_type"] or "")
         if health == JobHealth.COMPLETE:
             error_type = ""
-        job.failure_comment = str(message["errors"] or "")[-20000:]
         directory = job_output_dir(job)
         file_modes.make_dirs(directory)
+        stderr_tail = str(message["errors"] or "")
+        if stderr_tail:  # for admins; the user gets one sentence in failure_comment
+            file_modes.write_text(directory / STDERR_FILE, stderr_tail + "\n")
         file_modes.write_text(directory / "description.yaml", str(message["description"] or ""))
         job.go_state_finished(health, error_type, str(message["error_msg"] or ""))
         wake_scheduler("job-end")

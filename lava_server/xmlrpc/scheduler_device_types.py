@@ -6,13 +6,16 @@ from typing import Any
 from django.conf import settings
 from django.db.models import Count, Q
 
-from lava_scheduler.device_config import template_exists
+from lava_scheduler.device_config import DeviceConfigError, template_exists
+from lava_scheduler.device_config.device_types import check_template
 from lava_scheduler.jobs.masking import readable_health_check
 from lava_scheduler.lab import files
 from lava_scheduler.lab.models import Alias, Device, DeviceType
 from lava_scheduler.lab.states import DeviceHealth, HealthDenominator
 from lava_server.xmlrpc import lookup
 from lava_server.xmlrpc.registry import Context, as_bool, as_int, as_text, fault, method, require_admin
+from lava_server.xmlrpc.scheduler_perms import device_type_permissions
+from lava_server.xmlrpc.yaml_text import require_yaml_mapping
 
 CHANGE = "lab.change_devicetype"
 
@@ -79,7 +82,7 @@ def show(ctx: Context, name: str) -> dict[str, Any]:
         "aliases": list(device_type.aliases.values_list("name", flat=True)),
         "devices": list(device_type.devices.values_list("hostname", flat=True)),
         "default_template": not _lab_template_path(device_type.name).is_file(),
-        "permissions": [],
+        "permissions": device_type_permissions(device_type),
     }
 
 
@@ -172,6 +175,10 @@ def set_template(ctx: Context, name: str, config: Any) -> bool:
     if not text:
         path.unlink(missing_ok=True)
     else:
+        try:
+            check_template(text, f"{device_type.name}.jinja2")
+        except DeviceConfigError as exc:
+            raise fault(400, str(exc)) from None
         files.write_atomically(path, text)
     return True
 
@@ -192,6 +199,8 @@ def set_health_check(ctx: Context, name: str, config: Any) -> bool:
     require_admin(ctx, CHANGE)
     device_type = lookup.device_type(name)
     text = as_text(config, "config")
+    if text:
+        require_yaml_mapping(text, f"health check of {device_type.name}")
     existing = files.health_check_of_type(device_type.name)
     if existing is not None:
         existing.unlink()
@@ -223,10 +232,3 @@ def aliases_delete(ctx: Context, name: str, alias: str) -> None:
     deleted, _ = Alias.objects.filter(name=str(alias), device_type=lookup.device_type(name)).delete()
     if not deleted:
         raise fault(404, f"Alias '{alias}' of '{name}' was not found.")
-
-
-@method("scheduler.device_types.perms_list")
-def perms_list(ctx: Context, name: str) -> list[dict[str, str]]:
-    """Group permissions on the type: none, this lab has no per-type permissions."""
-    lookup.device_type(name)
-    return []

@@ -16,6 +16,7 @@ from lava_scheduler.lab.models import Device, Tag
 from lava_scheduler.lab.states import DeviceHealth, DeviceState, TransitionError
 from lava_server.xmlrpc import lookup
 from lava_server.xmlrpc.registry import Context, as_bool, as_text, fault, method, require_admin, require_right
+from lava_server.xmlrpc.scheduler_perms import device_permissions
 
 CHANGE = "lab.change_device"
 
@@ -71,7 +72,7 @@ def show(ctx: Context, hostname: str) -> dict[str, Any]:
         "worker": device.worker_host_id,
         "current_job": current_jobs(ctx, [device.hostname]).get(device.hostname),
         "tags": list(device.tags.values_list("name", flat=True)),
-        "permissions": [],
+        "permissions": device_permissions(device),
     }
 
 
@@ -237,10 +238,3 @@ def tags_delete(ctx: Context, hostname: str, name: str) -> None:
     if tag is None:
         raise fault(404, f"Device '{hostname}' has no tag '{name}'")
     device.tags.remove(tag)
-
-
-@method("scheduler.devices.perms_list")
-def perms_list(ctx: Context, hostname: str) -> list[dict[str, str]]:
-    """Group permissions on the device: none, this lab has no per-device permissions."""
-    lookup.device(hostname)
-    return []

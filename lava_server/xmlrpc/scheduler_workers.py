@@ -1,5 +1,6 @@
 """``scheduler.workers.*``: dispatcher hosts and their configuration files."""
 
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +24,10 @@ from lava_server.xmlrpc.registry import (
     require_admin,
     require_right,
 )
+from lava_server.xmlrpc.yaml_text import require_yaml_mapping
 
 CHANGE = "lab.change_worker"
+NEVER = datetime(1970, 1, 1)
 # per-worker files, as the master hands them to the worker (dispatcher.d/<worker>/<name>)
 CONFIG_FILES = {"config": "dispatcher.yaml", "env": "env.yaml", "env_dut": "env-dut.yaml"}
 
@@ -52,7 +55,8 @@ def show(ctx: Context, hostname: str) -> dict[str, Any]:
         "state": worker.get_state_display(),
         "health": worker.get_health_display(),
         "devices": list(worker.devices.order_by("hostname").values_list("hostname", flat=True)),
-        "last_ping": naive_utc(worker.last_ping),
+        # never nil: lavacli reads .value on it; the epoch stands for "never connected"
+        "last_ping": naive_utc(worker.last_ping) or NEVER,
         "job_limit": worker.job_limit,
         "version": worker.version,
         "default_config": not _worker_file(worker.hostname, "config").exists(),
@@ -123,6 +127,7 @@ def _setter(kind: str):
         path = _worker_file(worker.hostname, kind)
         content = as_text(text, "text")
         if content:
+            require_yaml_mapping(content, CONFIG_FILES[kind])
             files.write_atomically(path, content)
         else:
             path.unlink(missing_ok=True)
