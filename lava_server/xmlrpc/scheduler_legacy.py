@@ -8,6 +8,8 @@ dictionary or rendered configuration needs admin or change rights on devices.
 import xmlrpc.client
 from typing import Any
 
+from django.conf import settings
+
 from lava_scheduler.device_config import DeviceConfigError
 from lava_scheduler.jobs.masking import readable_definition
 from lava_scheduler.jobs.models import UNFINISHED, TestJob
@@ -205,5 +207,5 @@ def validate_pipeline_devices(ctx: Context, name: Any = None) -> list[dict[str, 
 
 @method("scheduler.get_publisher_event_socket")
 def get_publisher_event_socket(ctx: Context) -> str:
-    """Where the reference published events over ZeroMQ; this server has no such socket."""
-    raise fault(404, "This server publishes no ZeroMQ event socket (lavacli 'events' needs the websocket at /ws/)")
+    """lava-publisher's ZeroMQ PUB address (``*`` stands for this server's host name)."""
+    return settings.EVENT_SOCKET

@@ -394,8 +394,8 @@ def test_jobs_queue_resubmit_cancel_and_bad_input(live, admin, tmp_path):
 
 
 def test_events_and_utils_groups(live, admin, tmp_path):
-    # events need the reference's websocket (/ws/), which this server does not have yet (doc/lavacli.md):
-    # lavacli retries for ever, printing the server's clean 404 each time
+    # /ws/ is lava-publisher's (test_events.py); this lab runs the web server alone: lavacli retries
+    # for ever, printing the server's clean 404 each time
     with subprocess.Popen([LAVACLI, "events", "listen"], env=admin.env, stdout=subprocess.DEVNULL,
                           stderr=subprocess.PIPE, text=True) as listener:
         guard = threading.Timer(60, listener.terminate)  # never hang the suite on a silent lavacli
