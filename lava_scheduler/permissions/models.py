@@ -16,6 +16,8 @@ class GroupDevicePermission(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["group", "device", "permission"], name="one_device_perm")]
         ordering = ["device", "group__name", "permission"]
+        # the global form of the row's permission (lab.view_device and lab.change_device are Django's own)
+        permissions = [("submit_to_device", "Can submit jobs to every device")]
 
     def __str__(self) -> str:
         return f"{self.group.name}: {self.permission} on {self.device_id}"
@@ -31,6 +33,7 @@ class GroupDeviceTypePermission(models.Model):
             models.UniqueConstraint(fields=["group", "device_type", "permission"], name="one_device_type_perm")
         ]
         ordering = ["device_type", "group__name", "permission"]
+        permissions = [("submit_to_devicetype", "Can submit jobs to every device type")]
 
     def __str__(self) -> str:
         return f"{self.group.name}: {self.permission} on {self.device_type_id}"

@@ -1,7 +1,8 @@
 """Which events a websocket client may receive: those about objects its user may see.
 
-Job and test-case events follow the job's visibility (``jobs.visibility``);
-device and worker events are for everyone who may browse the lab. The ZeroMQ
+Job and test-case events follow the job's visibility (``jobs.visibility``),
+device events the device's (group permissions, ``permissions.rules``), worker
+events are for everyone who may browse the lab. The ZeroMQ
 PUB socket has no authentication: it carries what an anonymous user may see.
 """
 
@@ -10,6 +11,7 @@ from typing import Any
 from django.db.models import Q
 
 from lava_scheduler.jobs.visibility import visible_jobs
+from lava_scheduler.permissions.rules import VIEW, device_allows
 
 JOB_TOPICS = ("testjob", "testcase", "event")
 
@@ -25,4 +27,6 @@ def may_see(user, kind: str, data: dict[str, Any]) -> bool:
     if kind in JOB_TOPICS:
         display_id = str(data.get("job") or "")
         return bool(display_id) and visible_jobs(user).filter(_job_filter(display_id)).exists()
-    return kind in ("device", "worker")
+    if kind == "device":
+        return device_allows(user, str(data.get("device")), VIEW)
+    return kind == "worker"

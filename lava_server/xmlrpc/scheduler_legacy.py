@@ -89,7 +89,7 @@ def get_recent_jobs_for_device_type(
     ctx: Context, device_type: str, count: Any = 1, restrict_to_user: Any = False
 ) -> list[dict[str, Any]]:
     """The last ``count`` finished jobs of a device type, newest first."""
-    found = lookup.device_type(device_type)
+    found = lookup.device_type(device_type, ctx)
     return _recent(ctx, TestJob.objects.filter(requested_device_type=found), count, restrict_to_user)
 
 
@@ -98,14 +98,14 @@ def get_recent_jobs_for_device(
     ctx: Context, device: str, count: Any = 1, restrict_to_user: Any = False
 ) -> list[dict[str, Any]]:
     """The last ``count`` finished jobs that ran on a device, newest first."""
-    found = lookup.device(device)
+    found = lookup.device(device, ctx)
     return _recent(ctx, TestJob.objects.filter(actual_device=found), count, restrict_to_user)
 
 
 @method("scheduler.get_device_status")
 def get_device_status(ctx: Context, hostname: str) -> dict[str, Any]:
     """``{hostname, status, job, health, state, is_pipeline}``; status in the old words (idle, running, offline...)."""
-    device = lookup.device(hostname)
+    device = lookup.device(hostname, ctx)
     running = scheduler_devices.current_jobs(ctx, [device.hostname]).get(device.hostname)
     if device.health in (DeviceHealth.MAINTENANCE, DeviceHealth.RETIRED, DeviceHealth.BAD):
         status = device.get_health_display().lower()
