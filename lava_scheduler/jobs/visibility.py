@@ -39,13 +39,14 @@ def visible_jobs(user, jobs: QuerySet | None = None) -> QuerySet:
 
 
 def _on_visible_hardware(user) -> Q:
-    """A public job shows only to those who may see its device (or, before it has one, its device type)."""
+    """A public job shows only to those who may see its device (before it has one: the device
+    it asks for, else its device type)."""
     devices, device_types = hidden_devices(user, VIEW), hidden_device_types(user, VIEW)
     condition = Q()
     if devices:
-        condition &= ~Q(actual_device__in=devices)
+        condition &= ~Q(actual_device__in=devices) & ~Q(actual_device=None, requested_device__in=devices)
     if device_types:
-        condition &= ~Q(actual_device=None, requested_device_type__in=device_types)
+        condition &= ~Q(actual_device=None, requested_device=None, requested_device_type__in=device_types)
     return condition
 
 
