@@ -58,13 +58,16 @@ def emit_jobs(jobs: list[TestJob]) -> None:
     ])
 
 
-def emit_devices(devices: list[Device]) -> None:
+def emit_devices(devices: list[Device], current_jobs: dict[str, int] | None = None) -> None:
+    """Device events; ``current_jobs`` (hostname -> job id) spares a query when the caller knows them."""
     if not settings.EVENT_NOTIFICATION or not devices:
         return
-    running = dict(
-        TestJob.objects.filter(UNFINISHED, actual_device__in=[d.hostname for d in devices])
-        .values_list("actual_device_id", "id")
-    )
+    running = current_jobs
+    if running is None:
+        running = dict(
+            TestJob.objects.filter(UNFINISHED, actual_device__in=[d.hostname for d in devices])
+            .values_list("actual_device_id", "id")
+        )
     publish([
         messages.frames("device", "", messages.device_data(device, str(running.get(device.hostname) or "")))
         for device in devices

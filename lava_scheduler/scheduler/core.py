@@ -121,7 +121,7 @@ def apply_plans(plans: list[tuple[int, str]]) -> list[int]:
     _save_assignments(changed_jobs)
     Device.save_states(changed_devices)
     emit_jobs(changed_jobs)  # raw UPDATEs above: no post_save to emit them
-    emit_devices(changed_devices)
+    emit_devices(changed_devices, {job.actual_device_id: job.pk for job in changed_jobs})
     for job in changed_jobs:
         job._remember_guarded()
     if changed_jobs:
