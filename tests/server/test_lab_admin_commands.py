@@ -1,6 +1,8 @@
 """Admin commands of a shared lab: groups and their permissions, users update, maintenance."""
 
 import io
+import subprocess
+import sys
 
 import pytest
 from django.contrib.auth.models import Group, User
@@ -12,7 +14,9 @@ from lava_scheduler.jobs.states import JobState
 from lava_scheduler.lab.models import Device, DeviceType, Worker
 from lava_scheduler.lab.states import DeviceHealth, WorkerHealth
 from lava_scheduler.permissions.models import GroupDevicePermission, GroupDeviceTypePermission
-from lava_scheduler.permissions.rules import SUBMIT, device_type_allows
+from lava_scheduler.permissions.rules import SUBMIT, VIEW, device_allows, device_type_allows
+from tests.conftest import REPO_ROOT
+from tests.server.live_lab import LiveLab
 
 
 def run(*args) -> str:
@@ -97,3 +101,19 @@ def test_maintenance_of_the_lab_a_worker_and_a_device_type(user, device, worker)
     assert {d.health for d in Device.objects.all()} == {DeviceHealth.UNKNOWN}
     with pytest.raises(CommandError, match="no worker 'nope'"):
         run("maintenance", "on", "--worker", "nope")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_add_device_names_its_owning_groups(tmp_path):
+    lab = LiveLab(tmp_path)
+    Group.objects.create(name="team-a")
+    command = [sys.executable, str(REPO_ROOT / "share" / "add_device.py"), "qemu", "qemu-09", "-w", "worker-9"]
+    refused = subprocess.run([*command, "-g", "nobody"], env=lab.env, capture_output=True, text=True)
+    assert refused.returncode == 1 and "no group(s) nobody" in refused.stderr
+    added = subprocess.run([*command, "-g", "team-a"], env=lab.env, capture_output=True, text=True)
+    assert added.returncode == 0, added.stderr
+    assert "owned by group(s) team-a" in added.stdout
+    rows = set(GroupDevicePermission.objects.filter(device="qemu-09").values_list("group__name", "permission"))
+    assert rows == {("team-a", "view_device"), ("team-a", "submit_to_device"), ("team-a", "change_device")}
+    outsider = User.objects.create_user("outsider")
+    assert not device_allows(outsider, "qemu-09", VIEW)
