@@ -184,3 +184,11 @@ def submit_refusal(user, device_type: str, device: str | None, worker: str | Non
               .values_list("group__name", flat=True))
     )
     return f"you may not submit to {target}: submitting is restricted to the group(s) {', '.join(groups)}"
+
+
+def restrictions(device_type: str, hostname: str | None = None) -> list[tuple[str, str]]:
+    """(permission, group) rows that restrict the device type (and the device), for the pages."""
+    rows = list(GroupDeviceTypePermission.objects.filter(device_type=device_type).values_list("permission", "group__name"))
+    if hostname is not None:
+        rows += GroupDevicePermission.objects.filter(device=hostname).values_list("permission", "group__name")
+    return sorted(rows)

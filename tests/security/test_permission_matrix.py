@@ -120,6 +120,9 @@ def test_lists_and_pages(lab, caller):
         assert rest(user).get(f"/api/v0.2/devices/{hostname}/").status_code == (200 if seen else 404)
         assert (fault_code(lambda h=hostname: rpc(user).scheduler.devices.show(h)) is None) == seen
     assert web(user).get("/scheduler/device_type/secret").status_code == (200 if caller in SEES_SECRET else 404)
+    if caller in SEES_QEMU_02:  # the page says who the device is for
+        page = web(user).get("/scheduler/device/qemu-02").content.decode()
+        assert "rack-owners: submit_to_device" in page and ("/admin/permissions/" in page) == (caller == "admin")
     assert (fault_code(lambda: rpc(user).scheduler.device_types.show("secret")) is None) == (caller in SEES_SECRET)
     visible = rpc(user).system.user_can_view_devices(["qemu-01"]) if user else {"qemu-01": True}
     assert visible == {"qemu-01": True}

@@ -20,7 +20,13 @@ from lava_scheduler.lab.files import health_check_of_type, read_dictionary, rend
 from lava_scheduler.lab.history import history_for
 from lava_scheduler.lab.models import Device, DeviceType, Worker
 from lava_scheduler.lab.states import DeviceHealth, DeviceState, TransitionError, WorkerState, parse_choice
-from lava_scheduler.permissions.rules import CHANGE, device_allows, visible_device_types, visible_devices
+from lava_scheduler.permissions.rules import (
+    CHANGE,
+    device_allows,
+    restrictions,
+    visible_device_types,
+    visible_devices,
+)
 from lava_server.web.paging import paginate
 
 BUSY = (DeviceState.RESERVED, DeviceState.RUNNING)
@@ -107,6 +113,7 @@ def device_page(request: HttpRequest, hostname: str) -> HttpResponse:
         "tags": list(device.tags.values_list("name", flat=True)),
         "config": _configuration(request, hostname),
         "can_change": device_allows(request.user, device.hostname, CHANGE),
+        "restrictions": restrictions(device.device_type_id, device.hostname),
         "healths": DeviceHealth.labels,
     }
     return render(request, "web/device.html", context)
@@ -184,6 +191,7 @@ def device_type_page(request: HttpRequest, name: str) -> HttpResponse:
             if health_check else None
         ),
         "queued": queued[:50],
+        "restrictions": restrictions(name),
         "queue_length": queue_lengths().get(name, 0),
     }
     return render(request, "web/device_type.html", context)
