@@ -208,3 +208,11 @@ def test_change_rights_on_a_device(lab, caller):
     job = submit_job(job_text("qemu", "qemu-02", name="to cancel"), lab["owner"] if caller != "admin" else user)[0]
     if user is not None and caller in SEES_QEMU_02:
         assert fault_code(lambda: rpc(user).scheduler.jobs.cancel(job.pk)) is None
+
+
+def test_a_job_left_without_a_device_it_may_use_says_why(lab):
+    job = submit_job(job_text("qemu", "qemu-02", name="before the rows"), lab["owner"])[0]
+    GroupDevicePermission.objects.filter(device="qemu-02").update(group=Group.objects.get(name="team-b"))
+    schedule()
+    page = web(lab["owner"]).get(f"/scheduler/job/{job.pk}").content.decode()
+    assert "reserved to groups its submitter is not in" in page
