@@ -44,7 +44,7 @@ def _load(path: Path | None, what: str, error: type[LAVAError]) -> Any:
     if path is None:
         return None
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_bytes()  # load_yaml decodes, and says where a file is not UTF-8
     except OSError as exc:
         raise error(f"cannot read the {what} '{path}': {exc.strerror}") from exc
     try:
@@ -137,7 +137,10 @@ def _prepare(args: argparse.Namespace, logger: Any) -> tuple[Any, Any]:
     secrets = job_data.get("secrets") or {}
     if isinstance(secrets, dict):
         for key, value in secrets.items():
-            os.environ[str(key)] = str(value)
+            try:
+                os.environ[str(key)] = str(value)
+            except (ValueError, OSError):  # "", "A=B", a NUL byte: no environment can hold these
+                raise JobError(f"secrets.{key}: not a usable environment variable name") from None
             logger.add_secret(str(value))
     os.environ["LAVA_JOB_ID"] = str(args.job_id)
     ctx = JobContext(

@@ -24,7 +24,8 @@ class Job:
 
     @classmethod
     def from_context(cls, ctx: JobContext) -> Job:
-        schema_check(ctx.job)
+        for warning in schema_check(ctx.job):
+            ctx.logger.warning(f"job definition: {warning}")
         pipeline, plan = build_pipeline(ctx.job, ctx.device, ctx.job_id)
         return cls(ctx, pipeline, plan)
 

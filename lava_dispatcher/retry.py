@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from lava_common.exceptions import InfrastructureError, JobError, LAVABug, LAVAError, TestError
 from lava_dispatcher.action import Action
+from lava_dispatcher.alarm import LONGEST_WAIT
 
 if TYPE_CHECKING:
     from lava_dispatcher.action import Pipeline
@@ -55,7 +56,7 @@ class RetryAction(Action):
                 self.cleanup(ctx)
                 if ctx.deadlines.remaining() <= self.sleep:
                     raise type(exc)(f"{self.name}: no time left for another attempt: {exc}") from exc
-                time.sleep(self.sleep)
+                time.sleep(min(self.sleep, LONGEST_WAIT))
                 self._reset_children()
 
     def _reset_children(self) -> None:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lava_common.constants import ACTION_TIMEOUT
-from lava_common.timeouts import timeout_seconds
+from lava_common.timeouts import UNITS, timeout_seconds
 
 
 @dataclass
@@ -17,7 +17,7 @@ class Timeout:
 
 
 def _seconds(block: Any) -> int | None:
-    if isinstance(block, dict) and any(unit in block for unit in ("days", "hours", "minutes", "seconds")):
+    if isinstance(block, dict) and any(unit in block for unit in UNITS):
         return timeout_seconds(block)
     return None
 

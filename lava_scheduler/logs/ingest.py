@@ -11,11 +11,11 @@ master to say so to the worker, which keeps the lines and sends them again:
 once there is space the log completes and the job ends normally.
 """
 
-import json
 import logging
 
 from django.db import transaction
 
+from lava_common.log import parse_record
 from lava_scheduler.events import wake_master
 from lava_scheduler.jobs.models import TestJob
 from lava_scheduler.jobs.states import JobState
@@ -26,17 +26,10 @@ log = logging.getLogger("lava-master")
 
 
 def _parse(line: str):
-    if not line.startswith("- "):
-        return None
     try:
-        return json.loads(line[2:])
+        return parse_record(line)
     except ValueError:
-        from lava_common.log import parse_record
-
-        try:
-            return parse_record(line)
-        except ValueError:
-            return None
+        return None  # not a record: kept in the log as sent, carries no result
 
 
 class LogStorageError(Exception):
