@@ -27,7 +27,6 @@ from lava_scheduler.lab.states import DeviceHealth
 from lava_scheduler.permissions.models import GroupDevicePermission, GroupDeviceTypePermission
 
 VIEW, SUBMIT, CHANGE = "view", "submit", "change"
-KINDS = (VIEW, SUBMIT, CHANGE)
 
 DEVICE_ROW = {VIEW: "view_device", SUBMIT: "submit_to_device", CHANGE: "change_device"}
 DEVICE_TYPE_ROW = {VIEW: "view_devicetype", SUBMIT: "submit_to_devicetype", CHANGE: "change_devicetype"}
@@ -143,11 +142,12 @@ class SubmitRule:
             return rule  # an open lab: no more queries
         users = get_user_model().objects.filter(pk__in=submitters, is_active=True)
         rule.privileged = set(users.filter(is_superuser=True).values_list("pk", flat=True))
-        for codename in ("submit_to_device", "submit_to_devicetype"):
-            permission = Permission.objects.filter(content_type__app_label="permissions", codename=codename).first()
-            if permission is not None:
-                holders = users.filter(Q(user_permissions=permission) | Q(groups__permissions=permission))
-                rule.privileged |= set(holders.values_list("pk", flat=True))
+        # the same global permission as hidden_devices(user, SUBMIT)
+        app_label, codename = GLOBAL_DEVICE[SUBMIT].split(".")
+        permission = Permission.objects.filter(content_type__app_label=app_label, codename=codename).first()
+        if permission is not None:
+            holders = users.filter(Q(user_permissions=permission) | Q(groups__permissions=permission))
+            rule.privileged |= set(holders.values_list("pk", flat=True))
         memberships: dict[int, set[int]] = {}
         for user_id, group in users.model.groups.through.objects.filter(user_id__in=submitters).values_list(
             "user_id", "group_id"
@@ -174,8 +174,8 @@ def submit_refusal(user, device_type: str, device: str | None, worker: str | Non
     if worker is not None:
         candidates = candidates.filter(worker_host=worker)
     hidden = hidden_devices(user, SUBMIT)
-    if candidates.exclude(hostname__in=hidden).exists():
-        return None
+    if not candidates.exists() or candidates.exclude(hostname__in=hidden).exists():
+        return None  # no such device at all is resolve_placement's to say
     target = f"device '{device}'" if device is not None else f"any {device_type} device"
     groups = sorted(
         set(GroupDevicePermission.objects.filter(device__in=candidates, permission=DEVICE_ROW[SUBMIT])

@@ -4,6 +4,7 @@ Job and test-case events follow the job's visibility (``jobs.visibility``),
 device events the device's (group permissions, ``permissions.rules``), worker
 events are for everyone who may browse the lab. The ZeroMQ
 PUB socket has no authentication: it carries what an anonymous user may see.
+A websocket client's groups are read when it connects (reconnect to see a change).
 """
 
 from typing import Any

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 import zmq
 import zmq.asyncio
 from django.contrib.auth.models import AnonymousUser
-from django.db import close_old_connections
+from django.db import DatabaseError, close_old_connections
 
 from lava_scheduler.publisher import websocket
 from lava_scheduler.publisher.access import may_see
@@ -121,6 +121,8 @@ class Publisher:
         try:
             topic, _, _, _, payload = (f.decode("utf-8") for f in frames)
             data = json.loads(payload)
+            if not isinstance(data, dict):
+                raise ValueError("the data is not a JSON object")
         except (ValueError, UnicodeDecodeError):
             log.warning("dropping a malformed event (%d frames)", len(frames))
             return
@@ -129,7 +131,11 @@ class Publisher:
         users: dict[Any, Any] = {c.user.pk: c.user for c in self.clients if c.user.is_authenticated}
         if self.pub is not None or any(not c.user.is_authenticated for c in self.clients):
             users["anonymous"] = AnonymousUser()
-        allowed = await _in_thread(_visible_to, users, kind, data) if users else set()
+        try:
+            allowed = await _in_thread(_visible_to, users, kind, data) if users else set()
+        except DatabaseError as exc:
+            log.error("dropping a %s event: cannot check who may see it (%s)", kind, exc)
+            return
         if self.pub is not None and "anonymous" in allowed:
             await self.pub.send_multipart(frames)
         message = json.dumps([f.decode("utf-8") for f in frames]).encode()
