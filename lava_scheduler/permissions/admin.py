@@ -1,6 +1,10 @@
 from django.contrib import admin
 
-from lava_scheduler.permissions.models import GroupDevicePermission, GroupDeviceTypePermission
+from lava_scheduler.permissions.models import (
+    GroupDevicePermission,
+    GroupDeviceTypePermission,
+    GroupWorkerPermission,
+)
 
 
 @admin.register(GroupDeviceTypePermission)
@@ -15,3 +19,10 @@ class GroupDevicePermissionAdmin(admin.ModelAdmin):
     list_display = ["device", "group", "permission"]
     list_filter = ["permission", "group"]
     search_fields = ["device__hostname", "group__name"]
+
+
+@admin.register(GroupWorkerPermission)
+class GroupWorkerPermissionAdmin(admin.ModelAdmin):
+    list_display = ["worker", "group", "permission"]
+    list_filter = ["permission", "group"]
+    search_fields = ["worker__hostname", "group__name"]

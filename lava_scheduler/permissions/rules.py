@@ -8,8 +8,9 @@ superusers and holders of the global permission). Once rows of a kind
 exist, only members of those groups have it, besides superusers and holders
 of the global permission (``lab.view_device``, ``permissions.submit_to_device``,
 ``lab.change_device`` and their device-type twins). A device without rows
-of a kind follows its device type for that kind. Health checks are the lab's
-own jobs: they are not submitted by anyone and always run.
+of a kind follows its device type for that kind. Workers have ``view`` and
+``change`` alone, the same way. Health checks are the lab's own jobs: they
+are not submitted by anyone and always run.
 
 Callers ask in sets (``hidden_*``: a handful of restricted objects, read in
 two small queries) so that lists filter with one ``exclude`` and the
@@ -22,9 +23,13 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.db.models import Q
 
-from lava_scheduler.lab.models import Device, DeviceType
+from lava_scheduler.lab.models import Device, DeviceType, Worker
 from lava_scheduler.lab.states import DeviceHealth
-from lava_scheduler.permissions.models import GroupDevicePermission, GroupDeviceTypePermission
+from lava_scheduler.permissions.models import (
+    GroupDevicePermission,
+    GroupDeviceTypePermission,
+    GroupWorkerPermission,
+)
 
 VIEW, SUBMIT, CHANGE = "view", "submit", "change"
 
@@ -34,6 +39,8 @@ GLOBAL_DEVICE = {VIEW: "lab.view_device", SUBMIT: "permissions.submit_to_device"
 GLOBAL_DEVICE_TYPE = {
     VIEW: "lab.view_devicetype", SUBMIT: "permissions.submit_to_devicetype", CHANGE: "lab.change_devicetype",
 }
+WORKER_ROW = {VIEW: "view_worker", CHANGE: "change_worker"}
+GLOBAL_WORKER = {VIEW: "lab.view_worker", CHANGE: "lab.change_worker"}
 
 
 def _logged_in(user) -> bool:
@@ -98,6 +105,18 @@ def hidden_devices(user, kind: str = VIEW) -> set[str] | None:
     return hidden
 
 
+def hidden_workers(user, kind: str = VIEW) -> set[str]:
+    """Hostnames of the workers ``user`` lacks ``kind`` (view or change) on."""
+    if _privileged(user, GLOBAL_WORKER[kind]):
+        return set()
+    mine = group_ids(user)
+    restricted = _rows(GroupWorkerPermission, "worker_id", WORKER_ROW[kind])
+    hidden = {hostname for hostname, groups in restricted.items() if not groups & mine}
+    if kind == CHANGE:
+        hidden |= set(Worker.objects.exclude(hostname__in=restricted).values_list("hostname", flat=True))
+    return hidden
+
+
 def _excluding(queryset, field_name: str, hidden: set[str] | None):
     if hidden is None:
         return queryset.none()
@@ -110,6 +129,14 @@ def visible_device_types(user, queryset=None):
 
 def visible_devices(user, queryset=None):
     return _excluding(Device.objects.all() if queryset is None else queryset, "hostname", hidden_devices(user))
+
+
+def visible_workers(user, queryset=None):
+    return _excluding(Worker.objects.all() if queryset is None else queryset, "hostname", hidden_workers(user))
+
+
+def worker_allows(user, hostname: str, kind: str) -> bool:
+    return hostname not in hidden_workers(user, kind)
 
 
 def device_type_allows(user, device_type_name: str, kind: str) -> bool:

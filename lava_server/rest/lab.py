@@ -18,7 +18,14 @@ from lava_scheduler.lab import files
 from lava_scheduler.lab.config_access import can_read_device_config
 from lava_scheduler.lab.models import Alias, Device, DeviceType, Tag, Worker
 from lava_scheduler.lab.states import DeviceHealth, TransitionError, WorkerHealth, parse_choice
-from lava_scheduler.permissions.rules import CHANGE, device_allows, visible_device_types, visible_devices
+from lava_scheduler.permissions.rules import (
+    CHANGE,
+    device_allows,
+    visible_device_types,
+    visible_devices,
+    visible_workers,
+    worker_allows,
+)
 from lava_server.rest.authentication import APIDefaults, ReadOnlyOrAdmin
 from lava_server.rest.serializers import (
     AliasSerializer,
@@ -157,7 +164,7 @@ class WorkerViewSet(LabViewSet):
     lookup_value_regex = "[^/]+"
 
     def get_queryset(self):
-        workers = Worker.objects.order_by("hostname")
+        workers = visible_workers(self.request.user).order_by("hostname")
         if self.action == "list" and not self.request.query_params.get("all"):
             workers = workers.exclude(health=WorkerHealth.RETIRED)
         return workers
@@ -165,7 +172,8 @@ class WorkerViewSet(LabViewSet):
     @action(detail=True, methods=["post"])
     def set_health(self, request, pk=None):
         """POST ``{health, reason}``: Active, Maintenance or Retired (cascades to devices)."""
-        _require_change(request, Worker)
+        if not worker_allows(request.user, self.get_object().hostname, CHANGE):
+            self.permission_denied(request, "changing a worker's health needs change rights on it")
         health, reason = _health(request, WorkerHealth)
         with transaction.atomic():
             worker = Worker.objects.select_for_update().get(pk=self.get_object().pk)

@@ -6,7 +6,7 @@ from typing import Any
 from lava_scheduler.jobs.models import TestJob
 from lava_scheduler.jobs.visibility import visible_jobs
 from lava_scheduler.lab.models import Device, DeviceType, Worker
-from lava_scheduler.permissions.rules import visible_device_types, visible_devices
+from lava_scheduler.permissions.rules import visible_device_types, visible_devices, visible_workers
 from lava_server.xmlrpc.registry import Context, fault
 
 # ASCII digits only ("²" is a digit to str.isdigit, not to int), and short enough for a database integer
@@ -65,8 +65,9 @@ def device_type(name: Any, ctx: Context) -> DeviceType:
     return found
 
 
-def worker(hostname: Any) -> Worker:
-    found = Worker.objects.filter(hostname=str(hostname)).first()
+def worker(hostname: Any, ctx: Context) -> Worker:
+    """The worker the caller may see (an unseen one is answered as unknown)."""
+    found = visible_workers(ctx.user).filter(hostname=str(hostname)).first()
     if found is None:
         raise fault(404, f"Worker '{hostname}' was not found.")
     return found

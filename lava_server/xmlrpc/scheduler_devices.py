@@ -162,7 +162,7 @@ def add(
     """Add a device (Maintenance unless ``health`` says otherwise)."""
     user = require_admin(ctx, "lab.add_device")
     device_type = lookup.device_type(type_name, ctx)
-    worker = lookup.worker(worker_hostname)
+    worker = lookup.worker(worker_hostname, ctx)
     owner, group = _owner(user_name, group_name)
     if Device.objects.filter(hostname=str(hostname)).exists():
         raise fault(400, f"Device '{hostname}' already exists")
@@ -209,7 +209,7 @@ def update(
         if device is None:
             raise fault(404, f"Device '{hostname}' was not found.")
         if worker_hostname is not None:
-            device.worker_host = lookup.worker(worker_hostname)
+            device.worker_host = lookup.worker(worker_hostname, ctx)
         owner, group = _owner(user_name, group_name)
         if owner is not None:
             device.physical_owner = owner

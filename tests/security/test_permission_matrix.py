@@ -20,7 +20,11 @@ from lava_scheduler.jobs.states import JobState
 from lava_scheduler.jobs.submission import SubmissionError, submit_job
 from lava_scheduler.lab.models import Device, DeviceType, Worker
 from lava_scheduler.lab.states import DeviceHealth
-from lava_scheduler.permissions.models import GroupDevicePermission, GroupDeviceTypePermission
+from lava_scheduler.permissions.models import (
+    GroupDevicePermission,
+    GroupDeviceTypePermission,
+    GroupWorkerPermission,
+)
 from lava_scheduler.scheduler.core import schedule
 from lava_server.accounts.models import AuthToken
 from tests.server.test_xmlrpc import basic, proxy
@@ -66,6 +70,9 @@ def lab(settings, tmp_path):
         GroupDeviceTypePermission.objects.create(group=team_a, device_type_id="secret", permission=permission)
     for permission in ("view_device", "submit_to_device", "change_device"):
         GroupDevicePermission.objects.create(group=owners, device_id="qemu-02", permission=permission)
+    Worker.objects.create(hostname="rack-worker")  # no devices: the workers' own rows
+    for permission in ("view_worker", "change_worker"):
+        GroupWorkerPermission.objects.create(group=owners, worker_id="rack-worker", permission=permission)
     users = {"anonymous": None}
     for name, group in (("member", team_a), ("non_member", team_b), ("owner", owners)):
         users[name] = User.objects.create_user(name)
@@ -216,3 +223,17 @@ def test_a_job_left_without_a_device_it_may_use_says_why(lab):
     schedule()
     page = web(lab["owner"]).get(f"/scheduler/job/{job.pk}").content.decode()
     assert "reserved to groups its submitter is not in" in page
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+def test_worker_rights(lab, caller):
+    user = lab[caller]
+    sees = caller in SEES_QEMU_02  # rack-owners and admins
+    assert ("rack-worker" in rpc(user).scheduler.workers.list()) == sees
+    assert ("rack-worker" in {w["hostname"] for w in rest(user).get("/api/v0.2/workers/").json()["results"]}) == sees
+    assert web(user).get("/scheduler/worker/rack-worker").status_code == (200 if sees else 404)
+    code = fault_code(lambda: rpc(user).scheduler.workers.update("rack-worker", None, "MAINTENANCE"))
+    assert code == (None if sees else 401 if user is None else 404)
+    # worker-1 has no rows: everyone sees it, only admins change it
+    code = fault_code(lambda: rpc(user).scheduler.workers.update("worker-1", "renamed"))
+    assert code == (None if caller == "admin" else 401 if user is None else 403)

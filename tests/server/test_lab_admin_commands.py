@@ -14,7 +14,14 @@ from lava_scheduler.jobs.states import JobState
 from lava_scheduler.lab.models import Device, DeviceType, Worker
 from lava_scheduler.lab.states import DeviceHealth, WorkerHealth
 from lava_scheduler.permissions.models import GroupDevicePermission, GroupDeviceTypePermission
-from lava_scheduler.permissions.rules import SUBMIT, VIEW, device_allows, device_type_allows
+from lava_scheduler.permissions.rules import (
+    CHANGE,
+    SUBMIT,
+    VIEW,
+    device_allows,
+    device_type_allows,
+    worker_allows,
+)
 from tests.conftest import REPO_ROOT
 from tests.server.live_lab import LiveLab
 
@@ -53,6 +60,9 @@ def test_groups_members_and_permissions(user, device, capsys):
         run("groups", "perms", "add", "team-a", "submit_to_devicetype", "--device", "qemu-01")
     with pytest.raises(CommandError, match="no device type named 'nope'|device type"):
         run("groups", "perms", "add", "team-a", "view_devicetype", "--device-type", "nope")
+    run("groups", "perms", "add", "team-a", "change_worker", "--worker", "worker-1")
+    assert worker_allows(User.objects.get(username="alice"), "worker-1", CHANGE)
+    assert not worker_allows(outsider, "worker-1", CHANGE)
     run("groups", "perms", "rm", "team-a", "view_device", "--device", "qemu-01")
     with pytest.raises(CommandError, match="has no view_device on qemu-01"):
         run("groups", "perms", "rm", "team-a", "view_device", "--device", "qemu-01")

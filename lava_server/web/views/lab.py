@@ -26,6 +26,7 @@ from lava_scheduler.permissions.rules import (
     restrictions,
     visible_device_types,
     visible_devices,
+    visible_workers,
 )
 from lava_server.web.paging import paginate
 
@@ -71,7 +72,7 @@ def device_list(request: HttpRequest) -> HttpResponse:
         "errors": errors,
         "jobs": current_jobs(request.user, [d.hostname for d in page.items]),
         "device_types": visible_device_types(request.user).values_list("name", flat=True),
-        "workers": Worker.objects.values_list("hostname", flat=True),
+        "workers": visible_workers(request.user).values_list("hostname", flat=True),
         "healths": DeviceHealth.labels,
         "states": DeviceState.labels,
     }
@@ -199,13 +200,13 @@ def device_type_page(request: HttpRequest, name: str) -> HttpResponse:
 
 @require_GET
 def worker_list(request: HttpRequest) -> HttpResponse:
-    workers = Worker.objects.annotate(device_count=Count("devices")).order_by("hostname")
+    workers = visible_workers(request.user, Worker.objects.annotate(device_count=Count("devices"))).order_by("hostname")
     return render(request, "web/worker_list.html", {"workers": workers, "online": WorkerState.ONLINE})
 
 
 @require_GET
 def worker_page(request: HttpRequest, hostname: str) -> HttpResponse:
-    worker = get_object_or_404(Worker, pk=hostname)
+    worker = get_object_or_404(visible_workers(request.user), pk=hostname)
     devices = visible_devices(request.user, worker.devices.select_related("device_type")).order_by("hostname")
     context = {
         "worker": worker,

@@ -10,7 +10,7 @@ from lava_scheduler.jobs.states import JobState
 from lava_scheduler.jobs.visibility import visible_jobs
 from lava_scheduler.lab.models import Worker
 from lava_scheduler.lab.states import DeviceHealth, DeviceState, WorkerState
-from lava_scheduler.permissions.rules import visible_device_types, visible_devices
+from lava_scheduler.permissions.rules import visible_device_types, visible_devices, visible_workers
 from lava_server.web.views.lab import queue_lengths, type_summaries
 
 ACTIVE_STATES = (JobState.SCHEDULING, JobState.SCHEDULED, JobState.RUNNING, JobState.CANCELING)
@@ -41,7 +41,8 @@ def lab_overview(request: HttpRequest) -> HttpResponse:
         .select_related("submitter")
         .order_by("-end_time")
     )
-    workers = list(Worker.objects.annotate(device_count=Count("devices")).order_by("hostname"))
+    workers = list(visible_workers(request.user, Worker.objects.annotate(device_count=Count("devices")))
+                   .order_by("hostname"))
     queues, summaries = queue_lengths(), type_summaries(request.user)
     types = [
         {"name": name, "queued": queues.get(name, 0), "devices": summaries.get(name, {})}

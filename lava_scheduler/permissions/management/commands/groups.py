@@ -3,12 +3,14 @@
 from django.contrib.auth.models import Group, User
 from django.core.management.base import CommandError
 
-from lava_scheduler.lab.models import Device, DeviceType
+from lava_scheduler.lab.models import Device, DeviceType, Worker
 from lava_scheduler.permissions.models import (
     DEVICE_PERMISSIONS,
     DEVICE_TYPE_PERMISSIONS,
+    WORKER_PERMISSIONS,
     GroupDevicePermission,
     GroupDeviceTypePermission,
+    GroupWorkerPermission,
 )
 from lava_server.commandline import SubcommandCommand, add_format_options, get_or_fail, print_rows
 
@@ -35,11 +37,12 @@ class Command(SubcommandCommand):
         perms.add_argument("name", nargs="?", help="the group (list: all groups when omitted)")
         perms.add_argument(
             "permission", nargs="?",
-            help=f"one of {', '.join(DEVICE_TYPE_PERMISSIONS + DEVICE_PERMISSIONS)}",
+            help=f"one of {', '.join(DEVICE_TYPE_PERMISSIONS + DEVICE_PERMISSIONS + WORKER_PERMISSIONS)}",
         )
         target = perms.add_mutually_exclusive_group()
         target.add_argument("--device-type")
         target.add_argument("--device")
+        target.add_argument("--worker")
         add_format_options(perms)
 
     def handle_add(self, name: str, users: list[str], **_) -> None:
@@ -64,27 +67,32 @@ class Command(SubcommandCommand):
         group.user_set.remove(*[get_or_fail(User, "user", username=u) for u in remove])
         self.stdout.write(f"group '{name}': {' '.join(sorted(group.user_set.values_list('username', flat=True)))}")
 
-    def handle_perms(self, action: str, name, permission, device_type, device, **options) -> None:
+    def handle_perms(self, action: str, name, permission, device_type, device, worker, **options) -> None:
         if action == "list":
             rows = [(r.group.name, r.permission, "device-type", r.device_type_id)
                     for r in GroupDeviceTypePermission.objects.select_related("group")]
             rows += [(r.group.name, r.permission, "device", r.device_id)
                      for r in GroupDevicePermission.objects.select_related("group")]
+            rows += [(r.group.name, r.permission, "worker", r.worker_id)
+                     for r in GroupWorkerPermission.objects.select_related("group")]
             print_rows(options, ["group", "permission", "on", "name"],
                        sorted(r for r in rows if name is None or r[0] == name))
             return
-        if not name or not permission or not (device_type or device):
-            raise CommandError(f"perms {action}: give GROUP PERMISSION and --device-type or --device")
+        if not name or not permission or not (device_type or device or worker):
+            raise CommandError(f"perms {action}: give GROUP PERMISSION and --device-type, --device or --worker")
         group = get_or_fail(Group, "group", name=name)
         if device_type:
             allowed, model = DEVICE_TYPE_PERMISSIONS, GroupDeviceTypePermission
             row = {"device_type": get_or_fail(DeviceType, "device type", name=device_type)}
-        else:
+        elif device:
             allowed, model = DEVICE_PERMISSIONS, GroupDevicePermission
             row = {"device": get_or_fail(Device, "device", hostname=device)}
+        else:
+            allowed, model = WORKER_PERMISSIONS, GroupWorkerPermission
+            row = {"worker": get_or_fail(Worker, "worker", hostname=worker)}
         if permission not in allowed:
             raise CommandError(f"permission '{permission}': expected one of {', '.join(allowed)}")
-        target = device_type or device
+        target = device_type or device or worker
         if action == "add":
             model.objects.get_or_create(group=group, permission=permission, **row)
             self.stdout.write(f"group '{name}' has {permission} on {target}")
