@@ -35,6 +35,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from lava_common.exceptions import InfrastructureError, JobError
+from lava_common.safe_paths import relative_problem
 from lava_common.schemas import JobSchemaError
 from lava_common.schemas import validate_testdef as check_testdef_schema
 from lava_common.yaml_loader import YAMLLoadError, dump_yaml, load_yaml
@@ -100,8 +101,8 @@ def fetch_definition(
         raise JobError(f"{where}: name must match [-_a-zA-Z0-9.]+ and not be 'lava'")
     source = entry.get("from")
     path = str(entry.get("path") or "")
-    if not _inside(path):
-        raise JobError(f"{where}: 'path' must be a relative path inside the repository, got '{path}'")
+    if problem := relative_problem(path):
+        raise JobError(f"{where}: 'path' {problem}, got '{path}'")
     checkout = dest / f"{index}_{name}"
     if checkout.exists():
         shutil.rmtree(checkout)
@@ -170,15 +171,8 @@ def validate_testdef(data: Any, where: str) -> None:
             raise JobError(f"{where}: parse.pattern is not a valid regular expression: {exc}") from exc
     for index, repo in enumerate((present.get("install") or {}).get("git-repos") or []):
         destination = repo.get("destination") if isinstance(repo, Mapping) else None
-        if destination is not None and not _inside(str(destination)):
-            raise JobError(f"{where}: install.git-repos[{index}].destination must be a relative path "
-                           f"inside the test definition's folder, got '{destination}'")
-
-
-def _inside(path: str) -> bool:
-    """A relative path that stays inside the folder it is joined to."""
-    parts = PurePosixPath(path).parts
-    return bool(parts) and not PurePosixPath(path).is_absolute() and ".." not in parts
+        if destination is not None and (problem := relative_problem(str(destination))):
+            raise JobError(f"{where}: install.git-repos[{index}].destination {problem}, got '{destination}'")
 
 
 # -- git ---------------------------------------------------------------------------------------
