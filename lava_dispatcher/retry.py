@@ -23,20 +23,12 @@ class RetryAction(Action):
     name = "retry"
     description = "retry the child pipeline on failure"
     summary = "retry on failure"
-    default_retry_section = ""  # "boot" also honours constants.boot_retry
 
     def __init__(self, max_retries: int | None = None) -> None:
         super().__init__()
         self._explicit_retries = max_retries
         self.max_retries = max_retries or 1
         self.sleep = 1.0
-
-    def retries_for(self, parameters: dict[str, Any], device_retry: int) -> int:
-        if self._explicit_retries is not None:
-            return self._explicit_retries
-        if "failure_retry" in parameters:
-            return int(parameters["failure_retry"])
-        return device_retry
 
     def run(self, ctx: JobContext) -> None:
         if "failure_retry_interval" in self.parameters:

@@ -6,13 +6,13 @@ import pytest
 import yaml
 
 from lava_common.exceptions import JobError, LAVATimeoutError, TestError
+from lava_common.timeouts import TimeoutSources
 from lava_dispatcher.action import Action, Pipeline
 from lava_dispatcher.context import JobContext
 from lava_dispatcher.device import parse_device
 from lava_dispatcher.logger import JobLogger
 from lava_dispatcher.parser import build_pipeline
 from lava_dispatcher.retry import RetryAction
-from lava_dispatcher.timeouts import TimeoutSources
 
 from .helpers import HERE
 

@@ -7,7 +7,7 @@ from lava_scheduler.lab.models import DeviceType, Worker
 
 
 class Command(BaseCommand):
-    requires_system_checks: list[str] = []  # see lava_server.commandline
+    requires_system_checks: list[str] = []  # see lava_scheduler.commandline
     help = "Put devices into maintenance (running jobs finish unless --cancel-running) or take them out"
 
     def add_arguments(self, parser) -> None:

@@ -3,6 +3,7 @@
 from django.contrib.auth.models import Group, User
 from django.core.management.base import CommandError
 
+from lava_scheduler.commandline import SubcommandCommand, add_format_options, get_or_fail, print_rows
 from lava_scheduler.lab.models import Device, DeviceType, Worker
 from lava_scheduler.permissions.models import (
     DEVICE_PERMISSIONS,
@@ -12,7 +13,6 @@ from lava_scheduler.permissions.models import (
     GroupDeviceTypePermission,
     GroupWorkerPermission,
 )
-from lava_server.commandline import SubcommandCommand, add_format_options, get_or_fail, print_rows
 
 
 class Command(SubcommandCommand):

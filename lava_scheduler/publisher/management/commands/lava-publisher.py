@@ -12,7 +12,7 @@ from lava_scheduler.publisher.server import Publisher
 
 
 class Command(BaseCommand):
-    requires_system_checks: list[str] = []  # see lava_server.commandline
+    requires_system_checks: list[str] = []  # see lava_scheduler.commandline
     help = "Publish job, device, worker and test-case events (ZeroMQ PUB and /ws/ websockets)"
 
     def add_arguments(self, parser) -> None:
