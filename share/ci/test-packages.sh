@@ -173,6 +173,9 @@ grep -q 'database migrated' "$WORK/install.log" || { cat "$WORK/install.log"; fa
 say "service apache2/lava-server/lava-worker start"
 service apache2 restart >/dev/null || fail "service apache2 restart"
 service lava-server start || fail "service lava-server start"
+# as an admin would: the worker lets jobs read file:// URLs below the images folder only
+sed -i "s|^WORKER_ARGS=\"\\(.*\\)\"|WORKER_ARGS=\"\\1 --allow-file-dir $IMAGES\"|" /etc/lava-dispatcher/lava-worker
+grep -q -- "--allow-file-dir $IMAGES" /etc/lava-dispatcher/lava-worker || fail "could not add --allow-file-dir to WORKER_ARGS"
 service lava-worker start || fail "service lava-worker start"
 service lava-server status >/dev/null || fail "service lava-server status"
 
