@@ -14,6 +14,7 @@ from lava_dispatcher.processes import ProcessRegistry
 
 if TYPE_CHECKING:
     from lava_dispatcher.console import Console
+    from lava_dispatcher.protocols.multinode import MultinodeProtocol
 
 
 @dataclass
@@ -45,6 +46,7 @@ class JobContext:
     # test stage index -> what the signal parser must know of its definitions (test_shell RunInfo)
     test_definitions: dict[int, list[Any]] = field(default_factory=dict)
     canceled: bool = False
+    multinode: MultinodeProtocol | None = None  # a MultiNode sub-job's place in its group
 
     def scratch(self) -> Path:
         """The per-job scratch dir under the dispatcher download dir, created on first use."""

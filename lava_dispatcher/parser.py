@@ -8,6 +8,7 @@ from lava_common.exceptions import JobError
 from lava_dispatcher.action import Action, Pipeline
 from lava_dispatcher.device import DeviceConfig
 from lava_dispatcher.plan import JobPlan
+from lava_dispatcher.protocols.multinode import MultinodeSettings, is_sub_job, without_protocol
 from lava_dispatcher.retry import RepeatAction
 from lava_dispatcher.strategies import select_strategy
 from lava_dispatcher.timeouts import TimeoutSources
@@ -36,6 +37,11 @@ def schema_check(job: dict[str, Any]) -> None:
         from lava_common.schemas import JobSchemaError, validate_job
     except ImportError:
         return
+    if is_sub_job(job):
+        # a sub-job the server split from a MultiNode submission: the submission schema refuses
+        # its protocol block, which MultinodeSettings checks instead
+        MultinodeSettings.from_job(job)
+        job = without_protocol(job)
     try:
         validate_job(job)
     except JobSchemaError as exc:

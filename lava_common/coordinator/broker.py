@@ -7,7 +7,7 @@
        {"response": "group_data", "roles": {"12": "server", "13": "client"}}
 
 Replies are ``ack`` (with ``message`` = ``{sender: {key: value}}`` for the waits and sync),
-``wait`` (poll again; ``waiting_for`` names the members still missing, so that a client timing out
+``wait`` (poll again; ``waiting_for`` names the members still missing, as "<id> (<role>)", so that a client timing out
 can say who never came) or ``nack`` (``error`` says why). Any request carrying ``group_size``
 registers its sender, as the reference does.
 
@@ -88,8 +88,8 @@ def _message(request: dict[str, Any]) -> dict[str, str]:
     return {str(k): "" if v is None else str(v) for k, v in message.items()}
 
 
-def _wait(waiting_for: list[str], what: str) -> dict[str, Any]:
-    return {"response": "wait", "waiting_for": waiting_for, "message": what}
+def _wait_reply(group: Group, waiting_for: list[str], what: str) -> dict[str, Any]:
+    return {"response": "wait", "waiting_for": [group.label(name) for name in waiting_for], "message": what}
 
 
 class Broker:
@@ -121,7 +121,7 @@ class Broker:
         if kind == "group_data":
             if not group.complete:
                 missing = group.size - len(group.members)
-                return _wait([], f"{missing} of {group.size} members not registered yet")
+                return _wait_reply(group, [], f"{missing} of {group.size} members not registered yet")
             return {"response": "group_data", "roles": {name: m.role for name, m in group.members.items()}}
         message_id = _text(request, "messageID")
         if kind == "lava_send":
@@ -192,7 +192,7 @@ class Broker:
         if role is not None and not isinstance(role, str):
             raise RequestError("'waitrole': must be a role name")
         if not group.complete:
-            return _wait([], f"group has {len(group.members)} of {group.size} members")
+            return _wait_reply(group, [], f"group has {len(group.members)} of {group.size} members")
         senders = [n for n, m in group.members.items() if n != client and (role is None or m.role == role)]
         if role is not None and not senders:
             roles = sorted({m.role for m in group.members.values()})
@@ -208,13 +208,13 @@ class Broker:
         if (all_of and gone) or (not all_of and len(gone) == len(missing)):
             names = ", ".join(group.label(s) for s in gone)
             raise RequestError(f"message '{message_id}' can never come: {names} left the group without sending it")
-        return _wait(missing, f"message '{message_id}'")
+        return _wait_reply(group, missing, f"message '{message_id}'")
 
     def _sync(self, group: Group, client: str, message_id: str, data: dict[str, str]) -> dict[str, Any]:
         sync = group.syncs.setdefault(message_id, SyncRound())
         if client in sync.released:
             # released from this round already: this call opens the next one, once the round is over
-            return _wait(sorted(set(group.members) - sync.released), f"sync '{message_id}' previous round")
+            return _wait_reply(group, sorted(set(group.members) - sync.released), f"sync '{message_id}' previous round")
         sync.arrived.setdefault(client, data)
         missing = [n for n in group.members if n not in sync.arrived] if group.complete else []
         if not group.complete or missing:
@@ -222,7 +222,7 @@ class Broker:
             if gone:
                 names = ", ".join(group.label(n) for n in gone)
                 raise RequestError(f"sync '{message_id}' can never complete: {names} left the group")
-            return _wait(missing, f"sync '{message_id}'")
+            return _wait_reply(group, missing, f"sync '{message_id}'")
         sync.released.add(client)
         reply = {"response": "ack", "message": dict(sync.arrived)}
         if sync.released >= set(group.members):

@@ -70,7 +70,7 @@ def test_send_then_wait_delivers_key_values_once(trio):
 def test_wait_all_with_a_role_filter(trio):
     ask(trio, "11", "lava_send", messageID="done", message={"rate": "9"})
     assert ask(trio, "10", "lava_wait_all", messageID="done", waitrole="client") == {
-        "response": "wait", "waiting_for": ["12"], "message": "message 'done'"}
+        "response": "wait", "waiting_for": ["12 (client)"], "message": "message 'done'"}
     ask(trio, "12", "lava_send", messageID="done")
     assert ask(trio, "10", "lava_wait_all", messageID="done", waitrole="client") == {
         "response": "ack", "message": {"11": {"rate": "9"}, "12": {}}}
@@ -79,14 +79,14 @@ def test_wait_all_with_a_role_filter(trio):
 
 
 def test_sync_holds_everyone_until_the_last_arrives_and_can_be_reused(trio):
-    assert ask(trio, "10", "lava_sync", messageID="go")["waiting_for"] == ["11", "12"]
+    assert ask(trio, "10", "lava_sync", messageID="go")["waiting_for"] == ["11 (client)", "12 (client)"]
     assert ask(trio, "11", "lava_sync", messageID="go")["response"] == "wait"
     assert ask(trio, "12", "lava_sync", messageID="go")["response"] == "ack"
     assert ask(trio, "10", "lava_sync", messageID="go")["response"] == "ack"
     assert ask(trio, "12", "lava_sync", messageID="go")["response"] == "wait"  # next round, 11 not out yet
     assert ask(trio, "11", "lava_sync", messageID="go")["response"] == "ack"
     assert "go" not in trio.groups[GROUP].syncs
-    assert ask(trio, "12", "lava_sync", messageID="go")["waiting_for"] == ["10", "11"]
+    assert ask(trio, "12", "lava_sync", messageID="go")["waiting_for"] == ["10 (server)", "11 (client)"]
 
 
 def test_a_member_that_left_fails_the_waiters_at_once(trio):

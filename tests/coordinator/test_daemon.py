@@ -6,52 +6,12 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
 import pytest
+from coordinator_daemon import REPO, Daemon
 
-from lava_common.coordinator.client import CoordinatorClient, CoordinatorRefused, CoordinatorTimeout
+from lava_common.coordinator.client import CoordinatorRefused, CoordinatorTimeout
 from lava_common.coordinator.wire import read_frame
-
-REPO = Path(__file__).resolve().parents[2]
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Daemon:
-    def __init__(self, tmp_path):
-        self.port = free_port()
-        self.config = tmp_path / "lava-coordinator.conf"
-        self.config.write_text('{"port": 1, "blocksize": 16, "poll_delay": 3}')
-        self.log = tmp_path / "coordinator.log"
-        self.process = None
-
-    def start(self):
-        env = {**os.environ, "PYTHONPATH": str(REPO)}
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "lava_common.coordinator", "--config", str(self.config), "--logfile",
-             str(self.log), "--loglevel", "DEBUG", "--listen", "127.0.0.1", "--port", str(self.port)],
-            env=env,
-        )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                return
-            except OSError:
-                time.sleep(0.05)
-        raise AssertionError(f"coordinator did not start: {self.log.read_text()}")
-
-    def stop(self):
-        self.process.terminate()
-        assert self.process.wait(10) == 0
-
-    def client(self):
-        return CoordinatorClient("127.0.0.1", self.port, blocksize=16, poll_delay=0.05)
 
 
 @pytest.fixture
@@ -117,7 +77,7 @@ def test_a_vanished_member_times_out_every_other_member_with_its_name(daemon):
     for name in ("1", "2"):
         assert isinstance(results[name], CoordinatorTimeout)
         assert "lava-sync go: no answer within 1.5 s" in str(results[name])
-        assert "from 3" in str(results[name])
+        assert "from 3 (client)" in str(results[name])
 
 
 def test_a_member_that_completes_early_makes_the_others_fail_at_once(daemon):

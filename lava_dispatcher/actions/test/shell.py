@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from lava_common.exceptions import JobError, LAVATimeoutError, TestError
 from lava_dispatcher.action import Action
 from lava_dispatcher.plan import JobPlan
+from lava_dispatcher.protocols.multinode import SIGNAL_PATTERN, parse_signal
 from lava_dispatcher.retry import RetryAction
 
 if TYPE_CHECKING:
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
 RUNNER_EXIT = "<LAVA_TEST_RUNNER EXIT>"
 INSTALL_FAIL = "<LAVA_TEST_RUNNER INSTALL_FAIL>"
 TEST_RAISE = "<LAVA_SIGNAL_TESTRAISE"
+MULTINODE_CALL = SIGNAL_PATTERN
 
 
 class _EventSink:
@@ -123,7 +125,8 @@ class TestShellAction(Action):
             while True:
                 try:
                     index = console.expect(
-                        [RUNNER_EXIT, INSTALL_FAIL, TEST_RAISE], wait(ctx), what="the test runner", log_partial=False
+                        [RUNNER_EXIT, INSTALL_FAIL, TEST_RAISE, MULTINODE_CALL], wait(ctx), what="the test runner",
+                        log_partial=False,
                     )
                 except LAVATimeoutError:
                     continue  # quiet tests are fine: the action's own deadline is the limit
@@ -131,6 +134,9 @@ class TestShellAction(Action):
                     # the whole line must reach the signal parser before the message is known
                     console.expect([r"\n"], wait(ctx), what="the end of the raise signal", log_partial=False)
                     raise TestError(f"lava-test-raise: {sink.raised or 'raised by the test'}")
+                if index == 3:
+                    self._serve_multinode(ctx, console.match.group(0))
+                    continue
                 if index == 1:
                     ctx.logger.results(
                         {"definition": "lava", "case": f"stage_{stage}", "result": "fail", "namespace": "common"}
@@ -144,6 +150,14 @@ class TestShellAction(Action):
         if sink.raised is not None:
             raise TestError(f"lava-test-raise: {sink.raised}")
         console.expect(console.prompts, wait(ctx), what="the shell prompt after the test runner")
+
+    @staticmethod
+    def _serve_multinode(ctx: JobContext, signal: str) -> None:
+        call = parse_signal(signal)
+        if ctx.multinode is None or call is None:
+            raise TestError(f"{signal}: MultiNode calls need a MultiNode job (protocols.lava-multinode)")
+        # the helper on the board reads this line from the console (lava-multinode-functions)
+        ctx.connection.sendline(ctx.multinode.serve(call))
 
     def _block(self) -> dict[str, Any]:
         for block in self.plan.test_blocks:
