@@ -71,10 +71,11 @@ class Board:
         shutil.move(str(self.home / "root" / str(lava_dir).lstrip("/")), lava_dir)
         self.output: list[str] = []
         self.error: Exception | None = None
+        self.extra_env: dict[str, str] = {}
 
     def run(self) -> None:
         env = {"PATH": str(self.sh.parent), "SHELL": str(self.sh), "HOME": str(self.home),
-               "LAVA_MULTI_NODE_CACHE": str(self.home / "cache.txt")}
+               "LAVA_MULTI_NODE_CACHE": str(self.home / "cache.txt"), **self.extra_env}
         cmd = f"{self.built.environment_command()} && {self.built.runner_command(0)}"
         proc = subprocess.Popen([str(self.sh), "-c", cmd], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, text=True, env=env, bufsize=1)
@@ -150,6 +151,24 @@ def test_clients_waiting_longer_than_their_timeout_fail_with_a_multinode_timeout
     for board in boards[1:]:
         assert isinstance(board.error, MultinodeProtocolTimeoutError)
         assert "lava-wait late: no answer within 2 s (waiting for message 'late' from 10 (server), " in str(board.error)
+
+
+def test_lava_network_shares_the_boards_addresses(tmp_path, busybox_sh, daemon):
+    steps = [
+        "lava-network broadcast lo",
+        "lava-network collect lo",
+        "lava-test-case query-ip --shell test \"$(lava-network query 10 ipv4)\" = 127.0.0.1",
+        "lava-test-case query-mask --shell test \"$(lava-network query 11 netmask)\" = 255.0.0.0",
+        "lava-test-case hosts --shell 'test \"$(lava-network hosts | wc -l)\" -eq 3'",
+    ]
+    boards = [Board(tmp_path, busybox_sh, daemon, job, steps) for job in ROLES]
+    for board in boards:  # the network cache, like the message cache, is per board here
+        board.extra_env = {"LAVA_MULTI_NODE_NETWORK_CACHE": str(board.home / "network.txt")}
+    run_group(boards)
+    for board in boards:
+        assert board.error is None, board.error
+        assert set(board.results().values()) == {"pass"}, "".join(board.output)
+        assert len(board.results()) == 4
 
 
 def test_helpers_are_only_for_multinode_jobs_and_check_their_arguments(tmp_path, busybox_sh):
