@@ -26,13 +26,13 @@ class Daemon:
         self.log = tmp_path / "coordinator.log"
         self.process = None
 
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "lava_common.coordinator", "--config", str(self.config), "--logfile",
+                str(self.log), "--loglevel", "DEBUG", "--listen", "127.0.0.1", "--port", str(self.port)]
+
     def start(self):
         env = {**os.environ, "PYTHONPATH": str(REPO)}
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "lava_common.coordinator", "--config", str(self.config), "--logfile",
-             str(self.log), "--loglevel", "DEBUG", "--listen", "127.0.0.1", "--port", str(self.port)],
-            env=env,
-        )
+        self.process = subprocess.Popen(self.command(), env=env)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             try:
@@ -53,3 +53,25 @@ class Daemon:
         """A lava-coordinator.conf pointing at this daemon, as a worker would have."""
         path.write_text(f'{{"port": {self.port}, "poll_delay": 0.05, "coordinator_hostname": "127.0.0.1"}}')
         return path
+
+
+# Debian's lava-coordinator package (the reference's daemon), unpacked there by
+#   apt-get download lava-coordinator && dpkg-deb -x lava-coordinator_*.deb root
+DEBIAN_COORDINATOR = Path.home() / ".cache/lava/debian-coordinator/root/usr/lib/python3/dist-packages"
+_RUN_DEBIAN = (
+    "import logging, sys; sys.path.insert(0, sys.argv[1]); from lava.coordinator import LavaCoordinator; "
+    "handler = logging.FileHandler(sys.argv[3]); logging.getLogger('lava-coordinator').addHandler(handler); "
+    "logging.getLogger('lava-coordinator').setLevel(logging.DEBUG); "
+    "LavaCoordinator('127.0.0.1', int(sys.argv[2]), 4096).run()"
+)
+
+
+class DebianDaemon(Daemon):
+    """The same tests against Debian's lava-coordinator: our client must speak the reference's protocol."""
+
+    def command(self) -> list[str]:
+        return [sys.executable, "-c", _RUN_DEBIAN, str(DEBIAN_COORDINATOR), str(self.port), str(self.log)]
+
+    def stop(self):
+        self.process.terminate()  # it has no SIGTERM handler: any exit is fine
+        self.process.wait(10)

@@ -6,14 +6,16 @@
     -> {"response": "wait", ...} until both members registered, then
        {"response": "group_data", "roles": {"12": "server", "13": "client"}}
 
-Replies are ``ack`` (with ``message`` = ``{sender: {key: value}}`` for the waits and sync),
+Replies are ``ack`` (with ``message`` = ``{sender: {key: value}}`` for the waits, the id for a sync),
 ``wait`` (poll again; ``waiting_for`` names the members still missing, as "<id> (<role>)", so that a client timing out
 can say who never came) or ``nack`` (``error`` says why). Any request carrying ``group_size``
 registers its sender, as the reference does.
 
-A message is delivered once to each receiver: a second ``lava_wait`` on the same id waits for a
-new ``lava_send``. A ``lava_sync`` round ends when every member has been released, so the same id
-can be used again. A member that sends ``complete`` or ``clear_group`` has left: whoever waits for
+As in the reference's daemon, every member's ``lava_send`` counts for every waiter, the waiter
+itself included (a ``lava_wait_all`` over the whole group needs the waiter's own send too), and a
+message stays until the group ends: waiting again for the same id returns at once, with the
+latest data of each sender. A ``lava_sync`` round ends when every member has been released, so
+the same id can be used again. A member that sends ``complete`` or ``clear_group`` has left: whoever waits for
 it gets a ``nack`` at once instead of waiting for their timeout. The group is forgotten when its
 last member has left, or after ``expiry`` seconds without a request (jobs killed without a word).
 """
@@ -46,7 +48,7 @@ class Member:
 
 @dataclass
 class SyncRound:
-    arrived: dict[str, dict[str, str]] = field(default_factory=dict)
+    arrived: set[str] = field(default_factory=set)
     released: set[str] = field(default_factory=set)
 
 
@@ -55,12 +57,9 @@ class Group:
     name: str
     size: int
     members: dict[str, Member] = field(default_factory=dict)
-    # message id -> sender -> (sequence number, data)
-    sent: dict[str, dict[str, tuple[int, dict[str, str]]]] = field(default_factory=dict)
-    # (receiver, message id, sender) -> last sequence number delivered
-    delivered: dict[tuple[str, str, str], int] = field(default_factory=dict)
+    # message id -> sender -> data
+    sent: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)
     syncs: dict[str, SyncRound] = field(default_factory=dict)
-    sequence: int = 0
     last_request: float = 0.0
 
     @property
@@ -127,7 +126,7 @@ class Broker:
         if kind == "lava_send":
             return self._send(group, client, message_id, _message(request))
         if kind == "lava_sync":
-            return self._sync(group, client, message_id, _message(request))
+            return self._sync(group, client, message_id)
         waitrole = request.get("waitrole")
         return self._wait(group, client, message_id, all_of=kind == "lava_wait_all", role=waitrole or None)
 
@@ -175,16 +174,9 @@ class Broker:
     # -- API calls ------------------------------------------------------------------------------
 
     def _send(self, group: Group, client: str, message_id: str, data: dict[str, str]) -> dict[str, Any]:
-        group.sequence += 1
-        group.sent.setdefault(message_id, {})[client] = (group.sequence, data)
+        group.sent.setdefault(message_id, {})[client] = data
         LOG.debug("group %s: %s sent %s %s", group.name, client, message_id, data)
         return {"response": "ack"}
-
-    def _pending(self, group: Group, receiver: str, message_id: str, sender: str) -> dict[str, str] | None:
-        sequence, data = group.sent.get(message_id, {}).get(sender, (0, {}))
-        if sequence > group.delivered.get((receiver, message_id, sender), 0):
-            return data
-        return None
 
     def _wait(
         self, group: Group, client: str, message_id: str, all_of: bool, role: Any
@@ -193,29 +185,29 @@ class Broker:
             raise RequestError("'waitrole': must be a role name")
         if not group.complete:
             return _wait_reply(group, [], f"group has {len(group.members)} of {group.size} members")
-        senders = [n for n, m in group.members.items() if n != client and (role is None or m.role == role)]
-        if role is not None and not senders:
+        senders = [n for n, m in group.members.items() if role is None or m.role == role]
+        if not senders:
             roles = sorted({m.role for m in group.members.values()})
-            raise RequestError(f"'waitrole': no other member has role '{role}' (roles: {', '.join(roles)})")
-        pending = {s: d for s in senders if (d := self._pending(group, client, message_id, s)) is not None}
-        missing = [s for s in senders if s not in pending]
-        ready = not missing if all_of else bool(pending)
-        if ready:
-            for sender in pending:
-                group.delivered[(client, message_id, sender)] = group.sent[message_id][sender][0]
-            return {"response": "ack", "message": pending}
-        gone = [s for s in missing if group.members[s].left]
-        if (all_of and gone) or (not all_of and len(gone) == len(missing)):
+            raise RequestError(f"'waitrole': no member has role '{role}' (roles: {', '.join(roles)})")
+        sent = group.sent.get(message_id, {})
+        received = {s: sent[s] for s in senders if s in sent}
+        missing = [s for s in senders if s not in received]
+        if received and (not missing or not all_of):
+            return {"response": "ack", "message": received}
+        # the waiter itself may be missing (wait-all over its own role): only others can leave
+        others = [s for s in missing if s != client]
+        gone = [s for s in others if group.members[s].left]
+        if gone and (all_of or len(gone) == len(others)):
             names = ", ".join(group.label(s) for s in gone)
             raise RequestError(f"message '{message_id}' can never come: {names} left the group without sending it")
         return _wait_reply(group, missing, f"message '{message_id}'")
 
-    def _sync(self, group: Group, client: str, message_id: str, data: dict[str, str]) -> dict[str, Any]:
+    def _sync(self, group: Group, client: str, message_id: str) -> dict[str, Any]:
         sync = group.syncs.setdefault(message_id, SyncRound())
         if client in sync.released:
             # released from this round already: this call opens the next one, once the round is over
             return _wait_reply(group, sorted(set(group.members) - sync.released), f"sync '{message_id}' previous round")
-        sync.arrived.setdefault(client, data)
+        sync.arrived.add(client)
         missing = [n for n in group.members if n not in sync.arrived] if group.complete else []
         if not group.complete or missing:
             gone = [n for n in missing if group.members[n].left]
@@ -224,7 +216,7 @@ class Broker:
                 raise RequestError(f"sync '{message_id}' can never complete: {names} left the group")
             return _wait_reply(group, missing, f"sync '{message_id}'")
         sync.released.add(client)
-        reply = {"response": "ack", "message": dict(sync.arrived)}
+        reply = {"response": "ack", "message": message_id}
         if sync.released >= set(group.members):
             del group.syncs[message_id]
         return reply

@@ -57,14 +57,25 @@ def test_group_data_waits_for_every_member_then_gives_the_roles():
         "response": "group_data", "roles": {"10": "server", "11": "client"}}
 
 
-def test_send_then_wait_delivers_key_values_once(trio):
+def test_send_then_wait_gives_the_key_values_to_every_member_the_sender_included(trio):
+    assert ask(trio, "11", "lava_wait", messageID="ready")["waiting_for"] == ["10 (server)", "11 (client)", "12 (client)"]
     assert ask(trio, "10", "lava_send", messageID="ready", message={"ip": "10.0.0.1", "port": 5201})["response"] == "ack"
     reply = ask(trio, "11", "lava_wait", messageID="ready")
     assert reply == {"response": "ack", "message": {"10": {"ip": "10.0.0.1", "port": "5201"}}}
-    assert ask(trio, "12", "lava_wait", messageID="ready")["response"] == "ack"  # each receiver gets it
-    again = ask(trio, "11", "lava_wait", messageID="ready")
-    assert again["response"] == "wait"  # delivered already: waits for a new send
-    assert ask(trio, "10", "lava_wait", messageID="ready")["response"] == "wait"  # not to the sender itself
+    # as the reference: messages stay, and the sender sees its own
+    assert ask(trio, "11", "lava_wait", messageID="ready") == reply
+    assert ask(trio, "10", "lava_wait", messageID="ready") == reply
+    ask(trio, "10", "lava_send", messageID="ready", message={"ip": "10.0.0.2"})
+    assert ask(trio, "12", "lava_wait", messageID="ready")["message"] == {"10": {"ip": "10.0.0.2"}}
+
+
+def test_wait_all_over_the_whole_group_needs_the_waiters_own_send(trio):
+    ask(trio, "11", "lava_send", messageID="n")
+    ask(trio, "12", "lava_send", messageID="n")
+    assert ask(trio, "10", "lava_wait_all", messageID="n")["waiting_for"] == ["10 (server)"]
+    ask(trio, "10", "lava_send", messageID="n", message={"a": "1"})
+    assert ask(trio, "10", "lava_wait_all", messageID="n") == {
+        "response": "ack", "message": {"10": {"a": "1"}, "11": {}, "12": {}}}
 
 
 def test_wait_all_with_a_role_filter(trio):
@@ -75,13 +86,13 @@ def test_wait_all_with_a_role_filter(trio):
     assert ask(trio, "10", "lava_wait_all", messageID="done", waitrole="client") == {
         "response": "ack", "message": {"11": {"rate": "9"}, "12": {}}}
     reply = ask(trio, "10", "lava_wait_all", messageID="done", waitrole="nobody")
-    assert reply["response"] == "nack" and "no other member has role 'nobody'" in reply["error"]
+    assert reply["response"] == "nack" and "no member has role 'nobody'" in reply["error"]
 
 
 def test_sync_holds_everyone_until_the_last_arrives_and_can_be_reused(trio):
     assert ask(trio, "10", "lava_sync", messageID="go")["waiting_for"] == ["11 (client)", "12 (client)"]
     assert ask(trio, "11", "lava_sync", messageID="go")["response"] == "wait"
-    assert ask(trio, "12", "lava_sync", messageID="go")["response"] == "ack"
+    assert ask(trio, "12", "lava_sync", messageID="go") == {"response": "ack", "message": "go"}
     assert ask(trio, "10", "lava_sync", messageID="go")["response"] == "ack"
     assert ask(trio, "12", "lava_sync", messageID="go")["response"] == "wait"  # next round, 11 not out yet
     assert ask(trio, "11", "lava_sync", messageID="go")["response"] == "ack"

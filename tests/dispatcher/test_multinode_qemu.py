@@ -114,6 +114,6 @@ def test_a_member_killed_mid_group_ends_the_other_with_a_multinode_timeout(tmp_p
     records = parse_stream(client_log.read_text())
     result = job_result(records)
     assert result["error_type"] == "MultinodeTimeout", result
-    assert "lava-wait ready: no answer within 20 s (waiting for message 'ready' from 21 (server))" in result["error_msg"]
+    assert "lava-wait ready: no answer within 20 s (waiting for message 'ready' from 21 (server), 22 (client))" in result["error_msg"]
     assert client.returncode == 1
     assert subprocess.run(["pgrep", "-f", str(tmp_path)], capture_output=True).returncode != 0  # no QEMU left
