@@ -88,7 +88,9 @@ def _message(request: dict[str, Any]) -> dict[str, str]:
 
 
 def _wait_reply(group: Group, waiting_for: list[str], what: str) -> dict[str, Any]:
-    return {"response": "wait", "waiting_for": [group.label(name) for name in waiting_for], "message": what}
+    # job ids in numeric order when they are numbers, whatever order the members registered in
+    names = sorted(waiting_for, key=lambda name: (len(name), name))
+    return {"response": "wait", "waiting_for": [group.label(name) for name in names], "message": what}
 
 
 class Broker:

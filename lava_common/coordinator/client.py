@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from .wire import DEFAULT_BLOCKSIZE, WireError, read_frame, write_frame
+from .wire import DEFAULT_BLOCKSIZE, WireError, encode, read_frame, write_frame
 
 
 class CoordinatorError(Exception):
@@ -39,16 +39,14 @@ class CoordinatorClient:
         poll_delay: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
-        should_stop: Callable[[], None] = lambda: None,
     ) -> None:
         self.host = host
         self.port = port
         self.blocksize = blocksize
         self.poll_delay = poll_delay
         self._clock = clock
+        # a job canceled or past its deadline raises from its signal handler during this sleep
         self._sleep = sleep
-        # called between polls: lets the caller raise (job canceled, action deadline) while waiting
-        self._should_stop = should_stop
 
     def request(self, data: dict[str, Any], timeout: float = 10.0) -> dict[str, Any]:
         """Send one request and return the reply; OSError or WireError when the coordinator is not there."""
@@ -57,6 +55,10 @@ class CoordinatorClient:
             return read_frame(sock, self.blocksize)
 
     def call(self, data: dict[str, Any], timeout: float, what: str) -> dict[str, Any]:
+        try:
+            encode(data)  # a message too long for the wire format fails now, not after the timeout
+        except WireError as exc:
+            raise CoordinatorRefused(f"{what}: {exc}") from None
         deadline = self._clock() + timeout
         problem = "no reply yet"
         while True:
@@ -73,7 +75,6 @@ class CoordinatorClient:
                 problem = _waiting_text(reply)
             if self._clock() + self.poll_delay > deadline:
                 raise CoordinatorTimeout(f"{what}: no answer within {timeout:g} s ({problem})")
-            self._should_stop()
             self._sleep(self.poll_delay)
 
 

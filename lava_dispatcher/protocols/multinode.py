@@ -88,7 +88,7 @@ class MultinodeSettings:
         timeout = data.get("timeout")
         seconds = float(LAVA_MULTINODE_SYSTEM_TIMEOUT)
         if timeout is not None:
-            if not isinstance(timeout, dict) or timeout_seconds_or_none(timeout) is None:
+            if not isinstance(timeout, dict) or _timeout_or_none(timeout) is None:
                 errors.append(f"{WHERE}.timeout: must be a mapping such as {{minutes: 5}}")
             else:
                 seconds = float(timeout_seconds(timeout)) or seconds
@@ -106,7 +106,7 @@ class MultinodeSettings:
                    essential, expect_role if data.get("request") == "lava-start" else None)
 
 
-def timeout_seconds_or_none(value: dict[str, Any]) -> int | None:
+def _timeout_or_none(value: dict[str, Any]) -> int | None:
     try:
         return timeout_seconds(value)
     except (TypeError, ValueError):
@@ -217,11 +217,6 @@ class MultinodeProtocol:
             self.log(f"MultiNode: waiting for role {self.settings.expect_role} to send {START_MESSAGE}")
             self._call(self._request("lava_wait_all", messageID=START_MESSAGE, waitrole=self.settings.expect_role),
                        self.settings.timeout, f"waiting for {START_MESSAGE} from {self.settings.expect_role}")
-
-    def send_start(self) -> None:
-        """Tell the roles that wait for this one (``expect_role``) that they may start."""
-        self._call(self._request("lava_send", messageID=START_MESSAGE, message={}), LAVA_MULTINODE_SYSTEM_TIMEOUT,
-                   f"sending {START_MESSAGE}")
 
     def serve(self, call: MultinodeCall) -> str:
         """Do what a helper on the board asked; return the line to type back on the console."""

@@ -114,6 +114,13 @@ def test_garbage_gets_a_nack_and_the_daemon_goes_on(daemon):
     assert daemon.process.poll() is None
 
 
+def test_a_message_too_long_for_the_wire_fails_at_once(daemon):
+    started = time.monotonic()
+    with pytest.raises(CoordinatorRefused, match="longer than the limit"):
+        daemon.client().call({"request": "lava_send", "message": {"k": "v" * 70000}}, 30, "lava-send big")
+    assert time.monotonic() - started < 5
+
+
 def test_bad_config_is_refused_with_its_path(tmp_path):
     config = tmp_path / "c.conf"
     config.write_text('{"port": "x"}')

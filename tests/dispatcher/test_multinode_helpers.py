@@ -185,6 +185,7 @@ def test_helpers_are_only_for_multinode_jobs_and_check_their_arguments(tmp_path,
     bin_dir = Path(multi.root) / "lava-1" / "bin"
     env = {"PATH": str(busybox_sh.parent)}
     for args, error in ((["lava-send", "bad id!"], "message id 'bad id!'"), (["lava-send", "x", "novalue"], "not key=value"),
+                        (["lava-send", "x", "a=<b>"], "would end the signal early"),
                         (["lava-wait"], "usage: lava-wait ID"), (["lava-group", "a", "b"], "usage")):
         proc = subprocess.run([str(busybox_sh), str(bin_dir / args[0]), *args[1:]], capture_output=True, text=True,
                               env=env, timeout=10)

@@ -21,7 +21,6 @@ if TYPE_CHECKING:
 RUNNER_EXIT = "<LAVA_TEST_RUNNER EXIT>"
 INSTALL_FAIL = "<LAVA_TEST_RUNNER INSTALL_FAIL>"
 TEST_RAISE = "<LAVA_SIGNAL_TESTRAISE"
-MULTINODE_CALL = SIGNAL_PATTERN
 
 
 class _EventSink:
@@ -125,7 +124,7 @@ class TestShellAction(Action):
             while True:
                 try:
                     index = console.expect(
-                        [RUNNER_EXIT, INSTALL_FAIL, TEST_RAISE, MULTINODE_CALL], wait(ctx), what="the test runner",
+                        [RUNNER_EXIT, INSTALL_FAIL, TEST_RAISE, SIGNAL_PATTERN], wait(ctx), what="the test runner",
                         log_partial=False,
                     )
                 except LAVATimeoutError:
