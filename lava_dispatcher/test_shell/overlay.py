@@ -43,8 +43,8 @@ from .ramdisk import append_overlay_to_cpio, pack_overlay_tarball
 from .signals import RunInfo
 
 __all__ = [
-    "BuiltOverlay", "MultinodeIdentity", "OverlaySpec", "append_overlay_to_cpio", "build_overlay", "pack_overlay_tarball",
-    "scripts_dir",
+    "BuiltOverlay", "MultinodeIdentity", "OverlaySpec", "append_overlay_to_cpio", "build_overlay",
+    "pack_overlay_tarball", "scripts_dir",
 ]
 
 _VAR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -65,7 +65,9 @@ class MultinodeIdentity:
     roles: Mapping[str, str]  # job id -> role, every member
 
     def shell_values(self) -> dict[str, str]:
-        group = "\n".join(f"{job}\t{role}" for job, role in sorted(self.roles.items()))
+        # job ids in numeric order (they are numbers; "10" after "9")
+        members = sorted(self.roles.items(), key=lambda item: (len(item[0]), item[0]))
+        group = "\n".join(f"{job}\t{role}" for job, role in members)
         return {"LAVA_MULTI_NODE_SELF": self.job_id, "LAVA_MULTI_NODE_ROLE": self.role,
                 "LAVA_MULTI_NODE_GROUP": group}
 
