@@ -105,6 +105,8 @@ INSTALLED_APPS = [
     "lava_scheduler.results",
     "lava_scheduler.permissions",
     "lava_scheduler.queries",
+    "lava_scheduler.scheduler",
+    "lava_scheduler.master",
     "lava_server.remote_artifacts",
 ]
 

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.contrib.auth.models import Group
 from django.db import transaction
 
-from lava_common.schemas import JobSchemaError, validate_job_text
+from lava_common.schemas import JobSchemaError, ValidJob, check_job_text
 from lava_common.timeouts import timeout_seconds
 from lava_common.yaml_loader import dump_yaml
 from lava_scheduler.events import wake_scheduler
@@ -41,12 +41,17 @@ class Placement:
     usable_devices: int
 
 
-def validate_definition(text: str | bytes, strict: bool = False) -> dict[str, Any]:
-    """Parse and schema-check a definition; SubmissionError with paths when it is wrong."""
+def check_definition(text: str | bytes, strict: bool = False) -> ValidJob:
+    """Parse and schema-check a definition: it and its warnings; SubmissionError with paths when it is wrong."""
     try:
-        return validate_job_text(text, strict=strict, extra_context_variables=settings.EXTRA_CONTEXT_VARIABLES)
+        return check_job_text(text, strict=strict, extra_context_variables=settings.EXTRA_CONTEXT_VARIABLES)
     except JobSchemaError as exc:
         raise SubmissionError([str(issue) for issue in exc.errors] or [str(exc)]) from None
+
+
+def validate_definition(text: str | bytes, strict: bool = False) -> dict[str, Any]:
+    """Parse and schema-check a definition; SubmissionError with paths when it is wrong."""
+    return check_definition(text, strict).definition
 
 
 def resolve_placement(
@@ -132,10 +137,14 @@ def _metadata(data: dict[str, Any]) -> dict[str, Any]:
     return {str(key): coerce(value) for key, value in (data.get("metadata") or {}).items()}
 
 
+# the largest value the queue_timeout column holds (about 68 years: never, for a queue)
+QUEUE_TIMEOUT_LIMIT = 2**31 - 1
+
+
 def _queue_timeout(data: dict[str, Any]) -> int | None:
     queue = data.get("timeouts", {}).get("queue")
     if queue:
-        return timeout_seconds(queue)
+        return min(timeout_seconds(queue), QUEUE_TIMEOUT_LIMIT)
     hours = settings.QUEUE_TIMEOUT_HOURS
     return int(timedelta(hours=hours).total_seconds()) if hours else None
 

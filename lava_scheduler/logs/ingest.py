@@ -6,27 +6,19 @@ before appending, so a crash between the file write and the commit neither
 loses nor duplicates anything: the worker re-sends from the acknowledged count.
 """
 
-import json
-
 from django.db import transaction
 
+from lava_common.log import parse_record
 from lava_scheduler.jobs.models import TestJob
 from lava_scheduler.logs.store import LogStore, job_output_dir
 from lava_scheduler.results.ingest import ResultsWriter
 
 
 def _parse(line: str):
-    if not line.startswith("- "):
-        return None
     try:
-        return json.loads(line[2:])
+        return parse_record(line)
     except ValueError:
-        from lava_common.log import parse_record
-
-        try:
-            return parse_record(line)
-        except ValueError:
-            return None
+        return None  # not a record: kept in the log as sent, carries no result
 
 
 def store_log_lines(job_id: int, start: int, lines: list[str]) -> int:

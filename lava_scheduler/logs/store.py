@@ -7,6 +7,7 @@ read with two seeks whatever the size of the log.
 """
 
 import os
+import re
 import struct
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from django.conf import settings
 from lava_common import file_modes
 
 OFFSET = struct.Struct("=Q")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def job_output_dir(job) -> Path:
@@ -39,7 +41,8 @@ class LogStore:
         if not lines:
             return
         file_modes.make_dirs(self.directory)
-        encoded = [(line.replace("\n", " ") + "\n").encode("utf-8") for line in lines]
+        # a lone surrogate (a worker's JSON can carry "\ud800") is stored as U+FFFD, as lava-run writes it
+        encoded = [(_SURROGATE.sub("\ufffd", line.replace("\n", " ")) + "\n").encode("utf-8") for line in lines]
         with file_modes.open_append(self.log_path) as log, file_modes.open_append(self.index_path) as index:
             offset = log.tell()
             offsets = bytearray()

@@ -1,5 +1,6 @@
 """Finding the objects a call names, with the faults lavacli expects (404 for unknown or invisible)."""
 
+import re
 from typing import Any
 
 from django.db.models import Exists, OuterRef
@@ -9,17 +10,18 @@ from lava_scheduler.jobs.visibility import visible_jobs
 from lava_scheduler.lab.models import Device, DeviceType, Worker
 from lava_server.xmlrpc.registry import Context, fault
 
+# ASCII digits only ("²" is a digit to str.isdigit, not to int), and short enough for a database integer
+_JOB_ID = re.compile(r"([0-9]{1,18})(\.[0-9]{1,9})?\Z")
+
 
 def job_filter(job_id: Any) -> dict[str, Any]:
     """Query arguments for a job id as lavacli sends it: "12", 12, or a MultiNode "12.1"."""
-    text = str(job_id).strip()
-    if "." in text:
-        first, _, index = text.partition(".")
-        if first.isdigit() and index.isdigit():
-            return {"sub_id": text}
-    elif text.isdigit():
-        return {"pk": int(text)}
-    raise fault(400, f"Invalid job id '{job_id}': expected a number such as 42 (or 42.1 for MultiNode)")
+    match = _JOB_ID.match(str(job_id).strip())
+    if match is None:
+        raise fault(400, f"Invalid job id '{job_id}': expected a number such as 42 (or 42.1 for MultiNode)")
+    if match.group(2):
+        return {"sub_id": match.group(0)}
+    return {"pk": int(match.group(1))}
 
 
 def _plainly_visible(job: TestJob, user) -> bool:

@@ -81,6 +81,14 @@ def test_boot_only(tmp_path, device):
     assert (tmp_path / "output" / "result.yaml").exists()  # --output-dir relative to the cwd
 
 
+def test_boot_only_with_short_timeouts(tmp_path):
+    # tuxrun's job: timeouts.action (5 min) longer than the job's (4 min); the server would refuse it, lava-run runs it
+    proc, results = _tuxrun(tmp_path, "--timeouts", "deploy=2", "boot=2", device="qemu-x86_64")
+    assert proc.returncode == 0, _explain(proc)
+    assert results["lava"]["job"]["result"] == "pass"
+    assert results["lava"]["login-action"]["result"] == "pass"
+
+
 @pytest.mark.parametrize("device", DEVICES)
 def test_inline_commands(tmp_path, device):
     proc, results = _tuxrun(tmp_path, "--timeouts", "boot=4", "commands=1", "--", "uname", "-m", device=device)

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from lava_common.schemas import job_json_schema
+from lava_scheduler.commandline import SubcommandCommand, add_format_options, get_or_fail, print_rows
 from lava_scheduler.events import wake_master, wake_scheduler
 from lava_scheduler.jobs.models import TestJob
 from lava_scheduler.jobs.states import JobHealth, JobState
@@ -21,7 +22,6 @@ from lava_scheduler.jobs.submission import (
     validate_definition,
 )
 from lava_scheduler.lab.states import parse_choice
-from lava_server.commandline import SubcommandCommand, add_format_options, get_or_fail, print_rows
 
 
 def read_file(path: str) -> str:

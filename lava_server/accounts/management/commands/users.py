@@ -5,7 +5,7 @@ import secrets
 from django.contrib.auth.models import User
 from django.core.management.base import CommandError
 
-from lava_server.commandline import (
+from lava_scheduler.commandline import (
     SubcommandCommand,
     add_format_options,
     get_or_fail,

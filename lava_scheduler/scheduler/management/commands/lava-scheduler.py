@@ -11,7 +11,7 @@ from lava_scheduler.scheduler import daemon
 
 
 class Command(BaseCommand):
-    requires_system_checks: list[str] = []  # see lava_server.commandline
+    requires_system_checks: list[str] = []  # see lava_scheduler.commandline
     help = "Run the scheduler: health checks, queued jobs to idle devices, queue timeouts, silent workers"
 
     def add_arguments(self, parser) -> None:
