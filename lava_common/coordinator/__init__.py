@@ -6,6 +6,6 @@ alone on any host every worker can reach.
 
     python -m lava_common.coordinator --config /etc/lava-coordinator/lava-coordinator.conf
 
-Modules: ``wire`` (framing), ``broker`` (group state, no I/O), ``daemon`` (TCP server, config,
-logs), ``client`` (one request per connection, polling on ``wait``).
+Modules: ``wire`` (framing), ``broker`` (group state, no I/O), ``config`` (lava-coordinator.conf),
+``daemon`` (TCP server, logs), ``client`` (one request per connection, polling on ``wait``).
 """
