@@ -100,6 +100,7 @@ class MultinodeSettings:
             errors.append(f"{WHERE}.expect_role: {expect_role!r} is not a role of the group")
         if role and roles and role not in roles.values():
             errors.append(f"{WHERE}.role: '{role}' is not in roles ({', '.join(sorted(set(roles.values())))})")
+        errors += unsupported_action_requests(job)
         if errors:
             raise JobError("; ".join(errors))
         return cls(target_group, role, {str(k): v for k, v in roles.items()}, int(size), seconds,
@@ -111,6 +112,21 @@ def _timeout_or_none(value: dict[str, Any]) -> int | None:
         return timeout_seconds(value)
     except (TypeError, ValueError):
         return None
+
+
+def unsupported_action_requests(job: Mapping[str, Any]) -> list[str]:
+    """Action-level ``protocols: lava-multinode`` requests (lava-send/lava-wait around a deploy or a
+    boot, with ``$key`` substitution) are not implemented: refused at validation rather than
+    ignored, since a board would then wait for a message nobody sends."""
+    errors = []
+    for index, item in enumerate(job.get("actions") or []):
+        if not isinstance(item, dict):
+            continue
+        for section, block in item.items():
+            if isinstance(block, dict) and PROTOCOL in (block.get("protocols") or {}):
+                errors.append(f"actions[{index}].{section}.protocols.{PROTOCOL}: MultiNode requests in an "
+                              "action are not supported; call lava-send/lava-wait from a test definition instead")
+    return errors
 
 
 def is_sub_job(job: Mapping[str, Any]) -> bool:

@@ -49,6 +49,14 @@ def test_bad_settings_say_which_field(changes, error):
     assert error in str(exc.value)
 
 
+def test_action_level_requests_are_refused_not_ignored():
+    job = {"protocols": {"lava-multinode": GOOD}, "actions": [{"deploy": {"to": "tmpfs"}}, {"boot": {
+        "method": "qemu", "protocols": {"lava-multinode": [{"action": "execute-qemu", "request": "lava-wait",
+                                                           "messageID": "test"}]}}}]}
+    with pytest.raises(JobError, match=r"actions\[1\]\.boot\.protocols\.lava-multinode: MultiNode requests in an action"):
+        MultinodeSettings.from_job(job)
+
+
 def test_signals_from_the_console():
     assert parse_signal("<LAVA_MULTI_NODE> <LAVA_SEND ready ip=10.0.0.1 port=1>") == MultinodeCall(
         "SEND", "ready", ("ip=10.0.0.1", "port=1"))
