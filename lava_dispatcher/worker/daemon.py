@@ -142,6 +142,8 @@ class Worker:
         elif kind == "logs-ok":
             job = self.store.jobs.get(message["job_id"])
             count = message.get("count")
+            if message.get("error"):
+                LOG.error("job %s: the server did not store the log: %s", job_id, message["error"])
             if not isinstance(count, int) or count < 0:
                 LOG.error("job %s: logs-ok with a bad count %r", job_id, count)
             elif job is not None and job.tail.acknowledge(count):

@@ -20,6 +20,7 @@ from lava_scheduler.jobs.masking import readable_definition
 from lava_scheduler.jobs.models import TestJob
 from lava_scheduler.jobs.multinode import split_multinode
 from lava_scheduler.jobs.states import parse_priority
+from lava_scheduler.permissions.rules import submit_refusal
 
 
 class SubmissionError(ValueError):
@@ -105,6 +106,17 @@ def _placement(
     )
 
 
+def _require_submit_rights(user, placements: list[tuple[str, Placement]]) -> None:
+    """Refuse a job whose submitter may not submit to its device type or device (group permissions)."""
+    errors = []
+    for prefix, placement in placements:
+        why = submit_refusal(user, placement.device_type, placement.device, placement.worker)
+        if why:
+            errors.append(f"{prefix}{'device' if placement.device else 'device_type'}: {why}")
+    if errors:
+        raise SubmissionError(sorted(set(errors)))
+
+
 def _visibility(data: dict[str, Any]) -> tuple[bool, list[Group]]:
     visibility = data["visibility"]
     if visibility == "public":
@@ -170,6 +182,7 @@ def submit_job(text: str | bytes, user, original_url: str | None = None) -> list
     if "lava-multinode" in data.get("protocols", {}):
         return _submit_multinode(data, common, groups)
     placement = resolve_placement("", data["device_type"], data.get("tags", []), data.get("device"), data.get("worker"))
+    _require_submit_rights(user, [("", placement)])
     with transaction.atomic():
         job = _create(data, placement, common, groups)
         wake_scheduler("submitted")
@@ -210,6 +223,10 @@ def _submit_multinode(data: dict[str, Any], common: dict[str, Any], groups) -> l
                     f"only {placement.usable_devices} usable {placement.device_type} device(s) in this lab"
                 ]
             )
+    _require_submit_rights(
+        common["submitter"],
+        [(f"protocols.lava-multinode.roles.{sub.role}.", placement) for sub, placement in zip(sub_jobs, placements, strict=True)],
+    )
     common = dict(common, multinode_definition=common["original_definition"])
     jobs: list[TestJob] = []
     with transaction.atomic():

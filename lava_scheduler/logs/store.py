@@ -3,7 +3,8 @@
 ``output.yaml`` holds the records exactly as received, one per line;
 ``output.idx`` holds, for every line, the byte offset where it starts, as an
 8-byte unsigned integer (struct ``=Q``, as the reference), so any range is
-read with two seeks whatever the size of the log.
+read with two seeks whatever the size of the log. An old log may be
+compressed (``compression``); it reads the same.
 """
 
 import os
@@ -14,6 +15,7 @@ from pathlib import Path
 from django.conf import settings
 
 from lava_common import file_modes
+from lava_scheduler.logs.compression import CompressedLog
 
 OFFSET = struct.Struct("=Q")
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -29,6 +31,7 @@ class LogStore:
         self.directory = Path(directory)
         self.log_path = self.directory / "output.yaml"
         self.index_path = self.directory / "output.idx"
+        self.compressed = CompressedLog(self.directory)
 
     def line_count(self) -> int:
         try:
@@ -50,6 +53,7 @@ class LogStore:
                 offsets += OFFSET.pack(offset)
                 offset += len(line)
             log.write(b"".join(encoded))
+            log.flush()  # a full disk fails here, before the index names lines that are not there
             index.write(offsets)
 
     def truncate(self, count: int) -> None:
@@ -77,9 +81,12 @@ class LogStore:
                 (last,) = OFFSET.unpack(index.read(OFFSET.size))
             else:
                 last = None
-        with open(self.log_path, "rb") as log:
-            log.seek(first)
-            data = log.read() if last is None else log.read(last - first)
+        if not self.log_path.exists() and self.compressed.exists():
+            data = self.compressed.read_bytes(first, last)
+        else:
+            with open(self.log_path, "rb") as log:
+                log.seek(first)
+                data = log.read() if last is None else log.read(last - first)
         return data.decode("utf-8", errors="replace").split("\n")[:-1]
 
     def size(self) -> int:
@@ -87,3 +94,11 @@ class LogStore:
             return self.log_path.stat().st_size
         except FileNotFoundError:
             return 0
+
+    def open_raw(self):
+        """The whole log as a binary file object (decompressed on the fly), or None without a log."""
+        if self.log_path.exists():
+            return open(self.log_path, "rb")  # noqa: SIM115 - the caller closes it
+        if self.compressed.exists():
+            return self.compressed.open()
+        return None

@@ -20,7 +20,7 @@ from lava_scheduler.jobs.failure import STDERR_FILE
 from lava_scheduler.jobs.models import TestJob
 from lava_scheduler.jobs.states import JobHealth, JobState
 from lava_scheduler.lab.models import Worker
-from lava_scheduler.logs.ingest import store_log_lines
+from lava_scheduler.logs.ingest import LogStorageError, store_log_lines
 from lava_scheduler.logs.store import job_output_dir
 
 log = logging.getLogger("lava-master")
@@ -97,7 +97,10 @@ def on_logs(hostname: str, message: dict[str, Any]) -> Reply:
     if _job_on_worker(hostname, job_id) is None:
         return [encode("logs-ok", job_id=job_id, count=int(message["start"]) + len(message["lines"]))]
     lines = [str(line) for line in message["lines"]]
-    count = store_log_lines(job_id, int(message["start"]), lines)
+    try:
+        count = store_log_lines(job_id, int(message["start"]), lines)
+    except LogStorageError as exc:
+        return [encode("logs-ok", job_id=job_id, count=exc.stored, error=str(exc))]
     return [encode("logs-ok", job_id=job_id, count=count)]
 
 

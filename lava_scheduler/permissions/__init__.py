@@ -1,4 +1,4 @@
-"""Group permissions on devices and device types, as rows (``scheduler.*.perms_*``, REST ``permissions/``).
-
-Only storage: which rule a row grants, and where it is enforced, is issue 14's.
+"""Group permissions on devices and device types: the rows (``models``, managed by
+``scheduler.*.perms_*``, REST ``permissions/``, ``manage groups perms`` and the admin site)
+and the one rule every reader and writer applies (``rules``).
 """

@@ -8,6 +8,8 @@ dictionary or rendered configuration needs admin or change rights on devices.
 import xmlrpc.client
 from typing import Any
 
+from django.conf import settings
+
 from lava_scheduler.device_config import DeviceConfigError
 from lava_scheduler.jobs.masking import readable_definition
 from lava_scheduler.jobs.models import UNFINISHED, TestJob
@@ -87,7 +89,7 @@ def get_recent_jobs_for_device_type(
     ctx: Context, device_type: str, count: Any = 1, restrict_to_user: Any = False
 ) -> list[dict[str, Any]]:
     """The last ``count`` finished jobs of a device type, newest first."""
-    found = lookup.device_type(device_type)
+    found = lookup.device_type(device_type, ctx)
     return _recent(ctx, TestJob.objects.filter(requested_device_type=found), count, restrict_to_user)
 
 
@@ -96,14 +98,14 @@ def get_recent_jobs_for_device(
     ctx: Context, device: str, count: Any = 1, restrict_to_user: Any = False
 ) -> list[dict[str, Any]]:
     """The last ``count`` finished jobs that ran on a device, newest first."""
-    found = lookup.device(device)
+    found = lookup.device(device, ctx)
     return _recent(ctx, TestJob.objects.filter(actual_device=found), count, restrict_to_user)
 
 
 @method("scheduler.get_device_status")
 def get_device_status(ctx: Context, hostname: str) -> dict[str, Any]:
     """``{hostname, status, job, health, state, is_pipeline}``; status in the old words (idle, running, offline...)."""
-    device = lookup.device(hostname)
+    device = lookup.device(hostname, ctx)
     running = scheduler_devices.current_jobs(ctx, [device.hostname]).get(device.hostname)
     if device.health in (DeviceHealth.MAINTENANCE, DeviceHealth.RETIRED, DeviceHealth.BAD):
         status = device.get_health_display().lower()
@@ -205,5 +207,5 @@ def validate_pipeline_devices(ctx: Context, name: Any = None) -> list[dict[str, 
 
 @method("scheduler.get_publisher_event_socket")
 def get_publisher_event_socket(ctx: Context) -> str:
-    """Where the reference published events over ZeroMQ; this server has no such socket."""
-    raise fault(404, "This server publishes no ZeroMQ event socket (lavacli 'events' needs the websocket at /ws/)")
+    """lava-publisher's ZeroMQ PUB address (``*`` stands for this server's host name)."""
+    return settings.EVENT_SOCKET

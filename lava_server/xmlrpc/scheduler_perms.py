@@ -46,14 +46,14 @@ def device_type_permissions(device_type) -> list[dict[str, str]]:
 @method("scheduler.devices.perms_list")
 def devices_perms_list(ctx: Context, hostname: str) -> list[dict[str, str]]:
     """Group permissions on the device (none: open to every user)."""
-    return device_permissions(lookup.device(hostname))
+    return device_permissions(lookup.device(hostname, ctx))
 
 
 @method("scheduler.devices.perms_add")
 def devices_perms_add(ctx: Context, hostname: str, group: str, permission: str) -> None:
     """Give ``group`` ``permission`` (view_device, submit_to_device, change_device) on the device."""
     require_admin(ctx, "lab.change_device")
-    device = lookup.device(hostname)
+    device = lookup.device(hostname, ctx)
     GroupDevicePermission.objects.get_or_create(
         device=device, group=_group(group), permission=_checked(permission, DEVICE_PERMISSIONS)
     )
@@ -62,7 +62,7 @@ def devices_perms_add(ctx: Context, hostname: str, group: str, permission: str) 
 @method("scheduler.devices.perms_delete")
 def devices_perms_delete(ctx: Context, hostname: str, group: str, permission: str) -> None:
     require_admin(ctx, "lab.change_device")
-    device = lookup.device(hostname)
+    device = lookup.device(hostname, ctx)
     deleted, _ = GroupDevicePermission.objects.filter(
         device=device, group=_group(group), permission=_checked(permission, DEVICE_PERMISSIONS)
     ).delete()
@@ -73,14 +73,14 @@ def devices_perms_delete(ctx: Context, hostname: str, group: str, permission: st
 @method("scheduler.device_types.perms_list")
 def device_types_perms_list(ctx: Context, name: str) -> list[dict[str, str]]:
     """Group permissions on the device type (none: open to every user)."""
-    return device_type_permissions(lookup.device_type(name))
+    return device_type_permissions(lookup.device_type(name, ctx))
 
 
 @method("scheduler.device_types.perms_add")
 def device_types_perms_add(ctx: Context, name: str, group: str, permission: str) -> None:
     """Give ``group`` ``permission`` (view_devicetype, submit_to_devicetype, change_devicetype) on the type."""
     require_admin(ctx, "lab.change_devicetype")
-    device_type = lookup.device_type(name)
+    device_type = lookup.device_type(name, ctx)
     GroupDeviceTypePermission.objects.get_or_create(
         device_type=device_type, group=_group(group), permission=_checked(permission, DEVICE_TYPE_PERMISSIONS)
     )
@@ -89,7 +89,7 @@ def device_types_perms_add(ctx: Context, name: str, group: str, permission: str)
 @method("scheduler.device_types.perms_delete")
 def device_types_perms_delete(ctx: Context, name: str, group: str, permission: str) -> None:
     require_admin(ctx, "lab.change_devicetype")
-    device_type = lookup.device_type(name)
+    device_type = lookup.device_type(name, ctx)
     deleted, _ = GroupDeviceTypePermission.objects.filter(
         device_type=device_type, group=_group(group), permission=_checked(permission, DEVICE_TYPE_PERMISSIONS)
     ).delete()

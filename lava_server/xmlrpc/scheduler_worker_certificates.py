@@ -19,7 +19,7 @@ PUBLIC_KEY_LINE = re.compile(r'public-key\s*=\s*"([^"]*)"')
 def get_certificate(ctx: Context, hostname: str) -> str:
     """The worker's public CURVE key as a ZeroMQ certificate file (``<hostname>.key``)."""
     require_admin(ctx, CHANGE)
-    worker = lookup.worker(hostname)
+    worker = lookup.worker(hostname, ctx)
     if not worker.public_key:
         raise fault(404, f"Worker '{hostname}' has no certificate (it connects without CURVE)")
     return f'metadata\ncurve\n    public-key = "{worker.public_key}"\n'
@@ -29,7 +29,7 @@ def get_certificate(ctx: Context, hostname: str) -> str:
 def set_certificate(ctx: Context, hostname: str, certificate: Any) -> bool:
     """Store the worker's public key, from a ZeroMQ certificate file or the bare 40-character Z85 key."""
     require_admin(ctx, CHANGE)
-    worker = lookup.worker(hostname)
+    worker = lookup.worker(hostname, ctx)
     text = as_text(certificate, "certificate")
     if "secret-key" in text:
         raise fault(400, "certificate: this is a secret key file (.key_secret); send the public one (.key)")

@@ -394,8 +394,8 @@ def test_jobs_queue_resubmit_cancel_and_bad_input(live, admin, tmp_path):
 
 
 def test_events_and_utils_groups(live, admin, tmp_path):
-    # events need the reference's websocket (/ws/), which this server does not have yet (doc/lavacli.md):
-    # lavacli retries for ever, printing the server's clean 404 each time
+    # /ws/ is lava-publisher's (test_events.py); this lab runs the web server alone: lavacli retries
+    # for ever, printing the server's clean 404 each time
     with subprocess.Popen([LAVACLI, "events", "listen"], env=admin.env, stdout=subprocess.DEVNULL,
                           stderr=subprocess.PIPE, text=True) as listener:
         guard = threading.Timer(60, listener.terminate)  # never hang the suite on a silent lavacli
@@ -412,3 +412,26 @@ def test_events_and_utils_groups(live, admin, tmp_path):
                    '- {"dt": "2026-01-01T00:00:01.000000", "lvl": "target", "msg": "board says hi"}\n')
     printed = admin("utils", "logs", "print", str(log), "--filters", "target").stdout
     assert "board says hi" in printed and "hello from the log" not in printed
+
+
+def test_group_permissions_set_with_lavacli_are_enforced(live, admin, tmp_path):
+    lab_of_two(live)
+    admin("groups", "add", "team-a")
+    User.objects.create_user("dora")
+    admin("users", "groups", "add", "dora", "team-a")
+    admin("device-types", "perms", "add", "fake", "team-a", "submit_to_devicetype")
+    admin("devices", "perms", "add", "fake-02", "team-a", "view_device")
+    live.cli.identity("carol", "carol", live.token)
+    live.cli.identity("dora", "dora", AuthToken.objects.create(user=User.objects.get(username="dora")).secret)
+    definition = tmp_path / "job.yaml"
+    definition.write_text(job_definition("team-a only"))
+    # carol is not in team-a: refused at submission, with the reason; fake-02 is not even listed for her
+    fails(live.cli("-i", "carol", "jobs", "submit", str(definition), check=False),
+          "you may not submit to any fake device", "team-a")
+    assert "fake-02" not in live.cli("-i", "carol", "devices", "list").stdout
+    fails(live.cli("-i", "carol", "devices", "show", "fake-02", check=False), "fake-02")
+    assert int(live.cli("-i", "dora", "jobs", "submit", str(definition)).stdout.strip())
+    assert "fake-02" in live.cli("-i", "dora", "devices", "list").stdout
+    # the rows gone, the lab is open again
+    admin("device-types", "perms", "delete", "fake", "team-a", "submit_to_devicetype")
+    assert int(live.cli("-i", "carol", "jobs", "submit", str(definition)).stdout.strip())
