@@ -1,6 +1,8 @@
 """Constants shared by server and dispatcher (names and values follow the reference)."""
 
 CLEANUP_TIMEOUT = 300
+# seconds a MultiNode job waits for its group to register when its protocol block sets no timeout
+LAVA_MULTINODE_SYSTEM_TIMEOUT = 90
 HTTP_DOWNLOAD_TIMEOUT = 60
 HTTP_DOWNLOAD_CHUNK_SIZE = 32768
 TFTP_SIZE_LIMIT = 4 * 1024**3

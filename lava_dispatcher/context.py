@@ -22,6 +22,7 @@ from lava_dispatcher.processes import ProcessRegistry
 
 if TYPE_CHECKING:
     from lava_dispatcher.console import Console
+    from lava_dispatcher.protocols.multinode import MultinodeProtocol
 
 
 @dataclass
@@ -63,6 +64,7 @@ class JobContext:
     namespaces: dict[str, NamespaceState] = field(default_factory=dict)
     namespace: str = DEFAULT_NAMESPACE  # of the action running now
     canceled: bool = False
+    multinode: MultinodeProtocol | None = None  # a MultiNode sub-job's place in its group
 
     def scratch(self) -> Path:
         """The per-job scratch dir under the dispatcher download dir, created on first use."""

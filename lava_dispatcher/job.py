@@ -13,6 +13,7 @@ from lava_dispatcher.context import JobContext
 from lava_dispatcher.local_files import job_local_file_errors
 from lava_dispatcher.parser import build_pipeline, schema_check
 from lava_dispatcher.plan import JobPlan
+from lava_dispatcher.protocols.multinode import finish_multinode, start_multinode
 from lava_dispatcher.qemu_args import check_context
 
 
@@ -80,6 +81,7 @@ class Job:
         body = Pipeline(sources=self.pipeline.sources)
         body.actions = self.pipeline.actions[:-1]
         try:
+            start_multinode(ctx)
             body.run_actions(ctx)
         except BaseException as exc:  # noqa: BLE001 - reported below, after cleanup
             failure = exc
@@ -116,6 +118,7 @@ class Job:
         finalize = Pipeline(sources=self.pipeline.sources)
         finalize.actions = [self.finalize]
         try:
+            finish_multinode(ctx)
             finalize.run_actions(ctx)
         except LAVAError as exc:
             ctx.logger.error(f"finalize: {exc}")

@@ -12,6 +12,7 @@ from lava_dispatcher.actions.finalize import FinalizeAction
 from lava_dispatcher.device import DeviceConfig
 from lava_dispatcher.methods import select_method
 from lava_dispatcher.plan import JobPlan
+from lava_dispatcher.protocols.multinode import MultinodeSettings, is_sub_job, without_protocol
 from lava_dispatcher.registry import METHODS
 from lava_dispatcher.retry import RepeatAction
 
@@ -23,6 +24,11 @@ def schema_check(job: dict[str, Any]) -> list[str]:
     lava-run runs such a job (tuxrun's boot-only jobs are like that) and
     ``Job.validate`` warns about it; the server refuses it at submission.
     """
+    if is_sub_job(job):
+        # a sub-job the server split from a MultiNode submission: the submission schema refuses
+        # its protocol block, which MultinodeSettings checks instead
+        MultinodeSettings.from_job(job)
+        job = without_protocol(job)
     try:
         return [str(issue) for issue in validate_job(job, refuse_long_timeouts=False)]
     except JobSchemaError as exc:

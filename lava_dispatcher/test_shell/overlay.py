@@ -43,12 +43,33 @@ from .ramdisk import append_overlay_to_cpio, pack_overlay_tarball
 from .signals import RunInfo
 
 __all__ = [
-    "BuiltOverlay", "OverlaySpec", "append_overlay_to_cpio", "build_overlay", "pack_overlay_tarball",
-    "scripts_dir",
+    "BuiltOverlay", "MultinodeIdentity", "OverlaySpec", "append_overlay_to_cpio", "build_overlay",
+    "pack_overlay_tarball", "scripts_dir",
 ]
 
 _VAR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 INSTALL_PARTS = ("keys", "sources", "deps", "steps", "git-repos")
+# installed for MultiNode jobs only: outside a group they could only hang waiting for a reply
+MULTINODE_SCRIPTS = frozenset({
+    "lava-multinode-functions", "lava-send", "lava-wait", "lava-wait-all", "lava-sync", "lava-self",
+    "lava-role", "lava-group", "lava-network",
+})
+
+
+@dataclass(frozen=True)
+class MultinodeIdentity:
+    """Who this job is in its MultiNode group: written into the helpers (lava-self, lava-role, lava-group)."""
+
+    job_id: str
+    role: str
+    roles: Mapping[str, str]  # job id -> role, every member
+
+    def shell_values(self) -> dict[str, str]:
+        # job ids in numeric order (they are numbers; "10" after "9")
+        members = sorted(self.roles.items(), key=lambda item: (len(item[0]), item[0]))
+        group = "\n".join(f"{job}\t{role}" for job, role in members)
+        return {"LAVA_MULTI_NODE_SELF": self.job_id, "LAVA_MULTI_NODE_ROLE": self.role,
+                "LAVA_MULTI_NODE_GROUP": group}
 
 
 @dataclass
@@ -74,6 +95,7 @@ class OverlaySpec:
     character_delay: float = 0.0
     distro: str = ""
     local_files: LocalFiles = field(default_factory=LocalFiles)
+    multinode: MultinodeIdentity | None = None
 
     @property
     def lava_dir(self) -> str:
@@ -146,9 +168,13 @@ def _name(key: Any, where: str) -> str:
 
 def _write_scripts(bin_dir: Path, spec: OverlaySpec) -> None:
     dynamic = {"lava-target-ip": {"TARGET_IP": spec.target_ip}, "lava-target-mac": {"TARGET_MAC": spec.target_mac}}
+    if spec.multinode is not None:
+        dynamic["lava-multinode-functions"] = spec.multinode.shell_values()
     bin_dir.mkdir(parents=True)
     for script in sorted(scripts_dir().iterdir()):
         if not script.name.startswith("lava-"):
+            continue
+        if script.name in MULTINODE_SCRIPTS and spec.multinode is None:
             continue
         lines = script.read_text().splitlines(keepends=True)
         body = lines[1:] if lines and lines[0].startswith("#!") else lines

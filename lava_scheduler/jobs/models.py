@@ -13,6 +13,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from lava_common.exceptions import INFRASTRUCTURE_ERROR_TYPES
+from lava_scheduler.jobs.essential import cancel_group_of_essential
 from lava_scheduler.jobs.failure import failure_sentence
 from lava_scheduler.jobs.states import JobHealth, JobPriority, JobState
 from lava_scheduler.lab.guarded import GuardedStateModel
@@ -186,12 +187,14 @@ class TestJob(GuardedStateModel):
             if reason:
                 self.failure_comment = reason
             self.save()
+            cancel_group_of_essential(self, "was canceled")
             return
         self._require((JobState.SCHEDULING, JobState.SCHEDULED, JobState.RUNNING), "be canceled")
         self._set_guarded("state", JobState.CANCELING)
         if reason:
             self.failure_comment = reason
         self.save()
+        cancel_group_of_essential(self, "was canceled")
 
     @transaction.atomic
     def go_state_finished(self, health: int, error_type: str = "", error_msg: str = "") -> None:
@@ -223,3 +226,5 @@ class TestJob(GuardedStateModel):
             device.go_state_idle(self)
             device.apply_job_outcome(self, error_type in INFRASTRUCTURE_ERROR_TYPES)
             device.save()
+        if self.health in (JobHealth.INCOMPLETE, JobHealth.CANCELED):
+            cancel_group_of_essential(self, f"ended {self.get_health_display()}")

@@ -113,6 +113,8 @@ def main() -> int:
         f"dispatcher_download_dir: {worker_dir / 'tmp'}\n"
         # the U-Boot board's QEMU serves this folder over TFTP (share/virtual-lab: tftp_root)
         f"tftp_root: {worker_dir / 'tftp'}\n"
+        # MultiNode: the lab's lava-coordinator (share/lab/run.py writes this file and starts it)
+        f"coordinator_config: {state / 'lava-coordinator.conf'}\n"
     )
     target = Path(settings.DISPATCHER_D) / WORKER / "dispatcher.yaml"
     target.parent.mkdir(parents=True, exist_ok=True)

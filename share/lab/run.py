@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Start a whole trial lab in the foreground: server, scheduler, master, worker and three virtual boards.
+"""Start a whole trial lab in the foreground: server, scheduler, master, coordinator, worker and three virtual boards.
 
 Run through ``./lab.sh``, which prepares the host and the Python environment.
 The boards: QEMU x86_64 and arm64 devices of the ``qemu`` type (run by the
@@ -43,6 +43,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--master-port", type=int, default=env_int("LAVA_LAB_MASTER_PORT", 5556),
                         help="lava-master's port; the next two carry its and the scheduler's wake-ups")
     parser.add_argument("--pdu-port", type=int, default=env_int("LAVA_LAB_PDU_PORT", 16421))
+    parser.add_argument("--coordinator-port", type=int, default=env_int("LAVA_LAB_COORDINATOR_PORT", 3079),
+                        help="lava-coordinator's port (MultiNode messages)")
     parser.add_argument("--telnet-port", type=int, default=env_int("LAVA_LAB_TELNET_PORT", 7101),
                         help="ser2net port of the U-Boot board's console (the port before it: ser2net control)")
     parser.add_argument("--no-samples", action="store_true", help="do not submit the sample jobs")
@@ -88,6 +90,14 @@ def virtual_lab_config(state: Path, args: argparse.Namespace) -> Path:
     return path
 
 
+def coordinator_config(state: Path, args: argparse.Namespace) -> Path:
+    """lava-coordinator.conf, read by the coordinator and by the worker's lava-run (dispatcher.yaml)."""
+    path = state / "lava-coordinator.conf"
+    path.write_text(json.dumps({"port": args.coordinator_port, "blocksize": 4096, "poll_delay": 1,
+                                "coordinator_hostname": "127.0.0.1"}) + "\n")
+    return path
+
+
 def start_lab(
     children: ChildProcesses, state: Path, args: argparse.Namespace, env: dict, pdudaemon: str, images: Path
 ) -> None:
@@ -100,6 +110,9 @@ def start_lab(
                                    str(virtual_lab_config(state, args))], env={**env, "PDUDAEMON": pdudaemon})
     children.start("web", [*manage, "runserver", "--noreload", "--insecure", f"{args.listen}:{args.port}"], env=env)
     children.start("scheduler", [*manage, "lava-scheduler"], env=env)
+    children.start("coordinator", [sys.executable, "-m", "lava_common.coordinator", "--config",
+                                   str(coordinator_config(state, args)), "--logfile", "-", "--listen", "127.0.0.1"],
+                   env=env)
     children.start("master", [*manage, "lava-master", "--master-cert", str(keys / "master.key_secret")], env=env)
     wait_until(lambda: (vlab_state / "ready").exists(), 60, "ser2net and pdudaemon", children)
     say(f"ser2net: U-Boot board console on telnet localhost {args.telnet_port}; "
@@ -112,7 +125,7 @@ def start_lab(
         "--allow-file-dir", str(images),
     ], env=env)
     children.start("watch", [sys.executable, str(HERE / "watch.py")], env=env, to_terminal=True)
-    say(f"logs: {children.log_dir}/ (web, scheduler, master, worker, virtual-lab); "
+    say(f"logs: {children.log_dir}/ (web, scheduler, master, coordinator, worker, virtual-lab); "
         f"job logs: {state / 'media' / 'job-output'}")
     say(f"web server: {url}/   (Ctrl-C stops the lab)")
 

@@ -58,14 +58,14 @@ def free_ports(count: int) -> list[int]:
 
 class RunningLab:
     def __init__(self, root: Path, database_url: str | None) -> None:
-        web, master, _, _, pdu, control, telnet = free_ports(7)
+        web, master, _, _, pdu, control, telnet, coordinator = free_ports(8)
         self.root = root
         self.state = root / "state"
         self.url = f"http://127.0.0.1:{web}"
         self.pdu = f"127.0.0.1:{pdu}"
         self.env = dict(os.environ, LAVA_STATE_DIR=str(self.state), LAVA_CONFIG_DIR=str(self.state / "etc"),
                         LAVA_LAB_PORT=str(web), LAVA_LAB_MASTER_PORT=str(master), LAVA_LAB_PDU_PORT=str(pdu),
-                        LAVA_LAB_TELNET_PORT=str(telnet))
+                        LAVA_LAB_TELNET_PORT=str(telnet), LAVA_LAB_COORDINATOR_PORT=str(coordinator))
         assert control == telnet - 1
         self.env.pop("LAVA_DATABASE_URL", None)
         if database_url:

@@ -56,6 +56,13 @@ class LiveLab:
         self.master_url = f"tcp://127.0.0.1:{free_port()}"
         self.master_events = f"tcp://127.0.0.1:{free_port()}"
         self.scheduler_events = f"tcp://127.0.0.1:{free_port()}"
+        # the workers' lava-run find the lab's coordinator (start_coordinator) through this file
+        self.coordinator_port = free_port()
+        self.coordinator_config = self.root / "lava-coordinator.conf"
+        self.coordinator_config.parent.mkdir(parents=True, exist_ok=True)
+        self.coordinator_config.write_text(
+            f'{{"port": {self.coordinator_port}, "poll_delay": 0.2, "coordinator_hostname": "127.0.0.1"}}'
+        )
         for folder in ("devices", "device-types", "health-checks"):
             (self.config / "dispatcher-config" / folder).mkdir(parents=True)
         for template in TEST_DEVICE_TYPES.glob("*.jinja2"):
@@ -90,6 +97,7 @@ class LiveLab:
         (folder / "dispatcher.yaml").write_text(
             f"dispatcher_download_dir: {self.root / 'dispatcher' / worker / 'tmp'}\n"
             f"tftp_root: {self.root / 'dispatcher' / worker / 'tftp'}\n"
+            f"coordinator_config: {self.coordinator_config}\n"
         )
 
     def write_dictionary(self, hostname: str, text: str) -> None:
@@ -111,6 +119,11 @@ class LiveLab:
 
     def start_scheduler(self) -> None:
         self._start("scheduler", [str(BIN / "lava-server"), "manage", "lava-scheduler", "--level", "DEBUG"])
+
+    def start_coordinator(self) -> None:
+        self._start("coordinator", [sys.executable, "-m", "lava_common.coordinator", "--config",
+                                    str(self.coordinator_config), "--logfile", "-", "--loglevel", "DEBUG",
+                                    "--listen", "127.0.0.1"])
 
     def start_worker(self, name: str, *extra: str, label: str | None = None) -> None:
         """Plain text on the unix socket, or with ``extra`` (CURVE options) on TCP; jobs may read the

@@ -224,3 +224,44 @@ def test_worker_online_offline(worker):
     worker.go_state_offline()
     worker.save()
     assert reload(worker).get_state_display() == "Offline"
+
+
+def _group(user, qemu_type, worker, essential_role):
+    """A server and two clients on three devices, Running; ``essential_role`` is marked essential."""
+    jobs = {}
+    for index, role in enumerate(("server", "client", "client")):
+        protocol = {"role": role, "target_group": "grp", "group_size": 3}
+        if role == essential_role:
+            protocol["essential"] = True
+        definition = f"job_name: mn\nprotocols:\n  lava-multinode: {protocol}\n".replace("'", "")
+        job = TestJob.objects.create(submitter=user, requested_device_type=qemu_type, definition=definition,
+                                     target_group="grp", sub_id=f"1.{index}")
+        device = Device.objects.create(hostname=f"mn-{index}", device_type=qemu_type, worker_host=worker)
+        device.go_health(DeviceHealth.GOOD, "test")
+        device.save()
+        job.go_state_scheduled(device)
+        job.go_state_running()
+        jobs[f"{role}{index}"] = job
+    return jobs
+
+
+@pytest.mark.parametrize("end", ["incomplete", "canceled"])
+def test_an_essential_role_that_fails_or_is_canceled_cancels_its_group(user, qemu_type, worker, end):
+    jobs = _group(user, qemu_type, worker, "server")
+    server = jobs["server0"]
+    if end == "incomplete":
+        server.go_state_finished(JobHealth.INCOMPLETE, "Test", "boom")
+    else:
+        server.cancel("by hand")
+    for name in ("client1", "client2"):
+        client = reload(jobs[name])
+        assert client.state == JobState.CANCELING
+        assert "the essential role server of its MultiNode group (job 1.0)" in client.failure_comment
+
+
+def test_a_non_essential_role_failing_leaves_the_group_alone(user, qemu_type, worker):
+    jobs = _group(user, qemu_type, worker, "server")
+    jobs["client1"].go_state_finished(JobHealth.INCOMPLETE, "Test", "boom")
+    assert reload(jobs["server0"]).state == JobState.RUNNING and reload(jobs["client2"]).state == JobState.RUNNING
+    jobs["server0"].go_state_finished(JobHealth.COMPLETE)
+    assert reload(jobs["client2"]).state == JobState.RUNNING  # a Complete essential role ends nothing

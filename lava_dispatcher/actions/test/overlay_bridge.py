@@ -51,9 +51,17 @@ def build_test_overlay(ctx: JobContext, plan: JobPlan, root: Path, results_dir: 
         character_delay=ctx.device.character_delays.get("test", 0) / 1000.0,
         distro=plan.deploy_os,
         local_files=ctx.local_files,
+        multinode=_multinode_identity(ctx, overlay),
     )
     built = overlay.build_overlay(root, spec)
     ctx.test_definitions = dict(built.runs)
+
+
+def _multinode_identity(ctx: JobContext, overlay: Any) -> Any:
+    protocol = ctx.multinode
+    if protocol is None:
+        return None
+    return overlay.MultinodeIdentity(ctx.job_id, protocol.settings.role, dict(protocol.settings.roles))
 
 
 def append_tree_to_ramdisk(ramdisk: Path, tree: Path) -> None:

@@ -16,6 +16,7 @@ from lava_dispatcher.actions.test.overlay_bridge import signal_parser
 from lava_dispatcher.device import DeviceConfig
 from lava_dispatcher.methods import TestMethod, retry_count
 from lava_dispatcher.plan import JobPlan, PlanBlock
+from lava_dispatcher.protocols.multinode import SIGNAL_PATTERN, parse_signal
 from lava_dispatcher.retry import RetryAction
 
 if TYPE_CHECKING:
@@ -125,7 +126,8 @@ class TestShellAction(Action):
             while True:
                 try:
                     index = console.expect(
-                        [RUNNER_EXIT, INSTALL_FAIL, TEST_RAISE], wait(ctx), what="the test runner", log_partial=False
+                        [RUNNER_EXIT, INSTALL_FAIL, TEST_RAISE, SIGNAL_PATTERN], wait(ctx), what="the test runner",
+                        log_partial=False,
                     )
                 except LAVATimeoutError:
                     continue  # quiet tests are fine: the action's own deadline is the limit
@@ -133,6 +135,9 @@ class TestShellAction(Action):
                     # the whole line must reach the signal parser before the message is known
                     console.expect([r"\n"], wait(ctx), what="the end of the raise signal", log_partial=False)
                     raise TestError(f"lava-test-raise: {sink.raised or 'raised by the test'}")
+                if index == 3:
+                    self._serve_multinode(ctx, console.match.group(0))
+                    continue
                 if index == 1:
                     ctx.logger.results(
                         {"definition": "lava", "case": f"stage_{stage}", "result": "fail", "namespace": "common"}
@@ -146,6 +151,14 @@ class TestShellAction(Action):
         if sink.raised is not None:
             raise TestError(f"lava-test-raise: {sink.raised}")
         console.expect(console.prompts, wait(ctx), what="the shell prompt after the test runner")
+
+    @staticmethod
+    def _serve_multinode(ctx: JobContext, signal: str) -> None:
+        call = parse_signal(signal)
+        if ctx.multinode is None or call is None:
+            raise TestError(f"{signal}: MultiNode calls need a MultiNode job (protocols.lava-multinode)")
+        # the helper on the board reads this line from the console (lava-multinode-functions)
+        ctx.connection.sendline(ctx.multinode.serve(call))
 
 
 class TestShellRetry(RetryAction):

@@ -1,0 +1,277 @@
+"""The ``lava-multinode`` protocol: this job's place in its group, and the coordinator calls for it.
+
+The server splits a MultiNode submission into sub-jobs and writes into each one
+``protocols.lava-multinode``: ``target_group``, ``role``, ``roles`` (job id -> role, every member),
+``group_size``, ``sub_id``, and from the role ``timeout``, ``essential``, ``request``/``expect_role``.
+
+    settings = MultinodeSettings.from_job(job)          # None for a single-node job; JobError if bad
+    protocol = MultinodeProtocol(settings, job_id, client, log=logger.info)
+    protocol.initialise()         # register, wait for the whole group (and for lava_start if asked)
+    call = parse_signal(line)     # "<LAVA_MULTI_NODE> <LAVA_WAIT ready>" -> MultinodeCall
+    console.sendline(protocol.serve(call))   # "<LAVA_WAIT_COMPLETE 12:ip=10.0.0.1>"
+    protocol.finalise()           # leave the group: whoever still waits for us fails at once
+
+lava-run does this through start_multinode(ctx) / finish_multinode(ctx) (the job) and
+ctx.multinode.serve() (the test shell).
+
+Coordinator errors become MultinodeProtocolTimeoutError (no answer in time, with who was missing)
+or TestError (the coordinator refused the call, with its reason).
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from lava_common.constants import LAVA_MULTINODE_SYSTEM_TIMEOUT
+from lava_common.coordinator.client import CoordinatorClient, CoordinatorRefused, CoordinatorTimeout
+from lava_common.coordinator.config import DEFAULT_PATH, ConfigError, load_config
+from lava_common.exceptions import ConfigurationError, JobError, MultinodeProtocolTimeoutError, TestError
+from lava_common.timeouts import timeout_seconds
+
+if TYPE_CHECKING:
+    from lava_dispatcher.context import JobContext
+
+PROTOCOL = "lava-multinode"
+WHERE = f"protocols.{PROTOCOL}"
+START_MESSAGE = "lava_start"
+# what the helpers print (lava-multinode-functions); any console noise before it is allowed
+SIGNAL_PATTERN = r"<LAVA_MULTI_NODE> <LAVA_(SEND|WAIT_ALL|WAIT|SYNC)( [^<>\r\n]*)?>"
+_SIGNAL = re.compile(SIGNAL_PATTERN)
+_ID = re.compile(r"^[A-Za-z0-9_.-]+$")
+_REQUESTS = {"SEND": "lava_send", "WAIT": "lava_wait", "WAIT_ALL": "lava_wait_all", "SYNC": "lava_sync"}
+
+
+@dataclass(frozen=True)
+class MultinodeSettings:
+    target_group: str
+    role: str
+    roles: Mapping[str, str]  # job id -> role
+    group_size: int
+    timeout: float  # seconds allowed to each API call (lava-wait, lava-sync...)
+    essential: bool = False
+    expect_role: str | None = None
+
+    @classmethod
+    def from_job(cls, job: Mapping[str, Any]) -> MultinodeSettings | None:
+        data = (job.get("protocols") or {}).get(PROTOCOL)
+        if data is None:
+            return None
+        if not isinstance(data, dict):
+            raise JobError(f"{WHERE}: must be a mapping")
+        errors: list[str] = []
+
+        def text(key: str) -> str:
+            value = data.get(key)
+            if not isinstance(value, str | int) or isinstance(value, bool) or str(value) == "":
+                errors.append(f"{WHERE}.{key}: required, a non-empty string")
+                return ""
+            return str(value)
+
+        target_group, role = text("target_group"), text("role")
+        roles = data.get("roles")
+        if not isinstance(roles, dict) or not roles or not all(
+            isinstance(r, str) and r for r in roles.values()
+        ):
+            errors.append(f"{WHERE}.roles: required, a mapping of job id to role name "
+                          "(written by the server when the whole group is scheduled)")
+            roles = {}
+        size = data.get("group_size")
+        if not isinstance(size, int) or isinstance(size, bool) or size < 1:
+            errors.append(f"{WHERE}.group_size: required, a positive integer")
+        elif roles and size != len(roles):
+            errors.append(f"{WHERE}.group_size: {size}, but roles lists {len(roles)} members")
+        timeout = data.get("timeout")
+        seconds = float(LAVA_MULTINODE_SYSTEM_TIMEOUT)
+        if timeout is not None:
+            if not isinstance(timeout, dict) or _timeout_or_none(timeout) is None:
+                errors.append(f"{WHERE}.timeout: must be a mapping such as {{minutes: 5}}")
+            else:
+                seconds = float(timeout_seconds(timeout)) or seconds
+        essential = data.get("essential", False)
+        if not isinstance(essential, bool):
+            errors.append(f"{WHERE}.essential: must be true or false")
+        expect_role = data.get("expect_role")
+        if expect_role is not None and (not isinstance(expect_role, str) or expect_role not in roles.values()):
+            errors.append(f"{WHERE}.expect_role: {expect_role!r} is not a role of the group")
+        if role and roles and role not in roles.values():
+            errors.append(f"{WHERE}.role: '{role}' is not in roles ({', '.join(sorted(set(roles.values())))})")
+        errors += unsupported_action_requests(job)
+        if errors:
+            raise JobError("; ".join(errors))
+        return cls(target_group, role, {str(k): v for k, v in roles.items()}, int(size), seconds,
+                   essential, expect_role if data.get("request") == "lava-start" else None)
+
+
+def _timeout_or_none(value: dict[str, Any]) -> int | None:
+    try:
+        return timeout_seconds(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def unsupported_action_requests(job: Mapping[str, Any]) -> list[str]:
+    """Action-level ``protocols: lava-multinode`` requests (lava-send/lava-wait around a deploy or a
+    boot, with ``$key`` substitution) are not implemented: refused at validation rather than
+    ignored, since a board would then wait for a message nobody sends."""
+    errors = []
+    for index, item in enumerate(job.get("actions") or []):
+        if not isinstance(item, dict):
+            continue
+        for section, block in item.items():
+            if isinstance(block, dict) and PROTOCOL in (block.get("protocols") or {}):
+                errors.append(f"actions[{index}].{section}.protocols.{PROTOCOL}: MultiNode requests in an "
+                              "action are not supported; call lava-send/lava-wait from a test definition instead")
+    return errors
+
+
+def is_sub_job(job: Mapping[str, Any]) -> bool:
+    data = (job.get("protocols") or {}).get(PROTOCOL)
+    return isinstance(data, dict) and "group_size" in data
+
+
+def without_protocol(job: Mapping[str, Any]) -> dict[str, Any]:
+    """The job as a single-node job, for the submission schema (which refuses sub-jobs); the
+    protocol block is checked by MultinodeSettings.from_job instead."""
+    protocols = {k: v for k, v in (job.get("protocols") or {}).items() if k != PROTOCOL}
+    stripped = {k: v for k, v in job.items() if k != "protocols"}
+    if protocols:
+        stripped["protocols"] = protocols
+    return stripped
+
+
+@dataclass(frozen=True)
+class MultinodeCall:
+    api: str  # SEND, WAIT, WAIT_ALL, SYNC
+    message_id: str
+    arguments: tuple[str, ...]  # key=value pairs (SEND) or the role (WAIT_ALL)
+
+
+def parse_signal(text: str) -> MultinodeCall | None:
+    match = _SIGNAL.search(text)
+    if match is None:
+        return None
+    words = (match.group(2) or "").split()
+    return MultinodeCall(match.group(1), words[0] if words else "", tuple(words[1:]))
+
+
+def start_multinode(ctx: JobContext) -> None:
+    """Join the group when the job is a MultiNode sub-job; the protocol then lives in ``ctx.multinode``.
+
+    The coordinator is the one lava-coordinator.conf names; dispatcher.yaml's ``coordinator_config``
+    points at another copy of that file (tests, several labs on one worker).
+    """
+    settings = MultinodeSettings.from_job(ctx.job)
+    if settings is None:
+        return
+    path = ctx.dispatcher.raw.get("coordinator_config")
+    client = client_from_config(Path(str(path)) if path else None)
+    ctx.multinode = MultinodeProtocol(settings, ctx.job_id, client, log=ctx.logger.info)
+    ctx.multinode.initialise()
+
+
+def finish_multinode(ctx: JobContext) -> None:
+    if ctx.multinode is not None:
+        ctx.multinode.finalise()
+
+
+def client_from_config(path: Path | None) -> CoordinatorClient:
+    """The coordinator named by lava-coordinator.conf (the worker's copy), as the reference reads it."""
+    try:
+        config = load_config(path or DEFAULT_PATH)
+    except ConfigError as exc:
+        raise ConfigurationError(f"MultiNode coordinator: {exc}") from None
+    return CoordinatorClient(config.coordinator_hostname, config.port, config.blocksize, config.poll_delay)
+
+
+class MultinodeProtocol:
+    def __init__(
+        self,
+        settings: MultinodeSettings,
+        job_id: str,
+        client: CoordinatorClient,
+        log: Callable[[str], None] = lambda message: None,
+    ) -> None:
+        self.settings = settings
+        self.job_id = job_id
+        self.client = client
+        self.log = log
+        self.joined = False
+
+    def _request(self, request: str, **fields: Any) -> dict[str, Any]:
+        return {
+            "request": request, "client_name": self.job_id, "group_name": self.settings.target_group,
+            "group_size": self.settings.group_size, "role": self.settings.role, "hostname": socket.gethostname(),
+            **fields,
+        }
+
+    def _call(self, request: dict[str, Any], timeout: float, what: str) -> dict[str, Any]:
+        try:
+            return self.client.call(request, timeout, what)
+        except CoordinatorTimeout as exc:
+            raise MultinodeProtocolTimeoutError(f"MultiNode {exc}") from None
+        except CoordinatorRefused as exc:
+            raise TestError(f"MultiNode {exc}") from None
+
+    def initialise(self) -> None:
+        """Register with the coordinator and wait until every member of the group has."""
+        if self.job_id not in self.settings.roles:
+            raise JobError(f"{WHERE}.roles: this job ({self.job_id}) is not one of the group's members")
+        self.log(f"MultiNode: joining group {self.settings.target_group} as {self.settings.role} "
+                 f"({self.settings.group_size} members) at {self.client.host}:{self.client.port}")
+        self.joined = True
+        reply = self._call(self._request("group_data"), LAVA_MULTINODE_SYSTEM_TIMEOUT, "joining the group")
+        roles = reply.get("roles")
+        if isinstance(roles, dict) and {str(k): v for k, v in roles.items()} != dict(self.settings.roles):
+            raise JobError(f"MultiNode: the coordinator's group {roles} is not the job's roles {dict(self.settings.roles)}")
+        self.log("MultiNode: the whole group is there")
+        if self.settings.expect_role:
+            self.log(f"MultiNode: waiting for role {self.settings.expect_role} to send {START_MESSAGE}")
+            self._call(self._request("lava_wait_all", messageID=START_MESSAGE, waitrole=self.settings.expect_role),
+                       self.settings.timeout, f"waiting for {START_MESSAGE} from {self.settings.expect_role}")
+
+    def serve(self, call: MultinodeCall) -> str:
+        """Do what a helper on the board asked; return the line to type back on the console."""
+        api = call.api
+        helper = f"lava-{api.lower().replace('_', '-')} {call.message_id}".rstrip()
+        if not _ID.match(call.message_id):
+            raise TestError(f"{helper}: the message id must be letters, digits, _ . - only")
+        fields: dict[str, Any] = {"messageID": call.message_id}
+        if api == "SEND":
+            message = {}
+            for pair in call.arguments:
+                key, sep, value = pair.partition("=")
+                if not sep or not key:
+                    raise TestError(f"{helper}: '{pair}' is not key=value")
+                message[key] = value
+            fields["message"] = message
+        elif api == "WAIT_ALL" and call.arguments:
+            fields["waitrole"] = call.arguments[0]
+        self.log(f"MultiNode: {helper} {' '.join(call.arguments)}".rstrip())
+        reply = self._call(self._request(_REQUESTS[api], **fields), self.settings.timeout, helper)
+        return f"<LAVA_{api}_COMPLETE{format_message(reply.get('message')) if api != 'SEND' else ''}>"
+
+    def finalise(self) -> None:
+        """Leave the group; best effort, the job's result does not depend on it."""
+        if not self.joined:
+            return
+        self.joined = False
+        try:
+            self.client.call(self._request("clear_group"), 10, "leaving the group")
+        except Exception as exc:  # noqa: BLE001 - whatever went wrong, the job is over anyway
+            self.log(f"MultiNode: could not tell the coordinator this job left: {exc}")
+
+
+def format_message(message: Any) -> str:
+    """``{"12": {"ip": "10.0.0.1"}}`` -> ``" 12:ip=10.0.0.1"``: the reference's reply words."""
+    if not isinstance(message, dict):
+        return ""
+    words = []
+    for sender, data in message.items():
+        if isinstance(data, dict):
+            words += [f" {sender}:{key}={value}" for key, value in data.items()]
+    return "".join(words)

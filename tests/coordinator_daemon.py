@@ -1,0 +1,77 @@
+"""A real lava-coordinator daemon (python -m lava_common.coordinator) for tests, on a free local port."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from lava_common.coordinator.client import CoordinatorClient
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Daemon:
+    def __init__(self, tmp_path):
+        self.port = free_port()
+        self.config = tmp_path / "lava-coordinator.conf"
+        self.config.write_text('{"port": 1, "blocksize": 16, "poll_delay": 3}')
+        self.log = tmp_path / "coordinator.log"
+        self.process = None
+
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "lava_common.coordinator", "--config", str(self.config), "--logfile",
+                str(self.log), "--loglevel", "DEBUG", "--listen", "127.0.0.1", "--port", str(self.port)]
+
+    def start(self):
+        env = {**os.environ, "PYTHONPATH": str(REPO)}
+        self.process = subprocess.Popen(self.command(), env=env)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise AssertionError(f"coordinator did not start: {self.log.read_text()}")
+
+    def stop(self):
+        self.process.terminate()
+        assert self.process.wait(10) == 0
+
+    def client(self):
+        return CoordinatorClient("127.0.0.1", self.port, blocksize=16, poll_delay=0.05)
+
+    def config_for_clients(self, path):
+        """A lava-coordinator.conf pointing at this daemon, as a worker would have."""
+        path.write_text(f'{{"port": {self.port}, "poll_delay": 0.05, "coordinator_hostname": "127.0.0.1"}}')
+        return path
+
+
+# Debian's lava-coordinator package (the reference's daemon), unpacked there by
+#   apt-get download lava-coordinator && dpkg-deb -x lava-coordinator_*.deb root
+DEBIAN_COORDINATOR = Path.home() / ".cache/lava/debian-coordinator/root/usr/lib/python3/dist-packages"
+_RUN_DEBIAN = (
+    "import logging, sys; sys.path.insert(0, sys.argv[1]); from lava.coordinator import LavaCoordinator; "
+    "handler = logging.FileHandler(sys.argv[3]); logging.getLogger('lava-coordinator').addHandler(handler); "
+    "logging.getLogger('lava-coordinator').setLevel(logging.DEBUG); "
+    "LavaCoordinator('127.0.0.1', int(sys.argv[2]), 4096).run()"
+)
+
+
+class DebianDaemon(Daemon):
+    """The same tests against Debian's lava-coordinator: our client must speak the reference's protocol."""
+
+    def command(self) -> list[str]:
+        return [sys.executable, "-c", _RUN_DEBIAN, str(DEBIAN_COORDINATOR), str(self.port), str(self.log)]
+
+    def stop(self):
+        self.process.terminate()  # it has no SIGTERM handler: any exit is fine
+        self.process.wait(10)

@@ -1,0 +1,131 @@
+"""The lava-multinode protocol of lava-run: its settings, the console signals and the reply lines."""
+
+from __future__ import annotations
+
+import pytest
+
+from lava_common.exceptions import JobError, TestError
+from lava_dispatcher.protocols.multinode import (
+    MultinodeCall,
+    MultinodeProtocol,
+    MultinodeSettings,
+    format_message,
+    parse_signal,
+    without_protocol,
+)
+
+from .helpers import HERE, job_result, run_lava
+
+GOOD = {"target_group": "g", "role": "server", "roles": {"1": "server", "2": "client"}, "group_size": 2,
+        "sub_id": 0, "timeout": {"minutes": 2}, "essential": True, "request": "lava-start", "expect_role": "client"}
+
+
+def settings(**changes):
+    return MultinodeSettings.from_job({"protocols": {"lava-multinode": {**GOOD, **changes}}})
+
+
+def test_settings_of_a_sub_job():
+    got = settings()
+    assert (got.target_group, got.role, got.group_size, got.timeout, got.essential, got.expect_role) == (
+        "g", "server", 2, 120.0, True, "client")
+    assert settings(timeout=None).timeout == 90.0  # the reference's LAVA_MULTINODE_SYSTEM_TIMEOUT
+    assert settings(request=None).expect_role is None
+    assert MultinodeSettings.from_job({"job_name": "single"}) is None
+
+
+@pytest.mark.parametrize("changes,error", [
+    ({"role": ""}, "protocols.lava-multinode.role: required"),
+    ({"role": "nobody"}, "protocols.lava-multinode.role: 'nobody' is not in roles (client, server)"),
+    ({"roles": {"1": {"count": 1}}}, "protocols.lava-multinode.roles: required, a mapping of job id to role name"),
+    ({"group_size": 3}, "protocols.lava-multinode.group_size: 3, but roles lists 2 members"),
+    ({"group_size": True}, "protocols.lava-multinode.group_size: required, a positive integer"),
+    ({"timeout": 5}, "protocols.lava-multinode.timeout: must be a mapping"),
+    ({"essential": "yes"}, "protocols.lava-multinode.essential: must be true or false"),
+    ({"expect_role": "ghost"}, "protocols.lava-multinode.expect_role: 'ghost' is not a role of the group"),
+])
+def test_bad_settings_say_which_field(changes, error):
+    with pytest.raises(JobError) as exc:
+        settings(**changes)
+    assert error in str(exc.value)
+
+
+def test_action_level_requests_are_refused_not_ignored():
+    job = {"protocols": {"lava-multinode": GOOD}, "actions": [{"deploy": {"to": "tmpfs"}}, {"boot": {
+        "method": "qemu", "protocols": {"lava-multinode": [{"action": "execute-qemu", "request": "lava-wait",
+                                                           "messageID": "test"}]}}}]}
+    with pytest.raises(JobError, match=r"actions\[1\]\.boot\.protocols\.lava-multinode: MultiNode requests in an action"):
+        MultinodeSettings.from_job(job)
+
+
+def test_signals_from_the_console():
+    assert parse_signal("<LAVA_MULTI_NODE> <LAVA_SEND ready ip=10.0.0.1 port=1>") == MultinodeCall(
+        "SEND", "ready", ("ip=10.0.0.1", "port=1"))
+    assert parse_signal("[   12.3] <LAVA_MULTI_NODE> <LAVA_WAIT_ALL done client>") == MultinodeCall(
+        "WAIT_ALL", "done", ("client",))
+    assert parse_signal("<LAVA_MULTI_NODE> <LAVA_SYNC end>\r") == MultinodeCall("SYNC", "end", ())
+    assert parse_signal("<LAVA_WAIT_COMPLETE 1:ip=10.0.0.1>") is None  # our own reply, echoed by the tty
+    assert parse_signal("<LAVA_MULTI_NODE> <LAVA_DANCE x>") is None
+
+
+def test_replies_in_the_reference_format():
+    assert format_message({"1": {"ip": "10.0.0.1", "port": "1"}, "2": {}}) == " 1:ip=10.0.0.1 1:port=1"
+    assert format_message(None) == ""
+
+
+class FakeClient:
+    """Records the requests; the real coordinator is in test_multinode_helpers and test_multinode_qemu."""
+
+    host, port = "fake", 0
+
+    def __init__(self, reply):
+        self.reply, self.requests = reply, []
+
+    def call(self, request, timeout, what):
+        self.requests.append((request, timeout, what))
+        return self.reply
+
+
+def test_serve_builds_the_request_and_the_reply_line():
+    client = FakeClient({"response": "ack", "message": {"2": {"rate": "9"}}})
+    protocol = MultinodeProtocol(settings(), "1", client)
+    assert protocol.serve(MultinodeCall("WAIT_ALL", "done", ("client",))) == "<LAVA_WAIT_ALL_COMPLETE 2:rate=9>"
+    request, timeout, what = client.requests[-1]
+    assert (request["request"], request["messageID"], request["waitrole"], request["client_name"]) == (
+        "lava_wait_all", "done", "client", "1")
+    assert (request["group_name"], request["group_size"], request["role"], timeout, what) == (
+        "g", 2, "server", 120.0, "lava-wait-all done")
+    assert protocol.serve(MultinodeCall("SEND", "x", ("a=1", "b=c=d"))) == "<LAVA_SEND_COMPLETE>"
+    assert client.requests[-1][0]["message"] == {"a": "1", "b": "c=d"}
+    with pytest.raises(TestError, match="'novalue' is not key=value"):
+        protocol.serve(MultinodeCall("SEND", "x", ("novalue",)))
+    with pytest.raises(TestError, match="message id must be"):
+        protocol.serve(MultinodeCall("SYNC", "", ()))
+
+
+def test_initialise_checks_membership_and_waits_for_the_expected_role():
+    client = FakeClient({"response": "group_data", "roles": {"1": "server", "2": "client"}})
+    protocol = MultinodeProtocol(settings(), "1", client)
+    protocol.initialise()
+    assert [r[0]["request"] for r in client.requests] == ["group_data", "lava_wait_all"]
+    assert client.requests[1][0]["messageID"] == "lava_start" and client.requests[1][0]["waitrole"] == "client"
+    protocol.finalise()
+    assert client.requests[-1][0]["request"] == "clear_group"
+    with pytest.raises(JobError, match=r"this job \(7\) is not one of the group's members"):
+        MultinodeProtocol(settings(), "7", client).initialise()
+
+
+def test_the_sub_job_passes_the_schema_without_its_protocol_block():
+    stripped = without_protocol({"job_name": "x", "protocols": {"lava-multinode": GOOD, "lava-xnbd": {}}})
+    assert stripped == {"job_name": "x", "protocols": {"lava-xnbd": {}}}
+
+
+def test_lava_run_validates_a_sub_job_and_names_a_bad_field(tmp_path):
+    job = {"job_name": "mn", "device_type": "fake", "visibility": "public",
+           "timeouts": {"job": {"minutes": 1}, "action": {"seconds": 30}},
+           "protocols": {"lava-multinode": {**GOOD, "request": None, "expect_role": None}},
+           "actions": [{"boot": {"method": "minimal", "reset": False, "prompts": ["fake-board# "], "role": ["server"]}}]}
+    proc, records, _ = run_lava(tmp_path, job, HERE / "devices" / "fake-board.yaml", "--validate")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    job["protocols"]["lava-multinode"]["group_size"] = 5
+    proc, records, _ = run_lava(tmp_path, job, HERE / "devices" / "fake-board.yaml", "--validate")
+    assert "protocols.lava-multinode.group_size: 5, but roles lists 2 members" in job_result(records)["error_msg"]
