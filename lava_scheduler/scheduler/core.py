@@ -14,6 +14,7 @@ from lava_scheduler.jobs.models import TestJob
 from lava_scheduler.jobs.states import JobState
 from lava_scheduler.lab.models import Device
 from lava_scheduler.lab.states import DeviceHealth, DeviceState
+from lava_scheduler.scheduler import device_checks
 from lava_scheduler.scheduler.health_checks import config_error, due_health_checks, make_health_check
 from lava_scheduler.scheduler.lab_view import DeviceInfo, LabView, QueuedJob, queued_jobs
 
@@ -96,15 +97,17 @@ def apply_plans(plans: list[tuple[int, str]]) -> list[int]:
     if not plans:
         return []
     hostnames = sorted({hostname for _, hostname in plans})
+    # only the columns the transitions read: a job row's definitions are most of its bytes
     devices = {
         d.hostname: d
-        for d in Device.objects.select_for_update().filter(hostname__in=hostnames, state=DeviceState.IDLE).order_by("hostname")
+        for d in Device.objects.select_for_update().filter(hostname__in=hostnames, state=DeviceState.IDLE)
+        .only("hostname", "state", "health").order_by("hostname")
     }
     jobs = {
         j.pk: j
         for j in TestJob.objects.select_for_update()
         .filter(pk__in=[job_id for job_id, _ in plans], state=JobState.SUBMITTED, actual_device=None)
-        .order_by("pk")
+        .only("pk", "state", "health", "sub_id", "target_group", "actual_device").order_by("pk")
     }
     changed_jobs, changed_devices = [], []
     for job_id, hostname in plans:
@@ -190,6 +193,7 @@ def cancel_timed_out(now: datetime, summary: PassSummary) -> None:
 def schedule() -> PassSummary:
     now = timezone.now()
     summary = PassSummary()
+    device_checks.start_pass()
     view = LabView.read()
     available = schedule_health_checks(view, now, summary)
     plans = plan_jobs(view, available)
@@ -203,4 +207,5 @@ def schedule() -> PassSummary:
     summary.scheduled = apply_plans(plans)
     transition_multinode_groups()
     cancel_timed_out(now, summary)
+    device_checks.end_pass()
     return summary

@@ -9,7 +9,7 @@ treating it as anonymous would make "permission denied" errors baffling.
 import base64
 import binascii
 import functools
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
@@ -35,6 +35,8 @@ class AuthenticationFailed(Exception):
 
 def _touch(token_id: int, last_used_on) -> None:
     now = timezone.now()
+    if last_used_on is not None and timezone.is_naive(last_used_on):  # SQLite's raw rows: UTC, naive
+        last_used_on = last_used_on.replace(tzinfo=UTC)
     if last_used_on is None or now - last_used_on > LAST_USED_RESOLUTION:
         AuthToken.objects.filter(pk=token_id).update(last_used_on=now)
 
