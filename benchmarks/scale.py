@@ -165,19 +165,21 @@ def main() -> None:
         if waits:
             print(f"wait from submission to Running: median {statistics.median(waits):.1f} s, worst {max(waits):.1f} s")
         print(f"log lines stored: {lines:,} = {lines / elapsed:,.0f} lines/s")
-        per_job = max(finished, 1)
+        def per_job(seconds: float) -> str:
+            return f"{seconds / finished * 1000:7.1f} ms/job" if finished else "no job finished"
+
         print("CPU seconds (and per finished job):")
         for name in ("master", "scheduler", "workers", "jobs", "postgres"):
-            print(f"  {name:<10} {used[name]:8.1f} s  ({used[name] / per_job * 1000:6.1f} ms/job, "
+            print(f"  {name:<10} {used[name]:8.1f} s  ({per_job(used[name])}, "
                   f"{used[name] / elapsed * 100:5.1f} % of one core)")
-        print(f"  {'the rest':<10} {rest:8.1f} s  ({rest / per_job * 1000:6.1f} ms/job): "
+        print(f"  {'the rest':<10} {rest:8.1f} s  ({per_job(rest)}): "
               "lava-run processes not yet reaped, the shells of the boards, other work on this host")
         print(f"  machine    {used['machine']:8.1f} s of {elapsed * os.cpu_count():.0f} s available "
               f"({os.cpu_count()} CPUs; load after: {os.getloadavg()[0]:.1f})")
         server = used["master"] + used["scheduler"] + used["postgres"]
-        if server:
-            print(f"server (master + scheduler + PostgreSQL): {server / per_job * 1000:.1f} ms CPU per job: one "
-                  f"server core would carry ~{per_job / server * 60:,.0f} jobs/min of this kind")
+        if server and finished:
+            print(f"server (master + scheduler + PostgreSQL): {per_job(server)} of CPU: one "
+                  f"server core would carry ~{finished / server * 60:,.0f} jobs/min of this kind")
         biggest = max(("master", "scheduler", "workers", "jobs", "postgres"), key=lambda n: used[n])
         print(f"first bottleneck on this host: {biggest} (largest CPU share; 'jobs' = the lava-run processes)")
     finally:

@@ -1,7 +1,9 @@
-"""Whether each device's configuration renders, remembered across passes and scheduler restarts.
+"""Whether each device's configuration renders, and which type its dictionary extends, remembered
+across passes and scheduler restarts.
 
-Rendering a device configuration costs milliseconds; a lab of 1,000 boards
-would spend seconds on the first pass after every scheduler start. A result
+Rendering a device configuration (or parsing a dictionary) costs milliseconds;
+a lab of 1,000 boards would spend seconds on the first pass after every
+scheduler start. A result
 stays valid while the device's dictionary (its modification time) and the
 device-type templates (a fingerprint of their folders) are unchanged; it is
 kept in memory and in ``STATE_DIR/scheduler/device-checks.json``, written
@@ -19,7 +21,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-FORMAT = 1
+FORMAT = 2
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,7 @@ class Check:
 
 
 _checks: dict[str, Check] = {}
+_extends: dict[str, tuple[float, str | None]] = {}  # dictionary path -> (its mtime, the type it extends)
 _state = {"loaded": False, "dirty": False, "fingerprint": None}
 
 
@@ -59,6 +62,7 @@ def start_pass() -> None:
         _load(fingerprint)
     if fingerprint != _state["fingerprint"]:
         _checks.clear()
+        _extends.clear()
         _state["fingerprint"], _state["dirty"] = fingerprint, True
 
 
@@ -68,6 +72,7 @@ def _load(fingerprint: list) -> None:
         if saved.get("format") != FORMAT or saved.get("templates") != fingerprint:
             return
         _checks.update({path: Check(mtime, error) for path, (mtime, error) in saved["devices"].items()})
+        _extends.update({path: (mtime, extends) for path, (mtime, extends) in saved["extends"].items()})
         _state["fingerprint"] = fingerprint
     except (OSError, ValueError, TypeError, KeyError, AttributeError):
         return  # missing or unreadable: every device is rendered once again
@@ -85,13 +90,27 @@ def remember(path: str, mtime: float, error: str | None) -> None:
     _state["dirty"] = True
 
 
+def recall_extends(path: str, mtime: float) -> tuple[bool, str | None]:
+    """(known, the device type the dictionary extends or None)."""
+    if not _state["loaded"]:
+        start_pass()
+    known = _extends.get(path)
+    return (True, known[1]) if known is not None and known[0] == mtime else (False, None)
+
+
+def remember_extends(path: str, mtime: float, device_type: str | None) -> None:
+    _extends[path] = (mtime, device_type)
+    _state["dirty"] = True
+
+
 def end_pass() -> None:
     """Write what this pass learnt (atomically: a reader never sees half a file)."""
     if not _state["dirty"]:
         return
     target = _file()
     data = {"format": FORMAT, "templates": _state["fingerprint"],
-            "devices": {path: [check.mtime, check.error] for path, check in _checks.items()}}
+            "devices": {path: [check.mtime, check.error] for path, check in _checks.items()},
+            "extends": {path: [mtime, extends] for path, (mtime, extends) in _extends.items()}}
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".device-checks.")

@@ -21,10 +21,6 @@ from lava_scheduler.scheduler.lab_view import DeviceInfo
 
 log = logging.getLogger("lava-scheduler")
 
-# dictionary path -> (its mtime, the type it extends)
-_extends_cache: dict[str, tuple[float, str | None]] = {}
-
-
 def _mtime(hostname: str) -> tuple[str, float | None]:
     # a plain string join and stat: this runs for every idle device on every pass
     path = os.path.join(str(settings.DEVICES_PATH), f"{hostname}.jinja2")
@@ -60,17 +56,17 @@ def health_check_file(hostname: str, of_type: dict[str, Path | None] | None = No
     key, mtime = _mtime(hostname)
     if mtime is None:
         return None
-    cached = _extends_cache.get(key)
-    if cached is None or cached[0] != mtime:
-        cached = (mtime, files.extended_type(hostname))
-        _extends_cache[key] = cached
-    if not cached[1]:
+    known, device_type = device_checks.recall_extends(key, mtime)
+    if not known:
+        device_type = files.extended_type(hostname)
+        device_checks.remember_extends(key, mtime, device_type)
+    if not device_type:
         return None
     if of_type is None:
-        return files.health_check_of_type(cached[1])
-    if cached[1] not in of_type:
-        of_type[cached[1]] = files.health_check_of_type(cached[1])
-    return of_type[cached[1]]
+        return files.health_check_of_type(device_type)
+    if device_type not in of_type:
+        of_type[device_type] = files.health_check_of_type(device_type)
+    return of_type[device_type]
 
 
 def due_health_checks(devices: list[DeviceInfo], now: datetime) -> dict[str, Path]:

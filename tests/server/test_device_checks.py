@@ -24,6 +24,7 @@ def lab_dirs(tmp_path, settings):
 def restarted() -> None:
     """What a new scheduler process starts with."""
     device_checks._checks.clear()
+    device_checks._extends.clear()
     device_checks._state.update(loaded=False, dirty=False, fingerprint=None)
 
 
@@ -31,12 +32,15 @@ def test_results_survive_a_restart_and_follow_the_dictionary(lab_dirs):
     device_checks.start_pass()
     device_checks.remember("/dev/a.jinja2", 1.0, None)
     device_checks.remember("/dev/b.jinja2", 1.0, "device 'b': template syntax error")
+    device_checks.remember_extends("/dev/a.jinja2", 1.0, "qemu")
     device_checks.end_pass()
     restarted()
     device_checks.start_pass()
     assert device_checks.recall("/dev/a.jinja2", 1.0).error is None
     assert device_checks.recall("/dev/b.jinja2", 1.0).error == "device 'b': template syntax error"
     assert device_checks.recall("/dev/a.jinja2", 2.0) is None  # the dictionary was edited
+    assert device_checks.recall_extends("/dev/a.jinja2", 1.0) == (True, "qemu")
+    assert device_checks.recall_extends("/dev/a.jinja2", 2.0) == (False, None)
 
 
 def test_a_changed_device_type_template_forgets_everything(lab_dirs):
