@@ -21,6 +21,7 @@ from lava_scheduler.scheduler.lab_view import DeviceInfo
 
 log = logging.getLogger("lava-scheduler")
 
+
 def _mtime(hostname: str) -> tuple[str, float | None]:
     # a plain string join and stat: this runs for every idle device on every pass
     path = os.path.join(str(settings.DEVICES_PATH), f"{hostname}.jinja2")
