@@ -4,8 +4,11 @@
 Run through ``./lab.sh``, which prepares the host and the Python environment.
 The boards: QEMU x86_64 and arm64 devices of the ``qemu`` type (run by the
 dispatcher itself), and a QEMU arm64 machine running real U-Boot whose serial
-line is served by ser2net and whose power is switched by pdudaemon. Ctrl-C or
-SIGTERM stops every process started here, boards included.
+line is served by ser2net and whose power is switched by pdudaemon. The web
+is served by gunicorn with the packaged service's settings (``--dev-server``:
+Django's development server). A daemon that ends is started again with
+back-off (``supervise.py``); only Ctrl-C or SIGTERM stops the lab, and every
+process started here with it, boards included.
 """
 
 import argparse
