@@ -1,6 +1,9 @@
 #!/usr/bin/env python3
 """One scheduling pass: 1,000 devices of 100 types, 10,000 queued jobs with tags and priorities.
 
+A pass with group permissions on half the device types (submit rights for one
+of five groups each; ten submitters, each in some of the groups) is measured too.
+
 Prints the time of the pass and its SQL queries: on a new lab (every device
 configuration rendered for the first time), warm (a second lab of the same size
 in the same process), and the first pass of a freshly started scheduler process
@@ -20,7 +23,7 @@ from _django import setup_django
 DEVICES, TYPES, JOBS = 1000, 100, 10_000
 
 
-def populate(prefix: str) -> None:
+def populate(prefix: str, permissions: bool = False) -> None:
     from django.conf import settings
     from django.contrib.auth.models import User
 
@@ -29,7 +32,7 @@ def populate(prefix: str) -> None:
     from lava_scheduler.lab.states import DeviceHealth
 
     rng = random.Random(42)
-    user, _ = User.objects.get_or_create(username="bench")
+    users = [User.objects.get_or_create(username=f"bench{i}")[0] for i in range(10)]
     tags = [Tag.objects.get_or_create(name=f"tag{i}")[0] for i in range(5)]
     types = DeviceType.objects.bulk_create([DeviceType(name=f"{prefix}type{i:03d}") for i in range(TYPES)])
     workers = Worker.objects.bulk_create([Worker(hostname=f"{prefix}worker{i:02d}") for i in range(20)])
@@ -52,7 +55,7 @@ def populate(prefix: str) -> None:
     jobs = TestJob.objects.bulk_create(
         [
             TestJob(
-                submitter=user,
+                submitter=users[rng.randrange(len(users))],
                 requested_device_type=types[rng.randrange(TYPES)],
                 priority=rng.choice([0, 50, 100]),
                 definition="job_name: bench",
@@ -64,6 +67,22 @@ def populate(prefix: str) -> None:
     TestJob.tags.through.objects.bulk_create(
         [TestJob.tags.through(testjob_id=j.pk, tag_id=rng.choice(tags).id) for j in jobs if rng.random() < 0.3]
     )
+    if permissions:
+        restrict_half(rng, types, users)
+
+
+def restrict_half(rng, types, users) -> None:
+    from django.contrib.auth.models import Group
+
+    from lava_scheduler.permissions.models import GroupDeviceTypePermission
+
+    groups = [Group.objects.get_or_create(name=f"bench-team{i}")[0] for i in range(5)]
+    for user in users:
+        user.groups.set(rng.sample(groups, 2))
+    GroupDeviceTypePermission.objects.bulk_create([
+        GroupDeviceTypePermission(device_type=device_type, group=rng.choice(groups), permission=permission)
+        for device_type in types[::2] for permission in ("view_devicetype", "submit_to_devicetype")
+    ])
 
 
 def measure(label: str, target: str = "") -> None:
@@ -81,13 +100,13 @@ def measure(label: str, target: str = "") -> None:
           + (f"  (target {target})" if target else ""))
 
 
-def relab() -> None:
+def relab(permissions: bool = False) -> None:
     from lava_scheduler.jobs.models import TestJob
     from lava_scheduler.lab.models import Device, DeviceType, Tag, Worker
 
     for model in (TestJob, Device, DeviceType, Worker, Tag):
         model.objects.all().delete()
-    populate("a-")  # same dictionaries: their rendering is cached by file modification time
+    populate("a-", permissions)  # same dictionaries: their rendering is cached by file modification time
 
 
 def first_pass_of_a_new_process() -> None:
@@ -110,6 +129,8 @@ def main() -> None:
     measure("scheduling pass, new lab (renders every chosen device's configuration once)")
     relab()
     measure("scheduling pass, warm", "<= 0.1 s")
+    relab(permissions=True)
+    measure("scheduling pass, warm, group permissions on half the device types", "<= 0.1 s")
     relab()
     from django.db import connection
 

@@ -1,15 +1,6 @@
 """Constants shared by server and dispatcher (names and values follow the reference)."""
 
-LINE_SEPARATOR = "\n"
-UEFI_LINE_SEPARATOR = "\r\n"
-
-DISPATCHER_DOWNLOAD_DIR = "/var/lib/lava/dispatcher/tmp"
-WORKER_DIR = "/var/lib/lava/dispatcher/worker"
-
-ACTION_TIMEOUT = 30  # seconds, when nothing else sets one
 CLEANUP_TIMEOUT = 300
-LAVA_MULTINODE_SYSTEM_TIMEOUT = 90
-BOOTLOADER_DEFAULT_CMD_TIMEOUT = 90
 HTTP_DOWNLOAD_TIMEOUT = 60
 HTTP_DOWNLOAD_CHUNK_SIZE = 32768
 TFTP_SIZE_LIMIT = 4 * 1024**3
@@ -17,7 +8,7 @@ TFTP_SIZE_LIMIT = 4 * 1024**3
 # one log record is capped at this many characters
 LOG_LINE_LIMIT = 100_000
 
-# the nine log levels a log record may carry
+# the log levels a log record may carry
 LOG_LEVELS = (
     "exception",
     "error",

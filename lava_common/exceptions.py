@@ -51,10 +51,5 @@ class LAVATimeoutError(LAVAError):
     error_help = "An action took longer than its timeout"
 
 
-class MultinodeProtocolTimeoutError(LAVAError):
-    error_type = "MultinodeTimeout"
-    error_help = "A MultiNode message was not answered in time"
-
-
 # error types that mean the lab, not the job, is at fault: they drive device health
 INFRASTRUCTURE_ERROR_TYPES = frozenset({"Bug", "Configuration", "Infrastructure"})

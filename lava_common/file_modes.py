@@ -33,7 +33,17 @@ def make_dirs(path: str | os.PathLike[str]) -> Path:
         missing.append(directory)
     for directory in reversed(missing):
         directory.mkdir(mode=DIR_MODE, exist_ok=True)
+        owned_like_folder(directory)
     return path
+
+
+def owned_like_folder(path: str | os.PathLike[str]) -> None:
+    """As root (an admin's ``lava-server manage``), give ``path`` its folder's owner and group:
+    the lab's daemons, which own that folder, must still read what root wrote there."""
+    if os.geteuid() != 0:
+        return
+    folder = os.stat(os.path.dirname(os.path.abspath(path)))
+    os.chown(path, folder.st_uid, folder.st_gid)
 
 
 def write_text(path: str | os.PathLike[str], text: str) -> None:

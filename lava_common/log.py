@@ -14,13 +14,17 @@ import re
 from typing import Any
 
 from lava_common.constants import LOG_LEVELS, LOG_LINE_LIMIT
+from lava_common.yaml_loader import load_yaml
 
 # C1 controls (incl. NEL), DEL, Unicode line/paragraph separators, BOM and non-characters
 _NOT_YAML_SAFE = re.compile("[\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff\ud800-\udfff]")
 
 
 def _escape(match: re.Match[str]) -> str:
-    return f"\\u{ord(match.group()):04x}"
+    code = ord(match.group())
+    if 0xD800 <= code <= 0xDFFF:
+        return "\ufffd"  # a lone surrogate: no YAML reader takes it, even escaped
+    return f"\\u{code:04x}"
 
 
 def utc_now_iso() -> str:
@@ -42,14 +46,21 @@ def format_record(level: str, msg: Any, dt: str | None = None, ns: str | None = 
 
 
 def parse_record(line: str) -> dict[str, Any]:
-    """Read one log line back; accepts our JSON form and any YAML flow form."""
+    """Read one log line back; accepts our JSON form and any YAML flow form.
+
+    Anything else, a list or a number after the dash included, is a ValueError:
+    callers index the record.
+    """
     line = line.rstrip("\n")
     if not line.startswith("- "):
         raise ValueError(f"not a log record: {line[:80]!r}")
     body = line[2:]
     try:
-        return json.loads(body)
+        record = json.loads(body)
+    except RecursionError:  # "[[[[..." thousands deep: not ours, and YAML would refuse it too
+        raise ValueError("not a log record: nested too deeply") from None
     except ValueError:
-        from lava_common.yaml_loader import load_yaml
-
-        return load_yaml(body)
+        record = load_yaml(body)  # bounded: depth, size and aliases
+    if not isinstance(record, dict):
+        raise ValueError(f"not a log record: {line[:80]!r}")
+    return record

@@ -9,9 +9,9 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from lava_common.exceptions import JobError, LAVABug, LAVAError, LAVATimeoutError
-from lava_common.timeouts import format_duration
-from lava_dispatcher.timeouts import Timeout, TimeoutSources
+from lava_common.exceptions import LAVABug, LAVAError, LAVATimeoutError
+from lava_common.timeouts import Timeout, TimeoutSources, format_duration
+from lava_dispatcher.plan import DEFAULT_NAMESPACE
 
 if TYPE_CHECKING:
     from lava_dispatcher.context import JobContext
@@ -22,7 +22,6 @@ class Action:
     description: ClassVar[str] = "base action"
     summary: ClassVar[str] = "base action"
     section: ClassVar[str] = ""
-    timeout_exception: ClassVar[type[LAVAError]] = JobError
 
     def __init__(self) -> None:
         self.parameters: dict[str, Any] = {}
@@ -35,6 +34,7 @@ class Action:
         self.results: dict[str, Any] = {}
         self.sources: TimeoutSources | None = None
         self.parent: Action | None = None
+        self.namespace = DEFAULT_NAMESPACE
 
     # -- parse time
     def populate(self, parameters: dict[str, Any]) -> None:
@@ -101,6 +101,8 @@ class Pipeline:
         action.level = f"{self.parent.level}.{index}" if self.parent else str(index)
         action.parent = self.parent
         action.parameters = parameters
+        inherited = self.parent.namespace if self.parent else DEFAULT_NAMESPACE
+        action.namespace = str(parameters.get("namespace") or inherited)
         action.sources = self.sources
         share = None
         if self.parent is not None and self.parent.max_retries > 1:
@@ -132,6 +134,7 @@ class Pipeline:
         started = time.monotonic()
         deadline = ctx.deadlines.push(action.name, action.timeout.duration)
         failed = False
+        outer_namespace, ctx.namespace = ctx.namespace, action.namespace
         try:
             action.run(ctx)
         except LAVATimeoutError as exc:
@@ -150,6 +153,7 @@ class Pipeline:
             action.errors.append(str(exc))
             raise LAVABug(f"{action.name}: {type(exc).__name__}: {exc}") from exc
         finally:
+            ctx.namespace = outer_namespace
             ctx.deadlines.pop(deadline)
             duration = time.monotonic() - started
             log(f"end: {action.level} {action.name} (duration {format_duration(duration)})")

@@ -13,6 +13,10 @@ from dataclasses import dataclass
 from lava_common.exceptions import LAVATimeoutError
 
 JOB_LABEL = "job"
+# the longest single wait armed (interval timer, console wait): setitimer and select overflow near
+# the platform's time_t limit, and a job may ask for {days: 10**20}; a far deadline just wakes
+# the timer, which re-arms (see _fire)
+LONGEST_WAIT = 30 * 86400.0
 
 
 @dataclass
@@ -39,7 +43,7 @@ class DeadlineStack:
             return
         remaining = min(pending) - time.monotonic()
         # an already-passed deadline still has to fire, so never arm 0 (which disarms)
-        signal.setitimer(signal.ITIMER_REAL, max(remaining, 0.001))
+        signal.setitimer(signal.ITIMER_REAL, min(max(remaining, 0.001), LONGEST_WAIT))
 
     def _fire(self, signum: int, frame: object) -> None:
         now = time.monotonic()

@@ -1,7 +1,7 @@
 """``lava-run``: run one job standalone (by hand, by the worker, by tuxrun).
 
-Imports are kept lazy: ``lava-run --validate`` has to start in a fraction of
-a second, so pexpect and requests are only loaded by the actions that use them.
+``lava-run --validate`` has to start in a fraction of a second, so pexpect,
+requests and the test-shell modules are only loaded by the actions that use them.
 """
 
 from __future__ import annotations
@@ -14,6 +14,12 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from lava_common.exceptions import ConfigurationError, JobCanceled, JobError, LAVAError
+from lava_common.yaml_loader import YAMLLoadError, dump_yaml, load_yaml
+from lava_dispatcher.context import JobContext
+from lava_dispatcher.device import parse_device, parse_dispatcher
+from lava_dispatcher.job import Job
+from lava_dispatcher.local_files import LocalFiles
+from lava_dispatcher.logger import JobLogger, stderr_logger
 
 CANCEL_SIGNALS = (signal.SIGHUP, signal.SIGINT, signal.SIGQUIT, signal.SIGTERM, signal.SIGUSR2)
 
@@ -39,12 +45,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _load(path: Path | None, what: str, error: type[LAVAError]) -> Any:
-    from lava_common.yaml_loader import YAMLLoadError, load_yaml
-
     if path is None:
         return None
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_bytes()  # load_yaml decodes, and says where a file is not UTF-8
     except OSError as exc:
         raise error(f"cannot read the {what} '{path}': {exc.strerror}") from exc
     try:
@@ -74,14 +78,10 @@ class _CancelHandler:
 
 
 def _write_yaml(path: Path, data: Any) -> None:
-    from lava_common.yaml_loader import dump_yaml
-
     path.write_text(dump_yaml(data), encoding="utf-8")
 
 
 def run(args: argparse.Namespace) -> int:
-    from lava_dispatcher.logger import stderr_logger
-
     args.output_dir.mkdir(parents=True, exist_ok=True)
     logger = stderr_logger(str(args.output_dir / "logs.yaml"))
     if args.token:
@@ -109,8 +109,8 @@ def run(args: argparse.Namespace) -> int:
         handler.ignore()
         if ctx is not None:
             ctx.deadlines.clear()
-            if ctx.connection is not None:
-                ctx.connection.stop_process()
+            for console in ctx.connections():
+                console.stop_process()
             ctx.processes.kill_all()
         if job is not None:
             job.remove_scratch()
@@ -122,12 +122,7 @@ def run(args: argparse.Namespace) -> int:
     return 0 if result["result"] == "pass" else 1
 
 
-def _prepare(args: argparse.Namespace, logger: Any) -> tuple[Any, Any]:
-    from lava_dispatcher.context import JobContext
-    from lava_dispatcher.device import parse_device, parse_dispatcher
-    from lava_dispatcher.job import Job
-    from lava_dispatcher.local_files import LocalFiles
-
+def _prepare(args: argparse.Namespace, logger: JobLogger) -> tuple[JobContext, Job]:
     job_data = _load(args.definition, "job definition", JobError)
     device = parse_device(_load(args.device, "device configuration", ConfigurationError), str(args.device))
     dispatcher = parse_dispatcher(_load(args.dispatcher, "dispatcher configuration", ConfigurationError))
@@ -137,7 +132,10 @@ def _prepare(args: argparse.Namespace, logger: Any) -> tuple[Any, Any]:
     secrets = job_data.get("secrets") or {}
     if isinstance(secrets, dict):
         for key, value in secrets.items():
-            os.environ[str(key)] = str(value)
+            try:
+                os.environ[str(key)] = str(value)
+            except (ValueError, OSError):  # "", "A=B", a NUL byte: no environment can hold these
+                raise JobError(f"secrets.{key}: not a usable environment variable name") from None
             logger.add_secret(str(value))
     os.environ["LAVA_JOB_ID"] = str(args.job_id)
     ctx = JobContext(

@@ -18,6 +18,7 @@ from typing import Any
 import pexpect
 
 from lava_common.exceptions import ConnectionClosedError, LAVATimeoutError
+from lava_dispatcher.alarm import LONGEST_WAIT
 from lava_dispatcher.logger import JobLogger
 from lava_dispatcher.processes import ProcessRegistry
 
@@ -152,7 +153,7 @@ class Console:
         its newline); waits that match inside lines (signals, monitors) must not cut them in two.
         """
         wanted = list(patterns) + [pexpect.EOF, pexpect.TIMEOUT]
-        index = self.spawn.expect(wanted, timeout=timeout)
+        index = self.spawn.expect(wanted, timeout=min(timeout, LONGEST_WAIT))
         if log_partial or index >= len(patterns):
             self.lines.flush_partial()
         if index == len(patterns):

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from lava_common.exceptions import ConfigurationError
-from lava_common.timeouts import timeout_seconds
 
 DEFAULT_KERNEL_START = "Linux version [0-9]"
 DEFAULT_SHELL_PROMPT = "lava-test: # "
@@ -38,8 +37,7 @@ class PowerCommands:
     soft_reboot: list[str] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
-class ConnectionSpec:
+class ConnectionSpec(NamedTuple):
     name: str
     command: str
     tags: tuple[str, ...] = ()
@@ -101,16 +99,13 @@ class DeviceConfig:
         defaults = {"lava_test_sh_cmd": "/bin/sh", "lava_test_results_dir": "/lava-%s"}
         return {**defaults, **(self.constants.get("posix") or {})}
 
+    def command_list(self, name: str) -> list[str]:
+        """A ``commands:`` entry (power_on, recovery_mode...) as a list; empty when the device has none."""
+        commands = self.raw.get("commands") or {}
+        return _as_command_list(commands.get(name), f"commands.{name}")
+
     def bootloader_constants(self, name: str) -> dict[str, Any]:
         return dict(self.constants.get(name) or {})
-
-    def action_timeout(self, name: str) -> int | None:
-        value = (self.timeouts.get("actions") or {}).get(name)
-        return timeout_seconds(value) if isinstance(value, dict) else None
-
-    def connection_timeout(self, name: str) -> int | None:
-        value = (self.timeouts.get("connections") or {}).get(name)
-        return timeout_seconds(value) if isinstance(value, dict) else None
 
 
 def _connections(commands: dict[str, Any]) -> list[ConnectionSpec]:

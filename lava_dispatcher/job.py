@@ -24,8 +24,10 @@ class Job:
 
     @classmethod
     def from_context(cls, ctx: JobContext) -> Job:
-        schema_check(ctx.job)
+        for warning in schema_check(ctx.job):
+            ctx.logger.warning(f"job definition: {warning}")
         pipeline, plan = build_pipeline(ctx.job, ctx.device, ctx.job_id)
+        ctx.plan = plan
         return cls(ctx, pipeline, plan)
 
     @property
@@ -99,6 +101,7 @@ class Job:
         deadline = ctx.deadlines.push("cleanup", CLEANUP_TIMEOUT)
         try:
             for action in self.pipeline.actions[:-1]:
+                ctx.namespace = action.namespace
                 try:
                     action.cleanup(ctx)
                 except Exception as exc:  # noqa: BLE001 - one failed cleanup must not stop the others

@@ -5,96 +5,44 @@ from __future__ import annotations
 from typing import Any
 
 from lava_common.exceptions import JobError
-from lava_dispatcher.action import Action, Pipeline
+from lava_common.schemas import JobSchemaError, validate_job
+from lava_common.timeouts import TimeoutSources
+from lava_dispatcher.action import Pipeline
+from lava_dispatcher.actions.finalize import FinalizeAction
 from lava_dispatcher.device import DeviceConfig
+from lava_dispatcher.methods import select_method
 from lava_dispatcher.plan import JobPlan
+from lava_dispatcher.registry import METHODS
 from lava_dispatcher.retry import RepeatAction
-from lava_dispatcher.strategies import select_strategy
-from lava_dispatcher.timeouts import TimeoutSources
-
-SECTIONS = ("deploy", "boot", "test", "command")
 
 
-def _strategies(section: str) -> list[Any]:
-    # imported here so that a module only pays for the sections it uses
-    if section == "deploy":
-        from lava_dispatcher.actions.deploy.strategies import DEPLOY_STRATEGIES
+def schema_check(job: dict[str, Any]) -> list[str]:
+    """Check the job against the shared job schema; return its warnings.
 
-        return DEPLOY_STRATEGIES
-    if section == "boot":
-        from lava_dispatcher.actions.boot.strategies import BOOT_STRATEGIES
-
-        return BOOT_STRATEGIES
-    from lava_dispatcher.actions.test.strategies import TEST_STRATEGIES
-
-    return TEST_STRATEGIES
-
-
-def schema_check(job: dict[str, Any]) -> None:
-    """Use the shared job schema when it is there (it is written by another team)."""
+    A timeout longer than the job's is not refused here: the reference's
+    lava-run runs such a job (tuxrun's boot-only jobs are like that) and
+    ``Job.validate`` warns about it; the server refuses it at submission.
+    """
     try:
-        from lava_common.schemas import JobSchemaError, validate_job
-    except ImportError:
-        return
-    try:
-        validate_job(job)
+        return [str(issue) for issue in validate_job(job, refuse_long_timeouts=False)]
     except JobSchemaError as exc:
         raise JobError(f"Invalid job definition: {exc}") from exc
 
 
-def _blocks(job: dict[str, Any]) -> list[tuple[str, dict[str, Any], str]]:
-    actions = job.get("actions")
-    if not isinstance(actions, list) or not actions:
-        raise JobError("Invalid job definition: 'actions' must be a non-empty list")
-    blocks = []
-    for index, item in enumerate(actions):
-        where = f"actions[{index}]"
-        if not isinstance(item, dict) or len(item) != 1:
-            raise JobError(f"{where}: each action must be a mapping with exactly one key ({', '.join(SECTIONS)})")
-        section, params = next(iter(item.items()))
-        if section not in SECTIONS:
-            raise JobError(f"{where}: unknown action type '{section}'")
-        if not isinstance(params, dict):
-            raise JobError(f"{where}.{section}: must be a mapping")
-        if "repeat" in params and "failure_retry" in params:
-            raise JobError(f"{where}.{section}: 'repeat' and 'failure_retry' are mutually exclusive")
-        blocks.append((section, params, f"{where}.{section}"))
-    return blocks
-
-
 def build_pipeline(job: dict[str, Any], device: DeviceConfig, job_id: str) -> tuple[Pipeline, JobPlan]:
-    if not isinstance(job, dict):
-        raise JobError("Invalid job definition: the job must be a mapping")
+    plan = JobPlan.from_job(job_id, job)
     if not isinstance(job.get("timeouts", {}), dict):
         raise JobError("Invalid job definition: 'timeouts' must be a mapping")
-    blocks = _blocks(job)
-    plan = JobPlan(job_id=job_id, job=job, test_blocks=[p for s, p, _ in blocks if s == "test"])
-    sources = TimeoutSources(job.get("timeouts") or {}, device.timeouts)
-    pipeline = Pipeline(sources=sources)
-    for section, params, where in blocks:
-        params = {**params, "section": section, "where": where}
-        factory = _factory(section, params, device, plan, where)
-        repeat = params.get("repeat")
-        if repeat is not None:
-            if not isinstance(repeat, int) or repeat < 1:
-                raise JobError(f"{where}.repeat: must be an integer >= 1")
-            pipeline.add_action(RepeatAction(factory, repeat), params)
-        else:
-            pipeline.add_action(factory(), params)
-    from lava_dispatcher.actions.finalize import FinalizeAction
-
-    pipeline.add_action(FinalizeAction(), {"section": "finalize"})
+    pipeline = Pipeline(sources=TimeoutSources(job.get("timeouts") or {}, device.timeouts))
+    for block in plan.blocks:
+        method = select_method(METHODS[block.section], device, block)
+        parameters = dict(block.parameters)
+        repeat = parameters.get("repeat")
+        if repeat is None:
+            pipeline.add_action(method.build(device, block, plan), parameters)
+            continue
+        if not isinstance(repeat, int) or repeat < 1:
+            raise JobError(f"{block.where}.repeat: must be an integer >= 1")
+        pipeline.add_action(RepeatAction(lambda m=method, b=block: m.build(device, b, plan), repeat), parameters)
+    pipeline.add_action(FinalizeAction(), {})
     return pipeline, plan
-
-
-def _factory(section: str, params: dict[str, Any], device: DeviceConfig, plan: JobPlan, where: str) -> Any:
-    if section == "command":
-        from lava_dispatcher.actions.command import CommandAction
-
-        return lambda: CommandAction(device)
-    strategy = select_strategy(_strategies(section), device, params, where)
-
-    def make() -> Action:
-        return strategy.build(device, params, plan)
-
-    return make

@@ -1,26 +1,110 @@
-"""What the parser knows about the whole job while building each block's actions."""
+"""The job as the parser read it: typed blocks in order, and the job-wide settings actions may need.
+
+Actions never read the raw job definition: what they need of it is here,
+checked once, with the position each block had in ``actions:``.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
+
+from lava_common.exceptions import JobError
+
+SECTIONS = ("deploy", "boot", "test", "command")
+
+# the reference's namespace of an action that names none: single-board, single-console jobs live here
+DEFAULT_NAMESPACE = "common"
+
+
+class PlanBlock(NamedTuple):
+    """One entry of the job's ``actions:`` list."""
+
+    section: str  # deploy, boot, test or command
+    position: int  # index in ``actions:``
+    namespace: str
+    parameters: Mapping[str, Any]
+
+    @property
+    def where(self) -> str:
+        """The block's path in the job definition, for error messages."""
+        return f"actions[{self.position}].{self.section}"
 
 
 @dataclass
 class JobPlan:
-    job_id: str
-    job: dict[str, Any]
-    test_blocks: list[dict[str, Any]] = field(default_factory=list)
+    """The job's blocks in order and its job-wide settings; the empty plan stands for no job."""
+
+    job_id: str = ""
+    blocks: tuple[PlanBlock, ...] = ()
+    # job-wide settings, as the definition wrote them
+    context: Mapping[str, Any] = field(default_factory=dict)
+    environment: Mapping[str, Any] = field(default_factory=dict)
+    secrets: Mapping[str, Any] = field(default_factory=dict)
+    tags: tuple[str, ...] = ()
+
+    @classmethod
+    def from_job(cls, job_id: str, job: Any) -> JobPlan:
+        """Check the shape of ``actions:`` and read each block; raises JobError naming the path."""
+        if not isinstance(job, dict):
+            raise JobError("Invalid job definition: the job must be a mapping")
+        return cls(
+            job_id=job_id,
+            blocks=tuple(_blocks(job.get("actions"))),
+            context=_mapping(job, "context"),
+            environment=_mapping(job, "environment"),
+            secrets=_mapping(job, "secrets"),
+            tags=tuple(str(tag) for tag in job.get("tags") or ()),
+        )
+
+    def section(self, name: str) -> list[PlanBlock]:
+        return [block for block in self.blocks if block.section == name]
+
+    @property
+    def test_shell_blocks(self) -> list[PlanBlock]:
+        """The ``test: definitions:`` blocks in job order: their index is the overlay's stage number."""
+        return [block for block in self.section("test") if "definitions" in block.parameters]
 
     @property
     def needs_overlay(self) -> bool:
         """A lava-test-shell runs later, so the deploy must put the overlay on the board."""
-        return any("definitions" in block for block in self.test_blocks)
+        return bool(self.test_shell_blocks)
 
-    def test_stage(self, block: dict[str, Any]) -> int:
-        """Index of this definitions block among the job's test-shell blocks."""
-        stages = [b for b in self.test_blocks if "definitions" in b]
-        for index, candidate in enumerate(stages):
-            if candidate is block:
-                return index
-        return 0
+    def test_stage(self, block: PlanBlock) -> int:
+        """Stage number of a definitions block: its rank among the job's test-shell blocks."""
+        positions = [candidate.position for candidate in self.test_shell_blocks]
+        if block.position not in positions:
+            raise JobError(f"{block.where}: not a test-shell block (no 'definitions')")
+        return positions.index(block.position)
+
+    @property
+    def deploy_os(self) -> str:
+        """The ``os:`` of the first deploy that names one ('' when none does)."""
+        for block in self.section("deploy"):
+            if block.parameters.get("os"):
+                return str(block.parameters["os"])
+        return ""
+
+
+def _mapping(job: dict[str, Any], key: str) -> Mapping[str, Any]:
+    value = job.get(key)
+    return value if isinstance(value, dict) else {}
+
+
+def _blocks(actions: Any) -> list[PlanBlock]:
+    if not isinstance(actions, list) or not actions:
+        raise JobError("Invalid job definition: 'actions' must be a non-empty list")
+    blocks = []
+    for position, item in enumerate(actions):
+        where = f"actions[{position}]"
+        if not isinstance(item, dict) or len(item) != 1:
+            raise JobError(f"{where}: each action must be a mapping with exactly one key ({', '.join(SECTIONS)})")
+        section, parameters = next(iter(item.items()))
+        if section not in SECTIONS:
+            raise JobError(f"{where}: unknown action type '{section}'")
+        if not isinstance(parameters, dict):
+            raise JobError(f"{where}.{section}: must be a mapping")
+        namespace = str(parameters.get("namespace") or DEFAULT_NAMESPACE)
+        blocks.append(PlanBlock(section, position, namespace, parameters))
+    return blocks

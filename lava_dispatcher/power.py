@@ -22,7 +22,7 @@ def run_commands(ctx: JobContext, commands: list[str], what: str, timeout: float
 
 
 def run_command(ctx: JobContext, command: str, what: str, timeout: float | None = None) -> str:
-    import subprocess
+    import subprocess  # deferred: a heavy import that `lava-run --validate` does not need
 
     ctx.logger.debug(f"{what}: running '{command}'")
     wait = min(timeout or 300.0, max(ctx.deadlines.remaining(), 0.1))

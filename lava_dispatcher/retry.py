@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from lava_common.exceptions import InfrastructureError, JobError, LAVABug, LAVAError, TestError
 from lava_dispatcher.action import Action
+from lava_dispatcher.alarm import LONGEST_WAIT
 
 if TYPE_CHECKING:
     from lava_dispatcher.action import Pipeline
@@ -22,20 +23,12 @@ class RetryAction(Action):
     name = "retry"
     description = "retry the child pipeline on failure"
     summary = "retry on failure"
-    default_retry_section = ""  # "boot" also honours constants.boot_retry
 
     def __init__(self, max_retries: int | None = None) -> None:
         super().__init__()
         self._explicit_retries = max_retries
         self.max_retries = max_retries or 1
         self.sleep = 1.0
-
-    def retries_for(self, parameters: dict[str, Any], device_retry: int) -> int:
-        if self._explicit_retries is not None:
-            return self._explicit_retries
-        if "failure_retry" in parameters:
-            return int(parameters["failure_retry"])
-        return device_retry
 
     def run(self, ctx: JobContext) -> None:
         if "failure_retry_interval" in self.parameters:
@@ -55,7 +48,7 @@ class RetryAction(Action):
                 self.cleanup(ctx)
                 if ctx.deadlines.remaining() <= self.sleep:
                     raise type(exc)(f"{self.name}: no time left for another attempt: {exc}") from exc
-                time.sleep(self.sleep)
+                time.sleep(min(self.sleep, LONGEST_WAIT))
                 self._reset_children()
 
     def _reset_children(self) -> None:

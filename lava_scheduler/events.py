@@ -15,7 +15,7 @@ from django.db import transaction
 _local = threading.local()
 
 
-def _socket(address: str):
+def _socket(address: str, high_water_mark: int = 100):
     import zmq
 
     sockets = getattr(_local, "sockets", None)
@@ -25,7 +25,7 @@ def _socket(address: str):
     if sock is None:
         sock = zmq.Context.instance().socket(zmq.PUSH)
         sock.setsockopt(zmq.LINGER, 200)
-        sock.setsockopt(zmq.SNDHWM, 100)
+        sock.setsockopt(zmq.SNDHWM, high_water_mark)
         sock.connect(address)
         sockets[address] = sock
     return sock
@@ -38,6 +38,16 @@ def _send(address: str, hint: str) -> None:
         _socket(address).send_string(hint, zmq.NOBLOCK)
     except zmq.Again:
         pass  # nobody listening, or already plenty of hints queued
+
+
+def send_frames(address: str, frames: list[bytes], high_water_mark: int = 10000) -> None:
+    """PUSH a multipart message without waiting (dropped when nobody listens and the queue is full)."""
+    import zmq
+
+    try:
+        _socket(address, high_water_mark).send_multipart(frames, zmq.NOBLOCK)
+    except zmq.Again:
+        pass
 
 
 def wake_scheduler(hint: str = "jobs") -> None:

@@ -38,6 +38,32 @@ DEFAULTS = {
     "BASE_URL": "http://localhost:8000",
     # empty: generated on first start and kept in STATE_DIR/secret_key
     "SECRET_KEY": "",
+    # notifications (lava_scheduler/notifications)
+    "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+    "EMAIL_HOST": "localhost",
+    "EMAIL_PORT": 25,
+    "EMAIL_HOST_USER": "",
+    "EMAIL_HOST_PASSWORD": "",
+    "EMAIL_USE_TLS": False,
+    "EMAIL_USE_SSL": False,
+    "DEFAULT_FROM_EMAIL": "lava@localhost",
+    "IRC_NICK": "lava-bot",
+    "IRC_TIMEOUT": 10,
+    "CALLBACK_TIMEOUT": 5,
+    "CALLBACK_ALLOWED_HOSTS": [],  # empty: any host name (addresses are still checked)
+    "CALLBACK_ALLOWED_NETWORKS": [],  # CIDRs a callback may reach although loopback/private/link-local
+    "NOTIFICATION_RETRY_DELAYS": [30, 120, 600, 1800, 3600],  # seconds; one retry per entry
+    # events (lava_scheduler/publisher): every process PUSHes to EVENT_INTERNAL, lava-publisher
+    # re-publishes on EVENT_SOCKET (ZeroMQ PUB) and EVENT_WEBSOCKET (/ws/, behind the web front)
+    "EVENT_NOTIFICATION": True,
+    "EVENT_INTERNAL": "tcp://127.0.0.1:5559",
+    "EVENT_SOCKET": "tcp://*:5500",
+    "EVENT_WEBSOCKET": "127.0.0.1:8001",
+    # retention (lava_scheduler/retention): 0 days = never
+    "LOG_COMPRESSION_DAYS": 0,
+    "JOB_RETENTION_DAYS": 0,
+    "RETENTION_INTERVAL": 3600,
+    "RETENTION_BATCH": 200,
 }
 
 
@@ -79,6 +105,30 @@ SCHEDULER_EVENTS = LAVA["SCHEDULER_EVENTS"]
 INSTANCE_NAME = LAVA["INSTANCE_NAME"]
 BASE_URL = str(LAVA["BASE_URL"]).rstrip("/")
 
+EMAIL_BACKEND = str(LAVA["EMAIL_BACKEND"])
+EMAIL_HOST = str(LAVA["EMAIL_HOST"])
+EMAIL_PORT = int(LAVA["EMAIL_PORT"])
+EMAIL_HOST_USER = str(LAVA["EMAIL_HOST_USER"])
+EMAIL_HOST_PASSWORD = str(LAVA["EMAIL_HOST_PASSWORD"])
+EMAIL_USE_TLS = bool(LAVA["EMAIL_USE_TLS"])
+EMAIL_USE_SSL = bool(LAVA["EMAIL_USE_SSL"])
+EMAIL_TIMEOUT = 20
+DEFAULT_FROM_EMAIL = str(LAVA["DEFAULT_FROM_EMAIL"])
+IRC_NICK = str(LAVA["IRC_NICK"])
+IRC_TIMEOUT = float(LAVA["IRC_TIMEOUT"])
+CALLBACK_TIMEOUT = float(LAVA["CALLBACK_TIMEOUT"])
+CALLBACK_ALLOWED_HOSTS = list(LAVA["CALLBACK_ALLOWED_HOSTS"])
+CALLBACK_ALLOWED_NETWORKS = list(LAVA["CALLBACK_ALLOWED_NETWORKS"])
+NOTIFICATION_RETRY_DELAYS = [float(d) for d in LAVA["NOTIFICATION_RETRY_DELAYS"]]
+EVENT_NOTIFICATION = bool(LAVA["EVENT_NOTIFICATION"])
+EVENT_INTERNAL = str(LAVA["EVENT_INTERNAL"])
+EVENT_SOCKET = str(LAVA["EVENT_SOCKET"])
+EVENT_WEBSOCKET = str(LAVA["EVENT_WEBSOCKET"])
+LOG_COMPRESSION_DAYS = int(LAVA["LOG_COMPRESSION_DAYS"])
+JOB_RETENTION_DAYS = int(LAVA["JOB_RETENTION_DAYS"])
+RETENTION_INTERVAL = float(LAVA["RETENTION_INTERVAL"])
+RETENTION_BATCH = int(LAVA["RETENTION_BATCH"])
+
 if LAVA["DATABASE_URL"]:
     DATABASES = {"default": database_from_url(LAVA["DATABASE_URL"])}
 else:
@@ -103,6 +153,13 @@ INSTALLED_APPS = [
     "lava_scheduler.lab",
     "lava_scheduler.jobs",
     "lava_scheduler.results",
+    "lava_scheduler.permissions",
+    "lava_scheduler.queries",
+    "lava_scheduler.scheduler",
+    "lava_scheduler.master",
+    "lava_server.remote_artifacts",
+    "lava_scheduler.notifications",
+    "lava_scheduler.publisher",
 ]
 
 MIDDLEWARE = [

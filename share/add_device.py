@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """Add a device to this lab: its database row and its device dictionary.
 
-    add_device.py TYPE NAME [-t TELNET_PORT] [-p PDU_PORT] [-b] [-w WORKER]
+    add_device.py TYPE NAME [-t TELNET_PORT] [-p PDU_PORT] [-b] [-w WORKER] [-g GROUP ...]
 
 -t PORT   the board's serial console is served by ser2net on localhost:PORT
 -p PORT   the board's power is outlet PORT of the PDU daemon (pduclient)
 -b        install the shipped health-check job for TYPE if the lab has none yet
+-g GROUP  the device belongs to GROUP: only its members may see it, submit to it and change it
 """
 
 import argparse
@@ -41,6 +42,8 @@ def main() -> int:
     parser.add_argument("-w", "--worker", default=socket.gethostname(), help="worker the board is attached to")
     parser.add_argument("--pdu-daemon", default="localhost", help="host of the PDU daemon")
     parser.add_argument("--pdu-hostname", default="pdu", help="name of the PDU in the PDU daemon")
+    parser.add_argument("-g", "--group", action="append", default=[], dest="groups",
+                        help="owning group (repeatable): view, submit and change on the device for it only")
     args = parser.parse_args()
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lava_server.settings")
@@ -49,11 +52,13 @@ def main() -> int:
 
     django.setup()
     from django.conf import settings
+    from django.contrib.auth.models import Group
     from django.db import transaction
 
     from lava_scheduler.device_config import template_exists
     from lava_scheduler.lab import files
     from lava_scheduler.lab.models import Device, DeviceType, Worker
+    from lava_scheduler.permissions.grants import give_device_to_groups
 
     def fail(message: str) -> int:
         print(f"add_device.py: {message}", file=sys.stderr)
@@ -69,6 +74,10 @@ def main() -> int:
         return fail(f"the lab database is not usable ({exc}); set it up with 'lava-server manage migrate'")
     if exists:
         return fail(f"device '{args.hostname}' already exists")
+    groups = list(Group.objects.filter(name__in=args.groups))
+    missing = sorted(set(args.groups) - {g.name for g in groups})
+    if missing:
+        return fail(f"no group(s) {', '.join(missing)} (add them with 'lava-server manage groups add')")
     if files.dictionary_path(args.hostname).exists():
         return fail(f"a dictionary for '{args.hostname}' already exists: {files.dictionary_path(args.hostname)}")
     text = dictionary_text(args.device_type, args.telnet_port, args.pdu_port, args.pdu_daemon, args.pdu_hostname)
@@ -76,10 +85,13 @@ def main() -> int:
     with transaction.atomic():
         device_type, _ = DeviceType.objects.get_or_create(name=args.device_type)
         worker, _ = Worker.objects.get_or_create(hostname=args.worker)
-        Device.objects.create(hostname=args.hostname, device_type=device_type, worker_host=worker)
+        device = Device.objects.create(hostname=args.hostname, device_type=device_type, worker_host=worker)
+        give_device_to_groups(device, groups)
         files.write_dictionary(args.hostname, text)
     print(f"device '{args.hostname}' ({args.device_type}) added on worker '{args.worker}', in Maintenance")
     print(f"dictionary: {files.dictionary_path(args.hostname)}")
+    if groups:
+        print(f"owned by group(s) {', '.join(g.name for g in groups)}: only their members see it and submit to it")
     if args.health_check:
         target = Path(settings.HEALTH_CHECKS_PATH) / f"{args.device_type}.yaml"
         if target.exists():

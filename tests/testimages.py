@@ -30,6 +30,8 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BUILD_SCRIPT = REPO_ROOT / "share" / "test-images" / "build.sh"
+EXTRA_BUILD_SCRIPT = REPO_ROOT / "share" / "test-images" / "build-extra.sh"
+EXTRA_KERNELS = {"i386": "bzImage", "armv7": "zImage"}
 UBOOT_ARM64 = Path("/usr/lib/u-boot/qemu_arm64/u-boot.bin")
 BUILD_TIMEOUT = 900
 
@@ -160,8 +162,40 @@ def images() -> TestImages:
     return imgs
 
 
+@functools.cache
+def _build_extra() -> str:
+    """Build the optional 32-bit images; the reason they cannot be had, or ""."""
+    root = images_dir()
+    try:
+        proc = subprocess.run(
+            ["sh", str(EXTRA_BUILD_SCRIPT), str(root)],
+            capture_output=True, text=True, timeout=BUILD_TIMEOUT, check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return f"{EXTRA_BUILD_SCRIPT} took more than {BUILD_TIMEOUT} s"
+    if proc.returncode != 0:
+        tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
+        return f"{EXTRA_BUILD_SCRIPT} failed (exit {proc.returncode}): " + " | ".join(tail)
+    return ""
+
+
+def extra_images(arch: str) -> tuple[Path, Path]:
+    """(kernel, initramfs) of the optional ``i386`` or ``armv7`` board; skips when they cannot be built."""
+    root = images_dir()
+    kernel, initramfs = root / arch / EXTRA_KERNELS[arch], root / arch / "initramfs.cpio.gz"
+    reason = "" if shutil.which("apt-get") else "apt-get is not available to build them"
+    if not reason:
+        reason = _build_extra()
+    if not (kernel.is_file() and initramfs.is_file()):
+        pytest.skip(f"{arch} test images missing: {reason or 'not built'}")
+    return kernel, initramfs
+
+
 def require_qemu(arch: str) -> None:
     """Skip unless the QEMU binary for ``arch`` is installed."""
-    binary = {"x86_64": "qemu-system-x86_64", "arm64": "qemu-system-aarch64"}[arch]
+    binary = {
+        "x86_64": "qemu-system-x86_64", "arm64": "qemu-system-aarch64",
+        "i386": "qemu-system-i386", "armv7": "qemu-system-arm",
+    }[arch]
     if not shutil.which(binary):
         pytest.skip(f"{binary} is not installed (apt-get install qemu-system-x86 qemu-system-arm)")

@@ -5,7 +5,7 @@ import json
 import sys
 from collections.abc import Sequence
 
-from lava_common.schemas import JobSchemaError, job_json_schema, validate_job_text, validate_testdef
+from lava_common.schemas import JobSchemaError, check_job_text, job_json_schema, validate_testdef
 from lava_common.schemas.jsonschema import testdef_json_schema
 from lava_common.yaml_loader import YAMLLoadError, load_yaml
 
@@ -20,9 +20,10 @@ def _validate_files(kind: str, paths: Sequence[str], strict: bool) -> int:
             print(f"{path}: cannot read: {exc.strerror}")
             status = 1
             continue
+        warnings = []
         try:
             if kind == "job":
-                validate_job_text(text, strict=strict)
+                warnings = check_job_text(text, strict=strict).warnings
             else:
                 try:
                     data = load_yaml(text)
@@ -38,6 +39,8 @@ def _validate_files(kind: str, paths: Sequence[str], strict: bool) -> int:
             status = 1
         else:
             print(f"{path}: valid")
+            for issue in warnings:
+                print(f"  warning: {issue}")
     return status
 
 

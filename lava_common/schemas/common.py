@@ -2,6 +2,7 @@
 
 import re
 from typing import Any
+from urllib.parse import urlsplit
 
 from lava_common.schemas.engine import (
     ALLOW,
@@ -30,14 +31,6 @@ STR_OR_STRINGS = named("strings", AnyOf(Str(), List(Str()), description="a strin
 FREE_MAPPING = Dict(extra=ALLOW)
 
 
-def _exclusive(first: str, second: str):
-    def rule(value: dict, path: str, ctx: Context) -> None:
-        if first in value and second in value:
-            ctx.error(child(path, second), f"{first} and {second} cannot be used together")
-
-    return rule
-
-
 # keys every action (deploy, boot, test, command) may carry
 ACTION = Dict(
     optional={
@@ -51,7 +44,6 @@ ACTION = Dict(
         "failure_retry": Int(min=1),
         "failure_retry_interval": Int(min=1),
     },
-    checks=[_exclusive("repeat", "failure_retry")],
     description="an action block (a mapping)",
 )
 
@@ -70,6 +62,11 @@ def _check_url(value: Any, path: str, ctx: Context) -> None:
     match = _SCHEME.match(value)
     if match and match.group(1).lower() not in URL_SCHEMES:
         ctx.error(path, f"unsupported URL scheme {show(match.group(1))}; use one of {words(URL_SCHEMES)}")
+        return
+    try:
+        urlsplit(value)
+    except ValueError as exc:  # "http://[host" and the like: no downloader could read it
+        ctx.error(path, f"not a valid URL: {exc}")
 
 
 URL = named("url", Custom(_check_url, json={"type": "string", "minLength": 1}, description="a URL",

@@ -11,22 +11,14 @@ of strings``.
 from collections.abc import Callable
 from typing import Any
 
+from lava_common.device_commands import DEVICE_COMMANDS
+from lava_common.timeouts import UNITS
+
 REQUIRED_MAPPINGS = ("constants", "parameters", "actions", "timeouts")
-COMMAND_KEYS = (
-    "hard_reset",
-    "soft_reboot",
-    "power_on",
-    "power_off",
-    "pre_power_command",
-    "pre_os_command",
-    "recovery_mode",
-    "recovery_exit",
-)
 # a device driven over ssh as its primary connection has no power control of its own
 SSH_FORBIDS = ("power_on", "power_off", "hard_reset")
 BOOTLOADERS = ("u-boot", "barebox", "grub", "grub-efi", "ipxe", "depthcharge")
 BOOT_COMMANDS = ("image", "booti", "uimage", "bootm", "zimage", "bootz")
-TIMEOUT_UNITS = ("days", "hours", "minutes", "seconds")
 
 
 class DeviceSchemaError(ValueError):
@@ -202,7 +194,7 @@ def _check_commands(out: _Collector, value: Any) -> None:
         return
     if "connect" in commands:
         out.check("commands.connect", commands["connect"], _is_str)
-    for key in COMMAND_KEYS:
+    for key in DEVICE_COMMANDS:
         if key in commands:
             out.check(f"commands.{key}", commands[key], _is_command)
     if "must_use_connection" in commands:
@@ -287,13 +279,16 @@ def _check_timeout(out: _Collector, path: str, value: Any) -> None:
     timeout = out.mapping(path, value)
     if timeout is None:
         return
-    units = [unit for unit in TIMEOUT_UNITS if unit in timeout]
+    units = [unit for unit in UNITS if unit in timeout]
     if not units:
-        out.add(path, f"expected one of {', '.join(TIMEOUT_UNITS)}")
+        out.add(path, f"expected one of {', '.join(UNITS)}")
     for unit in units:
         out.check(f"{path}.{unit}", timeout[unit], _is_non_negative_int)
     if "skip" in timeout:
         out.check(f"{path}.skip", timeout["skip"], _is_bool)
+    for key in timeout:
+        if key not in UNITS and key != "skip":
+            out.add(f"{path}.{key}", f"unknown timeout unit; use {', '.join(UNITS)} (and skip)")
 
 
 def _check_ssh_primary(out: _Collector, data: dict[str, Any]) -> None:

@@ -29,17 +29,28 @@ class JobSchemaError(ValueError):
 
 
 class Context:
-    """State of one validation run: collected errors and the mode."""
+    """State of one validation run: collected errors and warnings, and the mode.
 
-    __slots__ = ("errors", "strict", "context_names")
+    ``refuse_long_timeouts``: the server refuses a timeout longer than the
+    job's; lava-run only warns about it (in its own validate phase), as the
+    reference does.
+    """
 
-    def __init__(self, strict: bool = False, context_names: frozenset[str] = frozenset()) -> None:
+    __slots__ = ("errors", "warnings", "strict", "context_names", "refuse_long_timeouts")
+
+    def __init__(self, strict: bool = False, context_names: frozenset[str] = frozenset(),
+                 refuse_long_timeouts: bool = True) -> None:
         self.errors: list[SchemaIssue] = []
+        self.warnings: list[SchemaIssue] = []
         self.strict = strict
         self.context_names = context_names
+        self.refuse_long_timeouts = refuse_long_timeouts
 
     def error(self, path: str, message: str) -> None:
         self.errors.append(SchemaIssue(path, message))
+
+    def warn(self, path: str, message: str) -> None:
+        self.warnings.append(SchemaIssue(path, message))
 
 
 _PLAIN_KEY = re.compile(r"[A-Za-z0-9_-]+\Z")
@@ -230,8 +241,11 @@ class Enum(Node):
     def check(self, value: Any, path: str, ctx: Context) -> None:
         if type(value) is not str:
             ctx.error(path, f"expected a string ({self.description}), got {kind(value)}")
-        elif value not in self.allowed and (ctx.strict or not self.soft):
-            ctx.error(path, f"unknown {self.label} {show(value)}; known: {words(self.values)}")
+        elif value not in self.allowed:
+            if ctx.strict or not self.soft:
+                ctx.error(path, f"unknown {self.label} {show(value)}; known: {words(self.values)}")
+            else:
+                ctx.warn(path, f"unknown {self.label} {show(value)}, accepted; known: {words(self.values)}")
 
     def _json(self, defs: dict[str, Any]) -> dict[str, Any]:
         if self.soft:
@@ -282,9 +296,11 @@ class Dict(Node):
     """A mapping with known keys.
 
     ``extra``: ALLOW tolerates unknown keys, FORBID refuses them, STRICT refuses
-    them only in strict mode (what actions do). ``values`` makes it a free
-    mapping of string keys whose values all follow one schema. ``checks`` run
-    after the keys, for rules that tie several keys together.
+    them in strict mode and otherwise accepts them with a warning (the
+    reference's non-strict mode accepts them silently; a warning still shows
+    a typo). ``values`` makes it a free mapping of string keys whose values
+    all follow one schema. ``checks`` run after the keys, for rules that tie
+    several keys together.
     """
 
     def __init__(
@@ -337,6 +353,8 @@ class Dict(Node):
                     self.values.check(entry, child(path, key), ctx)
             elif forbid:
                 ctx.error(child(path, key), self.unknown_key_message(key))
+            elif self.extra == STRICT:
+                ctx.warn(child(path, key), self.unknown_key_message(key) + " (ignored)")
         for key in self.required:
             if key not in value:
                 ctx.error(child(path, key), "required key missing")
@@ -391,13 +409,14 @@ class AnyOf(Node):
             ctx.error(path, f"expected {self.description}, got {kind(value)}")
             return
         first_errors: list[SchemaIssue] | None = None
-        saved = ctx.errors
+        saved, saved_warnings = ctx.errors, ctx.warnings
         for alt in candidates:
-            ctx.errors = []
+            ctx.errors, ctx.warnings = [], []
             alt.check(value, path, ctx)
-            errors = ctx.errors
-            ctx.errors = saved
+            errors, warnings = ctx.errors, ctx.warnings
+            ctx.errors, ctx.warnings = saved, saved_warnings
             if not errors:
+                saved_warnings.extend(warnings)  # only the alternative that matched speaks
                 return
             if first_errors is None:
                 first_errors = errors

@@ -9,7 +9,6 @@ from lava_common.schemas.common import FREE_MAPPING, NAME, STRINGS
 from lava_common.schemas.context import CONTEXT
 from lava_common.schemas.deploy import DEPLOY
 from lava_common.schemas.engine import (
-    FORBID,
     Bool,
     Context,
     Custom,
@@ -46,7 +45,7 @@ PRIORITY = Custom(_check_priority, json={"anyOf": [{"enum": list(PRIORITY_NAMES)
                                                   {"type": "integer", "minimum": 0, "maximum": 100}]},
                   description="a priority")
 
-_GROUP_VISIBILITY = Dict(required={"group": List(NAME, min_len=1)}, extra=FORBID)
+_GROUP_VISIBILITY = Dict(required={"group": List(NAME, min_len=1)})
 
 
 def _check_visibility(value: Any, path: str, ctx: Context) -> None:
@@ -101,11 +100,10 @@ PROTOCOLS = Dict(
             lambda v, p, c: None if v == "auto" or (type(v) is int and 0 < v < 65536)
             else c.error(p, f"must be auto or a port number, got {show(v)}"),
             json={"anyOf": [{"const": "auto"}, {"type": "integer", "minimum": 1, "maximum": 65535}]},
-        ), "timeout": TIMEOUT}, extra=FORBID),
+        ), "timeout": TIMEOUT}),
         "lava-lxc": FREE_MAPPING,
         "lava-vland": FREE_MAPPING,
     },
-    extra=FORBID,
 )
 
 JOB = Dict(
@@ -129,7 +127,6 @@ JOB = Dict(
         "notify": NOTIFY,
         "reboot_to_fastboot": Bool(),
     },
-    extra=FORBID,
     description="a job definition (a mapping)",
 )
 
@@ -157,7 +154,7 @@ def _check_timeouts(job: dict[str, Any], blocks: list, ctx: Context) -> None:
     if type(timeouts) is not dict:
         return
     limit = seconds_of(timeouts.get("job"))
-    if limit is None:
+    if limit is None or not ctx.refuse_long_timeouts:
         return
     limit_text = describe(timeouts["job"])
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from lava_common.schemas.common import NAME, STRINGS
 from lava_common.schemas.context import CONTEXT
-from lava_common.schemas.engine import FORBID, Bool, Context, Dict, Enum, Int, Node, child, item, show
+from lava_common.schemas.engine import Bool, Context, Dict, Enum, Int, Node, child, item, show
 from lava_common.schemas.timeouts import TIMEOUT
 
 MULTINODE = "lava-multinode"
@@ -38,7 +38,6 @@ ROLE = Dict(
         "environment": Dict(values=Node()),
         "essential": Bool(),
     },
-    extra=FORBID,
     checks=[_check_role],
     description="a role (a mapping with count and device_type)",
 )
@@ -72,7 +71,6 @@ def _check_not_sub_job(value: dict, path: str, ctx: Context) -> None:
 MULTINODE_PROTOCOL = Dict(
     required={"roles": Dict(values=ROLE, description="a mapping of role names to roles")},
     optional={"timeout": TIMEOUT, "target_group": NAME},
-    extra=FORBID,
     checks=[_check_not_sub_job, _check_role_references],
 )
 

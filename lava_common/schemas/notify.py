@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from lava_common.schemas.engine import FORBID, Context, Dict, Enum, List, Map, Node, Str, child
+from lava_common.schemas.engine import Context, Dict, Enum, List, Map, Node, Str, child
 
 _CRITERIA_TYPES = ("regression", "progression")
 
@@ -17,7 +17,6 @@ CRITERIA = Dict(
     required={"status": Enum(("all", "finished", "running", "complete", "incomplete", "canceled"),
                              label="notification status")},
     optional={"type": Enum(_CRITERIA_TYPES, label="notification type"), "dependency_query": Str()},
-    extra=FORBID,
     checks=[_check_criteria],
 )
 
@@ -25,9 +24,7 @@ RECIPIENT = Dict(
     required={"to": Dict(
         required={"method": Enum(("email", "irc"), label="notification method")},
         optional={"user": Str(), "email": Str(), "handle": Str(), "server": Str()},
-        extra=FORBID,
     )},
-    extra=FORBID,
 )
 
 CALLBACK = Dict(
@@ -39,16 +36,13 @@ CALLBACK = Dict(
         "dataset": Enum(("minimal", "logs", "results", "all"), label="callback dataset"),
         "content-type": Enum(("urlencoded", "json"), label="callback content-type"),
     },
-    extra=FORBID,
 )
 
 COMPARE = Dict(
     optional={
         "blacklist": List(Str()),
-        "query": Dict(optional={"username": Str(), "name": Str(), "entity": Str(), "conditions": Map(Node())},
-                      extra=FORBID),
+        "query": Dict(optional={"username": Str(), "name": Str(), "entity": Str(), "conditions": Map(Node())}),
     },
-    extra=FORBID,
 )
 
 
@@ -66,6 +60,5 @@ NOTIFY = Dict(
         "callbacks": List(CALLBACK),
         "compare": COMPARE,
     },
-    extra=FORBID,
     checks=[_check_notify],
 )

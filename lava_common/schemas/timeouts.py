@@ -1,15 +1,16 @@
 """Timeout blocks: ``{minutes: 5}``, optionally with ``skip: true``.
 
-Exactly one unit, a whole number >= 1; anything else is refused with the
-reason, because a silently ignored typo ("mins") would leave a job running
-on the 30-second default.
+Whole numbers >= 1 of one or more units; several units add up
+(``{minutes: 1, seconds: 30}`` is 90 seconds), as the reference does. An
+unknown unit is refused with the reason, because a silently ignored typo
+("mins") would leave a job running on the 30-second default.
 """
 
 from typing import Any
 
 from lava_common.schemas.engine import Context, Custom, Dict, child, kind, named, show, words
+from lava_common.timeouts import UNITS, timeout_seconds
 
-UNITS = {"days": 86400, "hours": 3600, "minutes": 60, "seconds": 1}
 _UNIT_NAMES = words(UNITS)
 
 
@@ -17,10 +18,10 @@ def _check_timeout(value: Any, path: str, ctx: Context) -> None:
     if type(value) is not dict:
         ctx.error(path, f"expected a timeout such as {{minutes: 5}}, got {kind(value)}")
         return
-    units = []
+    has_unit = False
     for key, amount in value.items():
         if key in UNITS:
-            units.append(key)
+            has_unit = True
             if type(amount) is not int or amount < 1:
                 shown = show(amount) if type(amount) is int else kind(amount)
                 ctx.error(child(path, key), f"expected a whole number >= 1, got {shown}")
@@ -28,28 +29,19 @@ def _check_timeout(value: Any, path: str, ctx: Context) -> None:
             if type(amount) is not bool:
                 ctx.error(child(path, key), f"expected true or false, got {show(amount)}")
         else:
-            ctx.error(child(path, key), f"unknown timeout unit {show(key)}; use one of {_UNIT_NAMES}")
-    if not units:
-        ctx.error(path, f"needs one of {_UNIT_NAMES}")
-    elif len(units) > 1:
-        ctx.error(path, f"give exactly one of {_UNIT_NAMES}, got {' and '.join(units)}")
+            ctx.error(child(path, key), f"unknown timeout unit {show(key)}; use {_UNIT_NAMES}")
+    if not has_unit:
+        ctx.error(path, f"needs at least one of {_UNIT_NAMES}")
 
 
-def _json() -> dict[str, Any]:
-    return {
-        "oneOf": [
-            {
-                "type": "object",
-                "properties": {unit: {"type": "integer", "minimum": 1}, "skip": {"type": "boolean"}},
-                "required": [unit],
-                "additionalProperties": False,
-            }
-            for unit in UNITS
-        ]
-    }
+_JSON = {
+    "type": "object",
+    "properties": {**{unit: {"type": "integer", "minimum": 1} for unit in UNITS}, "skip": {"type": "boolean"}},
+    "anyOf": [{"required": [unit]} for unit in UNITS],
+    "additionalProperties": False,
+}
 
-
-TIMEOUT = named("timeout", Custom(_check_timeout, json=_json(), description="a timeout", accepts=lambda v: type(v) is dict))
+TIMEOUT = named("timeout", Custom(_check_timeout, json=_JSON, description="a timeout", accepts=lambda v: type(v) is dict))
 
 # {action-or-connection-name: timeout}
 NAMED_TIMEOUTS = named("named-timeouts", Dict(values=TIMEOUT, description="a mapping of action names to timeouts"))
@@ -63,7 +55,6 @@ JOB_TIMEOUTS = Dict(
         "connections": NAMED_TIMEOUTS,
         "queue": TIMEOUT,
     },
-    extra="forbid",
 )
 
 
@@ -71,20 +62,17 @@ def seconds_of(value: Any) -> int | None:
     """Seconds of a well-formed timeout block, None for anything malformed (already reported)."""
     if type(value) is not dict:
         return None
-    total = None
-    for unit, factor in UNITS.items():
-        amount = value.get(unit)
-        if amount is not None:
-            if total is not None or type(amount) is not int or amount < 1:
-                return None
-            total = amount * factor
-    return total
+    amounts = [value[unit] for unit in UNITS if unit in value]
+    if not amounts or any(type(amount) is not int or amount < 1 for amount in amounts):
+        return None
+    return timeout_seconds(value)
 
 
 def describe(value: dict[str, Any]) -> str:
-    """``{hours: 2}`` -> "2 hours", as the user wrote it."""
+    """``{hours: 2}`` -> "2 hours", ``{minutes: 1, seconds: 30}`` -> "1 minute 30 seconds", as written."""
+    parts = []
     for unit in UNITS:
         if unit in value:
             amount = value[unit]
-            return f"{show(amount)} {unit[:-1] if amount == 1 else unit}"
-    return show(value)
+            parts.append(f"{show(amount)} {unit[:-1] if amount == 1 else unit}")
+    return " ".join(parts) if parts else show(value)

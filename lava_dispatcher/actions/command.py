@@ -4,19 +4,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from lava_common.device_commands import BUILTIN_COMMANDS
+from lava_common.schemas.command import COMMAND
 from lava_dispatcher.action import Action
 from lava_dispatcher.device import DeviceConfig
+from lava_dispatcher.methods import Method
+from lava_dispatcher.plan import JobPlan, PlanBlock
+from lava_dispatcher.power import run_command, run_commands
 
 if TYPE_CHECKING:
     from lava_dispatcher.context import JobContext
-
-BUILTINS = {
-    "pre_power_command": "pre_power",
-    "pre_os_command": "pre_os",
-    "hard_reset": "hard_reset",
-    "power_on": "power_on",
-    "power_off": "power_off",
-}
 
 
 class CommandAction(Action):
@@ -33,8 +30,8 @@ class CommandAction(Action):
 
     def _commands(self) -> tuple[list[str], str | None]:
         name = self.parameters.get("name")
-        if name in BUILTINS:
-            return list(getattr(self.device.power, BUILTINS[name])), None
+        if name in BUILTIN_COMMANDS:
+            return self.device.command_list(name), None
         user = self.device.user_commands.get(name) if isinstance(name, str) else None
         if user:
             undo = user.get("undo")
@@ -48,18 +45,30 @@ class CommandAction(Action):
             return
         commands, _ = self._commands()
         if not commands:
-            known = sorted(set(BUILTINS) | set(self.device.user_commands))
+            known = sorted({*BUILTIN_COMMANDS, *self.device.user_commands})
             self.errors.append(f"unknown command '{name}' for this device (known: {', '.join(known)})")
 
     def run(self, ctx: JobContext) -> None:
-        from lava_dispatcher.power import run_commands
-
         commands, self._undo = self._commands()
         self._ran = True
         run_commands(ctx, commands, f"command {self.parameters['name']}")
 
     def cleanup(self, ctx: JobContext) -> None:
-        from lava_dispatcher.power import run_command
-
         if self._ran and self._undo:
             run_command(ctx, self._undo, f"undo {self.parameters['name']}")
+
+
+class DeviceCommand(Method):
+    """The only command method: the action itself tells a known name from an unknown one."""
+
+    section = "command"
+    name = "command"
+    schema = COMMAND
+
+    @classmethod
+    def accepts(cls, device: DeviceConfig, block: PlanBlock) -> tuple[bool, str]:
+        return True, "accepted"
+
+    @classmethod
+    def build(cls, device: DeviceConfig, block: PlanBlock, plan: JobPlan) -> Action:
+        return CommandAction(device)

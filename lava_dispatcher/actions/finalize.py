@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from lava_common.constants import CLEANUP_TIMEOUT
 from lava_dispatcher.action import Action
+from lava_dispatcher.power import run_commands
 
 if TYPE_CHECKING:
     from lava_dispatcher.context import JobContext
@@ -18,16 +19,15 @@ class PowerOffAction(Action):
     section = "finalize"
 
     def run(self, ctx: JobContext) -> None:
-        from lava_dispatcher.power import run_commands
-
-        if ctx.connection is not None:
-            ctx.connection.drain()  # the board's last words, before its power goes
+        for console in ctx.connections():
+            console.drain()  # the board's last words, before its power goes
         if ctx.device.power.power_off:
             run_commands(ctx, ctx.device.power.power_off, "power-off")
-        if ctx.connection is not None and ctx.connection.owns_board:
-            # the console process is the board itself (QEMU): stopping it is the power-off
-            ctx.connection.stop_process()
-            ctx.connection = None
+        for state in ctx.namespaces.values():
+            if state.connection is not None and state.connection.owns_board:
+                # the console process is the board itself (QEMU): stopping it is the power-off
+                state.connection.stop_process()
+                state.connection = None
 
 
 class ReadFeedbackAction(Action):
@@ -37,10 +37,11 @@ class ReadFeedbackAction(Action):
     section = "finalize"
 
     def run(self, ctx: JobContext) -> None:
-        if ctx.connection is not None:
-            ctx.connection.drain()
-            ctx.connection.close()
-            ctx.connection = None
+        for state in ctx.namespaces.values():
+            if state.connection is not None:
+                state.connection.drain()
+                state.connection.close()
+                state.connection = None
 
 
 class FinalizeAction(Action):

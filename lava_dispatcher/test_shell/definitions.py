@@ -35,6 +35,9 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from lava_common.exceptions import InfrastructureError, JobError
+from lava_common.safe_paths import relative_problem
+from lava_common.schemas import JobSchemaError
+from lava_common.schemas import validate_testdef as check_testdef_schema
 from lava_common.yaml_loader import YAMLLoadError, dump_yaml, load_yaml
 from lava_dispatcher.local_files import LocalFiles, local_path
 
@@ -98,8 +101,8 @@ def fetch_definition(
         raise JobError(f"{where}: name must match [-_a-zA-Z0-9.]+ and not be 'lava'")
     source = entry.get("from")
     path = str(entry.get("path") or "")
-    if not path or PurePosixPath(path).is_absolute() or ".." in PurePosixPath(path).parts:
-        raise JobError(f"{where}: 'path' must be a relative path inside the repository, got '{path}'")
+    if problem := relative_problem(path):
+        raise JobError(f"{where}: 'path' {problem}, got '{path}'")
     checkout = dest / f"{index}_{name}"
     if checkout.exists():
         shutil.rmtree(checkout)
@@ -151,32 +154,25 @@ def load_testdef(text: str, where: str) -> dict:
 
 
 def validate_testdef(data: Any, where: str) -> None:
+    """The shared schema (every problem with its path), then what only a regex engine can tell."""
     if not isinstance(data, Mapping):
         raise JobError(f"{where}: a test definition must be a mapping")
-    metadata = data.get("metadata")
-    if not isinstance(metadata, Mapping):
-        raise JobError(f"{where}: 'metadata' is missing")
-    if metadata.get("format") != TESTDEF_FORMAT:
-        raise JobError(f"{where}: metadata.format must be '{TESTDEF_FORMAT}', got '{metadata.get('format')}'")
-    if not metadata.get("name"):
-        raise JobError(f"{where}: metadata.name is missing")
-    for section in ("run", "install", "parse"):
-        if section in data and not isinstance(data[section], Mapping | None):
-            raise JobError(f"{where}: '{section}' must be a mapping")
-    steps = (data.get("run") or {}).get("steps")
-    if steps is not None and not isinstance(steps, list):
-        raise JobError(f"{where}: run.steps must be a list")
-    for key in ("params", "parameters"):
-        if key in data and not isinstance(data[key], Mapping | None):
-            raise JobError(f"{where}: '{key}' must be a mapping")
-    parse = data.get("parse") or {}
-    if parse.get("pattern"):
+    # a section left empty ("install:" and nothing under it) reads as null: as good as absent
+    present = {key: value for key, value in data.items() if value is not None}
+    try:
+        check_testdef_schema(present)
+    except JobSchemaError as exc:
+        raise JobError(f"{where}: " + "; ".join(str(issue) for issue in exc.errors)) from None
+    pattern = (present.get("parse") or {}).get("pattern")
+    if pattern is not None:
         try:
-            re.compile(parse["pattern"])
-        except re.error as exc:
+            re.compile(pattern)
+        except (re.error, OverflowError, RecursionError) as exc:
             raise JobError(f"{where}: parse.pattern is not a valid regular expression: {exc}") from exc
-    if parse.get("fixupdict") is not None and not isinstance(parse["fixupdict"], Mapping):
-        raise JobError(f"{where}: parse.fixupdict must be a mapping")
+    for index, repo in enumerate((present.get("install") or {}).get("git-repos") or []):
+        destination = repo.get("destination") if isinstance(repo, Mapping) else None
+        if destination is not None and (problem := relative_problem(str(destination))):
+            raise JobError(f"{where}: install.git-repos[{index}].destination {problem}, got '{destination}'")
 
 
 # -- git ---------------------------------------------------------------------------------------
@@ -256,7 +252,10 @@ def _url_fetch(entry: Mapping[str, Any], checkout: Path, where: str, local_files
 
 def download(url: str, headers: Mapping[str, str], where: str, local_files: LocalFiles = STANDALONE) -> bytes:
     """Fetch a file:// or http(s):// URL into memory (test definitions are small)."""
-    parsed = urllib.parse.urlparse(url)
+    try:
+        parsed = urllib.parse.urlparse(url)
+    except ValueError as exc:  # "http://[host"
+        raise JobError(f"{where}: '{url}' is not a valid URL: {exc}") from None
     if parsed.scheme == "file":
         path = local_files.check(urllib.parse.unquote(parsed.path), where)
         try:

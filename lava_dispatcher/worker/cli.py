@@ -9,15 +9,16 @@ import shutil
 import socket
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import NoReturn
 
 from lava_common.exceptions import ConfigurationError
 from lava_common.file_modes import restrict_umask
+from lava_common.keys import read_key_pair, read_public_key
 from lava_common.protocol import CANCEL_KILL_AFTER, DEFAULT_HEARTBEAT
 from lava_common.worker_identity import MAX_NAME_BYTES
-
-if TYPE_CHECKING:
-    from lava_dispatcher.worker.link import CurveKeys
+from lava_dispatcher.worker.daemon import Worker, WorkerExit, lock_worker_dir
+from lava_dispatcher.worker.jobs import JobStore
+from lava_dispatcher.worker.link import CurveKeys, MasterLink
 
 DEFAULT_WORKER_DIR = "/var/lib/lava/dispatcher/worker"
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -79,9 +80,6 @@ def allowed_folders(folders: list[Path]) -> tuple[Path, ...]:
 
 
 def curve_keys(args: argparse.Namespace) -> CurveKeys | None:
-    from lava_common.keys import read_key_pair, read_public_key
-    from lava_dispatcher.worker.link import CurveKeys
-
     if args.master_cert is None and args.worker_cert is None:
         if not args.plaintext:
             raise ConfigurationError("give --master-cert and --worker-cert (CURVE keys), or --plaintext")
@@ -115,10 +113,6 @@ def setup_logging(level: str, log_file: Path | None) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
-    from lava_dispatcher.worker.daemon import Worker, lock_worker_dir
-    from lava_dispatcher.worker.jobs import JobStore
-    from lava_dispatcher.worker.link import MasterLink
-
     if not args.master.startswith(("tcp://", "ipc://")):
         raise ConfigurationError(f"--master {args.master}: expected tcp://HOST:PORT or ipc://PATH")
     if args.heartbeat <= 0 or args.cancel_kill_after < 0:
@@ -148,8 +142,6 @@ def run(args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> NoReturn:
-    from lava_dispatcher.worker.daemon import WorkerExit
-
     args = build_parser().parse_args(argv)
     # job files and lava-run's output (which inherits the umask) may hold the job's secrets
     restrict_umask()

@@ -19,7 +19,7 @@ from typing import IO, Any
 import zmq
 
 from lava_common import file_modes
-from lava_dispatcher.worker.jobs import Job, JobStore
+from lava_dispatcher.worker.jobs import JobStore, WorkerJob
 from lava_dispatcher.worker.link import MasterLink, Refused
 from lava_dispatcher.worker.spawn import SpawnError
 
@@ -142,6 +142,8 @@ class Worker:
         elif kind == "logs-ok":
             job = self.store.jobs.get(message["job_id"])
             count = message.get("count")
+            if message.get("error"):
+                LOG.error("job %s: the server did not store the log: %s", job_id, message["error"])
             if not isinstance(count, int) or count < 0:
                 LOG.error("job %s: logs-ok with a bad count %r", job_id, count)
             elif job is not None and job.tail.acknowledge(count):
@@ -185,7 +187,7 @@ class Worker:
             elif job.finished and now >= job.end_due and job.tail.all_acknowledged():
                 self._send_end(job, now)
 
-    def _send_end(self, job: Job, now: float) -> None:
+    def _send_end(self, job: WorkerJob, now: float) -> None:
         report = job.end_report()
         if not self.link.send("end", job_id=job.job_id, **report):
             job.end_due = now + 0.1  # no connection this instant: soon again, without rereading files 40 times/s

@@ -31,7 +31,7 @@ SPAWNING, RUNNING, CANCELING, FINISHED = "spawning", "running", "canceling", "fi
 
 
 @dataclass
-class JobState:
+class WorkerJobState:
     """What state.json holds."""
 
     job_id: int
@@ -48,13 +48,13 @@ class JobState:
     end_override: dict[str, Any] | None = None
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> JobState:
+    def from_json(cls, data: dict[str, Any]) -> WorkerJobState:
         known = {name: data[name] for name in cls.__dataclass_fields__ if name in data}
         return cls(**known)
 
 
-class Job:
-    def __init__(self, directory: Path, state: JobState, process: subprocess.Popen[bytes] | None = None):
+class WorkerJob:
+    def __init__(self, directory: Path, state: WorkerJobState, process: subprocess.Popen[bytes] | None = None):
         self.dir = directory
         self.state = state
         self.process = process  # only for a lava-run this worker spawned; adopted ones are watched in /proc
@@ -106,7 +106,7 @@ class JobStore:
         self.lava_run = lava_run
         self.allowed_file_dirs = allowed_file_dirs
         self.cancel_kill_after = cancel_kill_after
-        self.jobs: dict[int, Job] = {}
+        self.jobs: dict[int, WorkerJob] = {}
 
     def summary(self) -> list[dict[str, Any]]:
         """The `jobs` field of hello and heartbeat."""
@@ -119,11 +119,11 @@ class JobStore:
         """Find the jobs a previous worker left: adopt the running ones, report the dead ones."""
         for state_file in sorted(self.root.glob("*/state.json")):
             try:
-                state = JobState.from_json(json.loads(state_file.read_text(encoding="utf-8")))
+                state = WorkerJobState.from_json(json.loads(state_file.read_text(encoding="utf-8")))
             except (OSError, ValueError, TypeError) as exc:
                 LOG.error("%s: unreadable (%s); leaving the directory for a human to look at", state_file, exc)
                 continue
-            job = Job(state_file.parent, state)
+            job = WorkerJob(state_file.parent, state)
             if state.status == SPAWNING:
                 if not self._recover_spawning(job):
                     continue
@@ -136,7 +136,7 @@ class JobStore:
                 LOG.info("job %d: lava-run (pid %s) ended while the worker was away", job.job_id, state.pid)
                 self._ended(job, None)
 
-    def _recover_spawning(self, job: Job) -> bool:
+    def _recover_spawning(self, job: WorkerJob) -> bool:
         # the worker died between writing the files and recording the pid: is lava-run running anyway?
         pids = procfs.find_job_processes(job.output_dir)
         if not pids:
@@ -154,7 +154,7 @@ class JobStore:
         return True
 
     # master's requests
-    def start(self, message: dict[str, Any]) -> Job:
+    def start(self, message: dict[str, Any]) -> WorkerJob:
         job_id = message["job_id"]
         directory = self.root / str(job_id)
         if (directory / "state.json").exists():
@@ -163,7 +163,7 @@ class JobStore:
                              "the job twice (remove the directory once no lava-run uses it)")
         if directory.exists():  # a leftover without state.json: the previous attempt never spawned
             shutil.rmtree(directory)
-        job = Job(directory, JobState(job_id))
+        job = WorkerJob(directory, WorkerJobState(job_id))
         try:
             write_job_files(directory, message)
             job.save()
@@ -188,7 +188,7 @@ class JobStore:
             directory = self.root / str(job_id)
             file_modes.make_dirs(directory)
             override = {"result": "fail", "error_type": "Canceled", "error_msg": "canceled: not running here"}
-            job = Job(directory, JobState(job_id, status=FINISHED, end_override=override))
+            job = WorkerJob(directory, WorkerJobState(job_id, status=FINISHED, end_override=override))
             job.save()
             self.jobs[job_id] = job
             LOG.info("job %d: cancel of a job this worker does not run", job_id)
@@ -207,7 +207,7 @@ class JobStore:
             LOG.info("job %d: end acknowledged; directory removed", job_id)
 
     # watching
-    def poll(self) -> list[Job]:
+    def poll(self) -> list[WorkerJob]:
         """Jobs whose lava-run ended since the last call; also applies the SIGKILL timer of cancels."""
         ended = []
         for job in self.jobs.values():
@@ -226,7 +226,7 @@ class JobStore:
                     self._signal_group(job, signal.SIGKILL)
         return ended
 
-    def _ended(self, job: Job, exit_code: int | None) -> None:
+    def _ended(self, job: WorkerJob, exit_code: int | None) -> None:
         # what lava-run left behind (a QEMU, a telnet) goes with it; but a live process whose pid is the
         # group id is not lava-run (it ended): that pid was reused, and the group is someone else's
         if job.state.pgid is not None and procfs.start_ticks(job.state.pgid) is None:
@@ -237,7 +237,7 @@ class JobStore:
         LOG.info("job %d: lava-run ended (%s)", job.job_id, describe_exit(exit_code))
 
     @staticmethod
-    def _signal_group(job: Job, signum: int) -> None:
+    def _signal_group(job: WorkerJob, signum: int) -> None:
         if job.state.pgid is None:
             return
         try:

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import zmq
+from zmq.utils.monitor import recv_monitor_message
 
 from lava_common import __version__
 from lava_common.protocol import (
@@ -182,8 +183,6 @@ class MasterLink:
         return messages
 
     def _check_handshake(self) -> None:
-        from zmq.utils.monitor import recv_monitor_message
-
         while self.monitor is not None and self.monitor.poll(0):
             event = recv_monitor_message(self.monitor)["event"]
             if event in HANDSHAKE_FAILURES and not self._handshake_warned:

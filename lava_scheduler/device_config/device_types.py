@@ -38,6 +38,15 @@ def device_type_of_dictionary(text: str, source: str = "device dictionary") -> s
     return name[: -len(TEMPLATE_SUFFIX)]
 
 
+def check_template(text: str, source: str = "device-type template") -> None:
+    """DeviceConfigError (with the line) unless ``text`` parses as a template the sandbox would run."""
+    try:
+        tree = _PARSER.parse(text)
+    except TemplateSyntaxError as exc:
+        raise DeviceConfigError(f"{source}: line {exc.lineno}: template syntax error: {exc.message}") from None
+    _refuse_private_names(tree, source)
+
+
 def _refuse_private_names(tree: nodes.Template, source: str) -> None:
     # the sandbox stops these at run time, but output after {% extends %} never runs:
     # refusing them up front makes every such attempt fail the same clear way

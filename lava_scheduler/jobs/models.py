@@ -13,6 +13,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from lava_common.exceptions import INFRASTRUCTURE_ERROR_TYPES
+from lava_scheduler.jobs.failure import failure_sentence
 from lava_scheduler.jobs.states import JobHealth, JobPriority, JobState
 from lava_scheduler.lab.guarded import GuardedStateModel
 from lava_scheduler.lab.models import Device, DeviceType, Tag, Worker
@@ -213,6 +214,10 @@ class TestJob(GuardedStateModel):
             self.start_time = now
         self.error_type = error_type
         self.error_msg = error_msg
+        if self.health == JobHealth.COMPLETE:
+            self.failure_comment = ""
+        elif not self.failure_comment:  # a cancel reason, when there is one, says it better
+            self.failure_comment = failure_sentence(error_type, error_msg)
         self.save()
         device = self.actual_device
         if device is not None:

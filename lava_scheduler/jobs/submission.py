@@ -11,7 +11,7 @@ from django.conf import settings
 from django.contrib.auth.models import Group
 from django.db import transaction
 
-from lava_common.schemas import JobSchemaError, validate_job_text
+from lava_common.schemas import JobSchemaError, ValidJob, check_job_text
 from lava_common.timeouts import timeout_seconds
 from lava_common.yaml_loader import dump_yaml
 from lava_scheduler.events import wake_scheduler
@@ -20,6 +20,7 @@ from lava_scheduler.jobs.masking import readable_definition
 from lava_scheduler.jobs.models import TestJob
 from lava_scheduler.jobs.multinode import split_multinode
 from lava_scheduler.jobs.states import parse_priority
+from lava_scheduler.permissions.rules import submit_refusal
 
 
 class SubmissionError(ValueError):
@@ -41,12 +42,17 @@ class Placement:
     usable_devices: int
 
 
-def validate_definition(text: str | bytes, strict: bool = False) -> dict[str, Any]:
-    """Parse and schema-check a definition; SubmissionError with paths when it is wrong."""
+def check_definition(text: str | bytes, strict: bool = False) -> ValidJob:
+    """Parse and schema-check a definition: it and its warnings; SubmissionError with paths when it is wrong."""
     try:
-        return validate_job_text(text, strict=strict, extra_context_variables=settings.EXTRA_CONTEXT_VARIABLES)
+        return check_job_text(text, strict=strict, extra_context_variables=settings.EXTRA_CONTEXT_VARIABLES)
     except JobSchemaError as exc:
         raise SubmissionError([str(issue) for issue in exc.errors] or [str(exc)]) from None
+
+
+def validate_definition(text: str | bytes, strict: bool = False) -> dict[str, Any]:
+    """Parse and schema-check a definition; SubmissionError with paths when it is wrong."""
+    return check_definition(text, strict).definition
 
 
 def resolve_placement(
@@ -100,6 +106,17 @@ def _placement(
     )
 
 
+def _require_submit_rights(user, placements: list[tuple[str, Placement]]) -> None:
+    """Refuse a job whose submitter may not submit to its device type or device (group permissions)."""
+    errors = []
+    for prefix, placement in placements:
+        why = submit_refusal(user, placement.device_type, placement.device, placement.worker)
+        if why:
+            errors.append(f"{prefix}{'device' if placement.device else 'device_type'}: {why}")
+    if errors:
+        raise SubmissionError(sorted(set(errors)))
+
+
 def _visibility(data: dict[str, Any]) -> tuple[bool, list[Group]]:
     visibility = data["visibility"]
     if visibility == "public":
@@ -132,10 +149,14 @@ def _metadata(data: dict[str, Any]) -> dict[str, Any]:
     return {str(key): coerce(value) for key, value in (data.get("metadata") or {}).items()}
 
 
+# the largest value the queue_timeout column holds (about 68 years: never, for a queue)
+QUEUE_TIMEOUT_LIMIT = 2**31 - 1
+
+
 def _queue_timeout(data: dict[str, Any]) -> int | None:
     queue = data.get("timeouts", {}).get("queue")
     if queue:
-        return timeout_seconds(queue)
+        return min(timeout_seconds(queue), QUEUE_TIMEOUT_LIMIT)
     hours = settings.QUEUE_TIMEOUT_HOURS
     return int(timedelta(hours=hours).total_seconds()) if hours else None
 
@@ -161,6 +182,7 @@ def submit_job(text: str | bytes, user, original_url: str | None = None) -> list
     if "lava-multinode" in data.get("protocols", {}):
         return _submit_multinode(data, common, groups)
     placement = resolve_placement("", data["device_type"], data.get("tags", []), data.get("device"), data.get("worker"))
+    _require_submit_rights(user, [("", placement)])
     with transaction.atomic():
         job = _create(data, placement, common, groups)
         wake_scheduler("submitted")
@@ -201,6 +223,10 @@ def _submit_multinode(data: dict[str, Any], common: dict[str, Any], groups) -> l
                     f"only {placement.usable_devices} usable {placement.device_type} device(s) in this lab"
                 ]
             )
+    _require_submit_rights(
+        common["submitter"],
+        [(f"protocols.lava-multinode.roles.{sub.role}.", placement) for sub, placement in zip(sub_jobs, placements, strict=True)],
+    )
     common = dict(common, multinode_definition=common["original_definition"])
     jobs: list[TestJob] = []
     with transaction.atomic():

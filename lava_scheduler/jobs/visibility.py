@@ -1,11 +1,13 @@
 """Who may see and change a job: one rule for the web UI, XML-RPC and REST.
 
-- public job: anyone, even anonymous;
+- public job: anyone, even anonymous, who may see its device (or, before it
+  has one, its device type: group permissions, ``permissions.rules``);
 - personal job: its submitter (and superusers);
 - group job (``visibility: {group: [...]}``): members of *all* its groups,
   and its submitter.
-Changing (cancel, resubmit) needs the submitter, a superuser, or the
-``jobs.change_testjob`` permission. The secrets in a definition (see
+Changing (cancel, resubmit) needs the submitter, a superuser, the
+``jobs.change_testjob`` permission, or change rights on the job's device
+(device type before it has one). The secrets in a definition (see
 ``masking``) are for its submitter and superusers only: everyone else who may
 see the job reads them masked.
 """
@@ -13,6 +15,14 @@ see the job reads them masked.
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from lava_scheduler.jobs.models import TestJob
+from lava_scheduler.permissions.rules import (
+    CHANGE,
+    VIEW,
+    device_allows,
+    device_type_allows,
+    hidden_device_types,
+    hidden_devices,
+)
 
 
 def visible_jobs(user, jobs: QuerySet | None = None) -> QuerySet:
@@ -21,12 +31,23 @@ def visible_jobs(user, jobs: QuerySet | None = None) -> QuerySet:
         return jobs
     through = TestJob.viewing_groups.through.objects.filter(testjob_id=OuterRef("pk"))
     has_groups = Exists(through)
+    public = Q(is_public=True) & ~has_groups & _on_visible_hardware(user)
     if user is None or not user.is_authenticated:
-        return jobs.filter(is_public=True).exclude(has_groups)
+        return jobs.filter(public)
     foreign_group = Exists(through.exclude(group_id__in=user.groups.values("pk")))
-    return jobs.filter(
-        Q(submitter=user) | (Q(is_public=True) & ~has_groups) | (has_groups & ~foreign_group)
-    )
+    return jobs.filter(Q(submitter=user) | public | (has_groups & ~foreign_group))
+
+
+def _on_visible_hardware(user) -> Q:
+    """A public job shows only to those who may see its device (before it has one: the device
+    it asks for, else its device type)."""
+    devices, device_types = hidden_devices(user, VIEW), hidden_device_types(user, VIEW)
+    condition = Q()
+    if devices:
+        condition &= ~Q(actual_device__in=devices) & ~Q(actual_device=None, requested_device__in=devices)
+    if device_types:
+        condition &= ~Q(actual_device=None, requested_device=None, requested_device_type__in=device_types)
+    return condition
 
 
 def can_view(job: TestJob, user) -> bool:
@@ -36,7 +57,12 @@ def can_view(job: TestJob, user) -> bool:
 def can_change(job: TestJob, user) -> bool:
     if user is None or not user.is_authenticated:
         return False
-    return user.is_superuser or job.submitter_id == user.pk or user.has_perm("jobs.change_testjob")
+    if user.is_superuser or job.submitter_id == user.pk or user.has_perm("jobs.change_testjob"):
+        return True
+    # change rights on the job's device (or device type) include its jobs, as in the reference
+    if job.actual_device_id:
+        return device_allows(user, job.actual_device_id, CHANGE)
+    return bool(job.requested_device_type_id) and device_type_allows(user, job.requested_device_type_id, CHANGE)
 
 
 def can_read_secrets(job: TestJob, user) -> bool:

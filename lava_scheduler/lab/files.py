@@ -36,6 +36,7 @@ def write_atomically(path: Path, text: str) -> None:
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(text)
     os.chmod(tmp, file_modes.FILE_MODE)  # dictionaries hold power and console credentials
+    file_modes.owned_like_folder(tmp)
     os.replace(tmp, path)
 
 

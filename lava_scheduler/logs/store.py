@@ -3,18 +3,22 @@
 ``output.yaml`` holds the records exactly as received, one per line;
 ``output.idx`` holds, for every line, the byte offset where it starts, as an
 8-byte unsigned integer (struct ``=Q``, as the reference), so any range is
-read with two seeks whatever the size of the log.
+read with two seeks whatever the size of the log. An old log may be
+compressed (``compression``); it reads the same.
 """
 
 import os
+import re
 import struct
 from pathlib import Path
 
 from django.conf import settings
 
 from lava_common import file_modes
+from lava_scheduler.logs.compression import CompressedLog
 
 OFFSET = struct.Struct("=Q")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def job_output_dir(job) -> Path:
@@ -27,6 +31,7 @@ class LogStore:
         self.directory = Path(directory)
         self.log_path = self.directory / "output.yaml"
         self.index_path = self.directory / "output.idx"
+        self.compressed = CompressedLog(self.directory)
 
     def line_count(self) -> int:
         try:
@@ -39,7 +44,8 @@ class LogStore:
         if not lines:
             return
         file_modes.make_dirs(self.directory)
-        encoded = [(line.replace("\n", " ") + "\n").encode("utf-8") for line in lines]
+        # a lone surrogate (a worker's JSON can carry "\ud800") is stored as U+FFFD, as lava-run writes it
+        encoded = [(_SURROGATE.sub("\ufffd", line.replace("\n", " ")) + "\n").encode("utf-8") for line in lines]
         with file_modes.open_append(self.log_path) as log, file_modes.open_append(self.index_path) as index:
             offset = log.tell()
             offsets = bytearray()
@@ -47,6 +53,7 @@ class LogStore:
                 offsets += OFFSET.pack(offset)
                 offset += len(line)
             log.write(b"".join(encoded))
+            log.flush()  # a full disk fails here, before the index names lines that are not there
             index.write(offsets)
 
     def truncate(self, count: int) -> None:
@@ -79,6 +86,8 @@ class LogStore:
                 (last,) = OFFSET.unpack(index.read(OFFSET.size))
             else:
                 last = None
+        if not self.log_path.exists() and self.compressed.exists():
+            return self.compressed.read_bytes(first, last)
         with open(self.log_path, "rb") as log:
             log.seek(first)
             return log.read() if last is None else log.read(last - first)
@@ -88,3 +97,11 @@ class LogStore:
             return self.log_path.stat().st_size
         except FileNotFoundError:
             return 0
+
+    def open_raw(self):
+        """The whole log as a binary file object (decompressed on the fly), or None without a log."""
+        if self.log_path.exists():
+            return open(self.log_path, "rb")  # noqa: SIM115 - the caller closes it
+        if self.compressed.exists():
+            return self.compressed.open()
+        return None

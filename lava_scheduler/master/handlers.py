@@ -16,10 +16,11 @@ import lava_common
 from lava_common import file_modes
 from lava_common.protocol import DEFAULT_HEARTBEAT, encode
 from lava_scheduler.events import wake_scheduler
+from lava_scheduler.jobs.failure import STDERR_FILE
 from lava_scheduler.jobs.models import TestJob
 from lava_scheduler.jobs.states import JobHealth, JobState
 from lava_scheduler.lab.models import Worker
-from lava_scheduler.logs.ingest import store_log_lines
+from lava_scheduler.logs.ingest import LogStorageError, store_log_lines
 from lava_scheduler.logs.store import job_output_dir
 
 log = logging.getLogger("lava-master")
@@ -96,7 +97,10 @@ def on_logs(hostname: str, message: dict[str, Any]) -> Reply:
     if _job_on_worker(hostname, job_id) is None:
         return [encode("logs-ok", job_id=job_id, count=int(message["start"]) + len(message["lines"]))]
     lines = [str(line) for line in message["lines"]]
-    count = store_log_lines(job_id, int(message["start"]), lines)
+    try:
+        count = store_log_lines(job_id, int(message["start"]), lines)
+    except LogStorageError as exc:
+        return [encode("logs-ok", job_id=job_id, count=exc.stored, error=str(exc))]
     return [encode("logs-ok", job_id=job_id, count=count)]
 
 
@@ -116,9 +120,11 @@ def on_end(hostname: str, message: dict[str, Any]) -> Reply:
         error_type = str(message["error_type"] or "")
         if health == JobHealth.COMPLETE:
             error_type = ""
-        job.failure_comment = str(message["errors"] or "")[-20000:]
         directory = job_output_dir(job)
         file_modes.make_dirs(directory)
+        stderr_tail = str(message["errors"] or "")
+        if stderr_tail:  # for admins; the user gets one sentence in failure_comment
+            file_modes.write_text(directory / STDERR_FILE, stderr_tail + "\n")
         file_modes.write_text(directory / "description.yaml", str(message["description"] or ""))
         job.go_state_finished(health, error_type, str(message["error_msg"] or ""))
         wake_scheduler("job-end")

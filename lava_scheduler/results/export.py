@@ -106,7 +106,7 @@ def to_csv(rows: list[dict[str, Any]], fields: list[str] = CASE_FIELDS) -> str:
     return out.getvalue()
 
 
-def _log_excerpt(store: LogStore, start: int | None, end: int | None) -> str:
+def log_excerpt(store: LogStore, start: int | None, end: int | None) -> str:
     if start is None or end is None:
         return ""
     first = max(0, min(start, end))
@@ -144,7 +144,7 @@ def to_junit(job, classname_prefix: str = "") -> str:
                 testcase.set("time", case["duration"])
             if case["result"] == "fail":
                 failure = ET.SubElement(testcase, "failure", message="failed", type="failure")
-                failure.text = _log_excerpt(store, case["log_start_line"], case["log_end_line"])
+                failure.text = log_excerpt(store, case["log_start_line"], case["log_end_line"])
             elif case["result"] in ("skip", "unknown"):
                 ET.SubElement(testcase, "skipped", message=case["result"])
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

@@ -3,6 +3,7 @@
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from lava_scheduler.publisher.emit import emit_test_cases
 from lava_scheduler.results.models import TestCase, TestResult, TestSet, TestSuite
 
 RESULTS = {label: value for value, label in TestResult.choices}
@@ -72,4 +73,5 @@ class ResultsWriter:
     def save(self) -> None:
         if self.cases:
             TestCase.objects.bulk_create(self.cases)
+            emit_test_cases(self.job, self.cases)
             self.cases = []

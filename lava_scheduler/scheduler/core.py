@@ -14,6 +14,8 @@ from lava_scheduler.jobs.models import TestJob
 from lava_scheduler.jobs.states import JobState
 from lava_scheduler.lab.models import Device
 from lava_scheduler.lab.states import DeviceHealth, DeviceState
+from lava_scheduler.permissions.rules import SubmitRule
+from lava_scheduler.publisher.emit import emit_devices, emit_jobs
 from lava_scheduler.scheduler import device_checks
 from lava_scheduler.scheduler.health_checks import config_error, due_health_checks, make_health_check
 from lava_scheduler.scheduler.lab_view import DeviceInfo, LabView, QueuedJob, queued_jobs
@@ -38,8 +40,10 @@ def _fits(job: QueuedJob, device: DeviceInfo) -> bool:
 
 
 def plan_jobs(view: LabView, available: list[DeviceInfo]) -> list[tuple[int, str]]:
-    """(job id, hostname) pairs: each device takes the first queued job of its type that fits."""
+    """(job id, hostname) pairs: each device takes the first queued job of its type that fits
+    and whose submitter may submit to it."""
     queues = queued_jobs({d.device_type for d in available})
+    rule = SubmitRule.load({job.submitter for queue in queues.values() for job in queue})
     by_type: dict[str, list[DeviceInfo]] = {}
     for device in available:
         by_type.setdefault(device.device_type, []).append(device)
@@ -55,7 +59,7 @@ def plan_jobs(view: LabView, available: list[DeviceInfo]) -> list[tuple[int, str
             if load.overused:
                 continue
             for index, job in enumerate(queue):
-                if _fits(job, device):
+                if _fits(job, device) and rule.allows(job.submitter, device.hostname, device.device_type):
                     plans.append((job.id, device.hostname))
                     del queue[index]
                     load.busy += 1
@@ -97,17 +101,16 @@ def apply_plans(plans: list[tuple[int, str]]) -> list[int]:
     if not plans:
         return []
     hostnames = sorted({hostname for _, hostname in plans})
-    # only the columns the transitions read: a job row's definitions are most of its bytes
     devices = {
         d.hostname: d
-        for d in Device.objects.select_for_update().filter(hostname__in=hostnames, state=DeviceState.IDLE)
-        .only("hostname", "state", "health").order_by("hostname")
+        for d in Device.objects.select_for_update().filter(hostname__in=hostnames, state=DeviceState.IDLE).order_by("hostname")
     }
+    # a job row's definitions are most of its bytes, and nothing here reads them
     jobs = {
         j.pk: j
         for j in TestJob.objects.select_for_update()
         .filter(pk__in=[job_id for job_id, _ in plans], state=JobState.SUBMITTED, actual_device=None)
-        .only("pk", "state", "health", "sub_id", "target_group", "actual_device").order_by("pk")
+        .defer("definition", "original_definition", "multinode_definition", "metadata").order_by("pk")
     }
     changed_jobs, changed_devices = [], []
     for job_id, hostname in plans:
@@ -119,6 +122,8 @@ def apply_plans(plans: list[tuple[int, str]]) -> list[int]:
         changed_devices.append(device)
     _save_assignments(changed_jobs)
     Device.save_states(changed_devices)
+    emit_jobs(changed_jobs)  # raw UPDATEs above: no post_save to emit them
+    emit_devices(changed_devices, {job.actual_device_id: job.pk for job in changed_jobs})
     for job in changed_jobs:
         job._remember_guarded()
     if changed_jobs:

@@ -31,6 +31,7 @@ class QueuedJob:
     device_type: str
     device: str | None
     worker: str | None
+    submitter: int = 0
     tags: frozenset[int] = frozenset()
 
 
@@ -80,7 +81,7 @@ def queued_jobs(device_types: set[str]) -> dict[str, list[QueuedJob]]:
     rows = (
         TestJob.objects.filter(state=JobState.SUBMITTED, requested_device_type__in=device_types, actual_device=None)
         .order_by("-priority", "submit_time", "sub_id", "id")
-        .values_list("id", "requested_device_type", "requested_device", "requested_worker")
+        .values_list("id", "requested_device_type", "requested_device", "requested_worker", "submitter_id")
     )
     jobs = [QueuedJob(*row) for row in rows]
     tags = defaultdict(set)

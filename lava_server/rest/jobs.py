@@ -8,7 +8,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.response import Response
 
-from lava_common.schemas import JobSchemaError, validate_job_text
+from lava_common.schemas import JobSchemaError, check_job_text
 from lava_scheduler.events import wake_master
 from lava_scheduler.jobs.models import TestJob
 from lava_scheduler.jobs.states import JobState
@@ -68,11 +68,13 @@ class JobViewSet(APIDefaults, viewsets.ReadOnlyModelViewSet):
         """Check ``{"definition", "strict"}`` against the schema (anonymous callers welcome)."""
         strict = str(request.data.get("strict", "false")).lower() in ("1", "true", "yes")
         try:
-            validate_job_text(_definition(request), strict, settings.EXTRA_CONTEXT_VARIABLES)
+            checked = check_job_text(_definition(request), strict, settings.EXTRA_CONTEXT_VARIABLES)
         except JobSchemaError as exc:
             errors = [{"path": issue.path, "msg": issue.message} for issue in exc.errors]
             return Response({"message": "; ".join(str(e) for e in exc.errors), "errors": errors})
-        return Response({"message": "Job valid.", "errors": []})
+        # accepted with warnings (unknown keys, ignored as the reference does): shown, not refused
+        warnings = [{"path": issue.path, "msg": issue.message} for issue in checked.warnings]
+        return Response({"message": "Job valid.", "errors": [], "warnings": warnings})
 
     def _changeable(self, request) -> TestJob:
         job = self.get_object()

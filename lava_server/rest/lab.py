@@ -18,6 +18,14 @@ from lava_scheduler.lab import files
 from lava_scheduler.lab.config_access import can_read_device_config
 from lava_scheduler.lab.models import Alias, Device, DeviceType, Tag, Worker
 from lava_scheduler.lab.states import DeviceHealth, TransitionError, WorkerHealth, parse_choice
+from lava_scheduler.permissions.rules import (
+    CHANGE,
+    device_allows,
+    visible_device_types,
+    visible_devices,
+    visible_workers,
+    worker_allows,
+)
 from lava_server.rest.authentication import APIDefaults, ReadOnlyOrAdmin
 from lava_server.rest.serializers import (
     AliasSerializer,
@@ -58,7 +66,7 @@ class DeviceViewSet(LabViewSet):
     lookup_value_regex = "[^/]+"
 
     def get_queryset(self):
-        devices = Device.objects.prefetch_related("tags").order_by("hostname")
+        devices = visible_devices(self.request.user, Device.objects.prefetch_related("tags")).order_by("hostname")
         if self.action == "list" and not self.request.query_params.get("all"):
             devices = devices.exclude(health=DeviceHealth.RETIRED)
         for field in ("device_type", "worker_host"):
@@ -99,7 +107,8 @@ class DeviceViewSet(LabViewSet):
     @action(detail=True, methods=["post"])
     def set_health(self, request, pk=None):
         """POST ``{health, reason}``: change the device's health (recorded with the reason)."""
-        _require_change(request, Device)
+        if not device_allows(request.user, self.get_object().hostname, CHANGE):
+            self.permission_denied(request, "changing a device's health needs change rights on it")
         health, reason = _health(request, DeviceHealth)
         with transaction.atomic():
             device = Device.objects.select_for_update().get(pk=self.get_object().pk)
@@ -129,7 +138,9 @@ def _type_file(request, name: str, path: Path | None, write_to: Path, readable: 
 
 class DeviceTypeViewSet(LabViewSet):
     serializer_class = DeviceTypeSerializer
-    queryset = DeviceType.objects.prefetch_related("aliases").order_by("name")
+
+    def get_queryset(self):
+        return visible_device_types(self.request.user, DeviceType.objects.prefetch_related("aliases")).order_by("name")
 
     @action(detail=True, methods=["get", "post"])
     def template(self, request, pk=None):
@@ -153,7 +164,7 @@ class WorkerViewSet(LabViewSet):
     lookup_value_regex = "[^/]+"
 
     def get_queryset(self):
-        workers = Worker.objects.order_by("hostname")
+        workers = visible_workers(self.request.user).order_by("hostname")
         if self.action == "list" and not self.request.query_params.get("all"):
             workers = workers.exclude(health=WorkerHealth.RETIRED)
         return workers
@@ -161,7 +172,8 @@ class WorkerViewSet(LabViewSet):
     @action(detail=True, methods=["post"])
     def set_health(self, request, pk=None):
         """POST ``{health, reason}``: Active, Maintenance or Retired (cascades to devices)."""
-        _require_change(request, Worker)
+        if not worker_allows(request.user, self.get_object().hostname, CHANGE):
+            self.permission_denied(request, "changing a worker's health needs change rights on it")
         health, reason = _health(request, WorkerHealth)
         with transaction.atomic():
             worker = Worker.objects.select_for_update().get(pk=self.get_object().pk)

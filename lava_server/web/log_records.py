@@ -18,7 +18,7 @@ def to_record(number: int, line: str) -> list[Any]:
     """``[line number (1-based), dt, lvl, msg]``."""
     try:
         record = _loads(line[2:])
-    except ValueError:
+    except (ValueError, RecursionError):
         try:
             record = parse_record(line)
         except Exception:  # noqa: BLE001 - any unreadable line is shown raw

@@ -15,6 +15,7 @@ from lava_scheduler.jobs.models import TestJob
 from lava_scheduler.jobs.states import JobState
 from lava_scheduler.lab.models import Device
 from lava_scheduler.lab.states import DeviceHealth, DeviceState, WorkerHealth, WorkerState
+from lava_scheduler.permissions.rules import SUBMIT, hidden_devices
 
 UNUSABLE_HEALTH = {
     DeviceHealth.BAD: "is Bad",
@@ -86,9 +87,18 @@ def explain_wait(job: TestJob) -> QueueExplanation | None:
     devices = list(devices)
     wanted = {tag.name for tag in job.tags.all()}
     fitting = [d for d in devices if wanted <= {tag.name for tag in d.tags.all()}]
+    closed = hidden_devices(job.submitter, SUBMIT) or set()
+    allowed = [d for d in fitting if d.hostname not in closed]
     explanation = QueueExplanation("", ahead=jobs_ahead(job))
     if job.queue_timeout:
         explanation.timeout_at = job.submit_time + timedelta(seconds=job.queue_timeout)
+    if fitting and not allowed:
+        explanation.summary = (
+            f"Every matching {type_name} device is reserved to groups its submitter is not in "
+            "(group permissions changed since it was submitted)."
+        )
+        return explanation
+    fitting = allowed
     if not fitting:
         if devices and wanted:
             explanation.summary = f"No {type_name} device has all the tags {', '.join(sorted(wanted))}."

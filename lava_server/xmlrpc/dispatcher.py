@@ -28,11 +28,18 @@ MAX_REQUEST_BYTES = 16 * 1024 * 1024
 def _load_methods() -> None:
     # each module registers its methods when imported
     from lava_server.xmlrpc import (  # noqa: F401
+        auth,
+        capabilities,
+        remote_artifact_tokens,
         results,
+        results_queries,
         scheduler_device_types,
         scheduler_devices,
         scheduler_jobs,
         scheduler_lab,
+        scheduler_legacy,
+        scheduler_perms,
+        scheduler_worker_certificates,
         scheduler_workers,
         system,
     )

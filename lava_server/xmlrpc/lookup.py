@@ -1,32 +1,34 @@
 """Finding the objects a call names, with the faults lavacli expects (404 for unknown or invisible)."""
 
+import re
 from typing import Any
-
-from django.db.models import Exists, OuterRef
 
 from lava_scheduler.jobs.models import TestJob
 from lava_scheduler.jobs.visibility import visible_jobs
 from lava_scheduler.lab.models import Device, DeviceType, Worker
+from lava_scheduler.permissions.rules import visible_device_types, visible_devices, visible_workers
 from lava_server.xmlrpc.registry import Context, fault
+
+# ASCII digits only ("²" is a digit to str.isdigit, not to int), and short enough for a database integer
+_JOB_ID = re.compile(r"([0-9]{1,18})(\.[0-9]{1,9})?\Z")
 
 
 def job_filter(job_id: Any) -> dict[str, Any]:
     """Query arguments for a job id as lavacli sends it: "12", 12, or a MultiNode "12.1"."""
-    text = str(job_id).strip()
-    if "." in text:
-        first, _, index = text.partition(".")
-        if first.isdigit() and index.isdigit():
-            return {"sub_id": text}
-    elif text.isdigit():
-        return {"pk": int(text)}
-    raise fault(400, f"Invalid job id '{job_id}': expected a number such as 42 (or 42.1 for MultiNode)")
+    match = _JOB_ID.match(str(job_id).strip())
+    if match is None:
+        raise fault(400, f"Invalid job id '{job_id}': expected a number such as 42 (or 42.1 for MultiNode)")
+    if match.group(2):
+        return {"sub_id": match.group(0)}
+    return {"pk": int(match.group(1))}
 
 
 def _plainly_visible(job: TestJob, user) -> bool:
-    """Cases the visibility rule grants without a query: superusers, the submitter, public jobs without groups."""
-    if user.is_authenticated and (user.is_superuser or job.submitter_id == user.pk):
-        return True
-    return job.is_public and not job.restricted
+    """Cases the visibility rule grants without a query: superusers and the submitter.
+
+    A public job is not one of them: its device may be restricted (group permissions).
+    """
+    return user.is_authenticated and (user.is_superuser or job.submitter_id == user.pk)
 
 
 def visible_job(ctx: Context, job_id: Any, related: tuple[str, ...] = (), only: tuple[str, ...] = ()) -> TestJob:
@@ -35,8 +37,7 @@ def visible_job(ctx: Context, job_id: Any, related: tuple[str, ...] = (), only: 
     One query for the common cases; anything else is decided by the shared rule
     (``visible_jobs``), which stays the single authority.
     """
-    groups = TestJob.viewing_groups.through.objects.filter(testjob_id=OuterRef("pk"))
-    jobs = TestJob.objects.filter(**job_filter(job_id)).annotate(restricted=Exists(groups))
+    jobs = TestJob.objects.filter(**job_filter(job_id))
     if related:
         jobs = jobs.select_related(*related)
     if only:
@@ -49,22 +50,26 @@ def visible_job(ctx: Context, job_id: Any, related: tuple[str, ...] = (), only: 
     return job
 
 
-def device(hostname: Any) -> Device:
-    found = Device.objects.select_related("device_type", "worker_host").filter(hostname=str(hostname)).first()
+def device(hostname: Any, ctx: Context) -> Device:
+    """The device the caller may see (an unseen one is answered as unknown)."""
+    devices = visible_devices(ctx.user, Device.objects.select_related("device_type", "worker_host"))
+    found = devices.filter(hostname=str(hostname)).first()
     if found is None:
         raise fault(404, f"Device '{hostname}' was not found.")
     return found
 
 
-def device_type(name: Any) -> DeviceType:
-    found = DeviceType.objects.filter(name=str(name)).first()
+def device_type(name: Any, ctx: Context) -> DeviceType:
+    """The device type the caller may see (an unseen one is answered as unknown)."""
+    found = visible_device_types(ctx.user).filter(name=str(name)).first()
     if found is None:
         raise fault(404, f"Device-type '{name}' was not found.")
     return found
 
 
-def worker(hostname: Any) -> Worker:
-    found = Worker.objects.filter(hostname=str(hostname)).first()
+def worker(hostname: Any, ctx: Context) -> Worker:
+    """The worker the caller may see (an unseen one is answered as unknown)."""
+    found = visible_workers(ctx.user).filter(hostname=str(hostname)).first()
     if found is None:
         raise fault(404, f"Worker '{hostname}' was not found.")
     return found

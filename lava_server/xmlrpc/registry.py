@@ -103,7 +103,7 @@ def as_int(value: Any, name: str, default: int | None = None) -> int:
         raise fault(400, f"{name}: expected an integer, got {value!r}")
     try:
         return int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: an infinite double
         raise fault(400, f"{name}: expected an integer, got {value!r}") from None
 
 

@@ -6,13 +6,17 @@ from typing import Any
 from django.conf import settings
 from django.db.models import Count, Q
 
-from lava_scheduler.device_config import template_exists
+from lava_scheduler.device_config import DeviceConfigError, template_exists
+from lava_scheduler.device_config.device_types import check_template
 from lava_scheduler.jobs.masking import readable_health_check
 from lava_scheduler.lab import files
 from lava_scheduler.lab.models import Alias, Device, DeviceType
 from lava_scheduler.lab.states import DeviceHealth, HealthDenominator
+from lava_scheduler.permissions.rules import visible_device_types
 from lava_server.xmlrpc import lookup
 from lava_server.xmlrpc.registry import Context, as_bool, as_int, as_text, fault, method, require_admin
+from lava_server.xmlrpc.scheduler_perms import device_type_permissions
+from lava_server.xmlrpc.yaml_text import require_yaml_mapping
 
 CHANGE = "lab.change_devicetype"
 
@@ -33,7 +37,7 @@ def _lab_template_path(name: str) -> Path:
 @method("scheduler.device_types.list")
 def list_types(ctx: Context, show_all: Any = False) -> list[dict[str, Any]]:
     """Device types with their number of non-retired devices (hidden types only with ``show_all``)."""
-    types = DeviceType.objects.all()
+    types = visible_device_types(ctx.user)
     if not as_bool(show_all, "show_all"):
         types = types.filter(display=True)
     counted = types.annotate(count=Count("devices", filter=~Q(devices__health=DeviceHealth.RETIRED)))
@@ -52,7 +56,7 @@ def list_types(ctx: Context, show_all: Any = False) -> list[dict[str, Any]]:
 def all_device_types(ctx: Context) -> list[dict[str, Any]]:
     """Old API: name and device counts per health of each visible type."""
     result = []
-    for name in DeviceType.objects.filter(display=True).values_list("name", flat=True):
+    for name in visible_device_types(ctx.user).filter(display=True).values_list("name", flat=True):
         healths = list(Device.objects.filter(device_type=name).values_list("health", flat=True))
         result.append(
             {
@@ -68,7 +72,7 @@ def all_device_types(ctx: Context) -> list[dict[str, Any]]:
 @method("scheduler.device_types.show")
 def show(ctx: Context, name: str) -> dict[str, Any]:
     """A device type's settings, aliases and devices."""
-    device_type = lookup.device_type(name)
+    device_type = lookup.device_type(name, ctx)
     return {
         "name": device_type.name,
         "description": device_type.description,
@@ -79,14 +83,14 @@ def show(ctx: Context, name: str) -> dict[str, Any]:
         "aliases": list(device_type.aliases.values_list("name", flat=True)),
         "devices": list(device_type.devices.values_list("hostname", flat=True)),
         "default_template": not _lab_template_path(device_type.name).is_file(),
-        "permissions": [],
+        "permissions": device_type_permissions(device_type),
     }
 
 
 @method("scheduler.device_types.devices")
 def devices(ctx: Context, name: str, health: Any = None) -> list[dict[str, Any]]:
     """The devices of a type, optionally of one health."""
-    device_type = lookup.device_type(name)
+    device_type = lookup.device_type(name, ctx)
     rows = Device.objects.filter(device_type=device_type)
     if health:
         rows = rows.filter(health=lookup.parse_label(DeviceHealth, health, "health"))
@@ -138,7 +142,7 @@ def update(
 ) -> None:
     """Change a device type's settings; nil leaves a setting unchanged."""
     require_admin(ctx, CHANGE)
-    device_type = lookup.device_type(name)
+    device_type = lookup.device_type(name, ctx)
     if description is not None:
         device_type.description = str(description)
     if display is not None:
@@ -155,7 +159,7 @@ def update(
 @method("scheduler.device_types.get_template")
 def get_template(ctx: Context, name: str) -> str:
     """The device-type template (Jinja2): the lab's own, else the shipped one."""
-    lookup.device_type(name)
+    lookup.device_type(name, ctx)
     path = _template_path(str(name))
     if path is None:
         raise fault(404, f"Device-type '{name}' has no template")
@@ -166,12 +170,16 @@ def get_template(ctx: Context, name: str) -> str:
 def set_template(ctx: Context, name: str, config: Any) -> bool:
     """Store the lab's template for the type; an empty text deletes it (the shipped one applies again)."""
     require_admin(ctx, CHANGE)
-    device_type = lookup.device_type(name)
+    device_type = lookup.device_type(name, ctx)
     text = as_text(config, "config")
     path = _lab_template_path(device_type.name)
     if not text:
         path.unlink(missing_ok=True)
     else:
+        try:
+            check_template(text, f"{device_type.name}.jinja2")
+        except DeviceConfigError as exc:
+            raise fault(400, str(exc)) from None
         files.write_atomically(path, text)
     return True
 
@@ -179,7 +187,7 @@ def set_template(ctx: Context, name: str, config: Any) -> bool:
 @method("scheduler.device_types.get_health_check")
 def get_health_check(ctx: Context, name: str) -> str:
     """The type's health-check job definition (its secrets masked unless the caller may change device types)."""
-    lookup.device_type(name)
+    lookup.device_type(name, ctx)
     path = files.health_check_of_type(str(name))
     if path is None:
         raise fault(404, f"Device-type '{name}' has no health check")
@@ -190,8 +198,10 @@ def get_health_check(ctx: Context, name: str) -> str:
 def set_health_check(ctx: Context, name: str, config: Any) -> bool:
     """Store the type's health-check job; an empty text deletes it."""
     require_admin(ctx, CHANGE)
-    device_type = lookup.device_type(name)
+    device_type = lookup.device_type(name, ctx)
     text = as_text(config, "config")
+    if text:
+        require_yaml_mapping(text, f"health check of {device_type.name}")
     existing = files.health_check_of_type(device_type.name)
     if existing is not None:
         existing.unlink()
@@ -204,7 +214,7 @@ def set_health_check(ctx: Context, name: str, config: Any) -> bool:
 def aliases_add(ctx: Context, name: str, alias: str) -> None:
     """Give the type another name usable as ``device_type:``."""
     require_admin(ctx, "lab.add_alias")
-    device_type = lookup.device_type(name)
+    device_type = lookup.device_type(name, ctx)
     item = Alias(name=str(alias), device_type=device_type)
     item.full_clean()
     item.save()
@@ -213,20 +223,13 @@ def aliases_add(ctx: Context, name: str, alias: str) -> None:
 @method("scheduler.device_types.aliases.list")
 def aliases_list(ctx: Context, name: str) -> list[str]:
     """The type's aliases."""
-    return list(lookup.device_type(name).aliases.values_list("name", flat=True))
+    return list(lookup.device_type(name, ctx).aliases.values_list("name", flat=True))
 
 
 @method("scheduler.device_types.aliases.delete")
 def aliases_delete(ctx: Context, name: str, alias: str) -> None:
     """Remove one of the type's aliases."""
     require_admin(ctx, "lab.delete_alias")
-    deleted, _ = Alias.objects.filter(name=str(alias), device_type=lookup.device_type(name)).delete()
+    deleted, _ = Alias.objects.filter(name=str(alias), device_type=lookup.device_type(name, ctx)).delete()
     if not deleted:
         raise fault(404, f"Alias '{alias}' of '{name}' was not found.")
-
-
-@method("scheduler.device_types.perms_list")
-def perms_list(ctx: Context, name: str) -> list[dict[str, str]]:
-    """Group permissions on the type: none, this lab has no per-type permissions."""
-    lookup.device_type(name)
-    return []

@@ -14,8 +14,20 @@ from lava_scheduler.lab import files
 from lava_scheduler.lab.config_access import can_read_device_config
 from lava_scheduler.lab.models import Device, Tag
 from lava_scheduler.lab.states import DeviceHealth, DeviceState, TransitionError
+from lava_scheduler.permissions.rules import CHANGE as CHANGE_RIGHT
+from lava_scheduler.permissions.rules import device_allows, visible_devices
 from lava_server.xmlrpc import lookup
-from lava_server.xmlrpc.registry import Context, as_bool, as_text, fault, method, require_admin, require_right
+from lava_server.xmlrpc.registry import (
+    Context,
+    as_bool,
+    as_text,
+    fault,
+    method,
+    require_admin,
+    require_right,
+    require_user,
+)
+from lava_server.xmlrpc.scheduler_perms import device_permissions
 
 CHANGE = "lab.change_device"
 
@@ -29,7 +41,7 @@ def current_jobs(ctx: Context, hostnames: list[str]) -> dict[str, int]:
 @method("scheduler.devices.list")
 def list_devices(ctx: Context, show_all: Any = False, offline_info: Any = False) -> list[dict[str, Any]]:
     """Devices (Retired ones only with ``show_all``)."""
-    devices = Device.objects.all()
+    devices = visible_devices(ctx.user)
     if not as_bool(show_all, "show_all"):
         devices = devices.exclude(health=DeviceHealth.RETIRED)
     rows = list(devices.order_by("hostname").values("hostname", "device_type_id", "health", "state"))
@@ -58,7 +70,7 @@ def all_devices(ctx: Context) -> list[list[Any]]:
 @method("scheduler.devices.show")
 def show(ctx: Context, hostname: str) -> dict[str, Any]:
     """A device's details (JSON-safe: no dateTime)."""
-    device = lookup.device(hostname)
+    device = lookup.device(hostname, ctx)
     return {
         "hostname": device.hostname,
         "device_type": device.device_type_id,
@@ -71,7 +83,7 @@ def show(ctx: Context, hostname: str) -> dict[str, Any]:
         "worker": device.worker_host_id,
         "current_job": current_jobs(ctx, [device.hostname]).get(device.hostname),
         "tags": list(device.tags.values_list("name", flat=True)),
-        "permissions": [],
+        "permissions": device_permissions(device),
     }
 
 
@@ -82,7 +94,7 @@ def get_dictionary(ctx: Context, hostname: str, render: Any = False, context: An
     Both hold power commands and credentials: the right to change devices is needed.
     """
     require_right(ctx, can_read_device_config, "device dictionaries (needs the right to change devices)")
-    device = lookup.device(hostname)
+    device = lookup.device(hostname, ctx)
     text = files.read_dictionary(device.hostname)
     if text is None:
         raise fault(404, f"Device '{hostname}' has no device dictionary")
@@ -106,7 +118,7 @@ def get_dictionary(ctx: Context, hostname: str, render: Any = False, context: An
 def set_dictionary(ctx: Context, hostname: str, dictionary: Any) -> bool:
     """Store the device dictionary; an empty text deletes it."""
     require_admin(ctx, CHANGE)
-    device = lookup.device(hostname)
+    device = lookup.device(hostname, ctx)
     text = as_text(dictionary, "dictionary")
     path = files.dictionary_path(device.hostname)
     if not text:
@@ -149,8 +161,8 @@ def add(
 ) -> None:
     """Add a device (Maintenance unless ``health`` says otherwise)."""
     user = require_admin(ctx, "lab.add_device")
-    device_type = lookup.device_type(type_name)
-    worker = lookup.worker(worker_hostname)
+    device_type = lookup.device_type(type_name, ctx)
+    worker = lookup.worker(worker_hostname, ctx)
     owner, group = _owner(user_name, group_name)
     if Device.objects.filter(hostname=str(hostname)).exists():
         raise fault(400, f"Device '{hostname}' already exists")
@@ -180,14 +192,24 @@ def update(
     device_type: Any = None,
     reason: Any = None,
 ) -> None:
-    """Change a device's worker, owner, health (with a reason), description or type; nil leaves a field."""
-    user = require_admin(ctx, CHANGE)
+    """Change a device's worker, owner, health (with a reason), description or type; nil leaves a field.
+
+    Health and description are for whoever may change the device (group permissions too); the rest
+    needs the global permission.
+    """
+    if any(value is not None for value in (worker_hostname, user_name, group_name, device_type)):
+        user = require_admin(ctx, CHANGE)
+    else:
+        user = require_user(ctx)
+        lookup.device(hostname, ctx)  # 404 before 403 for a device the caller may not even see
+        if not device_allows(user, str(hostname), CHANGE_RIGHT):
+            raise fault(403, f"Permission denied: '{user.username}' may not change device '{hostname}'")
     with transaction.atomic():
         device = Device.objects.select_for_update().filter(hostname=str(hostname)).first()
         if device is None:
             raise fault(404, f"Device '{hostname}' was not found.")
         if worker_hostname is not None:
-            device.worker_host = lookup.worker(worker_hostname)
+            device.worker_host = lookup.worker(worker_hostname, ctx)
         owner, group = _owner(user_name, group_name)
         if owner is not None:
             device.physical_owner = owner
@@ -196,7 +218,7 @@ def update(
         if description is not None:
             device.description = str(description)
         if device_type is not None:
-            device.device_type = lookup.device_type(device_type)
+            device.device_type = lookup.device_type(device_type, ctx)
         if health is not None:
             new = lookup.parse_label(DeviceHealth, health, "health")
             try:
@@ -211,7 +233,7 @@ def update(
 def delete(ctx: Context, hostname: str) -> None:
     """Remove a device from the database (its dictionary file stays)."""
     require_admin(ctx, "lab.delete_device")
-    lookup.device(hostname).delete()
+    lookup.device(hostname, ctx).delete()
 
 
 @method("scheduler.devices.tags.add")
@@ -219,28 +241,21 @@ def tags_add(ctx: Context, hostname: str, name: str) -> None:
     """Attach tag ``name`` to the device (the tag is created when new)."""
     require_admin(ctx, CHANGE)
     tag, _ = Tag.objects.get_or_create(name=str(name))
-    lookup.device(hostname).tags.add(tag)
+    lookup.device(hostname, ctx).tags.add(tag)
 
 
 @method("scheduler.devices.tags.list")
 def tags_list(ctx: Context, hostname: str) -> list[str]:
     """The device's tags."""
-    return list(lookup.device(hostname).tags.order_by("name").values_list("name", flat=True))
+    return list(lookup.device(hostname, ctx).tags.order_by("name").values_list("name", flat=True))
 
 
 @method("scheduler.devices.tags.delete")
 def tags_delete(ctx: Context, hostname: str, name: str) -> None:
     """Detach tag ``name`` from the device."""
     require_admin(ctx, CHANGE)
-    device = lookup.device(hostname)
+    device = lookup.device(hostname, ctx)
     tag = device.tags.filter(name=str(name)).first()
     if tag is None:
         raise fault(404, f"Device '{hostname}' has no tag '{name}'")
     device.tags.remove(tag)
-
-
-@method("scheduler.devices.perms_list")
-def perms_list(ctx: Context, hostname: str) -> list[dict[str, str]]:
-    """Group permissions on the device: none, this lab has no per-device permissions."""
-    lookup.device(hostname)
-    return []

@@ -32,9 +32,9 @@ from lava_server.xmlrpc.registry import (
 )
 
 MAX_LIST = 100
-# bytes an XML-RPC string cannot carry (our log records escape them, other writers may not);
-# bytes.translate finds them ~30x faster than a regex over the text
-XML_UNSAFE_BYTES = bytes([*range(0, 9), 11, 12, *range(14, 32)])
+# bytes an XML-RPC string cannot carry (our log records escape them, other writers may not),
+# and "\r", which XML parsers turn into "\n"; bytes.translate finds them ~30x faster than a regex
+XML_UNSAFE_BYTES = bytes([*range(0, 9), 11, 12, *range(13, 32)])
 XML_SAFE_BYTES = bytes(b for b in range(256) if b not in XML_UNSAFE_BYTES)
 
 
@@ -165,7 +165,7 @@ def show(ctx: Context, job_id: Any) -> dict[str, Any]:
     return show_struct(visible_job(ctx, job_id, ("submitter",)))
 
 
-LOG_FIELDS = ("state", "submit_time", "submitter_id", "is_public", "sub_id")
+LOG_FIELDS = ("state", "submit_time", "submitter_id", "sub_id")
 
 
 @method("scheduler.jobs.logs")

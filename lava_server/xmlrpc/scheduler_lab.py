@@ -11,7 +11,7 @@ from lava_server.xmlrpc.registry import Context, fault, method, require_admin
 def aliases_add(ctx: Context, name: str, device_type: str) -> None:
     """Add alias ``name`` for ``device_type``."""
     require_admin(ctx, "lab.add_alias")
-    alias = Alias(name=str(name), device_type=lookup.device_type(device_type))
+    alias = Alias(name=str(name), device_type=lookup.device_type(device_type, ctx))
     alias.full_clean()
     alias.save()
 

@@ -1,5 +1,6 @@
 """``scheduler.workers.*``: dispatcher hosts and their configuration files."""
 
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,8 @@ from lava_scheduler.lab import files
 from lava_scheduler.lab.config_access import can_read_worker_config
 from lava_scheduler.lab.models import Worker
 from lava_scheduler.lab.states import WorkerHealth
+from lava_scheduler.permissions.rules import CHANGE as CHANGE_RIGHT
+from lava_scheduler.permissions.rules import visible_workers, worker_allows
 from lava_server.xmlrpc import lookup
 from lava_server.xmlrpc.registry import (
     Context,
@@ -22,9 +25,12 @@ from lava_server.xmlrpc.registry import (
     naive_utc,
     require_admin,
     require_right,
+    require_user,
 )
+from lava_server.xmlrpc.yaml_text import require_yaml_mapping
 
 CHANGE = "lab.change_worker"
+NEVER = datetime(1970, 1, 1)
 # per-worker files, as the master hands them to the worker (dispatcher.d/<worker>/<name>)
 CONFIG_FILES = {"config": "dispatcher.yaml", "env": "env.yaml", "env_dut": "env-dut.yaml"}
 
@@ -36,7 +42,7 @@ def _worker_file(hostname: str, kind: str) -> Path:
 @method("scheduler.workers.list")
 def list_workers(ctx: Context, show_all: Any = False) -> list[str]:
     """Worker hostnames (Retired ones only with ``show_all``)."""
-    workers = Worker.objects.all()
+    workers = visible_workers(ctx.user)
     if not as_bool(show_all, "show_all"):
         workers = workers.exclude(health=WorkerHealth.RETIRED)
     return list(workers.order_by("hostname").values_list("hostname", flat=True))
@@ -45,14 +51,15 @@ def list_workers(ctx: Context, show_all: Any = False) -> list[str]:
 @method("scheduler.workers.show")
 def show(ctx: Context, hostname: str) -> dict[str, Any]:
     """A worker's details; ``last_ping`` is a dateTime (nil if it never connected)."""
-    worker = lookup.worker(hostname)
+    worker = lookup.worker(hostname, ctx)
     return {
         "hostname": worker.hostname,
         "description": worker.description,
         "state": worker.get_state_display(),
         "health": worker.get_health_display(),
         "devices": list(worker.devices.order_by("hostname").values_list("hostname", flat=True)),
-        "last_ping": naive_utc(worker.last_ping),
+        # never nil: lavacli reads .value on it; the epoch stands for "never connected"
+        "last_ping": naive_utc(worker.last_ping) or NEVER,
         "job_limit": worker.job_limit,
         "version": worker.version,
         "default_config": not _worker_file(worker.hostname, "config").exists(),
@@ -80,8 +87,18 @@ def add(ctx: Context, hostname: str, description: Any = None, disabled: Any = Fa
 def update(
     ctx: Context, hostname: str, description: Any = None, health: Any = None, job_limit: Any = None
 ) -> None:
-    """Change a worker's description, health (ACTIVE, MAINTENANCE, RETIRED) or job limit."""
-    user = require_admin(ctx, CHANGE)
+    """Change a worker's description, health (ACTIVE, MAINTENANCE, RETIRED) or job limit.
+
+    Description and health are for whoever may change the worker (group permissions too); the job
+    limit needs the global permission.
+    """
+    if job_limit is not None:
+        user = require_admin(ctx, CHANGE)
+    else:
+        user = require_user(ctx)
+        lookup.worker(hostname, ctx)  # 404 before 403 for a worker the caller may not even see
+        if not worker_allows(user, str(hostname), CHANGE_RIGHT):
+            raise fault(403, f"Permission denied: '{user.username}' may not change worker '{hostname}'")
     with transaction.atomic():
         worker = Worker.objects.select_for_update().filter(hostname=str(hostname)).first()
         if worker is None:
@@ -100,13 +117,13 @@ def update(
 def delete(ctx: Context, hostname: str) -> None:
     """Remove a worker from the database."""
     require_admin(ctx, "lab.delete_worker")
-    lookup.worker(hostname).delete()
+    lookup.worker(hostname, ctx).delete()
 
 
 def _getter(kind: str):
     def get(ctx: Context, hostname: str) -> str:
         require_right(ctx, can_read_worker_config, "worker configuration (needs the right to change workers)")
-        worker = lookup.worker(hostname)
+        worker = lookup.worker(hostname, ctx)
         path = _worker_file(worker.hostname, kind)
         if not path.exists():
             raise fault(404, f"Worker '{hostname}' has no {CONFIG_FILES[kind]}")
@@ -119,10 +136,11 @@ def _getter(kind: str):
 def _setter(kind: str):
     def set_(ctx: Context, hostname: str, text: Any) -> bool:
         require_admin(ctx, CHANGE)
-        worker = lookup.worker(hostname)
+        worker = lookup.worker(hostname, ctx)
         path = _worker_file(worker.hostname, kind)
         content = as_text(text, "text")
         if content:
+            require_yaml_mapping(content, CONFIG_FILES[kind])
             files.write_atomically(path, content)
         else:
             path.unlink(missing_ok=True)

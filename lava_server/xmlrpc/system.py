@@ -9,7 +9,13 @@ import lava_common
 from lava_scheduler.jobs.models import TestJob
 from lava_scheduler.jobs.visibility import visible_jobs
 from lava_scheduler.lab.models import Device, DeviceType
-from lava_scheduler.lab.states import DeviceHealth
+from lava_scheduler.permissions.rules import (
+    VIEW,
+    hidden_devices,
+    submit_refusal,
+    visible_device_types,
+    visible_devices,
+)
 from lava_server.xmlrpc.registry import Context, as_int, fault, method, require_admin
 
 API_VERSION = 2
@@ -69,26 +75,24 @@ def user_can_view_jobs(ctx: Context, job_list: list[Any], username: str | None =
 
 @method("system.user_can_view_devices")
 def user_can_view_devices(ctx: Context, device_list: list[str], username: str | None = None) -> dict[str, Any]:
-    """For each hostname, whether the user may see the device (every device is visible in this lab)."""
-    _user_named(ctx, username)
-    known = set(Device.objects.filter(hostname__in=device_list).values_list("hostname", flat=True))
+    """For each hostname, whether the user may see the device (group permissions)."""
+    user = _user_named(ctx, username)
+    known = set(visible_devices(ctx.user, Device.objects.filter(hostname__in=device_list))
+                .values_list("hostname", flat=True))
     missing = sorted(set(device_list) - known)
     if missing:
         raise fault(404, f"Unknown device(s): {', '.join(missing)}")
-    return {hostname: True for hostname in device_list}
+    hidden = hidden_devices(user, VIEW) or set()
+    return {hostname: hostname not in hidden for hostname in device_list}
 
 
 @method("system.user_can_submit_to_types")
 def user_can_submit_to_types(ctx: Context, type_list: list[str], username: str | None = None) -> dict[str, bool]:
-    """For each device type, whether the user may submit to it (some non-retired device exists)."""
+    """For each device type, whether the user may submit to it (a non-retired device accepts their jobs)."""
     user = _user_named(ctx, username)
-    known = set(DeviceType.objects.filter(name__in=type_list).values_list("name", flat=True))
+    known = set(visible_device_types(ctx.user, DeviceType.objects.filter(name__in=type_list))
+                .values_list("name", flat=True))
     missing = sorted(set(type_list) - known)
     if missing:
         raise fault(404, f"Unknown device type(s): {', '.join(missing)}")
-    usable = set(
-        Device.objects.filter(device_type__in=type_list)
-        .exclude(health=DeviceHealth.RETIRED)
-        .values_list("device_type_id", flat=True)
-    )
-    return {name: user.is_authenticated and name in usable for name in type_list}
+    return {name: submit_refusal(user, name, None, None) is None for name in type_list}

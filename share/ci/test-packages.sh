@@ -167,7 +167,7 @@ say "apt-get install ./lava*.deb"
 (cd "$DEBS" && apt-get install -y -q ./lava*.deb) >"$WORK/install.log" 2>&1 \
     || { cat "$WORK/install.log"; fail "apt-get install"; }
 grep '^lava-server:' "$WORK/install.log"
-grep -q 'database migrated' "$WORK/install.log" || fail "postinst did not set up the database"
+grep -q 'database migrated' "$WORK/install.log" || { cat "$WORK/install.log"; fail "postinst did not set up the database"; }
 
 # 3. the daemons, through init scripts
 say "service apache2/lava-server/lava-worker start"

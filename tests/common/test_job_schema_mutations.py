@@ -117,17 +117,10 @@ def bad_timeout_units(job):
     for value, suffix, message in (({"mins": 5}, ".mins", "unknown timeout unit 'mins'"),
                                    ({"minutes": -5}, ".minutes", "expected a whole number >= 1"),
                                    ({"minutes": 1.5}, ".minutes", "expected a whole number >= 1, got float"),
-                                   ({"hours": 1, "minutes": 5}, "", "give exactly one of")):
+                                   ({"skip": True}, "", "needs at least one of")):
         broken = copy.deepcopy(job)
         broken["timeouts"]["job"] = value
         yield broken, "timeouts.job" + suffix, message
-
-
-def retry_and_repeat(job):
-    for index, (path, _kind, _block) in enumerate(_blocks(job)):
-        broken = copy.deepcopy(job)
-        next(iter(broken["actions"][index].values())).update(repeat=2, failure_retry=2)
-        yield broken, f"{path}.failure_retry", "repeat and failure_retry cannot be used together"
 
 
 def partial_namespaces(job):
@@ -142,7 +135,7 @@ def partial_namespaces(job):
 
 
 MUTATIONS = [delete_top_level_keys, delete_action_keys, wrong_types, unknown_names, bad_priorities,
-             long_timeouts, bad_timeout_units, retry_and_repeat, partial_namespaces]
+             long_timeouts, bad_timeout_units, partial_namespaces]
 
 
 @pytest.mark.parametrize("mutation", MUTATIONS, ids=lambda m: m.__name__)

@@ -26,6 +26,30 @@ def test_validate_only(tmp_path):
     assert (out / "logs.yaml").read_text().count("\n") == len(records)
 
 
+def test_action_timeout_longer_than_the_job_only_warns(tmp_path):
+    # tuxrun's boot-only job: the reference's lava-run runs it with a warning (the server refuses it)
+    job = yaml.safe_load((HERE / "jobs" / "qemu-tests.yaml").read_text())
+    job["timeouts"] = {"job": {"minutes": 4}}
+    job["actions"][1]["boot"]["timeout"] = {"minutes": 5}
+    job["build_notes"] = "unknown top-level keys are accepted with a warning"
+    proc, records, _ = run_lava(tmp_path, job, HERE / "devices" / "qemu-x86_64.yaml", "--validate")
+    assert proc.returncode == 0, proc.stderr
+    assert job_result(records)["result"] == "pass"
+    warnings = [r["msg"] for r in records if r["lvl"] == "warning"]
+    assert any("timeout 300s is longer than the job timeout 240s" in w for w in warnings), warnings
+    assert "job definition: build_notes: unknown key (ignored)" in warnings
+
+
+def test_absurdly_long_timeouts_run(tmp_path):
+    # {days: 10**20} is a valid timeout: the interval timer must not overflow on it
+    job = yaml.safe_load((HERE / "jobs" / "minimal.yaml").read_text())
+    huge = {"days": 10**20}
+    job["timeouts"] = {"job": huge, "action": huge, "connection": huge}
+    proc, records, _ = run_lava(tmp_path, job, HERE / "devices" / "fake-board.yaml")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert job_result(records)["result"] == "pass"
+
+
 def test_only_nine_levels(tmp_path):
     _, records, _ = run_lava(tmp_path, HERE / "jobs" / "minimal.yaml", HERE / "devices" / "fake-board.yaml")
     levels = {r["lvl"] for r in records}

@@ -80,12 +80,12 @@ def test_git_definition_branch_revision_history(tmp_path: Path) -> None:
     ({"from": "git", "name": "x", "repository": "REPO", "revision": "0" * 40, "path": "tests/demo.yaml"},
      "git checkout failed"),
     ({"from": "inline", "name": "x", "path": "x.yaml", "repository": {"metadata": {"name": "x"}}},
-     "metadata.format must be 'Lava-Test Test Definition 1.0'"),
+     "metadata.format: required key missing"),
     ({"from": "inline", "name": "x", "path": "x.yaml",
-      "repository": {"metadata": {"format": "Lava-Test Test Definition 1.0"}}}, "metadata.name is missing"),
+      "repository": {"metadata": {"format": "Lava-Test Test Definition 1.0"}}}, "metadata.name: required key missing"),
     ({"from": "svn", "name": "x", "path": "x.yaml"}, "'from' must be one of"),
     ({"from": "inline", "name": "bad name", "path": "x.yaml", "repository": TESTDEF}, "name must match"),
-    ({"from": "inline", "name": "x", "path": "../x.yaml", "repository": TESTDEF}, "relative path"),
+    ({"from": "inline", "name": "x", "path": "../x.yaml", "repository": TESTDEF}, "must not contain '..'"),
 ])
 def test_definition_errors_name_the_definition(tmp_path: Path, entry: dict, message: str) -> None:
     if entry.get("repository") == "REPO":

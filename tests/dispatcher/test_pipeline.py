@@ -6,13 +6,13 @@ import pytest
 import yaml
 
 from lava_common.exceptions import JobError, LAVATimeoutError, TestError
+from lava_common.timeouts import TimeoutSources
 from lava_dispatcher.action import Action, Pipeline
 from lava_dispatcher.context import JobContext
 from lava_dispatcher.device import parse_device
 from lava_dispatcher.logger import JobLogger
 from lava_dispatcher.parser import build_pipeline
 from lava_dispatcher.retry import RetryAction
-from lava_dispatcher.timeouts import TimeoutSources
 
 from .helpers import HERE
 
@@ -94,8 +94,15 @@ def test_no_strategy_lists_every_reason():
 def test_bad_action_list_is_reported_with_its_path():
     with pytest.raises(JobError, match=r"actions\[0\]: unknown action type 'reboot'"):
         build_pipeline({"actions": [{"reboot": {}}]}, device(), "1")
-    with pytest.raises(JobError, match="mutually exclusive"):
-        build_pipeline({"actions": [{"boot": {"method": "qemu", "repeat": 2, "failure_retry": 2}}]}, device(), "1")
+
+
+def test_repeat_with_failure_retry_repeats_the_retried_block():
+    # accepted as in the reference: each of the repeats retries on failure
+    data = job()
+    data["actions"][1]["boot"].update(repeat=2, failure_retry=3)
+    pipeline, _ = build_pipeline(data, device(), "1")
+    repeat = pipeline.actions[1]
+    assert repeat.name == "repeat" and len(repeat.pipeline.actions) == 2
 
 
 def test_validate_collects_errors():

@@ -13,6 +13,8 @@ import pytest
 from lava_common.keys import KeyFileError, create_key_pair, read_key_pair, read_public_key
 from lava_dispatcher.processes import group_exists
 from lava_dispatcher.worker import procfs
+from lava_dispatcher.worker.daemon import Worker
+from lava_dispatcher.worker.jobs import JobStore
 from lava_dispatcher.worker.logs import LogTail
 from lava_dispatcher.worker.report import build_end, stderr_tail
 from lava_dispatcher.worker.spawn import SpawnError, build_env
@@ -246,3 +248,9 @@ def test_an_unreadable_state_is_left_alone_and_never_restarted(tmp_path):
     with pytest.raises(SpawnError, match="unreadable state.json"):
         store.start(message)
     assert (directory / "state.json").read_text() == "{not json"
+
+
+def test_a_log_the_master_could_not_store_is_reported_and_kept(tmp_path, caplog):
+    worker = Worker(link=None, store=JobStore(tmp_path, "lava-run", 30.0))
+    worker.handle({"type": "logs-ok", "job_id": 7, "count": 5, "error": "the server cannot store this job's log"})
+    assert "job 7: the server did not store the log: the server cannot store this job's log" in caplog.text

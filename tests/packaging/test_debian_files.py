@@ -13,7 +13,7 @@ DEBIAN = REPO / "debian"
 ETC = REPO / "etc"
 INIT_SCRIPTS = sorted((ETC / "init.d").iterdir())
 UNITS = sorted((ETC / "systemd").glob("*.service"))
-OPTION_FILES = [ETC / "lava-server" / name for name in ("lava-server-gunicorn", "lava-scheduler", "lava-master")] + [
+OPTION_FILES = [ETC / "lava-server" / name for name in ("lava-server-gunicorn", "lava-scheduler", "lava-master", "lava-publisher")] + [
     ETC / "lava-dispatcher" / "lava-worker"
 ]
 MAINTAINER_SCRIPTS = sorted(p for p in DEBIAN.iterdir() if p.suffix in (".postinst", ".prerm", ".postrm"))

@@ -86,6 +86,7 @@ def test_a_job_runs_and_its_log_and_results_land_on_the_server(lab, user):
     assert (job_output_dir(job) / "description.yaml").read_text().strip()
     assert (job_output_dir(job) / "device.yaml").exists()
     assert Device.objects.get(pk=job.actual_device_id).get_state_display() == "Idle"
+    assert job.failure_comment == ""
 
 
 def test_a_failing_job_is_incomplete_with_its_error(lab, user):
@@ -94,6 +95,10 @@ def test_a_failing_job_is_incomplete_with_its_error(lab, user):
     job = wait_for(lambda: finished(job.pk), 120, "job finished", lab)
     assert job.get_health_display() == "Incomplete"
     assert job.error_type and job.error_msg
+    # one short sentence saying what failed, never log lines
+    assert job.failure_comment.startswith(f"{job.error_type} error: ")
+    assert "\n" not in job.failure_comment and len(job.failure_comment) <= 300
+    assert "{" not in job.failure_comment and job.error_msg.splitlines()[0] in job.failure_comment
     final = TestCase.objects.get(suite__job=job, suite__name="lava", name="job")
     assert final.get_result_display() == "fail"
 

@@ -72,7 +72,11 @@ def test_submit_validate_cancel_resubmit(lab):
                                   content_type="application/json")
     assert bad.status_code == 400 and "device_type" in bad.json()["message"]
     valid = client().post(f"{API}/jobs/validate/", {"definition": job_text()}, content_type="application/json")
-    assert valid.json()["errors"] == []
+    assert valid.json()["errors"] == [] and valid.json()["warnings"] == []
+    noted = client().post(f"{API}/jobs/validate/", {"definition": job_text() + "build_notes: from CI\n"},
+                          content_type="application/json")
+    assert noted.json()["errors"] == []
+    assert noted.json()["warnings"] == [{"path": "build_notes", "msg": "unknown key (ignored)"}]
     broken = client().post(f"{API}/jobs/validate/", {"definition": "job_name: x\n"}, content_type="application/json")
     assert broken.json()["errors"]
     assert client(lab, "alice").post(f"{API}/jobs/{job_id}/cancel/").status_code == 403

@@ -110,6 +110,25 @@ def test_schema_errors_come_with_a_path(user, device):
     refused(job_text(timeouts=None), user, "timeouts")
 
 
+def test_action_timeout_longer_than_the_job_is_refused_at_submission(user, device):
+    # lava-run only warns about this (tuxrun's boot-only jobs are like it); the server refuses, as the reference
+    data = dict(JOB, timeouts={"job": {"minutes": 4}})
+    data["actions"] = [JOB["actions"][0], {"boot": dict(JOB["actions"][1]["boot"], timeout={"minutes": 5})}]
+    refused(yaml.safe_dump(data), user, "actions[1].boot.timeout: 5 minutes is longer than the job timeout (4 minutes)")
+
+
+def test_an_endless_queue_timeout_is_stored_as_the_longest_one(user, device):
+    (job,) = submit_job(job_text(timeouts={"job": {"minutes": 10}, "queue": {"days": 10**20}}), user)
+    assert job.queue_timeout == 2**31 - 1
+
+
+def test_reference_leniencies_are_accepted(user, device):
+    data = dict(JOB, timeouts={"job": {"minutes": 1, "seconds": 30}}, build_notes="from CI")
+    data["actions"] = [JOB["actions"][0], {"boot": dict(JOB["actions"][1]["boot"], repeat=2, failure_retry=2)}]
+    (job,) = submit_job(yaml.safe_dump(data), user)
+    assert job.pk
+
+
 @pytest.mark.parametrize(
     "text",
     [

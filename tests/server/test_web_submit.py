@@ -31,6 +31,10 @@ def test_validate_only_stores_nothing(web_lab, alice):
     answer = client_for(alice).post("/scheduler/jobsubmit", {"definition": definition(), "action": "validate"})
     assert answer.status_code == 200 and "The definition is valid" in answer.content.decode()
     assert not TestJob.objects.exists()
+    noted = client_for(alice).post("/scheduler/jobsubmit", {"definition": definition() + "build_notes: x\n",
+                                                             "action": "validate"})
+    assert "The definition is valid" in noted.content.decode()
+    assert "warning: build_notes: unknown key (ignored)" in noted.content.decode()
 
 
 def test_errors_are_shown_beside_the_definition_with_their_line(web_lab, alice):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import socket
 from typing import TYPE_CHECKING, Any
 
 from lava_common.exceptions import InfrastructureError, JobError
@@ -17,6 +16,8 @@ BOOT_COMMANDS = {"image": "booti", "zimage": "bootz", "uimage": "bootm"}
 
 
 def dispatcher_ip(ctx: JobContext) -> str:
+    import socket  # deferred: a heavy import that `lava-run --validate` does not need
+
     if ctx.dispatcher.dispatcher_ip:
         return str(ctx.dispatcher.dispatcher_ip)
     try:
@@ -25,18 +26,9 @@ def dispatcher_ip(ctx: JobContext) -> str:
         return "127.0.0.1"
 
 
-def _kernel_type(job: dict[str, Any]) -> str:
-    for item in job.get("actions") or []:
-        deploy = item.get("deploy") if isinstance(item, dict) else None
-        if isinstance(deploy, dict) and isinstance(deploy.get("kernel"), dict):
-            return str(deploy["kernel"].get("type", "image")).lower()
-    return "image"
-
-
 def placeholders(ctx: JobContext, parameters: dict[str, Any]) -> dict[str, str]:
     """Values for ``{SERVER_IP}``, ``{KERNEL_ADDR}``, ``{RAMDISK}``... from the deploy and the device."""
-    kernel_type = _kernel_type(ctx.job)
-    command = BOOT_COMMANDS.get(kernel_type, "booti")
+    command = BOOT_COMMANDS.get(ctx.kernel_type, "booti")
     addresses = ctx.device.parameters.get(command) or {}
     root = ctx.dispatcher.tftp_root
     values = {

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import re
-import time
 from typing import TYPE_CHECKING, Any
 
 from lava_common.exceptions import InfrastructureError, JobError
 from lava_dispatcher.action import Action
-from lava_dispatcher.device import DeviceConfig
 from lava_dispatcher.kernel_messages import PANIC_PATTERN, KernelMessageDetector
 
 if TYPE_CHECKING:
@@ -164,57 +162,3 @@ class ExportDeviceEnv(Action):
         for key, value in (env or {}).items():
             console.sendline(f"export {key}='{value}'")
             console.expect(console.prompts, self.connection_wait(ctx), what="the shell prompt")
-
-
-class ConnectDevice(Action):
-    name = "connect-device"
-    description = "use the configured command to connect serial to the device"
-    summary = "run connection command"
-    section = "boot"
-
-    def __init__(self, device: DeviceConfig) -> None:
-        super().__init__()
-        self.device = device
-
-    def validate(self) -> None:
-        if self.device.primary_connection is None:
-            self.errors.append("the device has no connection command (commands.connect)")
-
-    def run(self, ctx: JobContext) -> None:
-        from lava_dispatcher.console import Console
-
-        if ctx.connection is not None and ctx.connection.spawn.isalive():
-            ctx.logger.debug("reusing the existing connection")
-            return
-        spec = ctx.device.primary_connection
-        ctx.logger.info(f"[common] connect-device Connecting to device using '{spec.command}'")
-        console = Console(spec.command, ctx.logger, ctx.processes, spec.name, ctx.device.spawn_maxread, spec.tags)
-        console.character_delay_ms = ctx.device.character_delays.get("boot", 0)
-        console.prompts = [ctx.device.default_shell_prompt]
-        ctx.connection = console
-        time.sleep(0.05)  # telnet needs a moment before the board's first bytes are worth reading
-
-
-class ResetDevice(Action):
-    name = "reset-device"
-    description = "reboot or power-cycle the device"
-    summary = "reboot the device"
-    section = "boot"
-
-    def __init__(self, device: DeviceConfig) -> None:
-        super().__init__()
-        self.device = device
-
-    def validate(self) -> None:
-        power = self.device.power
-        if not (power.hard_reset or power.power_on):
-            self.errors.append("the device has neither hard_reset nor power_on commands")
-
-    def run(self, ctx: JobContext) -> None:
-        from lava_dispatcher.power import CommandPowerDriver
-
-        driver = CommandPowerDriver(ctx)
-        if driver.can_cycle:
-            driver.cycle()
-        else:
-            driver.on()

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from lava_dispatcher.action import Pipeline
-from lava_dispatcher.actions.boot.login import (
-    AutoLoginAction,
-    ConnectDevice,
-    ExpectShellSession,
-    ExportDeviceEnv,
-    ResetDevice,
-)
+from lava_common.schemas.boot import BOOT_METHODS
+from lava_dispatcher.action import Action, Pipeline
+from lava_dispatcher.actions.boot.connect import ConnectDevice
+from lava_dispatcher.actions.boot.login import AutoLoginAction, ExpectShellSession, ExportDeviceEnv
+from lava_dispatcher.actions.boot.reset import ResetDevice
+from lava_dispatcher.device import DeviceConfig
+from lava_dispatcher.methods import BootMethod, retry_count
+from lava_dispatcher.plan import JobPlan, PlanBlock
 from lava_dispatcher.retry import BootRetry
 
 
@@ -27,3 +27,12 @@ class MinimalBoot(BootRetry):
         pipeline.add_action(AutoLoginAction(wait_kernel=bool(parameters.get("wait_kernel", False))), parameters)
         pipeline.add_action(ExpectShellSession(), parameters)
         pipeline.add_action(ExportDeviceEnv(), parameters)
+
+
+class MinimalBootStrategy(BootMethod):
+    name = "minimal"
+    schema = BOOT_METHODS["minimal"]
+
+    @classmethod
+    def build(cls, device: DeviceConfig, block: PlanBlock, plan: JobPlan) -> Action:
+        return MinimalBoot(device, retry_count(device, block))

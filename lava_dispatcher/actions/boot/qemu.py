@@ -10,9 +10,12 @@ import shlex
 from typing import TYPE_CHECKING, Any
 
 from lava_common.exceptions import InfrastructureError, JobError
+from lava_common.schemas.boot import BOOT_METHODS
 from lava_dispatcher.action import Action, Pipeline
 from lava_dispatcher.actions.boot.login import AutoLoginAction, ExpectShellSession, ExportDeviceEnv
 from lava_dispatcher.device import DeviceConfig
+from lava_dispatcher.methods import BootMethod, retry_count
+from lava_dispatcher.plan import JobPlan, PlanBlock
 from lava_dispatcher.qemu_args import admin_argv
 from lava_dispatcher.retry import BootRetry
 
@@ -60,14 +63,14 @@ class CallQemuAction(Action):
             self.errors.append("the device's boot.methods.qemu.parameters.command is missing")
 
     def run(self, ctx: JobContext) -> None:
-        import platform
+        import platform  # deferred: only a run needs it, not `lava-run --validate`
 
-        from lava_dispatcher.console import Console
+        from lava_dispatcher.console import Console  # deferred: pexpect is a heavy import
 
-        command = qemu_command(ctx.device, ctx.image_args.get("qemu", []))
+        command = qemu_command(ctx.device, ctx.boot_image_args)
         binary = command[0]
         self.results = {
-            "job_arch": ctx.job.get("context", {}).get("arch", ""),
+            "job_arch": ctx.plan.context.get("arch", ""),
             "host_arch": platform.machine(),
             "qemu_version": _qemu_version(binary),
         }
@@ -86,7 +89,7 @@ class CallQemuAction(Action):
 
 
 def _qemu_version(binary: str) -> str:
-    import subprocess
+    import subprocess  # deferred: only a run needs it, not `lava-run --validate`
 
     try:
         out = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=10).stdout
@@ -120,3 +123,12 @@ class BootQemuRetry(BootRetry):
         pipeline.add_action(AutoLoginAction(), parameters)
         pipeline.add_action(ExpectShellSession(), parameters)
         pipeline.add_action(ExportDeviceEnv(), parameters)
+
+
+class QemuBoot(BootMethod):
+    name = "qemu"
+    schema = BOOT_METHODS["qemu"]
+
+    @classmethod
+    def build(cls, device: DeviceConfig, block: PlanBlock, plan: JobPlan) -> Action:
+        return BootQemuRetry(device, retry_count(device, block))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from lava_common.schemas.boot import BOOT_METHODS
 from lava_dispatcher.action import Action, Pipeline
 from lava_dispatcher.actions.boot.bootloader import (
     BootloaderCommands,
@@ -11,14 +12,12 @@ from lava_dispatcher.actions.boot.bootloader import (
     BootloaderSettings,
     command_list,
 )
-from lava_dispatcher.actions.boot.login import (
-    AutoLoginAction,
-    ConnectDevice,
-    ExpectShellSession,
-    ExportDeviceEnv,
-    ResetDevice,
-)
+from lava_dispatcher.actions.boot.connect import ConnectDevice
+from lava_dispatcher.actions.boot.login import AutoLoginAction, ExpectShellSession, ExportDeviceEnv
+from lava_dispatcher.actions.boot.reset import ResetDevice
 from lava_dispatcher.device import DeviceConfig
+from lava_dispatcher.methods import BootMethod, retry_count
+from lava_dispatcher.plan import JobPlan, PlanBlock
 from lava_dispatcher.retry import BootRetry
 
 if TYPE_CHECKING:
@@ -73,3 +72,12 @@ class UBootAction(BootRetry):
         if ctx.connection is not None:
             ctx.connection.stop_process()
             ctx.connection = None
+
+
+class UBootBoot(BootMethod):
+    name = "u-boot"
+    schema = BOOT_METHODS["u-boot"]
+
+    @classmethod
+    def build(cls, device: DeviceConfig, block: PlanBlock, plan: JobPlan) -> Action:
+        return UBootAction(device, retry_count(device, block))

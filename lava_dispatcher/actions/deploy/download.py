@@ -113,7 +113,7 @@ class DownloadAction(Action):
         return inside(base, self.label, self.label)
 
     def run(self, ctx: JobContext) -> None:
-        import hashlib
+        import hashlib  # deferred: a heavy import that `lava-run --validate` does not need
 
         parsed = urlparse(self.url)
         dest = self.destination(ctx)

@@ -10,21 +10,43 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, NamedTuple
 
-from lava_common.exceptions import InfrastructureError, JobError
+from lava_common.exceptions import JobError
 from lava_common.safe_paths import inside
 from lava_dispatcher.action import Action
+from lava_dispatcher.actions.test.overlay_bridge import append_tree_to_ramdisk, build_test_overlay
 from lava_dispatcher.context import OverlayInfo
+from lava_dispatcher.device import DeviceConfig
 from lava_dispatcher.plan import JobPlan
 
 if TYPE_CHECKING:
     from lava_dispatcher.context import JobContext
 
 
-def results_dir(ctx: JobContext) -> str:
-    template = str(ctx.job.get("context", {}).get("lava_test_results_dir") or ctx.device.posix["lava_test_results_dir"])
-    return template % ctx.job_id if "%s" in template else template
+def results_dir(plan: JobPlan, device: DeviceConfig) -> str:
+    template = str(plan.context.get("lava_test_results_dir") or device.posix["lava_test_results_dir"])
+    return template % plan.job_id if "%s" in template else template
+
+
+class TreeOverlay(NamedTuple):
+    """A downloaded file or tarball to unpack into an image at ``path``; ``name: lava`` is the test overlay."""
+
+    name: str
+    source: str = ""  # label of the downloaded file (ctx.downloaded)
+    path: str = "/"
+    format: str = "tar"
+
+
+LAVA_OVERLAY = TreeOverlay("lava")
+
+
+class ImageOverlays(NamedTuple):
+    """The overlays one image receives, in the order they are appended (a later one wins)."""
+
+    label: str  # the image, as downloaded (ctx.downloaded)
+    format: str | None
+    overlays: tuple[TreeOverlay, ...]
 
 
 class OverlayAction(Action):
@@ -38,56 +60,18 @@ class OverlayAction(Action):
         self.plan = plan
 
     def run(self, ctx: JobContext) -> None:
-        from lava_dispatcher.actions.test.overlay_bridge import build_test_overlay
-
         root = ctx.scratch() / "overlay"
         if root.exists():
             shutil.rmtree(root)
         root.mkdir(parents=True)
-        target_dir = results_dir(ctx)
+        target_dir = results_dir(self.plan, ctx.device)
         build_test_overlay(ctx, self.plan, root, target_dir)
         ctx.overlay = OverlayInfo(root=root, results_dir=target_dir)
         ctx.logger.info(f"overlay for {target_dir} built in {root}")
 
 
-def _compression_of(path: Path) -> str | None:
-    with path.open("rb") as handle:
-        magic = handle.read(6)
-    if magic.startswith(b"\x1f\x8b"):
-        return "gz"
-    if magic.startswith(b"\xfd7zXZ"):
-        return "xz"
-    if magic.startswith(b"\x28\xb5\x2f\xfd"):
-        return "zstd"
-    return None
-
-
-def append_tree_to_cpio(ramdisk: Path, tree: Path) -> None:
-    """Append ``tree`` as an extra gzip'd newc member; the kernel reads concatenated archives."""
-    try:
-        from lava_dispatcher.test_shell.overlay import append_overlay_to_cpio
-    except ImportError:
-        append_overlay_to_cpio = None
-    if append_overlay_to_cpio is not None:
-        out = ramdisk.with_name(ramdisk.name + ".new")
-        append_overlay_to_cpio(ramdisk, tree, out, _compression_of(ramdisk))
-        out.replace(ramdisk)
-        return
-    import gzip
-    import subprocess
-
-    if not shutil.which("cpio"):
-        raise InfrastructureError("appending an overlay to a ramdisk needs the 'cpio' program on the worker")
-    names = subprocess.run(["find", "."], cwd=tree, capture_output=True, check=True).stdout
-    proc = subprocess.run(["cpio", "-o", "-H", "newc", "--quiet", "-R", "0:0"], cwd=tree, input=names, capture_output=True)
-    if proc.returncode != 0:
-        raise InfrastructureError(f"cpio failed: {proc.stderr.decode(errors='replace').strip()}")
-    with ramdisk.open("ab") as out:
-        out.write(gzip.compress(proc.stdout, compresslevel=1))
-
-
 def extract_tarball(tarball: Path, dest: Path) -> None:
-    import tarfile
+    import tarfile  # deferred: a heavy import that only jobs with tarball overlays need
 
     try:
         with tarfile.open(tarball) as archive:
@@ -104,33 +88,31 @@ class ApplyOverlayAction(Action):
     summary = "apply overlays"
     section = "deploy"
 
-    def __init__(self, images: dict[str, Any]) -> None:
+    def __init__(self, images: list[ImageOverlays]) -> None:
         super().__init__()
         self.images = images
 
     def validate(self) -> None:
-        for label, block in self.images.items():
-            fmt = block.get("format")
-            if block.get("overlays") and fmt not in (None, "cpio.newc"):
-                self.errors.append(f"{label}: overlays are only supported on cpio.newc images, not '{fmt}'")
+        for image in self.images:
+            if image.overlays and image.format not in (None, "cpio.newc"):
+                self.errors.append(f"{image.label}: overlays are only supported on cpio.newc images, not '{image.format}'")
 
     def run(self, ctx: JobContext) -> None:
-        for label, block in self.images.items():
-            overlays = block.get("overlays") or {}
-            ramdisk = ctx.downloaded[label]
-            for name, spec in overlays.items():
-                if name == "lava":
-                    if spec and ctx.overlay is not None:
-                        append_tree_to_cpio(ramdisk, ctx.overlay.root)
-                        ctx.logger.info(f"{label}: lava overlay added")
+        for image in self.images:
+            ramdisk = ctx.downloaded[image.label]
+            for overlay in image.overlays:
+                if overlay.name == LAVA_OVERLAY.name:
+                    if ctx.overlay is not None:
+                        append_tree_to_ramdisk(ramdisk, ctx.overlay.root)
+                        ctx.logger.info(f"{image.label}: lava overlay added")
                     continue
-                tree = ctx.scratch() / f"overlay-{label}-{name}"
-                target = inside(tree, str(spec.get("path", "/")), f"images.{label}.overlays.{name}.path")
+                tree = ctx.scratch() / f"overlay-{image.label}-{overlay.name}"
+                target = inside(tree, overlay.path, f"images.{image.label}.overlays.{overlay.name}.path")
                 target.mkdir(parents=True, exist_ok=True)
-                source = ctx.downloaded[spec.get("_label", f"{label}.{name}")]
-                if spec.get("format", "tar") == "tar":
+                source = ctx.downloaded[overlay.source]
+                if overlay.format == "tar":
                     extract_tarball(source, target)
                 else:
                     shutil.copy(source, target / source.name)
-                append_tree_to_cpio(ramdisk, tree)
-                ctx.logger.info(f"{label}: overlay '{name}' added at {spec.get('path', '/')}")
+                append_tree_to_ramdisk(ramdisk, tree)
+                ctx.logger.info(f"{image.label}: overlay '{overlay.name}' added at {overlay.path}")

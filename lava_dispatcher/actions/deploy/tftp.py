@@ -6,16 +6,24 @@ given paths relative to that root.
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lava_common.constants import TFTP_SIZE_LIMIT
 from lava_common.exceptions import JobError
+from lava_common.schemas.deploy import DEPLOY_TARGETS
 from lava_dispatcher.action import Action
 from lava_dispatcher.actions.deploy.download import DownloadRetry
-from lava_dispatcher.actions.deploy.overlay import ApplyOverlayAction, OverlayAction
-from lava_dispatcher.plan import JobPlan
+from lava_dispatcher.actions.deploy.overlay import (
+    LAVA_OVERLAY,
+    ApplyOverlayAction,
+    ImageOverlays,
+    OverlayAction,
+    TreeOverlay,
+)
+from lava_dispatcher.device import DeviceConfig
+from lava_dispatcher.methods import DeployMethod
+from lava_dispatcher.plan import JobPlan, PlanBlock
 
 if TYPE_CHECKING:
     from lava_dispatcher.context import JobContext
@@ -30,6 +38,8 @@ class PrepareTftpDir(Action):
     section = "deploy"
 
     def run(self, ctx: JobContext) -> None:
+        import tempfile  # deferred: with random, a heavy import that `lava-run --validate` does not need
+
         root = ctx.dispatcher.tftp_root
         try:
             root.mkdir(parents=True, exist_ok=True)
@@ -92,20 +102,29 @@ class TftpAction(Action):
                 pipeline.add_action(DownloadRetry(label, block, dest_dir="tftp"), parameters)
         ramdisk_overlays = self._ramdisk_overlays(parameters)
         if ramdisk_overlays:
-            pipeline.add_action(ApplyOverlayAction({"ramdisk": ramdisk_overlays}), parameters)
+            pipeline.add_action(ApplyOverlayAction([ramdisk_overlays]), parameters)
         pipeline.add_action(CheckTftpSizes(), parameters)
         pipeline.add_action(PublishTftpFiles(), parameters)
 
-    def _ramdisk_overlays(self, parameters: dict[str, Any]) -> dict[str, Any] | None:
+    def _ramdisk_overlays(self, parameters: dict[str, Any]) -> ImageOverlays | None:
         if not isinstance(parameters.get("ramdisk"), dict):
             return None
-        overlays: dict[str, Any] = {}
+        overlays: list[TreeOverlay] = []
         if self.plan.needs_overlay:
-            overlays["lava"] = True
+            overlays.append(LAVA_OVERLAY)
         if isinstance(parameters.get("modules"), dict):
             # modules are a tarball of /lib/modules/...: unpack it over the ramdisk's root
-            overlays["modules"] = {"format": "tar", "path": "/", "_label": "modules"}
-        return {"format": "cpio.newc", "overlays": overlays} if overlays else None
+            overlays.append(TreeOverlay("modules", source="modules"))
+        return ImageOverlays("ramdisk", "cpio.newc", tuple(overlays)) if overlays else None
+
+    @property
+    def kernel_type(self) -> str:
+        kernel = self.parameters.get("kernel")
+        return str(kernel.get("type", "image")).lower() if isinstance(kernel, dict) else "image"
+
+    def run(self, ctx: JobContext) -> None:
+        ctx.kernel_type = self.kernel_type
+        super().run(ctx)
 
     def validate(self) -> None:
         super().validate()
@@ -113,3 +132,12 @@ class TftpAction(Action):
             self.errors.append("'kernel' (with a url) is required for a tftp deploy")
         if self.plan.needs_overlay and not isinstance(self.parameters.get("ramdisk"), dict):
             self.errors.append("the test shell needs a 'ramdisk' to carry its overlay (nfsrootfs is not supported)")
+
+
+class TftpDeploy(DeployMethod):
+    name = "tftp"
+    schema = DEPLOY_TARGETS["tftp"]
+
+    @classmethod
+    def build(cls, device: DeviceConfig, block: PlanBlock, plan: JobPlan) -> Action:
+        return TftpAction(plan)

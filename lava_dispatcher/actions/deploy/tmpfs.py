@@ -4,10 +4,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from lava_common.schemas.deploy import DEPLOY_TARGETS
 from lava_dispatcher.action import Action
 from lava_dispatcher.actions.deploy.download import DownloadRetry
-from lava_dispatcher.actions.deploy.overlay import ApplyOverlayAction, OverlayAction
-from lava_dispatcher.plan import JobPlan
+from lava_dispatcher.actions.deploy.overlay import (
+    LAVA_OVERLAY,
+    ApplyOverlayAction,
+    ImageOverlays,
+    OverlayAction,
+    TreeOverlay,
+)
+from lava_dispatcher.device import DeviceConfig
+from lava_dispatcher.methods import DeployMethod
+from lava_dispatcher.plan import JobPlan, PlanBlock
 from lava_dispatcher.qemu_args import check_job_args, image_argv, split_job_text
 
 if TYPE_CHECKING:
@@ -25,19 +34,30 @@ def overlay_target(images: dict[str, Any]) -> str | None:
     return None
 
 
-def with_lava_overlay(images: dict[str, Any], needs_overlay: bool) -> dict[str, Any]:
-    """The images that get overlays, with ``lava: true`` added where the test shell needs it."""
-    chosen: dict[str, Any] = {}
+def with_lava_overlay(images: dict[str, Any], needs_overlay: bool) -> list[ImageOverlays]:
+    """The images that get overlays, with the lava overlay added where the test shell needs it."""
+    chosen: list[ImageOverlays] = []
     target = overlay_target(images) if needs_overlay else None
     for label, block in images.items():
         if not isinstance(block, dict):
             continue
         overlays = dict(block.get("overlays") or {})
         if label == target:
-            overlays.setdefault("lava", True)
+            overlays.setdefault(LAVA_OVERLAY.name, True)
         if overlays:
-            chosen[label] = {**block, "overlays": overlays}
+            chosen.append(ImageOverlays(label, block.get("format"), tuple(_overlays(label, overlays))))
     return chosen
+
+
+def _overlays(label: str, overlays: dict[str, Any]) -> list[TreeOverlay]:
+    found = []
+    for name, spec in overlays.items():
+        if name == LAVA_OVERLAY.name:
+            if spec:
+                found.append(LAVA_OVERLAY)
+        elif isinstance(spec, dict):
+            found.append(TreeOverlay(name, f"{label}.{name}", str(spec.get("path", "/")), spec.get("format", "tar")))
+    return found
 
 
 def substitute_image_args(images: dict[str, Any], paths: dict[str, Any]) -> list[str]:
@@ -104,4 +124,23 @@ class DeployImagesAction(Action):
     def run(self, ctx: JobContext) -> None:
         super().run(ctx)
         images = self.parameters.get("images") or {}
-        ctx.image_args["qemu"] = substitute_image_args(images, ctx.downloaded)
+        ctx.boot_image_args = substitute_image_args(images, ctx.downloaded)
+
+
+class TmpfsDeploy(DeployMethod):
+    """On QEMU devices, which need not list tmpfs among their deploy methods."""
+
+    name = "tmpfs"
+    schema = DEPLOY_TARGETS["tmpfs"]
+
+    @classmethod
+    def accepts(cls, device: DeviceConfig, block: PlanBlock) -> tuple[bool, str]:
+        if block.parameters.get("to") != cls.name:
+            return False, f"'to' is not '{cls.name}'"
+        if "qemu" not in device.boot_methods():
+            return False, "the device is not a QEMU device (no boot method 'qemu')"
+        return True, "accepted"
+
+    @classmethod
+    def build(cls, device: DeviceConfig, block: PlanBlock, plan: JobPlan) -> Action:
+        return DeployImagesAction(plan)

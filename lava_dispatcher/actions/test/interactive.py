@@ -11,7 +11,11 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from lava_common.exceptions import InfrastructureError, JobError, LAVAError, TestError
+from lava_common.schemas.test import TEST_KINDS
 from lava_dispatcher.action import Action
+from lava_dispatcher.device import DeviceConfig
+from lava_dispatcher.methods import TestMethod, retry_count
+from lava_dispatcher.plan import JobPlan, PlanBlock
 from lava_dispatcher.retry import RetryAction
 
 if TYPE_CHECKING:
@@ -101,3 +105,13 @@ class InteractiveRetry(RetryAction):
     def populate(self, parameters: dict[str, Any]) -> None:
         self.max_retries = self._explicit_retries or 1
         self.new_pipeline().add_action(InteractiveAction(), parameters)
+
+
+class InteractiveTest(TestMethod):
+    name = "interactive"
+    key = "interactive"
+    schema = TEST_KINDS["interactive"]
+
+    @classmethod
+    def build(cls, device: DeviceConfig, block: PlanBlock, plan: JobPlan) -> Action:
+        return InteractiveRetry(retry_count(device, block))

@@ -6,7 +6,11 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from lava_common.exceptions import JobError
+from lava_common.schemas.test import TEST_KINDS
 from lava_dispatcher.action import Action
+from lava_dispatcher.device import DeviceConfig
+from lava_dispatcher.methods import TestMethod, retry_count
+from lava_dispatcher.plan import JobPlan, PlanBlock
 from lava_dispatcher.retry import RetryAction
 
 if TYPE_CHECKING:
@@ -86,3 +90,13 @@ class MonitorRetry(RetryAction):
     def populate(self, parameters: dict[str, Any]) -> None:
         self.max_retries = self._explicit_retries or 1
         self.new_pipeline().add_action(MonitorAction(), parameters)
+
+
+class MonitorTest(TestMethod):
+    name = "monitor"
+    key = "monitors"
+    schema = TEST_KINDS["monitor"]
+
+    @classmethod
+    def build(cls, device: DeviceConfig, block: PlanBlock, plan: JobPlan) -> Action:
+        return MonitorRetry(retry_count(device, block))

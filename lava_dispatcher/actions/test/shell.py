@@ -10,8 +10,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from lava_common.exceptions import JobError, LAVATimeoutError, TestError
+from lava_common.schemas.test import TEST_KINDS
 from lava_dispatcher.action import Action
-from lava_dispatcher.plan import JobPlan
+from lava_dispatcher.actions.test.overlay_bridge import signal_parser
+from lava_dispatcher.device import DeviceConfig
+from lava_dispatcher.methods import TestMethod, retry_count
+from lava_dispatcher.plan import JobPlan, PlanBlock
 from lava_dispatcher.retry import RetryAction
 
 if TYPE_CHECKING:
@@ -38,6 +42,7 @@ class _EventSink:
             self.handle(event)
 
     def handle(self, event: Any) -> None:
+        # deferred: compiling the signal grammar is too heavy for `lava-run --validate`
         from lava_dispatcher.test_shell import signals
 
         logger = self.ctx.logger
@@ -69,11 +74,10 @@ class TestShellAction(Action):
     description = "Executing lava-test-runner"
     summary = "Lava Test Shell"
     section = "test"
-    timeout_exception = TestError
 
-    def __init__(self, plan: JobPlan) -> None:
+    def __init__(self, stage: int) -> None:
         super().__init__()
-        self.plan = plan
+        self.stage = stage  # this block's rank among the job's test-shell blocks: its overlay directory
 
     def validate(self) -> None:
         definitions = self.parameters.get("definitions")
@@ -98,17 +102,15 @@ class TestShellAction(Action):
                 self.errors.append(f"{where}.path is required with from: {item.get('from')}")
 
     def run(self, ctx: JobContext) -> None:
-        from lava_dispatcher.actions.test.overlay_bridge import signal_parser
-
         console = ctx.connection
         if console is None:
             raise JobError("lava-test-shell needs a booted board (no console connection)")
         if ctx.overlay is None:
             raise JobError("lava-test-shell needs the test overlay on the board (deploy one first)")
         console.character_delay_ms = ctx.device.character_delays.get("test", 0)
-        stage = self.plan.test_stage(self._block())
+        stage = self.stage
         directory = ctx.overlay.results_dir
-        parser = signal_parser(ctx, stage, self.parameters.get("namespace", "common"))
+        parser = signal_parser(ctx, stage, self.namespace)
         sink = _EventSink(ctx, parser)
         wait = self.connection_wait
         console.sendline("#")
@@ -145,12 +147,6 @@ class TestShellAction(Action):
             raise TestError(f"lava-test-raise: {sink.raised}")
         console.expect(console.prompts, wait(ctx), what="the shell prompt after the test runner")
 
-    def _block(self) -> dict[str, Any]:
-        for block in self.plan.test_blocks:
-            if block.get("definitions") is self.parameters.get("definitions"):
-                return block
-        return self.parameters
-
 
 class TestShellRetry(RetryAction):
     __test__ = False
@@ -159,10 +155,27 @@ class TestShellRetry(RetryAction):
     summary = "Retry support for Lava Test Shell"
     section = "test"
 
-    def __init__(self, plan: JobPlan, retries: int) -> None:
+    def __init__(self, stage: int, retries: int) -> None:
         super().__init__(max_retries=retries)
-        self.plan = plan
+        self.stage = stage
 
     def populate(self, parameters: dict[str, Any]) -> None:
         self.max_retries = self._explicit_retries or 1
-        self.new_pipeline().add_action(TestShellAction(self.plan), parameters)
+        self.new_pipeline().add_action(TestShellAction(self.stage), parameters)
+
+
+class ShellTest(TestMethod):
+    name = "definition"
+    key = "definitions"
+    schema = TEST_KINDS["definition"]
+
+    @classmethod
+    def accepts(cls, device: DeviceConfig, block: PlanBlock) -> tuple[bool, str]:
+        accepted, reason = super().accepts(device, block)
+        if accepted and "docker" in block.parameters:
+            return False, "docker test shells are not supported"
+        return accepted, reason
+
+    @classmethod
+    def build(cls, device: DeviceConfig, block: PlanBlock, plan: JobPlan) -> Action:
+        return TestShellRetry(plan.test_stage(block), retry_count(device, block))

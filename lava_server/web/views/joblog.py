@@ -52,10 +52,11 @@ def log_lines(request: HttpRequest, job_id: str) -> JsonResponse:
 def log_raw(request: HttpRequest, job_id: str) -> HttpResponse:
     job = visible_job_or_404(request.user, job_id)
     store = LogStore(job_output_dir(job))
-    if not store.log_path.exists():
+    raw = store.open_raw()
+    if raw is None:
         return HttpResponse("", content_type="text/plain; charset=utf-8")
     return FileResponse(
-        open(store.log_path, "rb"),  # noqa: SIM115 - FileResponse closes it
+        raw,  # FileResponse closes it
         content_type="text/plain; charset=utf-8",
         filename=f"job_{job.display_id}.yaml",
         as_attachment=request.GET.get("download") == "1",

@@ -16,8 +16,8 @@ from lava_scheduler.jobs.models import TestJob
 from lava_scheduler.jobs.states import JobHealth, JobState
 from lava_scheduler.jobs.submission import SubmissionError, resubmit_job
 from lava_scheduler.jobs.visibility import can_change, visible_jobs
-from lava_scheduler.lab.models import DeviceType
 from lava_scheduler.logs.store import LogStore, job_output_dir
+from lava_scheduler.permissions.rules import visible_device_types
 from lava_scheduler.results.models import TestCase, TestResult
 from lava_server.web.access import find_visible_job, visible_job_or_404
 from lava_server.web.job_filters import KINDS, apply_filters, read_filters
@@ -42,7 +42,7 @@ def job_list(request: HttpRequest) -> HttpResponse:
             "states": JobState.labels,
             "healths": JobHealth.labels,
             "kinds": KINDS,
-            "device_types": DeviceType.objects.values_list("name", flat=True),
+            "device_types": visible_device_types(request.user).values_list("name", flat=True),
         },
     )
 
@@ -93,6 +93,7 @@ def job_page(request: HttpRequest, job_id: str) -> HttpResponse:
         "tags": list(job.tags.values_list("name", flat=True)),
         "groups": list(job.viewing_groups.values_list("name", flat=True)),
         "siblings": siblings,
+        "notifications": job.notifications.prefetch_related("attempt_log"),
         "definition": readable_definition(job.original_definition or job.definition, job, request.user),
     }
     return render(request, "web/job.html", context)

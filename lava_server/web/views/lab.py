@@ -20,6 +20,14 @@ from lava_scheduler.lab.files import health_check_of_type, read_dictionary, rend
 from lava_scheduler.lab.history import history_for
 from lava_scheduler.lab.models import Device, DeviceType, Worker
 from lava_scheduler.lab.states import DeviceHealth, DeviceState, TransitionError, WorkerState, parse_choice
+from lava_scheduler.permissions.rules import (
+    CHANGE,
+    device_allows,
+    restrictions,
+    visible_device_types,
+    visible_devices,
+    visible_workers,
+)
 from lava_server.web.paging import paginate
 
 BUSY = (DeviceState.RESERVED, DeviceState.RUNNING)
@@ -37,7 +45,7 @@ def current_jobs(user, hostnames: list[str]) -> dict[str, dict]:
 
 @require_GET
 def device_list(request: HttpRequest) -> HttpResponse:
-    devices = Device.objects.select_related("worker_host").order_by("hostname")
+    devices = visible_devices(request.user, Device.objects.select_related("worker_host")).order_by("hostname")
     chosen = {name: request.GET.get(name, "") for name in ("device_type", "health", "state", "worker")}
     errors = []
     if chosen["device_type"]:
@@ -63,8 +71,8 @@ def device_list(request: HttpRequest) -> HttpResponse:
         "chosen": chosen,
         "errors": errors,
         "jobs": current_jobs(request.user, [d.hostname for d in page.items]),
-        "device_types": DeviceType.objects.values_list("name", flat=True),
-        "workers": Worker.objects.values_list("hostname", flat=True),
+        "device_types": visible_device_types(request.user).values_list("name", flat=True),
+        "workers": visible_workers(request.user).values_list("hostname", flat=True),
         "healths": DeviceHealth.labels,
         "states": DeviceState.labels,
     }
@@ -87,7 +95,10 @@ def _visible_job_id(user, job: TestJob | None) -> int | None:
 @require_GET
 def device_page(request: HttpRequest, hostname: str) -> HttpResponse:
     device = get_object_or_404(
-        Device.objects.select_related("device_type", "worker_host", "physical_owner", "physical_group"), pk=hostname
+        visible_devices(
+            request.user, Device.objects.select_related("device_type", "worker_host", "physical_owner", "physical_group")
+        ),
+        pk=hostname,
     )
     transitions = paginate(
         device.transitions.select_related("user").order_by("-created", "-id"), request.GET.get("page"), per_page=50
@@ -102,7 +113,8 @@ def device_page(request: HttpRequest, hostname: str) -> HttpResponse:
         "last_health_check": _visible_job_id(request.user, device.last_health_report_job),
         "tags": list(device.tags.values_list("name", flat=True)),
         "config": _configuration(request, hostname),
-        "can_change": request.user.has_perm("lab.change_device"),
+        "can_change": device_allows(request.user, device.hostname, CHANGE),
+        "restrictions": restrictions(device.device_type_id, device.hostname),
         "healths": DeviceHealth.labels,
     }
     return render(request, "web/device.html", context)
@@ -111,8 +123,8 @@ def device_page(request: HttpRequest, hostname: str) -> HttpResponse:
 @login_required
 @require_POST
 def device_set_health(request: HttpRequest, hostname: str) -> HttpResponse:
-    if not request.user.has_perm("lab.change_device"):
-        raise PermissionDenied("changing a device's health needs the lab.change_device permission")
+    if not device_allows(request.user, hostname, CHANGE):
+        raise PermissionDenied("changing a device's health needs change rights on it (lab.change_device or a group's)")
     reason = request.POST.get("reason", "").strip()[:500] or "set in the web UI"
     try:
         health = parse_choice(DeviceHealth, request.POST.get("health", ""))
@@ -128,9 +140,9 @@ def device_set_health(request: HttpRequest, hostname: str) -> HttpResponse:
     return redirect("web-device", hostname=hostname)
 
 
-def type_summaries() -> dict[str, dict]:
+def type_summaries(user) -> dict[str, dict]:
     summaries: dict[str, dict] = {}
-    for row in Device.objects.values("device_type", "health", "state").annotate(count=Count("hostname")):
+    for row in visible_devices(user).values("device_type", "health", "state").annotate(count=Count("hostname")):
         summary = summaries.setdefault(row["device_type"], {"total": 0, "idle": 0, "busy": 0, "unusable": 0})
         summary["total"] += row["count"]
         if row["health"] in (DeviceHealth.BAD, DeviceHealth.MAINTENANCE, DeviceHealth.RETIRED):
@@ -154,22 +166,22 @@ def queue_lengths() -> dict[str, int]:
 
 @require_GET
 def device_type_list(request: HttpRequest) -> HttpResponse:
-    summaries, queues = type_summaries(), queue_lengths()
+    summaries, queues = type_summaries(request.user), queue_lengths()
     types = [
         {"type": device_type, "devices": summaries.get(device_type.name, {}), "queued": queues.get(device_type.name, 0)}
-        for device_type in DeviceType.objects.prefetch_related("aliases")
+        for device_type in visible_device_types(request.user, DeviceType.objects.prefetch_related("aliases"))
     ]
     return render(request, "web/device_type_list.html", {"types": types})
 
 
 @require_GET
 def device_type_page(request: HttpRequest, name: str) -> HttpResponse:
-    device_type = get_object_or_404(DeviceType, pk=name)
+    device_type = get_object_or_404(visible_device_types(request.user), pk=name)
     health_check = health_check_of_type(name)
     queued = visible_jobs(
         request.user, TestJob.objects.filter(state=JobState.SUBMITTED, requested_device_type=device_type)
     ).order_by("-priority", "submit_time", "id")
-    devices = device_type.devices.select_related("worker_host").order_by("hostname")
+    devices = visible_devices(request.user, device_type.devices.select_related("worker_host")).order_by("hostname")
     context = {
         "device_type": device_type,
         "devices": devices,
@@ -180,6 +192,7 @@ def device_type_page(request: HttpRequest, name: str) -> HttpResponse:
             if health_check else None
         ),
         "queued": queued[:50],
+        "restrictions": restrictions(name),
         "queue_length": queue_lengths().get(name, 0),
     }
     return render(request, "web/device_type.html", context)
@@ -187,14 +200,14 @@ def device_type_page(request: HttpRequest, name: str) -> HttpResponse:
 
 @require_GET
 def worker_list(request: HttpRequest) -> HttpResponse:
-    workers = Worker.objects.annotate(device_count=Count("devices")).order_by("hostname")
+    workers = visible_workers(request.user, Worker.objects.annotate(device_count=Count("devices"))).order_by("hostname")
     return render(request, "web/worker_list.html", {"workers": workers, "online": WorkerState.ONLINE})
 
 
 @require_GET
 def worker_page(request: HttpRequest, hostname: str) -> HttpResponse:
-    worker = get_object_or_404(Worker, pk=hostname)
-    devices = worker.devices.select_related("device_type").order_by("hostname")
+    worker = get_object_or_404(visible_workers(request.user), pk=hostname)
+    devices = visible_devices(request.user, worker.devices.select_related("device_type")).order_by("hostname")
     context = {
         "worker": worker,
         "devices": devices,

@@ -8,17 +8,18 @@ from django.views.decorators.http import require_GET
 from lava_scheduler.jobs.models import TestJob
 from lava_scheduler.jobs.states import JobState
 from lava_scheduler.jobs.visibility import visible_jobs
-from lava_scheduler.lab.models import Device, DeviceType, Worker
+from lava_scheduler.lab.models import Worker
 from lava_scheduler.lab.states import DeviceHealth, DeviceState, WorkerState
+from lava_scheduler.permissions.rules import visible_device_types, visible_devices, visible_workers
 from lava_server.web.views.lab import queue_lengths, type_summaries
 
 ACTIVE_STATES = (JobState.SCHEDULING, JobState.SCHEDULED, JobState.RUNNING, JobState.CANCELING)
 
 
-def device_matrix() -> dict:
-    """Device counts: one row per health, one column per state."""
+def device_matrix(user) -> dict:
+    """Device counts: one row per health, one column per state (of the devices ``user`` may see)."""
     counts = {(row["health"], row["state"]): row["count"]
-              for row in Device.objects.values("health", "state").annotate(count=Count("hostname")).order_by()}
+              for row in visible_devices(user).values("health", "state").annotate(count=Count("hostname")).order_by()}
     rows = []
     for health, label in DeviceHealth.choices:
         cells = [counts.get((health, state), 0) for state, _ in DeviceState.choices]
@@ -40,14 +41,15 @@ def lab_overview(request: HttpRequest) -> HttpResponse:
         .select_related("submitter")
         .order_by("-end_time")
     )
-    workers = list(Worker.objects.annotate(device_count=Count("devices")).order_by("hostname"))
-    queues, summaries = queue_lengths(), type_summaries()
+    workers = list(visible_workers(request.user, Worker.objects.annotate(device_count=Count("devices")))
+                   .order_by("hostname"))
+    queues, summaries = queue_lengths(), type_summaries(request.user)
     types = [
         {"name": name, "queued": queues.get(name, 0), "devices": summaries.get(name, {})}
-        for name in DeviceType.objects.filter(display=True).values_list("name", flat=True)
+        for name in visible_device_types(request.user).filter(display=True).values_list("name", flat=True)
     ]
     context = {
-        "matrix": device_matrix(),
+        "matrix": device_matrix(request.user),
         "types": [t for t in types if t["devices"] or t["queued"]],
         "queued_total": sum(queues.values()),
         "running": running[:25],

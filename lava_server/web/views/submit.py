@@ -8,7 +8,7 @@ from django.shortcuts import redirect, render
 
 from lava_common.constants import JOB_DEFINITION_MAX_BYTES
 from lava_scheduler.jobs.masking import readable_definition
-from lava_scheduler.jobs.submission import SubmissionError, submit_job, validate_definition
+from lava_scheduler.jobs.submission import SubmissionError, check_definition, submit_job
 from lava_scheduler.jobs.visibility import visible_jobs
 from lava_server.web.definition_lines import line_of_path
 
@@ -51,7 +51,7 @@ def submit_page(request: HttpRequest) -> HttpResponse:
         return render(request, "web/submit.html", context, status=400)
     try:
         if request.POST.get("action") == "validate":
-            validate_definition(text)
+            context["warnings"] = [str(issue) for issue in check_definition(text).warnings]
             context["valid"] = True
             return render(request, "web/submit.html", context)
         jobs = submit_job(text, request.user)

@@ -1,4 +1,4 @@
-"""``lava-server manage jobs submit|validate|list|cancel|fail|json-schema``"""
+"""``lava-server manage jobs submit|validate|list|cancel|fail|rm|compress|json-schema``"""
 
 import json
 import sys
@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from lava_common.schemas import job_json_schema
+from lava_scheduler.commandline import SubcommandCommand, add_format_options, get_or_fail, print_rows
 from lava_scheduler.events import wake_master, wake_scheduler
 from lava_scheduler.jobs.models import TestJob
 from lava_scheduler.jobs.states import JobHealth, JobState
@@ -21,7 +22,7 @@ from lava_scheduler.jobs.submission import (
     validate_definition,
 )
 from lava_scheduler.lab.states import parse_choice
-from lava_server.commandline import SubcommandCommand, add_format_options, get_or_fail, print_rows
+from lava_scheduler.retention.prune import BATCH, compress_logs, old_jobs, remove_jobs
 
 
 def read_file(path: str) -> str:
@@ -67,6 +68,17 @@ class Command(SubcommandCommand):
         resubmit.add_argument("--submitter", help="the new jobs' owner (default: the original submitter)")
         fail = subparsers.add_parser("fail", help="force jobs to Finished/Incomplete (a stuck job)")
         fail.add_argument("ids", nargs="+", type=int, metavar="ID")
+        remove = subparsers.add_parser("rm", help="remove old finished jobs with their results and files")
+        remove.add_argument("--older-than", required=True, help="ended longer ago than this, e.g. 30d")
+        remove.add_argument("--state", default="finished", help="only finished jobs can be removed (the default)")
+        remove.add_argument("--health", choices=[label.lower() for _, label in JobHealth.choices][1:])
+        remove.add_argument("--submitter")
+        remove.add_argument("--logs-only", action="store_true", help="keep the jobs, remove their log files")
+        remove.add_argument("--dry-run", action="store_true", help="only count what would be removed")
+        remove.add_argument("--batch", type=int, default=BATCH, help="jobs per transaction (default %(default)s)")
+        compress = subparsers.add_parser("compress", help="compress the logs of old finished jobs")
+        compress.add_argument("--older-than", required=True, help="ended longer ago than this, e.g. 7d")
+        compress.add_argument("--batch", type=int, default=BATCH)
         subparsers.add_parser("json-schema", help="print the job definition schema as JSON Schema")
 
     def handle_submit(self, files: list[str], submitter: str, **_) -> None:
@@ -148,6 +160,31 @@ class Command(SubcommandCommand):
                 job.go_state_finished(JobHealth.INCOMPLETE, "Infrastructure", "failed by an admin (manage jobs fail)")
                 wake_scheduler("job-end")
             self.stdout.write(f"job {job_id}: Finished (Incomplete)")
+
+    def handle_rm(self, older_than: str, state: str, health, submitter, logs_only: bool, dry_run: bool,
+                  batch: int, **_) -> None:
+        try:
+            finished = parse_choice(JobState, state) == JobState.FINISHED
+        except ValueError as exc:
+            raise CommandError(f"--state: {exc}") from None
+        if not finished:
+            raise CommandError(f"--state {state}: only finished jobs can be removed (cancel or fail them first)")
+        if batch < 1:
+            raise CommandError("--batch must be at least 1")
+        jobs = old_jobs(timezone.now() - parse_age(older_than),
+                        parse_choice(JobHealth, health) if health else None, submitter)
+        what = "the logs of " if logs_only else ""
+        if dry_run:
+            self.stdout.write(f"would remove {what}{jobs.count()} job(s) that ended more than {older_than} ago")
+            return
+        outcome = remove_jobs(jobs, batch, logs_only=logs_only)
+        self.stdout.write(f"removed {what}{outcome.jobs} job(s) that ended more than {older_than} ago")
+
+    def handle_compress(self, older_than: str, batch: int, **_) -> None:
+        outcome = compress_logs(old_jobs(timezone.now() - parse_age(older_than)), max(1, batch))
+        self.stdout.write(f"compressed {outcome.jobs} log(s), {outcome.bytes} bytes saved, {outcome.errors} error(s)")
+        if outcome.errors:
+            raise CommandError(f"{outcome.errors} log(s) could not be compressed (see above)")
 
     def handle_json_schema(self, **_) -> None:
         self.stdout.write(json.dumps(job_json_schema(), indent=2))

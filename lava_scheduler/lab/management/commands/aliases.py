@@ -3,8 +3,8 @@
 from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError
 
+from lava_scheduler.commandline import SubcommandCommand, add_format_options, get_or_fail, print_rows
 from lava_scheduler.lab.models import Alias, DeviceType
-from lava_server.commandline import SubcommandCommand, add_format_options, get_or_fail, print_rows
 
 
 class Command(SubcommandCommand):

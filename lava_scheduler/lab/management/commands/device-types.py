@@ -3,16 +3,16 @@
 from django.conf import settings
 from django.core.management.base import CommandError
 
-from lava_scheduler.device_config import list_device_types, template_exists
-from lava_scheduler.lab.models import Alias, DeviceType
-from lava_scheduler.lab.states import HealthDenominator, parse_choice
-from lava_server.commandline import (
+from lava_scheduler.commandline import (
     SubcommandCommand,
     add_format_options,
     get_or_fail,
     print_details,
     print_rows,
 )
+from lava_scheduler.device_config import list_device_types, template_exists
+from lava_scheduler.lab.models import Alias, DeviceType
+from lava_scheduler.lab.states import HealthDenominator, parse_choice
 
 
 def _health_options(parser) -> None:

@@ -6,18 +6,18 @@ from django.contrib.auth.models import Group, User
 from django.core.management.base import CommandError
 from django.db import transaction
 
-from lava_scheduler.device_config import DeviceConfigError, device_type_of_dictionary
-from lava_scheduler.events import wake_scheduler
-from lava_scheduler.lab import files
-from lava_scheduler.lab.models import Device, DeviceType, Tag, Worker
-from lava_scheduler.lab.states import DeviceHealth, parse_choice
-from lava_server.commandline import (
+from lava_scheduler.commandline import (
     SubcommandCommand,
     add_format_options,
     get_or_fail,
     print_details,
     print_rows,
 )
+from lava_scheduler.device_config import DeviceConfigError, device_type_of_dictionary
+from lava_scheduler.events import wake_scheduler
+from lava_scheduler.lab import files
+from lava_scheduler.lab.models import Device, DeviceType, Tag, Worker
+from lava_scheduler.lab.states import DeviceHealth, parse_choice
 
 HEALTH_NAMES = [label.lower() for _, label in DeviceHealth.choices]
 

@@ -6,7 +6,7 @@ from lava_common import keys
 
 
 class Command(BaseCommand):
-    requires_system_checks: list[str] = []  # see lava_server.commandline
+    requires_system_checks: list[str] = []  # see lava_scheduler.commandline
     help = "Make a CURVE key pair: NAME.key (public, give it to the other side) and NAME.key_secret"
 
     def add_arguments(self, parser) -> None:

@@ -2,8 +2,8 @@
 
 from django.core.management.base import CommandError
 
+from lava_scheduler.commandline import SubcommandCommand, add_format_options, get_or_fail, print_rows
 from lava_scheduler.lab.models import Tag
-from lava_server.commandline import SubcommandCommand, add_format_options, get_or_fail, print_rows
 
 
 class Command(SubcommandCommand):

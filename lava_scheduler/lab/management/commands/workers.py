@@ -4,16 +4,16 @@ from django.core.management.base import CommandError
 from django.db import transaction
 
 from lava_common import keys
-from lava_scheduler.events import wake_scheduler
-from lava_scheduler.lab.models import Worker
-from lava_scheduler.lab.states import WorkerHealth, parse_choice
-from lava_server.commandline import (
+from lava_scheduler.commandline import (
     SubcommandCommand,
     add_format_options,
     get_or_fail,
     print_details,
     print_rows,
 )
+from lava_scheduler.events import wake_scheduler
+from lava_scheduler.lab.models import Worker
+from lava_scheduler.lab.states import WorkerHealth, parse_choice
 
 
 def read_public_key(path: str, hostname: str) -> str:

@@ -18,7 +18,7 @@ from lava_server.accounts.models import AuthToken
 
 
 class Command(BaseCommand):
-    requires_system_checks: list[str] = []  # see lava_server.commandline
+    requires_system_checks: list[str] = []  # see lava_scheduler.commandline
     help = "Create (once) an admin user with an API token; print both as JSON"
 
     def add_arguments(self, parser) -> None:

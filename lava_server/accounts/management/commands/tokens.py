@@ -3,8 +3,8 @@
 from django.contrib.auth.models import User
 from django.core.management.base import CommandError
 
+from lava_scheduler.commandline import SubcommandCommand, add_format_options, get_or_fail, print_rows
 from lava_server.accounts.models import AuthToken
-from lava_server.commandline import SubcommandCommand, add_format_options, get_or_fail, print_rows
 
 
 class Command(SubcommandCommand):

@@ -1,11 +1,11 @@
-"""``lava-server manage users add|list|details``"""
+"""``lava-server manage users add|update|list|details``"""
 
 import secrets
 
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Group, User
 from django.core.management.base import CommandError
 
-from lava_server.commandline import (
+from lava_scheduler.commandline import (
     SubcommandCommand,
     add_format_options,
     get_or_fail,
@@ -26,6 +26,14 @@ class Command(SubcommandCommand):
         password.add_argument("--no-password", action="store_true", help="token-only account")
         add.add_argument("--staff", action="store_true")
         add.add_argument("--superuser", action="store_true")
+        update = subparsers.add_parser("update", help="change a user (options not given stay as they are)")
+        update.add_argument("username")
+        update.add_argument("--email")
+        update.add_argument("--passwd", help="a new password")
+        for flag in ("active", "staff", "superuser"):
+            update.add_argument(f"--{flag}", dest=flag, action="store_true", default=None)
+            update.add_argument(f"--no-{flag}", dest=flag, action="store_false")
+        update.add_argument("--groups", help="comma-separated: the user's groups from now on ('' for none)")
         listing = subparsers.add_parser("list", help="list users")
         listing.add_argument("--all", "-a", action="store_true", help="include inactive users")
         add_format_options(listing)
@@ -49,6 +57,25 @@ class Command(SubcommandCommand):
         self.stdout.write(f"user '{username}' added")
         if generated:
             self.stdout.write(f"password: {generated}")
+
+    def handle_update(self, username: str, email, passwd, active, staff, superuser, groups, **_) -> None:
+        user = get_or_fail(User, "user", username=username)
+        if groups is not None:
+            names = [name.strip() for name in groups.split(",") if name.strip()]
+            found = list(Group.objects.filter(name__in=names))
+            missing = sorted(set(names) - {g.name for g in found})
+            if missing:
+                raise CommandError(f"--groups: no group(s) {', '.join(missing)}")
+            user.groups.set(found)
+        for field_name, value in (("email", email), ("is_active", active), ("is_staff", staff),
+                                  ("is_superuser", superuser)):
+            if value is not None:
+                setattr(user, field_name, value)
+        if passwd:
+            user.set_password(passwd)
+        user.full_clean(exclude=["password"])
+        user.save()
+        self.stdout.write(f"user '{username}' updated")
 
     def handle_list(self, all: bool, **options) -> None:
         users = User.objects.order_by("username")

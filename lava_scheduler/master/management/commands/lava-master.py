@@ -18,7 +18,7 @@ from lava_scheduler.master.server import Master, MasterConfig
 
 
 class Command(BaseCommand):
-    requires_system_checks: list[str] = []  # see lava_server.commandline
+    requires_system_checks: list[str] = []  # see lava_scheduler.commandline
     help = "Run the master: hands jobs to workers over ZeroMQ, stores their logs and results"
 
     def add_arguments(self, parser) -> None:

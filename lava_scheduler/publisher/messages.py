@@ -1,0 +1,85 @@
+"""Event messages in the reference's format.
+
+Five frames: topic (``org.lavasoftware.testjob|device|worker|testcase``),
+a UUID (random: the reference's UUID1 costs three times more, and clients only
+use it as an identifier), the ISO time, a username and the JSON data. Data fields are the
+reference's; labels (``Running``, ``Good``...) are what ``lavacli events``
+compares with.
+"""
+
+import json
+import uuid
+from typing import Any
+
+from django.utils import timezone
+
+TOPIC_PREFIX = "org.lavasoftware."
+Frames = list[bytes]
+
+
+def frames(kind: str, username: str, data: dict[str, Any]) -> Frames:
+    return [
+        (TOPIC_PREFIX + kind).encode(),
+        str(uuid.uuid4()).encode(),
+        timezone.now().isoformat().encode(),
+        username.encode(),
+        json.dumps(data).encode(),
+    ]
+
+
+def _iso(value) -> str | None:
+    return value.isoformat() if value else None
+
+
+def job_data(job, submitter: str, worker: str | None) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "health": job.get_health_display(),
+        "state": job.get_state_display(),
+        "job": job.display_id,
+        "description": job.description,
+        "priority": job.priority,
+        "submit_time": _iso(job.submit_time),
+        "submitter": submitter,
+        "health_check": job.health_check,
+    }
+    if job.sub_id:
+        data["sub_id"] = job.sub_id
+    if job.actual_device_id:
+        data["device"] = job.actual_device_id
+        if worker:
+            data["worker"] = worker
+    if job.requested_device_type_id:
+        data["device_type"] = job.requested_device_type_id
+    if job.start_time:
+        data["start_time"] = _iso(job.start_time)
+    if job.end_time:
+        data["end_time"] = _iso(job.end_time)
+    return data
+
+
+def device_data(device, job_id: str | None = None) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "health": device.get_health_display(),
+        "state": device.get_state_display(),
+        "device": device.hostname,
+        "device_type": device.device_type_id,
+        "worker": device.worker_host_id,
+    }
+    if job_id:
+        data["job"] = job_id
+    return data
+
+
+def worker_data(worker) -> dict[str, Any]:
+    return {"hostname": worker.hostname, "health": worker.get_health_display(), "state": worker.get_state_display()}
+
+
+def test_case_data(job, suite: str, case) -> dict[str, Any]:
+    return {
+        "job": job.display_id,
+        "suite": suite,
+        "case": case.name,
+        "result": case.get_result_display(),
+        "measurement": None if case.measurement is None else str(case.measurement),
+        "units": case.units,
+    }
