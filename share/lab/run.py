@@ -229,7 +229,9 @@ def main() -> int:
 
         def write_ready() -> None:
             daemons = {name: process.pid for name, process in children.processes.items()}
-            (state / "lab-ready").write_text(json.dumps({"url": url, "pid": os.getpid(), "daemons": daemons}) + "\n")
+            # replaced whole: a script reading it during a restart must never see it half written
+            (state / "lab-ready.new").write_text(json.dumps({"url": url, "pid": os.getpid(), "daemons": daemons}) + "\n")
+            os.replace(state / "lab-ready.new", state / "lab-ready")
 
         def report(daemon: str, message: str) -> None:
             say(message)
