@@ -20,7 +20,7 @@ def setup_django() -> None:
     if "LAVA_DATABASE_URL" not in os.environ:
         pg = work / "pg"
         url = subprocess.run(
-            ["sh", str(REPO / "share/ci/pg-temp.sh"), "start", str(pg), "55499"],
+            ["sh", str(REPO / "share/ci/pg-temp.sh"), "start", str(pg), os.environ.get("LAVA_BENCH_PG_PORT", "55499")],
             check=True, capture_output=True, text=True,
         ).stdout.strip()
         os.environ["LAVA_DATABASE_URL"] = url

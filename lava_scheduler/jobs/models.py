@@ -98,6 +98,8 @@ class TestJob(GuardedStateModel):
             models.Index(fields=["-start_time"], name="job_start_time"),
             models.Index(fields=["-end_time"], name="job_end_time"),
             models.Index(fields=["requested_device_type", "-submit_time"], name="job_type_submit"),
+            # the jobs list filtered by type and health (e.g. "incomplete on type X"), newest first
+            models.Index(fields=["requested_device_type", "health", "-submit_time"], name="job_type_health_submit"),
             models.Index(fields=["actual_device", "-submit_time"], name="job_device_submit"),
             models.Index(fields=["state", "health"], name="job_state_health"),
             models.Index(

@@ -68,11 +68,16 @@ class LogStore:
 
     def read(self, start: int = 0, end: int | None = None) -> list[str]:
         """Lines ``start`` to ``end`` (excluded), without their newlines."""
+        data = self.read_bytes(start, end)
+        return data.decode("utf-8", errors="replace").split("\n")[:-1] if data else []
+
+    def read_bytes(self, start: int = 0, end: int | None = None) -> bytes:
+        """Lines ``start`` to ``end`` (excluded) as stored, each ending with a newline."""
         count = self.line_count()
         end = count if end is None else min(end, count)
         start = max(0, start)
         if start >= end:
-            return []
+            return b""
         with open(self.index_path, "rb") as index:
             index.seek(start * OFFSET.size)
             (first,) = OFFSET.unpack(index.read(OFFSET.size))
@@ -82,12 +87,10 @@ class LogStore:
             else:
                 last = None
         if not self.log_path.exists() and self.compressed.exists():
-            data = self.compressed.read_bytes(first, last)
-        else:
-            with open(self.log_path, "rb") as log:
-                log.seek(first)
-                data = log.read() if last is None else log.read(last - first)
-        return data.decode("utf-8", errors="replace").split("\n")[:-1]
+            return self.compressed.read_bytes(first, last)
+        with open(self.log_path, "rb") as log:
+            log.seek(first)
+            return log.read() if last is None else log.read(last - first)
 
     def size(self) -> int:
         try:

@@ -16,6 +16,7 @@ from lava_scheduler.lab.models import Device
 from lava_scheduler.lab.states import DeviceHealth, DeviceState
 from lava_scheduler.permissions.rules import SubmitRule
 from lava_scheduler.publisher.emit import emit_devices, emit_jobs
+from lava_scheduler.scheduler import device_checks
 from lava_scheduler.scheduler.health_checks import config_error, due_health_checks, make_health_check
 from lava_scheduler.scheduler.lab_view import DeviceInfo, LabView, QueuedJob, queued_jobs
 
@@ -104,11 +105,12 @@ def apply_plans(plans: list[tuple[int, str]]) -> list[int]:
         d.hostname: d
         for d in Device.objects.select_for_update().filter(hostname__in=hostnames, state=DeviceState.IDLE).order_by("hostname")
     }
+    # a job row's definitions are most of its bytes, and nothing here reads them
     jobs = {
         j.pk: j
         for j in TestJob.objects.select_for_update()
         .filter(pk__in=[job_id for job_id, _ in plans], state=JobState.SUBMITTED, actual_device=None)
-        .order_by("pk")
+        .defer("definition", "original_definition", "multinode_definition", "metadata").order_by("pk")
     }
     changed_jobs, changed_devices = [], []
     for job_id, hostname in plans:
@@ -196,6 +198,7 @@ def cancel_timed_out(now: datetime, summary: PassSummary) -> None:
 def schedule() -> PassSummary:
     now = timezone.now()
     summary = PassSummary()
+    device_checks.start_pass()
     view = LabView.read()
     available = schedule_health_checks(view, now, summary)
     plans = plan_jobs(view, available)
@@ -209,4 +212,5 @@ def schedule() -> PassSummary:
     summary.scheduled = apply_plans(plans)
     transition_multinode_groups()
     cancel_timed_out(now, summary)
+    device_checks.end_pass()
     return summary

@@ -1,9 +1,11 @@
 """Which idle devices need a health check before anything else, and making those jobs."""
 
 import logging
+import os
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.db.models import Max
 
@@ -14,49 +16,58 @@ from lava_scheduler.jobs.states import JobPriority
 from lava_scheduler.lab import files
 from lava_scheduler.lab.models import DeviceType
 from lava_scheduler.lab.states import DeviceHealth, HealthDenominator
+from lava_scheduler.scheduler import device_checks
 from lava_scheduler.scheduler.lab_view import DeviceInfo
 
 log = logging.getLogger("lava-scheduler")
 
-# dictionary path -> (its mtime, the type it extends) and -> (its mtime, configuration error)
-_extends_cache: dict[str, tuple[float, str | None]] = {}
-_config_cache: dict[str, tuple[float, str | None]] = {}
-
 
 def _mtime(hostname: str) -> tuple[str, float | None]:
-    path = files.dictionary_path(hostname)
+    # a plain string join and stat: this runs for every idle device on every pass
+    path = os.path.join(str(settings.DEVICES_PATH), f"{hostname}.jinja2")
     try:
-        return str(path), path.stat().st_mtime
+        return path, os.stat(path).st_mtime
     except FileNotFoundError:
-        return str(path), None
+        return path, None
 
 
 def config_error(hostname: str) -> str | None:
-    """Why the device's configuration cannot be rendered, or None (cached while the dictionary is unchanged)."""
+    """Why the device's configuration cannot be rendered, or None.
+
+    Remembered while the dictionary and the device-type templates are unchanged,
+    across scheduler restarts too (``device_checks``).
+    """
     key, mtime = _mtime(hostname)
     if mtime is None:
         return f"no device dictionary ({key})"
-    cached = _config_cache.get(key)
-    if cached is None or cached[0] != mtime:
-        try:
-            files.render_device(hostname)
-            cached = (mtime, None)
-        except DeviceConfigError as exc:
-            cached = (mtime, str(exc))
-        _config_cache[key] = cached
-    return cached[1]
+    known = device_checks.recall(key, mtime)
+    if known is not None:
+        return known.error
+    try:
+        files.render_device(hostname)
+        error = None
+    except DeviceConfigError as exc:
+        error = str(exc)
+    device_checks.remember(key, mtime, error)
+    return error
 
 
-def health_check_file(hostname: str) -> Path | None:
-    """The health-check job of the device's type, if the lab has one."""
+def health_check_file(hostname: str, of_type: dict[str, Path | None] | None = None) -> Path | None:
+    """The health-check job of the device's type, if the lab has one (``of_type``: found during this pass)."""
     key, mtime = _mtime(hostname)
     if mtime is None:
         return None
-    cached = _extends_cache.get(key)
-    if cached is None or cached[0] != mtime:
-        cached = (mtime, files.extended_type(hostname))
-        _extends_cache[key] = cached
-    return files.health_check_of_type(cached[1]) if cached[1] else None
+    known, device_type = device_checks.recall_extends(key, mtime)
+    if not known:
+        device_type = files.extended_type(hostname)
+        device_checks.remember_extends(key, mtime, device_type)
+    if not device_type:
+        return None
+    if of_type is None:
+        return files.health_check_of_type(device_type)
+    if device_type not in of_type:
+        of_type[device_type] = files.health_check_of_type(device_type)
+    return of_type[device_type]
 
 
 def due_health_checks(devices: list[DeviceInfo], now: datetime) -> dict[str, Path]:
@@ -73,8 +84,9 @@ def due_health_checks(devices: list[DeviceInfo], now: datetime) -> dict[str, Pat
         .values_list("actual_device", "last")
     )
     due: dict[str, Path] = {}
+    of_type: dict[str, Path | None] = {}
     for device in candidates:
-        path = health_check_file(device.hostname)
+        path = health_check_file(device.hostname, of_type)
         if path is None:
             continue
         device_type = types[device.device_type]

@@ -31,7 +31,7 @@ def _plainly_visible(job: TestJob, user) -> bool:
     return user.is_authenticated and (user.is_superuser or job.submitter_id == user.pk)
 
 
-def visible_job(ctx: Context, job_id: Any, related: tuple[str, ...] = ()) -> TestJob:
+def visible_job(ctx: Context, job_id: Any, related: tuple[str, ...] = (), only: tuple[str, ...] = ()) -> TestJob:
     """The job if the caller may see it; Fault 404 otherwise (a hidden job looks like a missing one).
 
     One query for the common cases; anything else is decided by the shared rule
@@ -40,6 +40,8 @@ def visible_job(ctx: Context, job_id: Any, related: tuple[str, ...] = ()) -> Tes
     jobs = TestJob.objects.filter(**job_filter(job_id))
     if related:
         jobs = jobs.select_related(*related)
+    if only:
+        jobs = jobs.only(*only)
     job = jobs.first()
     if job is None or not (
         _plainly_visible(job, ctx.user) or visible_jobs(ctx.user, TestJob.objects.filter(pk=job.pk)).exists()

@@ -97,6 +97,8 @@ def main() -> int:
     quiet("migrate", "--no-input", "-v0")
     summary["admin"] = json.loads(quiet("ensure-admin"))
     quiet("device-types", "add", "*")
+    # gunicorn's front (lava_server.wsgi_lab) serves this folder as apache does for the packaged lab
+    quiet("collectstatic", "--no-input", "-v0")
 
     key_dir = state / "keys"
     for name in ("master", WORKER):

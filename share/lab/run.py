@@ -4,15 +4,20 @@
 Run through ``./lab.sh``, which prepares the host and the Python environment.
 The boards: QEMU x86_64 and arm64 devices of the ``qemu`` type (run by the
 dispatcher itself), and a QEMU arm64 machine running real U-Boot whose serial
-line is served by ser2net and whose power is switched by pdudaemon. Ctrl-C or
-SIGTERM stops every process started here, boards included.
+line is served by ser2net and whose power is switched by pdudaemon. The web
+is served by gunicorn with the packaged service's settings (``--dev-server``:
+Django's development server). A daemon that ends is started again with
+back-off (``supervise.py``); only Ctrl-C or SIGTERM stops the lab, and every
+process started here with it, boards included.
 """
 
 import argparse
 import fcntl
 import json
 import os
+import shlex
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -24,12 +29,41 @@ VENV_BIN = Path(sys.executable).parent
 VIRTUAL_LAB = REPO / "share" / "virtual-lab"
 sys.path.insert(0, str(VIRTUAL_LAB))
 from processes import ChildProcesses, StartError, kill_strays, wait_until  # noqa: E402
+from supervise import Supervisor  # noqa: E402
 
 WORKER = "lab-worker"
+# the packaged web service's settings (worker model, threads, timeout); the lab binds its own port
+PACKAGED_GUNICORN = REPO / "etc" / "lava-server" / "lava-server-gunicorn"
 
 
 def say(message: str) -> None:
     print(f"[lab] {time.strftime('%H:%M:%S')} {message}", flush=True)
+
+
+def packaged_gunicorn_args() -> list[str]:
+    """GUNICORN_ARGS of the packaged service, without its unix socket and control socket."""
+    for line in PACKAGED_GUNICORN.read_text().splitlines():
+        if line.startswith("GUNICORN_ARGS="):
+            # a shell assignment: unquote the value, then split it into words as the unit's $GUNICORN_ARGS
+            words = shlex.split(" ".join(shlex.split(line.partition("=")[2])))
+            break
+    else:
+        raise StartError(f"no GUNICORN_ARGS in {PACKAGED_GUNICORN}")
+    kept = []
+    while words:
+        word = words.pop(0)
+        if word in ("--bind", "-b", "--control-socket"):
+            words.pop(0)
+        elif not word.startswith(("--bind=", "--control-socket=")):
+            kept.append(word)
+    return kept
+
+
+def web_command(args: argparse.Namespace, manage: list[str]) -> list[str]:
+    if args.dev_server:
+        return [*manage, "runserver", "--noreload", "--insecure", f"{args.listen}:{args.port}"]
+    return [str(VENV_BIN / "gunicorn"), *packaged_gunicorn_args(), "--no-control-socket",
+            "--bind", f"{args.listen}:{args.port}", "lava_server.wsgi_lab:application"]
 
 
 def env_int(name: str, default: int) -> int:
@@ -48,7 +82,18 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--telnet-port", type=int, default=env_int("LAVA_LAB_TELNET_PORT", 7101),
                         help="ser2net port of the U-Boot board's console (the port before it: ser2net control)")
     parser.add_argument("--no-samples", action="store_true", help="do not submit the sample jobs")
+    parser.add_argument("--dev-server", action="store_true",
+                        help="serve the web with Django's development server instead of gunicorn "
+                             "(for developers: slow, one request at a time on a kept-alive connection)")
     return parser.parse_args()
+
+
+def answers(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
 
 
 def prepare_images() -> Path:
@@ -108,7 +153,7 @@ def start_lab(
     (vlab_state / "ready").unlink(missing_ok=True)
     children.start("virtual-lab", [sys.executable, str(VIRTUAL_LAB / "virtual_lab.py"), "run",
                                    str(virtual_lab_config(state, args))], env={**env, "PDUDAEMON": pdudaemon})
-    children.start("web", [*manage, "runserver", "--noreload", "--insecure", f"{args.listen}:{args.port}"], env=env)
+    children.start("web", web_command(args, manage), env=env)
     children.start("scheduler", [*manage, "lava-scheduler"], env=env)
     children.start("coordinator", [sys.executable, "-m", "lava_common.coordinator", "--config",
                                    str(coordinator_config(state, args)), "--logfile", "-", "--listen", "127.0.0.1"],
@@ -125,9 +170,11 @@ def start_lab(
         "--allow-file-dir", str(images),
     ], env=env)
     children.start("watch", [sys.executable, str(HERE / "watch.py")], env=env, to_terminal=True)
+    wait_until(lambda: answers(args.listen, args.port), 60, "the web server", children)
     say(f"logs: {children.log_dir}/ (web, scheduler, master, coordinator, worker, virtual-lab); "
         f"job logs: {state / 'media' / 'job-output'}")
-    say(f"web server: {url}/   (Ctrl-C stops the lab)")
+    server = "Django's development server (--dev-server)" if args.dev_server else "gunicorn"
+    say(f"web server: {url}/  ({server}; Ctrl-C stops the lab)")
 
 
 def main() -> int:
@@ -192,11 +239,27 @@ def main() -> int:
             say(f"sample job {job['id']} submitted ({job['file']})")
         start_lab(children, state, args, env, pdudaemon, images)
         say(f"lab up in {time.monotonic() - started:.1f} s")
-        (state / "lab-ready").write_text(json.dumps({"url": url, "pid": os.getpid()}) + "\n")
-        while (name := children.ended()) is None:
+
+        def write_ready() -> None:
+            daemons = {name: process.pid for name, process in children.processes.items()}
+            # replaced whole: a script reading it during a restart must never see it half written
+            (state / "lab-ready.new").write_text(json.dumps({"url": url, "pid": os.getpid(), "daemons": daemons}) + "\n")
+            os.replace(state / "lab-ready.new", state / "lab-ready")
+
+        def report(daemon: str, message: str) -> None:
+            say(message)
+            with open(children.log_path(daemon), "a") as log:
+                log.write(f"[lab] {time.strftime('%Y-%m-%d %H:%M:%S')} {message}\n")
+
+        def clear_virtual_lab() -> None:
+            # its boards daemonize: a new virtual lab must not find the old one's QEMU on their outlets
+            kill_strays(str(state / "virtual-lab"))
+
+        write_ready()
+        supervisor = Supervisor(children, report, {"virtual-lab": clear_virtual_lab}, on_restart=write_ready)
+        while True:  # only Ctrl-C or SIGTERM ends the lab
+            supervisor.poll()
             time.sleep(0.5)
-        say(f"{name} ended unexpectedly (log: {children.log_path(name)}); stopping the lab")
-        return 1
     except KeyboardInterrupt:
         stopping = True
         return 0

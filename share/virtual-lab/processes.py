@@ -25,6 +25,7 @@ class ChildProcesses:
     def __init__(self, log_dir: Path) -> None:
         self.log_dir = log_dir
         self.processes: dict[str, subprocess.Popen] = {}
+        self._how: dict[str, tuple] = {}  # name -> how it was started, for restart()
 
     def log_path(self, name: str) -> Path:
         return self.log_dir / f"{name}.log"
@@ -40,7 +41,15 @@ class ChildProcesses:
                 start_new_session=True,  # Ctrl-C reaches us only; we stop them in order
             )
         self.processes[name] = process
+        self._how[name] = (command, env, cwd, to_terminal)
         return process
+
+    def restart(self, name: str) -> subprocess.Popen:
+        """Start ``name`` again as it was started, after killing what the ended one left in its group."""
+        _signal_group(self.processes[name].pid, signal.SIGKILL)  # its children hold its ports and ptys
+        self.processes[name].wait()
+        command, env, cwd, to_terminal = self._how[name]
+        return self.start(name, command, env, cwd, to_terminal)
 
     def ended(self) -> str | None:
         for name, process in self.processes.items():

@@ -230,6 +230,43 @@ def test_pdu_off_mid_job_is_an_infrastructure_error_and_a_failed_health_check_ma
     wait_for(lambda: client.device_health("uboot-arm64-01") == "Bad", 30, "the board Bad", lab)
 
 
+def daemon_pid(lab: RunningLab, name: str) -> int:
+    return json.loads((lab.state / "lab-ready").read_text())["daemons"][name]
+
+
+def answering(function, *args):
+    """``function(*args)``, or None while the web server is restarting."""
+    try:
+        return function(*args)
+    except AssertionError:
+        return None
+
+
+def test_a_killed_daemon_is_restarted_and_running_jobs_still_finish(lab, client, tmp_path):
+    for device in DEVICES[:2]:
+        wait_for(lambda d=device: client.device_health(d) == "Good", 300, f"{device} Good", lab)
+    # long enough for every daemon to be killed and restarted while both jobs run
+    jobs = [client.submit(job_file(tmp_path, name, images().root, ["sleep 40"]))
+            for name in ("qemu-x86_64.yaml", "qemu-arm64.yaml")]
+    wait_for(lambda: all(client.job(j)["state"] == "Running" for j in jobs), 120, "both jobs running", lab, 0.5)
+    for daemon in ("web", "scheduler", "master", "worker", "watch", "virtual-lab"):
+        lines = len(lab.lines)
+        os.kill(daemon_pid(lab, daemon), signal.SIGKILL)
+        wait_for(lambda d=daemon, n=lines: any(f"{d} restarted" in line for line in lab.lines[n:]), 30,
+                 f"{daemon} restarted", lab, 0.2)
+        assert any(f"{daemon} killed by SIGKILL" in line for line in lab.lines[lines:]), lab.output()
+        assert f"{daemon} restarted" in (lab.state / "logs" / f"{daemon}.log").read_text()
+    assert lab.process.poll() is None
+    for job_id in jobs:
+        job = wait_for(lambda j=job_id: answering(finished, client, j), 300, f"job {job_id} finished", lab)
+        assert job["health"] == "Complete", lab.output()
+        # the whole log, through its end: nothing lost while the master and the worker were down
+        assert log_has(client, job_id, r"lava login: ")
+        results = [r["msg"] for r in client.log(job_id) if r.get("lvl") == "results"]
+        assert any(isinstance(m, dict) and m.get("case") == "kernel" and m.get("result") == "pass"
+                   for m in results), results
+
+
 def test_the_labs_private_state_is_closed_to_other_users(lab, client):
     # lab.sh sets umask 027; the TFTP folder stays readable by design (the TFTP server)
     state = lab.state
