@@ -11,6 +11,7 @@ when their memory of the token expires.
 
 from __future__ import annotations
 
+import copy
 import os
 import threading
 import time
@@ -46,7 +47,11 @@ def recall(digest: str):
     if time.monotonic() > until or generation != _generation():
         _remembered.pop(digest, None)
         return None
-    return user
+    # a copy per request: Django caches a user's permissions on the object, and threads share this one
+    fresh = copy.copy(user)
+    for cache in ("_perm_cache", "_user_perm_cache", "_group_perm_cache"):
+        fresh.__dict__.pop(cache, None)
+    return fresh
 
 
 def remember(digest: str, user) -> None:
