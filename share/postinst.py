@@ -147,6 +147,9 @@ def prepare_directories(config_dir: Path, state_dir: Path, log_dir: Path) -> Non
     for path in (state_dir, log_dir):
         path.mkdir(parents=True, exist_ok=True)
         chown_tree(path, USER)
+    # the web server (another user) reaches the static files below it; what is private
+    # (media: job logs and files) keeps its own 0750
+    state_dir.chmod((state_dir.stat().st_mode & 0o7777) | 0o011)
     settings = config_dir / "settings.yaml"
     if settings.exists():
         os.chown(settings, 0, pwd.getpwnam(USER).pw_gid)
