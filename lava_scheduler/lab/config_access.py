@@ -12,18 +12,15 @@ unless the reader may change device types.
 """
 
 
-def _allowed(user, permission: str) -> bool:
-    if user is None or not user.is_authenticated:
-        return False
-    return user.is_superuser or user.has_perm(permission)
+from lava_scheduler.permissions.rules import privileged
 
 
 def can_read_device_config(user) -> bool:
-    return _allowed(user, "lab.change_device")
+    return privileged(user, "lab.change_device")
 
 
 def can_read_worker_config(user) -> bool:
-    return _allowed(user, "lab.change_worker")
+    return privileged(user, "lab.change_worker")
 
 
 def can_read_job_configuration(user) -> bool:
@@ -31,4 +28,4 @@ def can_read_job_configuration(user) -> bool:
 
 
 def can_read_health_check_secrets(user) -> bool:
-    return _allowed(user, "lab.change_devicetype")
+    return privileged(user, "lab.change_devicetype")

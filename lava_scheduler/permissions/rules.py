@@ -56,7 +56,8 @@ def group_ids(user) -> frozenset[int]:
     return cached
 
 
-def _privileged(user, permission: str) -> bool:
+def privileged(user, permission: str) -> bool:
+    """A logged-in superuser, or a holder of the global ``permission``."""
     return _logged_in(user) and (user.is_superuser or user.has_perm(permission))
 
 
@@ -75,7 +76,7 @@ def hidden_device_types(user, kind: str = VIEW) -> set[str] | None:
     """Names of the device types ``user`` lacks ``kind`` on; None means every type (anonymous submit)."""
     if _needs_login(kind, user):
         return None
-    if _privileged(user, GLOBAL_DEVICE_TYPE[kind]):
+    if privileged(user, GLOBAL_DEVICE_TYPE[kind]):
         return set()
     mine = group_ids(user)
     restricted = _rows(GroupDeviceTypePermission, "device_type_id", DEVICE_TYPE_ROW[kind])
@@ -89,7 +90,7 @@ def hidden_devices(user, kind: str = VIEW) -> set[str] | None:
     """Hostnames of the devices ``user`` lacks ``kind`` on; None means every device."""
     if _needs_login(kind, user):
         return None
-    if _privileged(user, GLOBAL_DEVICE[kind]):
+    if privileged(user, GLOBAL_DEVICE[kind]):
         return set()
     mine = group_ids(user)
     own = _rows(GroupDevicePermission, "device_id", DEVICE_ROW[kind])
@@ -107,7 +108,7 @@ def hidden_devices(user, kind: str = VIEW) -> set[str] | None:
 
 def hidden_workers(user, kind: str = VIEW) -> set[str]:
     """Hostnames of the workers ``user`` lacks ``kind`` (view or change) on."""
-    if _privileged(user, GLOBAL_WORKER[kind]):
+    if privileged(user, GLOBAL_WORKER[kind]):
         return set()
     mine = group_ids(user)
     restricted = _rows(GroupWorkerPermission, "worker_id", WORKER_ROW[kind])
