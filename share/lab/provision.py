@@ -15,46 +15,18 @@ import os
 import sys
 from pathlib import Path
 
+import yaml
+
 REPO = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+import catalog  # noqa: E402
+
 SHIPPED_HEALTH_CHECKS = REPO / "share" / "health-checks"
 SAMPLE_JOBS = HERE / "jobs"
 # the image folder the shipped health checks and sample jobs name; replaced by the lab's own
 SHIPPED_IMAGES = "/srv/lava/test-images"
 WORKER = "lab-worker"
-PDU = "lab-pdu"
-
-
-def qemu_dictionary(arch_note: str) -> str:
-    return (
-        "{% extends 'qemu.jinja2' %}\n"
-        f"{{# {arch_note}: the job's context.arch picks the architecture; the tag tells jobs apart #}}\n"
-        "{% set memory = 256 %}\n"
-    )
-
-
-def uboot_dictionary(telnet_port: int, pdu_daemon: str, outlet: int) -> str:
-    pdu = f"pduclient --daemon {pdu_daemon} --hostname {PDU} --port {outlet} --command"
-    return (
-        "{% extends 'qemu-uboot-arm64.jinja2' %}\n"
-        f"{{% set connection_command = 'telnet localhost {telnet_port}' %}}\n"
-        # a virtual board needs no time for its capacitors to drain: reboot without pdudaemon's 5 s
-        f"{{% set hard_reset_command = '{pdu} reboot --delay 0' %}}\n"
-        f"{{% set power_off_command = '{pdu} off' %}}\n"
-        f"{{% set power_on_command = '{pdu} on' %}}\n"
-        "{# QEMU's user network: its own TFTP server (rooted at the worker's tftp_root) is 10.0.2.2 #}\n"
-        "{% set uboot_tftp_server_ip = '10.0.2.2' %}\n"
-    )
-
-
-def devices(args) -> list[tuple[str, str, list[str], str]]:
-    """(hostname, device type, tags, dictionary) of the lab's three boards."""
-    return [
-        ("qemu-x86-64-01", "qemu", ["x86_64"], qemu_dictionary("meant for x86_64 jobs")),
-        ("qemu-arm64-01", "qemu", ["arm64"], qemu_dictionary("meant for arm64 jobs")),
-        ("uboot-arm64-01", "qemu-uboot-arm64", [],
-         uboot_dictionary(args.telnet_port, f"127.0.0.1:{args.pdu_port}", 1)),
-    ]
 
 
 def with_images(text: str, images: Path) -> str:
@@ -75,6 +47,7 @@ def main() -> int:
     parser.add_argument("--telnet-port", type=int, required=True)
     parser.add_argument("--pdu-port", type=int, required=True)
     parser.add_argument("--samples", action="store_true", help="submit the sample jobs if never done")
+    parser.add_argument("--boards", default="default", help="the boards to set up (share/lab/catalog.py)")
     args = parser.parse_args()
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lava_server.settings")
@@ -129,29 +102,48 @@ def main() -> int:
         if not (health_dir / source.name).exists():  # an admin's edits win over ours
             (health_dir / source.name).write_text(with_images(source.read_text(), args.images))
 
-    for hostname, device_type, tags, dictionary in devices(args):
+    chosen = catalog.choose(args.boards)
+    wirings = catalog.wirings(chosen, args.telnet_port, f"127.0.0.1:{args.pdu_port}")
+    for board in chosen:
+        dictionary = board.dictionary(wirings.get(board.hostname))
         with transaction.atomic():
-            device = Device.objects.filter(hostname=hostname).first()
+            device = Device.objects.select_for_update().filter(hostname=board.hostname).first()
             if device is None:
-                device = Device.objects.create(hostname=hostname, device_type=DeviceType.objects.get(name=device_type),
-                                               worker_host=worker, description="trial lab board")
-                device.tags.set([Tag.objects.get_or_create(name=t)[0] for t in tags])
+                device = Device.objects.create(hostname=board.hostname,
+                                               device_type=DeviceType.objects.get(name=board.device_type),
+                                               worker_host=worker, description=board.summary)
+                device.tags.set([Tag.objects.get_or_create(name=t)[0] for t in board.tags])
+                summary["new_devices"].append(board.hostname)
+            if device.health in (DeviceHealth.RETIRED,) or board.hostname in summary["new_devices"]:
                 # Unknown: the scheduler runs its health check before anything else
-                device.go_health(DeviceHealth.UNKNOWN, "added by the trial lab", manual=True)
+                device.go_health(DeviceHealth.UNKNOWN, "chosen by ./lab.sh --boards", manual=True)
                 device.save()
-                summary["new_devices"].append(hostname)
-        if not files.dictionary_path(hostname).exists() or files.read_dictionary(hostname) != dictionary:
-            files.write_dictionary(hostname, dictionary)
-        files.render_device(hostname)  # refuse to start with a board the dispatcher could not use
-    summary["devices"] = [d[0] for d in devices(args)]
+        if not files.dictionary_path(board.hostname).exists() or files.read_dictionary(board.hostname) != dictionary:
+            files.write_dictionary(board.hostname, dictionary)
+        files.render_device(board.hostname)  # refuse to start with a board the dispatcher could not use
+    # a board of an earlier start that is not chosen now has no QEMU behind it: keep it out of scheduling
+    left_out = {b.hostname for b in catalog.BOARDS} - {b.hostname for b in chosen}
+    for device in Device.objects.filter(hostname__in=left_out).exclude(health=DeviceHealth.RETIRED):
+        with transaction.atomic():
+            device.go_health(DeviceHealth.RETIRED, "not chosen by ./lab.sh --boards", manual=True)
+            device.save()
+    summary["devices"] = [b.hostname for b in chosen]
+    summary["wiring"] = {name: {"telnet_port": w.telnet_port, "outlet": w.outlet} for name, w in wirings.items()}
 
+    # each sample job once, when a board of its type is first chosen
     marker = state / "lab-samples-submitted"
-    if args.samples and not marker.exists():
+    submitted = json.loads(marker.read_text()) if marker.exists() else []
+    if args.samples:
         admin = User.objects.get(username=summary["admin"]["username"])
+        device_types = {b.device_type for b in chosen}
+        done = {entry["file"] for entry in submitted}
         for source in sorted(SAMPLE_JOBS.glob("*.yaml")):
-            (job,) = submit_job(with_images(source.read_text(), args.images), admin)
+            text = source.read_text()
+            if source.name in done or yaml.safe_load(text).get("device_type") not in device_types:
+                continue
+            (job,) = submit_job(with_images(text, args.images), admin)
             summary["jobs"].append({"id": job.pk, "file": source.name})
-        marker.write_text(json.dumps(summary["jobs"]) + "\n")
+        marker.write_text(json.dumps(submitted + summary["jobs"]) + "\n")
     print(json.dumps(summary))
     return 0
 

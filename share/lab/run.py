@@ -23,6 +23,8 @@ import sys
 import time
 from pathlib import Path
 
+import yaml
+
 REPO = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 VENV_BIN = Path(sys.executable).parent
@@ -30,6 +32,9 @@ VIRTUAL_LAB = REPO / "share" / "virtual-lab"
 sys.path.insert(0, str(VIRTUAL_LAB))
 from processes import ChildProcesses, StartError, kill_strays, wait_until  # noqa: E402
 from supervise import Supervisor  # noqa: E402
+
+sys.path.insert(0, str(HERE))
+import catalog  # noqa: E402
 
 WORKER = "lab-worker"
 # the packaged web service's settings (worker model, threads, timeout); the lab binds its own port
@@ -82,6 +87,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--telnet-port", type=int, default=env_int("LAVA_LAB_TELNET_PORT", 7101),
                         help="ser2net port of the U-Boot board's console (the port before it: ser2net control)")
     parser.add_argument("--no-samples", action="store_true", help="do not submit the sample jobs")
+    parser.add_argument("--boards", default=os.environ.get("LAVA_LAB_BOARDS", "default"),
+                        help="comma-separated boards to run (hostnames, 'default', 'all'; see --list-boards)")
+    parser.add_argument("--list-boards", action="store_true", help="list the boards the lab can run and exit")
     parser.add_argument("--dev-server", action="store_true",
                         help="serve the web with Django's development server instead of gunicorn "
                              "(for developers: slow, one request at a time on a kept-alive connection)")
@@ -122,16 +130,22 @@ def prepare_pdudaemon() -> str:
 
 def virtual_lab_config(state: Path, args: argparse.Namespace) -> Path:
     path = state / "virtual-lab.yaml"
-    path.write_text(
-        "# written by share/lab/run.py at each start\n"
-        f"state_dir: {state / 'virtual-lab'}\n"
-        "listen: 127.0.0.1\n"
-        f"pdu: {{port: {args.pdu_port}, hostname: lab-pdu}}\n"
-        f"ser2net: {{control_port: {args.telnet_port - 1}}}\n"
-        "boards:\n"
-        f"  - {{name: uboot-arm64-01, kind: qemu-uboot-arm64, outlet: 1, telnet_port: {args.telnet_port},"
-        f" tftp_root: {state / 'worker' / 'tftp'}}}\n"
-    )
+    boards = catalog.choose(args.boards)
+    wirings = catalog.wirings(boards, args.telnet_port, f"127.0.0.1:{args.pdu_port}")
+    entries = []
+    for board in boards:
+        if board.hostname in wirings:
+            wiring = wirings[board.hostname]
+            entries.append({"name": board.hostname, "kind": board.kind, "outlet": wiring.outlet,
+                            "telnet_port": wiring.telnet_port, "tftp_root": str(state / "worker" / "tftp"),
+                            **board.kind_options})
+    path.write_text("# written by share/lab/run.py at each start\n" + yaml.safe_dump({
+        "state_dir": str(state / "virtual-lab"),
+        "listen": "127.0.0.1",
+        "pdu": {"port": args.pdu_port, "hostname": catalog.PDU},
+        "ser2net": {"control_port": args.telnet_port - 1},
+        "boards": entries,
+    }, sort_keys=False))
     return path
 
 
@@ -160,8 +174,10 @@ def start_lab(
                    env=env)
     children.start("master", [*manage, "lava-master", "--master-cert", str(keys / "master.key_secret")], env=env)
     wait_until(lambda: (vlab_state / "ready").exists(), 60, "ser2net and pdudaemon", children)
-    say(f"ser2net: U-Boot board console on telnet localhost {args.telnet_port}; "
-        f"pdudaemon on 127.0.0.1:{args.pdu_port} (PDU lab-pdu, outlet 1)")
+    wirings = catalog.wirings(catalog.choose(args.boards), args.telnet_port, f"127.0.0.1:{args.pdu_port}")
+    for hostname, wiring in wirings.items():
+        say(f"{hostname}: console on telnet localhost {wiring.telnet_port}, power on pdudaemon "
+            f"127.0.0.1:{args.pdu_port} (PDU {catalog.PDU}, outlet {wiring.outlet})")
     children.start("worker", [
         str(VENV_BIN / "lava-worker"), "--master", f"tcp://127.0.0.1:{args.master_port}", "--name", WORKER,
         "--worker-dir", str(state / "worker" / "jobs"), "--master-cert", str(keys / "master.key"),
@@ -179,6 +195,16 @@ def start_lab(
 
 def main() -> int:
     args = parse_args()
+    if args.list_boards:
+        for board in catalog.BOARDS:
+            print(f"{board.hostname:24} {board.device_type:20} {'default' if board.default else 'optional':9}"
+                  f"{board.summary}")
+        return 0
+    try:
+        catalog.choose(args.boards)
+    except catalog.UnknownBoard as exc:
+        say(str(exc))
+        return 2
     state = Path(os.environ["LAVA_STATE_DIR"]).resolve()
     state.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
@@ -219,7 +245,7 @@ def main() -> int:
         images = prepare_images()
         pdudaemon = prepare_pdudaemon()
         command = [sys.executable, str(HERE / "provision.py"), "--images", str(images),
-                   "--telnet-port", str(args.telnet_port), "--pdu-port", str(args.pdu_port)]
+                   "--telnet-port", str(args.telnet_port), "--pdu-port", str(args.pdu_port), "--boards", args.boards]
         if not args.no_samples:
             command.append("--samples")
         result = subprocess.run(command, env=env, stdout=subprocess.PIPE, text=True)

@@ -41,6 +41,8 @@ class Board:
     telnet_port: int
     tftp_root: Path
     memory: int = 512
+    # what a kind needs beyond these (a BMC port, an NFS export...): the entry's other keys
+    options: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,9 @@ def _int(data: dict, key: str, where: str, default: int | None = None) -> int:
     return value
 
 
+_BOARD_KEYS = {"name", "kind", "outlet", "telnet_port", "tftp_root", "memory"}
+
+
 def _board(data: Any, index: int, base: Path, source: str) -> Board:
     where = f"{source}: boards[{index}]"
     if not isinstance(data, dict):
@@ -90,6 +95,7 @@ def _board(data: Any, index: int, base: Path, source: str) -> Board:
         telnet_port=_int(data, "telnet_port", where),
         tftp_root=(base / str(data["tftp_root"])).resolve(),
         memory=_int(data, "memory", where, 512),
+        options={k: v for k, v in data.items() if k not in _BOARD_KEYS},
     )
 
 

@@ -1,0 +1,118 @@
+"""The boards the lab in a box can run, and which ones a start asks for (``./lab.sh --boards``).
+
+A board is a device of the lab: its hostname, device type, tags and device
+dictionary. A board that is a QEMU machine behind a serial line and a PDU
+outlet also names its virtual-lab ``kind`` (``share/virtual-lab/boards.py``);
+the lab gives it the next outlet and telnet port. Adding a board is one entry
+in ``BOARDS``, plus its health check (``share/health-checks/<device type>.yaml``)
+and sample jobs (``share/lab/jobs/*.yaml``, submitted only when a chosen board
+has their device type).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+PDU = "lab-pdu"
+
+
+@dataclass(frozen=True)
+class Wiring:
+    """Where a virtual board's serial line and outlet are in this start of the lab."""
+
+    telnet_port: int
+    outlet: int
+    pdu_daemon: str  # host:port of pdudaemon's HTTP listener
+
+    def pdu(self, command: str) -> str:
+        return f"pduclient --daemon {self.pdu_daemon} --hostname {PDU} --port {self.outlet} --command {command}"
+
+    def power_lines(self) -> str:
+        """The dictionary lines of a board powered through the lab's PDU, console on ser2net."""
+        return (
+            f"{{% set connection_command = 'telnet localhost {self.telnet_port}' %}}\n"
+            # a virtual board needs no time for its capacitors to drain: reboot without pdudaemon's 5 s
+            f"{{% set hard_reset_command = '{self.pdu('reboot --delay 0')}' %}}\n"
+            f"{{% set power_off_command = '{self.pdu('off')}' %}}\n"
+            f"{{% set power_on_command = '{self.pdu('on')}' %}}\n"
+        )
+
+
+@dataclass(frozen=True)
+class LabBoard:
+    hostname: str
+    device_type: str
+    summary: str  # one line for ./lab.sh --list-boards
+    dictionary: Callable[[Wiring | None], str]  # None for a board with no kind (no outlet, no line)
+    tags: tuple[str, ...] = ()
+    kind: str | None = None  # a virtual-lab kind: QEMU behind ser2net and a PDU outlet
+    kind_options: dict = field(default_factory=dict)  # extra keys of its virtual-lab board entry
+    default: bool = False  # started by a plain ./lab.sh
+
+
+def _qemu(arch_note: str) -> Callable[[Wiring | None], str]:
+    def dictionary(_: Wiring | None) -> str:
+        return (
+            "{% extends 'qemu.jinja2' %}\n"
+            f"{{# {arch_note}: the job's context.arch picks the architecture; the tag tells jobs apart #}}\n"
+            "{% set memory = 256 %}\n"
+        )
+
+    return dictionary
+
+
+def _uboot_arm64(wiring: Wiring | None) -> str:
+    assert wiring is not None
+    return (
+        "{% extends 'qemu-uboot-arm64.jinja2' %}\n"
+        + wiring.power_lines()
+        + "{# QEMU's user network: its own TFTP server (rooted at the worker's tftp_root) is 10.0.2.2 #}\n"
+        "{% set uboot_tftp_server_ip = '10.0.2.2' %}\n"
+    )
+
+
+BOARDS: list[LabBoard] = [
+    LabBoard("qemu-x86-64-01", "qemu", "QEMU x86_64 run by the dispatcher itself", _qemu("meant for x86_64 jobs"),
+             tags=("x86_64",), default=True),
+    LabBoard("qemu-arm64-01", "qemu", "QEMU arm64 run by the dispatcher itself", _qemu("meant for arm64 jobs"),
+             tags=("arm64",), default=True),
+    LabBoard("uboot-arm64-01", "qemu-uboot-arm64", "QEMU arm64 running U-Boot, console on ser2net, power on the PDU",
+             _uboot_arm64, kind="qemu-uboot-arm64", default=True),
+]
+
+
+class UnknownBoard(ValueError):
+    pass
+
+
+def choose(spec: str | None) -> list[LabBoard]:
+    """The boards named by ``--boards`` (comma-separated hostnames, ``default`` or ``all``), in catalogue order."""
+    if not spec or spec == "default":
+        return [b for b in BOARDS if b.default]
+    if spec == "all":
+        return list(BOARDS)
+    known = {b.hostname: b for b in BOARDS}
+    names = [name.strip() for name in spec.split(",") if name.strip()]
+    wanted: set[str] = set()
+    for name in names:
+        if name == "default":
+            wanted |= {b.hostname for b in BOARDS if b.default}
+        elif name in known:
+            wanted.add(name)
+        else:
+            raise UnknownBoard(f"--boards: unknown board {name!r} (known: {', '.join(known)}, default, all)")
+    return [b for b in BOARDS if b.hostname in wanted]
+
+
+def wirings(boards: list[LabBoard], first_telnet_port: int, pdu_daemon: str) -> dict[str, Wiring]:
+    """Outlets 1, 2, ... and telnet ports from the first one, to the chosen boards that have a kind.
+
+    Numbered by catalogue position, so a board keeps its outlet and port whichever others are chosen.
+    """
+    chosen = {b.hostname for b in boards}
+    result = {}
+    for index, board in enumerate(b for b in BOARDS if b.kind):
+        if board.hostname in chosen:
+            result[board.hostname] = Wiring(first_telnet_port + index, index + 1, pdu_daemon)
+    return result
