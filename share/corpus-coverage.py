@@ -1,0 +1,129 @@
+#!/usr/bin/env python3
+"""Which of the reference's sample jobs our dispatcher accepts: ``lava-run --validate`` on each.
+
+    .venv/bin/python share/corpus-coverage.py [--corpus ../shared/corpus] [--verbose]
+
+For every job the reference calls valid (``jobs/verdicts.json``), MultiNode
+submissions split into their sub-jobs as the server does, a device of the
+job's type is rendered from our templates (a corpus dictionary of that type
+when there is one, else the type's template with a console and power commands) and
+``lava-run --validate`` runs on it as a separate process, as a worker would
+run it. Prints one line per job that fails with its first error, then the
+counts by reason.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import subprocess
+import sys
+import tempfile
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+from lava_scheduler.device_config import DeviceConfigError, render_device_yaml  # noqa: E402
+from lava_scheduler.jobs.multinode import split_multinode  # noqa: E402
+
+LAVA_RUN = [sys.executable, "-m", "lava_dispatcher.cli"]
+# what an admin adds to a type's template for a board of that type: its console and its power
+BARE_DICTIONARY = """{{% extends '{device_type}.jinja2' %}}
+{{% set connection_command = 'telnet localhost 7000' %}}
+{{% set power_on_command = 'pduclient --daemon pdu --hostname pdu --port 1 --command on' %}}
+{{% set power_off_command = 'pduclient --daemon pdu --hostname pdu --port 1 --command off' %}}
+{{% set hard_reset_command = 'pduclient --daemon pdu --hostname pdu --port 1 --command reboot' %}}
+"""
+_EXTENDS = re.compile(r"{%\s*extends\s+['\"]([^'\"]+)\.jinja2['\"]")
+
+
+def dictionaries_by_type(corpus: Path) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for path in sorted((corpus / "device-dictionaries").glob("*.jinja2")):
+        text = path.read_text(encoding="utf-8")
+        match = _EXTENDS.search(text)
+        if match:
+            found.setdefault(match.group(1), text)
+    return found
+
+
+def definitions(path: Path) -> list[tuple[str, dict]]:
+    """(label, definition) of the job, or of each sub-job of a MultiNode submission."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    multinode = (data.get("protocols") or {}).get("lava-multinode") or {}
+    if "roles" not in multinode:
+        return [(path.name, data)]
+    sub_jobs = split_multinode(data)
+    # what the scheduler adds when the whole group has its devices: job id -> role
+    roles = {str(index + 1): sub.role for index, sub in enumerate(sub_jobs)}
+    for sub in sub_jobs:
+        sub.definition["protocols"]["lava-multinode"]["roles"] = roles
+    return [(f"{path.name}[{sub.role}]", sub.definition) for sub in sub_jobs]
+
+
+def check(label: str, definition: dict, dictionaries: dict[str, str], work: Path) -> tuple[str, str | None]:
+    device_type = str(definition.get("device_type", ""))
+    if not device_type:
+        return label, "a role without a device type (a connection to another role's board)"
+    dictionary = dictionaries.get(device_type, BARE_DICTIONARY.format(device_type=device_type))
+    folder = Path(tempfile.mkdtemp(dir=work))
+    try:
+        device = render_device_yaml("corpus-device", dictionary, definition.get("context"))
+    except DeviceConfigError as exc:
+        return label, f"device type {device_type!r}: {str(exc).splitlines()[0]}"
+    (folder / "device.yaml").write_text(device)
+    (folder / "job.yaml").write_text(yaml.safe_dump(definition))
+    result = subprocess.run([*LAVA_RUN, "--validate", "--job-id", "1", "--output-dir", str(folder / "out"),
+                             "--device", str(folder / "device.yaml"), str(folder / "job.yaml")],
+                            capture_output=True, text=True, cwd=REPO)
+    if result.returncode == 0:
+        return label, None
+    result_file = folder / "out" / "result.yaml"
+    outcome = (yaml.safe_load(result_file.read_text()) if result_file.exists() else None) or {}
+    error = str(outcome.get("error_msg") or "".join(result.stderr.strip().splitlines()[-1:]) or "failed")
+    missing = re.match(r"actions\[(\d+)\]\.(\w+): no method accepts this block", error)
+    if missing:
+        (section, block), = definition["actions"][int(missing.group(1))].items()
+        wanted = block.get("to") or block.get("method") or next(iter(block), "?") if isinstance(block, dict) else "?"
+        return label, f"{section}: no method {wanted!r} on {device_type}"
+    return label, error
+
+
+def reason_key(error: str) -> str:
+    """The error without the job's own values, to count alike failures together."""
+    error = re.sub(r" on [\w.-]+$", "", error) if ": no method " in error else error
+    return re.sub(r"actions\[\d+\]", "actions[N]", error)[:110]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--corpus", type=Path, default=REPO.parent / "shared" / "corpus")
+    parser.add_argument("--verbose", action="store_true", help="print every job, passing ones too")
+    args = parser.parse_args()
+    verdicts = json.loads((args.corpus / "jobs" / "verdicts.json").read_text())
+    dictionaries = dictionaries_by_type(args.corpus)
+    jobs = [label_def for name, verdict in sorted(verdicts.items()) if verdict["reference_verdict"] == "valid"
+            for label_def in definitions(args.corpus / name)]
+    with tempfile.TemporaryDirectory() as work, ThreadPoolExecutor(2) as pool:
+        outcomes = list(pool.map(lambda item: check(*item, dictionaries, Path(work)), jobs))
+    reasons: Counter[str] = Counter()
+    for label, error in outcomes:
+        if error:
+            reasons[reason_key(error)] += 1
+        if error or args.verbose:
+            print(f"{label}: {error or 'valid'}")
+    passed = sum(1 for _, error in outcomes if error is None)
+    print(f"\nlava-run --validate accepts {passed} of {len(outcomes)} jobs and sub-jobs "
+          f"({sum(1 for v in verdicts.values() if v['reference_verdict'] == 'valid')} valid files)")
+    for reason, count in reasons.most_common():
+        print(f"{count:4}  {reason}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
