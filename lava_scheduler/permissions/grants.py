@@ -3,7 +3,8 @@
 from django.contrib.auth.models import Group
 
 from lava_scheduler.lab.models import Device
-from lava_scheduler.permissions.models import DEVICE_PERMISSIONS, GroupDevicePermission
+from lava_scheduler.lab.permission_names import DEVICE_PERMISSIONS
+from lava_scheduler.permissions.models import GroupDevicePermission
 
 
 def give_device_to_groups(device: Device, groups: list[Group]) -> None:

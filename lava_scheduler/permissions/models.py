@@ -2,11 +2,11 @@ from django.contrib.auth.models import Group
 from django.db import models
 
 from lava_scheduler.lab.models import Device, DeviceType, Worker
-
-# the reference's permission names, as lavacli and REST clients send them
-DEVICE_PERMISSIONS = ("view_device", "submit_to_device", "change_device")
-DEVICE_TYPE_PERMISSIONS = ("view_devicetype", "submit_to_devicetype", "change_devicetype")
-WORKER_PERMISSIONS = ("view_worker", "change_worker")
+from lava_scheduler.lab.permission_names import (
+    DEVICE_PERMISSIONS,
+    DEVICE_TYPE_PERMISSIONS,
+    WORKER_PERMISSIONS,
+)
 
 
 class GroupDevicePermission(models.Model):

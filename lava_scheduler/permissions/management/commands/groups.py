@@ -5,10 +5,12 @@ from django.core.management.base import CommandError
 
 from lava_scheduler.commandline import SubcommandCommand, add_format_options, get_or_fail, print_rows
 from lava_scheduler.lab.models import Device, DeviceType, Worker
-from lava_scheduler.permissions.models import (
+from lava_scheduler.lab.permission_names import (
     DEVICE_PERMISSIONS,
     DEVICE_TYPE_PERMISSIONS,
     WORKER_PERMISSIONS,
+)
+from lava_scheduler.permissions.models import (
     GroupDevicePermission,
     GroupDeviceTypePermission,
     GroupWorkerPermission,
