@@ -47,7 +47,7 @@ DEFAULTS = {
     "EMAIL_USE_TLS": False,
     "EMAIL_USE_SSL": False,
     "DEFAULT_FROM_EMAIL": "lava@localhost",
-    "IRC_NICK": "lava-bot",
+    "IRC_NICK": "lava",
     "IRC_TIMEOUT": 10,
     "CALLBACK_TIMEOUT": 5,
     "CALLBACK_ALLOWED_HOSTS": [],  # empty: any host name (addresses are still checked)

@@ -14,6 +14,8 @@ from django.conf import settings
 from lava_scheduler.notifications.payload import irc_message
 
 DEFAULT_PORT = 6667
+# RFC 2812's limit, which servers such as ngircd enforce: longer nicks are refused (432)
+NICK_LENGTH = 9
 
 
 class IRCError(Exception):
@@ -56,7 +58,8 @@ def _wait_welcome(sock: socket.socket, deadline: float) -> None:
 def send_irc(notification, job) -> str:
     host, port = _split_server(notification.spec["server"])
     handle = _clean(notification.spec["handle"])
-    nick = f"{settings.IRC_NICK}-{secrets.token_hex(2)}"  # unique: several jobs may end at once
+    # unique, as several jobs may end at once: the prefix is cut to leave room for 4 random digits
+    nick = settings.IRC_NICK[: NICK_LENGTH - 4] + secrets.token_hex(2)
     deadline = time.monotonic() + settings.IRC_TIMEOUT
     with socket.create_connection((host, port), timeout=settings.IRC_TIMEOUT) as sock:
         sock.sendall(f"NICK {nick}\r\nUSER {nick} 0 * :LAVA notifications\r\n".encode())

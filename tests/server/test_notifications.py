@@ -1,4 +1,8 @@
-"""Notifications from a job's ``notify:`` block, delivered to real SMTP, IRC and HTTP peers."""
+"""Notifications from a job's ``notify:`` block, delivered to SMTP, IRC and HTTP peers.
+
+The first test sends to Debian's aiosmtpd and ngircd; the others, about when
+and whether something is sent, use the small in-process peers.
+"""
 
 import pytest
 import yaml
@@ -11,6 +15,7 @@ from lava_scheduler.lab.models import Device
 from lava_scheduler.notifications import sender
 from lava_scheduler.notifications.address_policy import AddressRefused, check_url
 from lava_scheduler.notifications.models import DeliveryStatus, Notification
+from tests.server import mail_irc_daemons
 from tests.server.live_lab import LiveLab, free_port, wait_for
 from tests.server.notification_peers import start_http_on, start_peers
 
@@ -58,11 +63,26 @@ def run_job(user, device, notify: dict, health=JobHealth.COMPLETE) -> TestJob:
     return job
 
 
+@pytest.fixture
+def daemons(tmp_path, mail_settings):
+    """aiosmtpd as the lab's SMTP server and ngircd with 'carol' logged in."""
+    why = mail_irc_daemons.missing()
+    if why:
+        pytest.skip(why)
+    smtp = mail_irc_daemons.SmtpDaemon(tmp_path)
+    irc = mail_irc_daemons.IrcDaemon(tmp_path, "carol")
+    mail_settings.EMAIL_PORT = smtp.port
+    yield smtp, irc
+    irc.close()
+    smtp.close()
+
+
 def statuses(job) -> list[tuple[str, int, int]]:
     return [(n.channel, n.status, n.attempts) for n in Notification.objects.filter(job=job)]
 
 
-def test_mail_irc_and_callback_reach_their_peers(mail_settings, peers, user, device, client):
+def test_mail_irc_and_callback_reach_their_peers(mail_settings, daemons, peers, user, device, client):
+    smtp, irc = daemons
     mail_settings.CALLBACK_ALLOWED_NETWORKS = ["127.0.0.1/32"]
     User.objects.create_user("bob", email="bob@lab.example")
     http = peers.port("http")
@@ -72,7 +92,7 @@ def test_mail_irc_and_callback_reach_their_peers(mail_settings, peers, user, dev
         "recipients": [
             {"to": {"method": "email", "email": "team@lab.example"}},
             {"to": {"method": "email", "user": "bob"}},
-            {"to": {"method": "irc", "handle": "carol", "server": f"127.0.0.1:{peers.port('irc')}"}},
+            {"to": {"method": "irc", "handle": "carol", "server": f"127.0.0.1:{irc.port}"}},
         ],
         "callbacks": [
             {"url": f"http://127.0.0.1:{http}/done/{{ID}}?status={{STATUS_STRING}}", "method": "POST",
@@ -86,16 +106,19 @@ def test_mail_irc_and_callback_reach_their_peers(mail_settings, peers, user, dev
     assert sender.send_due() == 5
     assert [s for _, s, _ in statuses(job)] == [DeliveryStatus.SENT] * 5
 
-    assert sorted(r for mail in peers.mails for r in mail.recipients) == ["bob@lab.example", "team@lab.example"]
-    mail = peers.mails[0].message
+    mails = smtp.mails
+    assert sorted(r for mail in mails for r in mail.recipients) == ["bob@lab.example", "team@lab.example"]
+    assert {mail.sender for mail in mails} == {"lava@lab.example"}
+    mail = mails[0].message
     assert mail["Subject"] == f"[LAVA] job {job.pk} complete: notified job"
     assert mail["From"] == "lava@lab.example"
     body = mail.get_payload()
     assert f"Job {job.pk}: notified job" in body and "State: Finished, health: Complete" in body
     assert f"/scheduler/job/{job.pk}" in body
 
-    ((nick, target, text),) = peers.irc_messages
-    assert nick.startswith("lava-bot-") and target == "carol"
+    wait_for(lambda: irc.messages, 10, "the IRC message", None, interval=0.05)
+    ((nick, target, text),) = irc.messages
+    assert nick.startswith("lava") and len(nick) <= 9 and target == "carol"
     assert text.startswith(f"job {job.pk} (notified job) Complete")
 
     post, get = sorted(peers.requests, key=lambda r: r.method, reverse=True)
