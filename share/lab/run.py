@@ -81,6 +81,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--listen", default=os.environ.get("LAVA_LAB_LISTEN", "127.0.0.1"))
     parser.add_argument("--master-port", type=int, default=env_int("LAVA_LAB_MASTER_PORT", 5556),
                         help="lava-master's port; the next two carry its and the scheduler's wake-ups")
+    parser.add_argument("--events-port", type=int, default=env_int("LAVA_LAB_EVENTS_PORT", 5500),
+                        help="lava-publisher's ZeroMQ PUB port (its websocket: the next port, at /ws/ of the web)")
     parser.add_argument("--pdu-port", type=int, default=env_int("LAVA_LAB_PDU_PORT", 16421))
     parser.add_argument("--coordinator-port", type=int, default=env_int("LAVA_LAB_COORDINATOR_PORT", 3079),
                         help="lava-coordinator's port (MultiNode messages)")
@@ -172,6 +174,7 @@ def start_lab(
     children.start("coordinator", [sys.executable, "-m", "lava_common.coordinator", "--config",
                                    str(coordinator_config(state, args)), "--logfile", "-", "--listen", "127.0.0.1"],
                    env=env)
+    children.start("publisher", [*manage, "lava-publisher"], env=env)
     children.start("master", [*manage, "lava-master", "--master-cert", str(keys / "master.key_secret")], env=env)
     wait_until(lambda: (vlab_state / "ready").exists(), 60, "ser2net and pdudaemon", children)
     wirings = catalog.wirings(catalog.choose(args.boards), args.telnet_port, f"127.0.0.1:{args.pdu_port}")
@@ -187,7 +190,7 @@ def start_lab(
     ], env=env)
     children.start("watch", [sys.executable, str(HERE / "watch.py")], env=env, to_terminal=True)
     wait_until(lambda: answers(args.listen, args.port), 60, "the web server", children)
-    say(f"logs: {children.log_dir}/ (web, scheduler, master, coordinator, worker, virtual-lab); "
+    say(f"logs: {children.log_dir}/ (web, scheduler, master, publisher, coordinator, worker, virtual-lab); "
         f"job logs: {state / 'media' / 'job-output'}")
     server = "Django's development server (--dev-server)" if args.dev_server else "gunicorn"
     say(f"web server: {url}/  ({server}; Ctrl-C stops the lab)")
@@ -216,6 +219,10 @@ def main() -> int:
         LAVA_MASTER_BIND=f"tcp://127.0.0.1:{args.master_port}",
         LAVA_MASTER_EVENTS=f"tcp://127.0.0.1:{args.master_port + 1}",
         LAVA_SCHEDULER_EVENTS=f"tcp://127.0.0.1:{args.master_port + 2}",
+        # events: every daemon pushes to lava-publisher, which publishes on PUB and on /ws/ of the web port
+        LAVA_EVENT_INTERNAL=f"tcp://127.0.0.1:{args.master_port + 3}",
+        LAVA_EVENT_SOCKET=f"tcp://127.0.0.1:{args.events_port}",
+        LAVA_EVENT_WEBSOCKET=f"127.0.0.1:{args.events_port + 1}",
         LAVA_BASE_URL=f"http://{args.listen}:{args.port}",
         # the dispatcher runs pduclient and lava-run from here
         PATH=f"{VENV_BIN}:{os.environ.get('PATH', '')}",

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from testimages import images
 
-from .lab_client import LabClient
+from .lab_client import BIN, LabClient
 from .postgres import scratch_database
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -58,14 +58,16 @@ def free_ports(count: int) -> list[int]:
 
 class RunningLab:
     def __init__(self, root: Path, database_url: str | None) -> None:
-        web, master, _, _, pdu, control, telnet, coordinator = free_ports(8)
+        # the master's port and the next three (wake-ups, event intake), the publisher's two
+        web, master, _, _, _, pdu, control, telnet, coordinator, events, _ = free_ports(11)
         self.root = root
         self.state = root / "state"
         self.url = f"http://127.0.0.1:{web}"
         self.pdu = f"127.0.0.1:{pdu}"
         self.env = dict(os.environ, LAVA_STATE_DIR=str(self.state), LAVA_CONFIG_DIR=str(self.state / "etc"),
                         LAVA_LAB_PORT=str(web), LAVA_LAB_MASTER_PORT=str(master), LAVA_LAB_PDU_PORT=str(pdu),
-                        LAVA_LAB_TELNET_PORT=str(telnet), LAVA_LAB_COORDINATOR_PORT=str(coordinator))
+                        LAVA_LAB_TELNET_PORT=str(telnet), LAVA_LAB_COORDINATOR_PORT=str(coordinator),
+                        LAVA_LAB_EVENTS_PORT=str(events))
         assert control == telnet - 1
         self.env.pop("LAVA_DATABASE_URL", None)
         if database_url:
@@ -183,6 +185,9 @@ def client(lab):
 
 def test_health_checks_pass_and_a_job_completes_on_each_device(lab, client, tmp_path):
     started = time.monotonic()
+    # lavacli's event stream, through /ws/ of the lab's web port, as a user follows the lab
+    events = subprocess.Popen([str(BIN / "lavacli"), "--uri", client.uri, "events", "listen"], env=client.env,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     for device in DEVICES:
         wait_for(lambda d=device: client.device_health(d) == "Good", 300, f"{device} Good", lab)
     jobs = {
@@ -195,6 +200,10 @@ def test_health_checks_pass_and_a_job_completes_on_each_device(lab, client, tmp_
         assert (job["health"], job["device"]) == ("Complete", device), (client.how, lab.output())
     print(f"\nlab up in {lab.start_seconds:.1f} s; health checks and three jobs "
           f"Complete {time.monotonic() - started:.1f} s later (driven through {client.how})")
+    events.terminate()
+    seen = events.communicate(timeout=30)[0]
+    for device, job_id in jobs.items():
+        assert f"[{job_id}] <{device}> state=Finished health=Complete" in seen, seen[-3000:]
     uboot = jobs["uboot-arm64-01"]
     assert log_has(client, uboot, r"Hit any key to stop autoboot")
     assert log_has(client, uboot, r"^=> ")
@@ -249,7 +258,7 @@ def test_a_killed_daemon_is_restarted_and_running_jobs_still_finish(lab, client,
     jobs = [client.submit(job_file(tmp_path, name, images().root, ["sleep 40"]))
             for name in ("qemu-x86_64.yaml", "qemu-arm64.yaml")]
     wait_for(lambda: all(client.job(j)["state"] == "Running" for j in jobs), 120, "both jobs running", lab, 0.5)
-    for daemon in ("web", "scheduler", "master", "worker", "watch", "virtual-lab"):
+    for daemon in ("web", "scheduler", "master", "publisher", "worker", "watch", "virtual-lab"):
         lines = len(lab.lines)
         os.kill(daemon_pid(lab, daemon), signal.SIGKILL)
         wait_for(lambda d=daemon, n=lines: any(f"{d} restarted" in line for line in lab.lines[n:]), 30,
