@@ -13,8 +13,14 @@ from typing import Any
 
 from django.utils import timezone
 
+from lava_scheduler.jobs.states import JobHealth, JobState
+from lava_scheduler.lab.states import DeviceHealth, DeviceState
+
 TOPIC_PREFIX = "org.lavasoftware."
 Frames = list[bytes]
+# label lookups by value: the scheduler emits a thousand messages a pass, and get_FOO_display() is slow
+JOB_STATES, JOB_HEALTHS = dict(JobState.choices), dict(JobHealth.choices)
+DEVICE_STATES, DEVICE_HEALTHS = dict(DeviceState.choices), dict(DeviceHealth.choices)
 
 
 def frames(kind: str, username: str, data: dict[str, Any]) -> Frames:
@@ -33,8 +39,8 @@ def _iso(value) -> str | None:
 
 def job_data(job, submitter: str, worker: str | None) -> dict[str, Any]:
     data: dict[str, Any] = {
-        "health": job.get_health_display(),
-        "state": job.get_state_display(),
+        "health": JOB_HEALTHS[job.health],
+        "state": JOB_STATES[job.state],
         "job": job.display_id,
         "description": job.description,
         "priority": job.priority,
@@ -59,8 +65,8 @@ def job_data(job, submitter: str, worker: str | None) -> dict[str, Any]:
 
 def device_data(device, job_id: str | None = None) -> dict[str, Any]:
     data: dict[str, Any] = {
-        "health": device.get_health_display(),
-        "state": device.get_state_display(),
+        "health": DEVICE_HEALTHS[device.health],
+        "state": DEVICE_STATES[device.state],
         "device": device.hostname,
         "device_type": device.device_type_id,
         "worker": device.worker_host_id,

@@ -8,12 +8,8 @@ from typing import Any
 
 from django.contrib.auth.models import Group
 
-from lava_scheduler.permissions.models import (
-    DEVICE_PERMISSIONS,
-    DEVICE_TYPE_PERMISSIONS,
-    GroupDevicePermission,
-    GroupDeviceTypePermission,
-)
+from lava_scheduler.lab.permission_names import DEVICE_PERMISSIONS, DEVICE_TYPE_PERMISSIONS
+from lava_scheduler.permissions.models import GroupDevicePermission, GroupDeviceTypePermission
 from lava_server.xmlrpc import lookup
 from lava_server.xmlrpc.registry import Context, fault, method, require_admin
 
