@@ -6,16 +6,16 @@ board that is gone (the reference does the same).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from django.db.models import Model
 
 from lava_common.yaml_loader import YAMLLoadError, load_yaml
 from lava_scheduler.jobs.states import JobState
 
-if TYPE_CHECKING:
-    from lava_scheduler.jobs.models import TestJob
+# a TestJob: models.py calls in here, so naming the class would make an import cycle
+Job = Model
 
 
-def essential_role(job: TestJob) -> str | None:
+def essential_role(job: Job) -> str | None:
     """The job's role when that role is ``essential: true``, else None."""
     if not job.is_multinode:
         return None
@@ -27,7 +27,7 @@ def essential_role(job: TestJob) -> str | None:
     return str(protocol.get("role")) if protocol.get("essential") is True else None
 
 
-def cancel_group_of_essential(job: TestJob, what: str) -> None:
+def cancel_group_of_essential(job: Job, what: str) -> None:
     """Cancel the unfinished members of ``job``'s group when ``job`` is essential; ``what`` happened to it."""
     role = essential_role(job)
     if role is None:
