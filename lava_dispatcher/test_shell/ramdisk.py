@@ -39,17 +39,52 @@ def detect_compression(path: Path) -> str | None:
     return None
 
 
+def passages(root: Path) -> set[str]:
+    """Folders of an overlay that only lead to the one below them: ``tmp`` of ``/tmp/lava-1``.
+
+    They already exist on the board; an archive entry for one would give it the
+    scratch folder's mode (0750 under the worker's umask), so that unpacking at
+    ``/`` would close ``/tmp``, or ``/etc`` for a job that chose
+    ``lava_test_results_dir: /etc/lava``.
+    """
+    found: set[str] = set()
+    current = root
+    while True:
+        children = list(current.iterdir())
+        if len(children) != 1 or not _real_dir(children[0]):
+            return found
+        grandchildren = list(children[0].iterdir())
+        if len(grandchildren) != 1 or not _real_dir(grandchildren[0]):
+            return found
+        current = children[0]
+        found.add(current.relative_to(root).as_posix())
+
+
+def _real_dir(path: Path) -> bool:
+    return path.is_dir() and not path.is_symlink()
+
+
 def pack_overlay_tarball(overlay_root: Path, tarball: Path) -> Path:
-    """tar.gz of ``overlay_root``'s content, owned by root, to extract at the board's ``/``."""
+    """tar.gz of ``overlay_root``'s content, owned by root, to extract at the board's ``/``.
+
+    No entries for the ``passages``: tar creates missing leading folders itself
+    and leaves existing ones as they are.
+    """
 
     def as_root(info: tarfile.TarInfo) -> tarfile.TarInfo:
         info.uid = info.gid = 0
         info.uname = info.gname = "root"
         return info
 
+    skipped = passages(overlay_root)
     with tarfile.open(tarball, "w:gz") as archive:
-        for entry in sorted(overlay_root.iterdir()):
-            archive.add(entry, arcname=entry.name, filter=as_root)
+        for dirpath, dirnames, filenames in os.walk(overlay_root):
+            dirnames.sort()
+            for name in [*dirnames, *sorted(filenames)]:
+                path = Path(dirpath) / name
+                arcname = path.relative_to(overlay_root).as_posix()
+                if arcname not in skipped:
+                    archive.add(path, arcname=arcname, recursive=False, filter=as_root)
     return tarball
 
 
@@ -60,10 +95,16 @@ def _newc_entry(name: str, mode: int, size: int, mtime: int, inode: int, nlink: 
     return header + b"\0" * (-len(header) % 4)
 
 
+# the kernel applies a directory entry's mode to an existing folder: the passages get the usual ones
+_PASSAGE_MODES = {"tmp": 0o41777, "var/tmp": 0o41777}
+
+
 def cpio_newc(tree: Path) -> bytes:
     """A cpio newc archive of ``tree``'s content (names relative to it), ending with its trailer."""
     chunks = []
     inode = _FIRST_INODE
+    # unlike tar, the kernel does not create missing folders: the passages stay, with standard modes
+    standard = {name: _PASSAGE_MODES.get(name, 0o40755) for name in passages(tree)}
     for dirpath, dirnames, filenames in os.walk(tree):
         dirnames.sort()
         for name in [*sorted(dirnames), *sorted(filenames)]:
@@ -80,7 +121,8 @@ def cpio_newc(tree: Path) -> bytes:
             else:
                 continue  # devices and sockets have no place in an overlay
             nlink = 2 if stat.S_ISDIR(info.st_mode) else 1
-            chunks.append(_newc_entry(rel, info.st_mode, len(data), int(info.st_mtime), inode, nlink))
+            mode = standard.get(rel, info.st_mode)
+            chunks.append(_newc_entry(rel, mode, len(data), int(info.st_mtime), inode, nlink))
             chunks.append(data + b"\0" * (-len(data) % 4))
     chunks.append(_newc_entry("TRAILER!!!", 0, 0, 0, 0, 1))
     return b"".join(chunks)

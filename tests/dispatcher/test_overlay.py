@@ -16,7 +16,7 @@ from lava_common.exceptions import JobError
 from lava_common.yaml_loader import dump_yaml, load_yaml
 from lava_dispatcher.test_shell.definitions import fetch_definitions
 from lava_dispatcher.test_shell.overlay import OverlaySpec, build_overlay, pack_overlay_tarball
-from lava_dispatcher.test_shell.ramdisk import append_overlay_to_cpio, detect_compression
+from lava_dispatcher.test_shell.ramdisk import append_overlay_to_cpio, cpio_newc, detect_compression, passages
 
 CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus"
 TESTDEF = {
@@ -190,6 +190,22 @@ def test_tarball(tmp_path: Path) -> None:
     with tarfile.open(tarball) as tar:
         member = tar.getmember("lava-42/bin/lava-test-runner")
         assert member.uid == 0 and member.mode & 0o755 == 0o755
+
+
+def test_folders_leading_to_the_overlay_keep_the_boards_modes(tmp_path: Path) -> None:
+    """An overlay for /tmp/lava-42 unpacked at / must not turn /tmp into the scratch folder's 0750."""
+    root = tmp_path / "root"
+    results = root / "tmp" / "nested" / "lava-42"
+    (results / "bin").mkdir(parents=True)
+    (results / "bin" / "lava-test-runner").write_text("#!/bin/sh\n")
+    (results / "lava-test-runner.conf").write_text("")
+    (root / "tmp").chmod(0o750)
+    assert passages(root) == {"tmp", "tmp/nested"}
+    with tarfile.open(pack_overlay_tarball(root, tmp_path / "overlay.tar.gz")) as tar:
+        assert sorted(tar.getnames()) == ["tmp/nested/lava-42", "tmp/nested/lava-42/bin",
+                                  "tmp/nested/lava-42/bin/lava-test-runner", "tmp/nested/lava-42/lava-test-runner.conf"]
+    modes = {name: mode for name, mode, _ in read_newc(cpio_newc(root))}
+    assert modes["tmp"] == 0o41777 and modes["tmp/nested"] == 0o40755
 
 
 def read_newc(data: bytes) -> list[tuple[str, int, int]]:
