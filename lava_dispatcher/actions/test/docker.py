@@ -59,7 +59,7 @@ def board_environment(device: DeviceConfig) -> dict[str, str]:
     return env
 
 
-def test_container_options(device: DeviceConfig) -> tuple[list[str], list[str]]:
+def container_options_for_tests(device: DeviceConfig) -> tuple[list[str], list[str]]:
     """(global options before ``create``, options of ``create``) from the device's test.methods.docker."""
     methods = (device.actions.get("test") or {}).get("methods") or {}
     spec = methods.get("docker") or {}
@@ -91,7 +91,7 @@ class StartTestContainer(Action):
     def run(self, ctx: JobContext) -> None:
         docker = self.parameters["docker"]
         image = self.image()
-        global_options, options = test_container_options(ctx.device)
+        global_options, options = container_options_for_tests(ctx.device)
         client = DockerClient(ctx.dispatcher, device_remote(ctx.device), global_options)
         client.ensure_image(image, bool(docker.get("local")), timeout=max(1.0, ctx.deadlines.remaining()))
         overlay = ctx.overlay
