@@ -15,7 +15,8 @@ Images come from tarballs (``docker import``): no registry is reachable.
 
     python share/virtual-lab/private_dockerd.py SCRATCH [--import TARBALL=TAG ...]
 
-runs one in the foreground until SIGTERM/SIGINT (the lab's way); tests and
+runs one in the foreground until SIGTERM/SIGINT (the lab's way: ``SCRATCH/ready``
+exists while it serves, its images stay in SCRATCH as a cache); tests and
 benchmarks use ``PrivateDockerd`` as a context manager.
 """
 
@@ -181,9 +182,11 @@ def main(argv: list[str]) -> int:
             tarball, _, tag = spec.partition("=")
             daemon.import_image(Path(tarball), tag)
         print(f"dockerd ready on {daemon.host}", flush=True)
+        (args.scratch / "ready").write_text(f"{os.getpid()}\n")
         while not stopping and daemon.process is not None and daemon.process.poll() is None:
             time.sleep(0.5)
     finally:
+        (args.scratch / "ready").unlink(missing_ok=True)
         daemon.stop()
     return 0
 
