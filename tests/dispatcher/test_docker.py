@@ -81,14 +81,19 @@ def test_a_missing_image_ends_the_job_incomplete(tmp_path, dockerd, image, expec
     assert_clean(dockerd, str(tmp_path))
 
 
-def test_a_container_that_exits_early_ends_the_job_incomplete(tmp_path, dockerd):  # noqa: F811
+@pytest.mark.parametrize("command,expected", [
+    ("sh -c 'exit 3'", "exited with status 3"),
+    # after the image, docker reads no option: this is the container's command, which does not exist
+    ("--privileged sh", "--privileged"),
+])
+def test_a_container_that_exits_early_ends_the_job_incomplete(tmp_path, dockerd, command, expected):  # noqa: F811
     started = time.monotonic()
-    job = docker_job({"name": IMAGE, "local": True}, command="sh -c 'exit 3'")
+    job = docker_job({"name": IMAGE, "local": True}, command=command)
     proc, records, _ = run_docker_job(tmp_path, dockerd, job, docker_device(tmp_path))
     assert proc.returncode != 0
     result = job_result(records)
     assert result["error_type"] == "Infrastructure", result
-    assert "exited with status 3" in result["error_msg"], result
+    assert expected in result["error_msg"], result
     assert time.monotonic() - started < 60
     assert_clean(dockerd, str(tmp_path))
 
