@@ -1,8 +1,9 @@
 """A docker daemon of the lab's own, which leaves the host's docker and networking alone.
 
-Everything it keeps lives under one scratch folder: ``--data-root``,
-``--exec-root``, the pid file and the socket (``unix://<scratch>/docker.sock``,
-which the dispatcher configuration names as ``docker_host``). It changes no
+Everything it keeps lives under one scratch folder: ``--data-root``, the pid
+file and the socket (``unix://<scratch>/docker.sock``, which the dispatcher
+configuration names as ``docker_host``); ``--exec-root`` is in its private
+``/run`` (containerd's socket paths must stay short). It changes no
 host networking (``--iptables=false --ip6tables=false --bridge=none
 --ip-forward=false``: containers get ``--network none`` unless a device
 dictionary asks otherwise), and it runs in a mount namespace of its own where
@@ -36,6 +37,7 @@ DOCKER = "/usr/bin/docker"  # another `docker` may come first on PATH
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 20.0
 CGROUP_ROOT = Path("/sys/fs/cgroup")
+EXEC_ROOT = "/run/lava-dockerd"  # inside the daemon's mount namespace, where /run is a tmpfs of its own
 
 
 def available() -> str | None:
@@ -66,7 +68,8 @@ class PrivateDockerd:
         etc = self.scratch / "etc-docker"
         dockerd = [
             DOCKERD, "--config-file", str(self.scratch / "daemon.json"),
-            "--data-root", str(self.scratch / "data"), "--exec-root", str(self.scratch / "exec"),
+            # the exec root holds containerd's sockets, whose paths must stay short: the namespace's own /run
+            "--data-root", str(self.scratch / "data"), "--exec-root", EXEC_ROOT,
             "--pidfile", str(self.scratch / "docker.pid"), "-H", self.host,
             "--iptables=false", "--ip6tables=false", "--bridge=none", "--ip-forward=false", "--ip-masq=false",
             "--userland-proxy=false", "--cgroup-parent", self.cgroup_parent, "--exec-opt", "native.cgroupdriver=cgroupfs",
@@ -76,7 +79,7 @@ class PrivateDockerd:
                 sys.executable, str(Path(__file__).resolve()), "--in-namespace", str(etc), "--", *dockerd]
 
     def start(self) -> PrivateDockerd:
-        for folder in ("data", "exec", "etc-docker"):
+        for folder in ("data", "etc-docker"):
             (self.scratch / folder).mkdir(parents=True, exist_ok=True)
         (self.scratch / "daemon.json").write_text("{}\n")
         log = open(self.scratch / "dockerd.log", "wb")  # noqa: SIM115 - the daemon writes it while it runs
