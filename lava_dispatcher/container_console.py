@@ -12,21 +12,23 @@ from typing import Any
 
 from lava_common.exceptions import ConnectionClosedError, LAVAError
 from lava_dispatcher.console import Console
+from lava_dispatcher.logger import JobLogger
+from lava_dispatcher.processes import ProcessRegistry
 
 
 class ContainerConsole(Console):
     def __init__(
         self,
         command: list[str],
-        ctx_logger: Any,
-        processes: Any,
+        logger: JobLogger,
+        processes: ProcessRegistry,
         name: str,
         maxread: int,
         env: dict[str, str] | None,
         remove: Callable[[], None],
         exit_status: Callable[[], str],
     ) -> None:
-        super().__init__(command, ctx_logger, processes, name, maxread, env=env)
+        super().__init__(command, logger, processes, name, maxread, env=env)
         self.owns_board = True  # the container is the board: power-off removes it
         self._remove: Callable[[], None] | None = remove
         self._exit_status = exit_status

@@ -21,7 +21,7 @@ import shlex
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from lava_common.exceptions import InfrastructureError, JobError
+from lava_common.exceptions import ConfigurationError, InfrastructureError, JobError
 from lava_dispatcher.device import DispatcherConfig
 
 if TYPE_CHECKING:
@@ -133,7 +133,10 @@ def _last_line(text: str) -> str:
 def device_run_options(options: dict[str, Any]) -> list[str]:
     """``docker run`` options from the device's ``deploy.methods.docker.options`` (docker.jinja2)."""
     argv: list[str] = ["--network", str(options.get("network") or "none")]
-    cpus = float(options.get("cpus") or 0)
+    try:
+        cpus = float(options.get("cpus") or 0)
+    except (TypeError, ValueError) as exc:
+        raise ConfigurationError(f"the device's deploy.methods.docker.options.cpus is not a number: {exc}") from exc
     if cpus > 0:
         argv += ["--cpus", str(cpus)]
     if options.get("memory"):
@@ -146,14 +149,6 @@ def device_run_options(options: dict[str, Any]) -> list[str]:
         argv += ["--cap-add", str(capability)]
     if options.get("privileged") is True:
         argv.append("--privileged")
-    return argv
-
-
-def admin_options(options: Iterable[Any]) -> list[str]:
-    """Option strings the admin wrote in the device dictionary (``test.methods.docker.options``)."""
-    argv: list[str] = []
-    for option in options:
-        argv += shlex.split(str(option))
     return argv
 
 

@@ -26,12 +26,15 @@ from lava_dispatcher.plan import JobPlan, PlanBlock
 from lava_dispatcher.retry import BootRetry
 
 if TYPE_CHECKING:
+    from lava_dispatcher.container_console import ContainerConsole
     from lava_dispatcher.context import JobContext
 
 HOSTNAME = "lava"  # the reference's containers answer to `root@lava`
 
 
-def start_container(ctx: JobContext, client: DockerClient, name: str, create_args: list[str], role: str) -> Any:
+def start_container(
+    ctx: JobContext, client: DockerClient, name: str, create_args: list[str], role: str
+) -> ContainerConsole:
     """Create the container, copy the overlay in, attach a console to it (the caller owns the console)."""
     from lava_dispatcher.container_console import ContainerConsole  # deferred: pexpect is a heavy import
 

@@ -24,9 +24,10 @@ from lava_dispatcher.actions.test.overlay_bridge import build_test_overlay
 from lava_dispatcher.actions.test.shell import TestShellAction
 from lava_dispatcher.context import NamespaceState, OverlayInfo
 from lava_dispatcher.device import DeviceConfig
-from lava_dispatcher.docker_cli import DockerClient, admin_options, container_name
+from lava_dispatcher.docker_cli import DockerClient, container_name
 from lava_dispatcher.methods import TestMethod
 from lava_dispatcher.plan import JobPlan, PlanBlock
+from lava_dispatcher.qemu_args import admin_argv
 
 if TYPE_CHECKING:
     from lava_dispatcher.context import JobContext
@@ -63,10 +64,10 @@ def container_options_for_tests(device: DeviceConfig) -> tuple[list[str], list[s
     """(global options before ``create``, options of ``create``) from the device's test.methods.docker."""
     methods = (device.actions.get("test") or {}).get("methods") or {}
     spec = methods.get("docker") or {}
-    options = admin_options(spec.get("options") or [])
+    options = admin_argv(spec.get("options") or [])
     if not any(option == "--network" or option.startswith(("--network=", "--net=")) for option in options):
         options = ["--network", "none", *options]
-    return admin_options(spec.get("global_options") or []), options
+    return admin_argv(spec.get("global_options") or []), options
 
 
 class StartTestContainer(Action):
