@@ -1,6 +1,7 @@
 #!/bin/sh
 # The root filesystem of the docker test image: the host's static busybox with every applet linked,
-# a root user and the folders the test shell expects. `docker import` turns it into an image in a
+# a root user, the folders the test shell expects, and a `bash` (busybox's ash) and `printenv` for
+# the reference's sample jobs. `docker import` turns it into an image in a
 # second, on any daemon (no registry is reachable from the lab).
 #
 # usage: share/test-images/build-container-rootfs.sh [OUT]
@@ -37,6 +38,18 @@ cp "$BUSYBOX" "$ROOT/bin/busybox"
 for applet in $("$BUSYBOX" --list-full); do
     [ "$applet" = bin/busybox ] || [ -e "$ROOT/$applet" ] || ln -s /bin/busybox "$ROOT/$applet"
 done
+# the reference's sample jobs start `bash`: busybox has no such applet, its ash stands in
+printf '#!/bin/sh\nexec /bin/sh "$@"\n' > "$ROOT/bin/bash"
+chmod 755 "$ROOT/bin/bash"
+# nor printenv, which the reference's sample jobs call
+if [ ! -e "$ROOT/usr/bin/printenv" ] && [ ! -e "$ROOT/bin/printenv" ]; then
+    cat > "$ROOT/usr/bin/printenv" <<'SCRIPT'
+#!/bin/sh
+[ $# -eq 0 ] && exec env
+for name; do eval "value=\${$name}"; printf '%s\n' "$value"; done
+SCRIPT
+    chmod 755 "$ROOT/usr/bin/printenv"
+fi
 printf 'root:x:0:0:root:/root:/bin/sh\n' > "$ROOT/etc/passwd"
 printf 'root:x:0:\n' > "$ROOT/etc/group"
 printf 'NAME="LAVA busybox"\nID=busybox\n' > "$ROOT/etc/os-release"

@@ -24,6 +24,7 @@ benchmarks use ``PrivateDockerd`` as a context manager.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import shutil
 import signal
@@ -104,9 +105,18 @@ class PrivateDockerd:
                               timeout=timeout)
 
     def import_image(self, tarball: Path, tag: str) -> None:
-        """A rootfs tarball as image ``tag`` (skipped when the daemon has it already)."""
-        if self.docker("image", "inspect", tag, check=False).returncode != 0:
-            self.docker("import", str(tarball), tag)
+        """A rootfs tarball as image ``tag``, unless the daemon has it from the same tarball already.
+
+        Its shell prompt is the reference's containers' (``root@lava / # ``, the hostname being ``lava``).
+        """
+        digest = hashlib.sha256(tarball.read_bytes()).hexdigest()[:16]
+        inspect = self.docker("image", "inspect", "--format", '{{index .Config.Labels "org.lava.rootfs"}}', tag,
+                              check=False)
+        if inspect.returncode == 0 and inspect.stdout.strip() == digest:
+            return
+        self.docker("import", "--change", f"LABEL org.lava.rootfs={digest}", "--change", r'ENV PS1="\\u@\\h \\w # "',
+                    str(tarball), tag)
+        self.docker("image", "prune", "--force")  # the image this tag named before
 
     def containers(self) -> list[str]:
         return self.docker("ps", "--all", "--quiet").stdout.split()

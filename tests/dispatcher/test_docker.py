@@ -18,7 +18,7 @@ from lava_dispatcher.docker_cli import device_run_options
 from lava_scheduler.device_config import render_device_yaml
 
 from .docker_fixtures import IMAGE, assert_clean, dockerd, host_state  # noqa: F401 - dockerd is a fixture
-from .helpers import HERE, REPO, job_result, results, run_lava
+from .helpers import CORPUS, HERE, REPO, job_result, results, run_lava
 from .qemu_jobs import inline, qemu_job
 
 DEVICE_TYPES = [REPO / "device-types"]
@@ -65,6 +65,22 @@ def test_docker_device_runs_the_test_shell_in_the_container(tmp_path, dockerd): 
     assert job_result(records)["result"] == "pass"
     assert_clean(dockerd, str(tmp_path))
     assert host_state() == before
+
+
+def test_the_reference_docker_job_completes(tmp_path, dockerd):  # noqa: F811
+    path = CORPUS / "jobs" / "dispatcher" / "docker-interactive.yaml"
+    if not path.exists():
+        pytest.skip(f"no corpus at {path}")
+    job = yaml.safe_load(path.read_text())
+    assert job["actions"][0]["deploy"]["image"] == "archlinux"
+    job["actions"][0]["deploy"]["image"] = IMAGE  # no registry here: the lab's image, whose bash is ash
+    proc, records, _ = run_docker_job(tmp_path, dockerd, job, docker_device(tmp_path))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    found = {(r["definition"], r["case"]): r["result"] for r in results(records)}
+    assert found[("lava", "0_env-dut-inline")] == "pass"
+    assert any(r["lvl"] == "target" and r["msg"].startswith("HOSTNAME=lava") for r in records)
+    assert job_result(records)["result"] == "pass"
+    assert_clean(dockerd, str(tmp_path))
 
 
 @pytest.mark.parametrize("image,expected", [
