@@ -6,19 +6,24 @@ firewall rule or mount was left behind.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 
 import pytest
 import yaml
+from coordinator_daemon import Daemon
 from testimages import images, require_qemu
 
 from lava_dispatcher.actions.test.docker import board_environment, container_options_for_tests
 from lava_dispatcher.device import parse_device
 from lava_dispatcher.docker_cli import device_run_options
 from lava_scheduler.device_config import render_device_yaml
+from lava_scheduler.jobs.multinode import split_multinode
 
 from .docker_fixtures import IMAGE, assert_clean, dockerd, host_state  # noqa: F401 - dockerd is a fixture
-from .helpers import CORPUS, HERE, REPO, job_result, results, run_lava
+from .helpers import CORPUS, HERE, REPO, job_result, parse_stream, results, run_lava, write_dispatcher_config
 from .qemu_jobs import inline, qemu_job
 
 DEVICE_TYPES = [REPO / "device-types"]
@@ -80,6 +85,44 @@ def test_the_reference_docker_job_completes(tmp_path, dockerd):  # noqa: F811
     assert found[("lava", "0_env-dut-inline")] == "pass"
     assert any(r["lvl"] == "target" and r["msg"].startswith("HOSTNAME=lava") for r in records)
     assert job_result(records)["result"] == "pass"
+    assert_clean(dockerd, str(tmp_path))
+
+
+def test_the_reference_multinode_docker_job_completes(tmp_path, dockerd):  # noqa: F811
+    path = CORPUS / "jobs" / "server" / "secrets-multinode.yaml"
+    if not path.exists():
+        pytest.skip(f"no corpus at {path}")
+    device = docker_device(tmp_path)
+    subs = split_multinode(yaml.safe_load(path.read_text()))
+    roles = {str(31 + index): sub.role for index, sub in enumerate(subs)}
+    coordinator = Daemon(tmp_path)
+    coordinator.start()
+    try:
+        conf = coordinator.config_for_clients(tmp_path / "lava-coordinator.conf")
+        running = {}
+        for job_id, sub in zip(roles, subs, strict=True):
+            job = sub.definition
+            job["protocols"]["lava-multinode"]["roles"] = roles  # what the server writes when it schedules
+            for action in job["actions"]:
+                if action.get("deploy", {}).get("to") == "docker":
+                    action["deploy"]["image"] = {"name": IMAGE}  # alpine: no registry here
+            home = tmp_path / job_id
+            home.mkdir()
+            (home / "job.yaml").write_text(yaml.safe_dump(job))
+            config = write_dispatcher_config(home, {"coordinator_config": str(conf), "docker_host": dockerd.host})
+            running[job_id] = subprocess.Popen(
+                [sys.executable, "-m", "lava_dispatcher.cli", "--job-id", job_id, "--output-dir", str(home / "out"),
+                 "--device", str(device), "--dispatcher", str(config), str(home / "job.yaml")],
+                stdout=subprocess.DEVNULL, stderr=(home / "stderr").open("w"), cwd=REPO,
+                env={**os.environ, "PYTHONPATH": str(REPO)})
+        for job_id, proc in running.items():
+            assert proc.wait(240) == 0, (tmp_path / job_id / "stderr").read_text()[-3000:]
+    finally:
+        coordinator.stop()
+    for job_id in roles:
+        records = parse_stream((tmp_path / job_id / "stderr").read_text())
+        found = {(r["definition"], r["case"]): r["result"] for r in results(records)}
+        assert found[("lava", "0_test-secret")] == "pass"
     assert_clean(dockerd, str(tmp_path))
 
 
