@@ -80,6 +80,7 @@ class PrivateDockerd:
                 sys.executable, str(Path(__file__).resolve()), "--in-namespace", str(etc), "--", *dockerd]
 
     def start(self) -> PrivateDockerd:
+        self._stop_stale()
         for folder in ("data", "etc-docker"):
             (self.scratch / folder).mkdir(parents=True, exist_ok=True)
         (self.scratch / "daemon.json").write_text("{}\n")
@@ -95,6 +96,23 @@ class PrivateDockerd:
             time.sleep(0.1)
         self.stop()
         raise RuntimeError(f"dockerd did not answer within {START_TIMEOUT} s: {self.log_tail()}")
+
+    def _stop_stale(self) -> None:
+        """A daemon of this folder whose keeper was killed (the lab restarts the keeper) holds its pid file."""
+        pid_file = self.scratch / "docker.pid"
+        try:
+            pid = int(pid_file.read_text().strip())
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except (OSError, ValueError):
+            return
+        if str(self.scratch).encode() not in cmdline:
+            return
+        os.kill(pid, signal.SIGTERM)
+        end = time.monotonic() + STOP_TIMEOUT
+        while Path(f"/proc/{pid}").exists() and time.monotonic() < end:
+            time.sleep(0.1)
+        if Path(f"/proc/{pid}").exists():
+            os.kill(pid, signal.SIGKILL)
 
     def log_tail(self) -> str:
         path = self.scratch / "dockerd.log"
