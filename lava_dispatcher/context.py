@@ -43,6 +43,7 @@ class NamespaceState:
     kernel_type: str = "image"  # the deployed kernel's type: picks booti, bootz or bootm
     overlay: OverlayInfo | None = None
     connection: Console | None = None
+    container_image: str = ""  # `deploy: to: docker`: the image the docker boot starts
     # test stage index -> what the signal parser must know of its definitions (test_shell RunInfo)
     test_definitions: dict[int, list[Any]] = field(default_factory=dict)
 

@@ -43,6 +43,7 @@ class JobPlan:
     environment: Mapping[str, Any] = field(default_factory=dict)
     secrets: Mapping[str, Any] = field(default_factory=dict)
     tags: tuple[str, ...] = ()
+    protocols: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_job(cls, job_id: str, job: Any) -> JobPlan:
@@ -53,6 +54,7 @@ class JobPlan:
             job_id=job_id,
             blocks=tuple(_blocks(job.get("actions"))),
             context=_mapping(job, "context"),
+            protocols=_mapping(job, "protocols"),
             environment=_mapping(job, "environment"),
             secrets=_mapping(job, "secrets"),
             tags=tuple(str(tag) for tag in job.get("tags") or ()),

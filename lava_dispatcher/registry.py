@@ -5,20 +5,25 @@ The parser tries a block against its section's list, in this order.
 
 from __future__ import annotations
 
+from lava_dispatcher.actions.boot.docker import DockerBoot
+from lava_dispatcher.actions.boot.lxc import LxcBoot
 from lava_dispatcher.actions.boot.minimal import MinimalBootStrategy
 from lava_dispatcher.actions.boot.qemu import QemuBoot
 from lava_dispatcher.actions.boot.uboot import UBootBoot
 from lava_dispatcher.actions.command import DeviceCommand
+from lava_dispatcher.actions.deploy.docker import DockerDeploy
+from lava_dispatcher.actions.deploy.lxc import LxcDeploy
 from lava_dispatcher.actions.deploy.tftp import TftpDeploy
 from lava_dispatcher.actions.deploy.tmpfs import TmpfsDeploy
+from lava_dispatcher.actions.test.docker import DockerTest
 from lava_dispatcher.actions.test.interactive import InteractiveTest
 from lava_dispatcher.actions.test.monitor import MonitorTest
 from lava_dispatcher.actions.test.shell import ShellTest
 from lava_dispatcher.methods import Method
 
-DEPLOY_METHODS: list[type[Method]] = [TmpfsDeploy, TftpDeploy]
-BOOT_METHODS: list[type[Method]] = [QemuBoot, UBootBoot, MinimalBootStrategy]
-TEST_METHODS: list[type[Method]] = [ShellTest, InteractiveTest, MonitorTest]
+DEPLOY_METHODS: list[type[Method]] = [TmpfsDeploy, TftpDeploy, DockerDeploy, LxcDeploy]
+BOOT_METHODS: list[type[Method]] = [QemuBoot, UBootBoot, MinimalBootStrategy, DockerBoot, LxcBoot]
+TEST_METHODS: list[type[Method]] = [ShellTest, InteractiveTest, MonitorTest, DockerTest]
 COMMAND_METHODS: list[type[Method]] = [DeviceCommand]
 
 METHODS: dict[str, list[type[Method]]] = {

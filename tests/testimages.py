@@ -31,6 +31,7 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BUILD_SCRIPT = REPO_ROOT / "share" / "test-images" / "build.sh"
 EXTRA_BUILD_SCRIPT = REPO_ROOT / "share" / "test-images" / "build-extra.sh"
+CONTAINER_BUILD_SCRIPT = REPO_ROOT / "share" / "test-images" / "build-container-rootfs.sh"
 EXTRA_KERNELS = {"i386": "bzImage", "armv7": "zImage"}
 UBOOT_ARM64 = Path("/usr/lib/u-boot/qemu_arm64/u-boot.bin")
 BUILD_TIMEOUT = 900
@@ -189,6 +190,16 @@ def extra_images(arch: str) -> tuple[Path, Path]:
     if not (kernel.is_file() and initramfs.is_file()):
         pytest.skip(f"{arch} test images missing: {reason or 'not built'}")
     return kernel, initramfs
+
+
+def container_rootfs() -> Path:
+    """The busybox root filesystem tarball that becomes the containers' image (``docker import``)."""
+    tarball = images_dir() / "containers" / "busybox-rootfs.tar"
+    proc = subprocess.run(["sh", str(CONTAINER_BUILD_SCRIPT), str(images_dir())], capture_output=True, text=True,
+                          timeout=BUILD_TIMEOUT, check=False)
+    if proc.returncode != 0 or not tarball.is_file():
+        pytest.skip(f"container rootfs missing: {(proc.stderr or proc.stdout).strip()[-300:]}")
+    return tarball
 
 
 def require_qemu(arch: str) -> None:

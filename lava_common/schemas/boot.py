@@ -79,6 +79,7 @@ BOOT_METHODS: dict[str, Node] = {
         "initrd": Str(), "dtb": Str(), "command": Str(), "options": STRINGS, "kernel-config": Str(),
         "boot_message": Str(),
     }),
+    "lxc": _boot("lxc"),
     "minimal": _boot("minimal", optional={"reset": Bool(), "pre_power_command": Bool(),
                                           "pre_os_command": Bool()}),
     "monitor": _boot("monitor"),

@@ -72,6 +72,7 @@ DEPLOY_TARGETS: dict[str, Node] = {
         required={"kernel": NAME, "initrd": NAME, "installation_size": NAME},
         optional={"console": Str()},
     )}),
+    "lxc": _deploy("lxc", optional={"packages": STRINGS}),
     "mps": _deploy("mps", optional=_IMAGES),
     "musca": _deploy("musca", optional=_IMAGES),
     "nbd": _deploy("nbd", optional={**_BOOTLOADER_FILES, "nbdroot": ROOTFS}),

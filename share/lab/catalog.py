@@ -15,6 +15,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 PDU = "lab-pdu"
+# the lab's own docker daemon (share/virtual-lab/private_dockerd.py), run only when a docker board is chosen:
+# its files under <state>/dockerd, its socket <state>/dockerd/docker.sock (the worker's dispatcher.yaml names it)
+DOCKERD_STATE = "dockerd"
+DOCKER_IMAGE = "lava/busybox:1"  # imported from share/test-images/build-container-rootfs.sh's tarball
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,13 @@ def _uboot_arm64(wiring: Wiring | None) -> str:
     )
 
 
+def _docker(_: Wiring | None) -> str:
+    return (
+        "{% extends 'docker.jinja2' %}\n"
+        "{# containers of the lab's private dockerd: no network, no host device, no privilege #}\n"
+    )
+
+
 BOARDS: list[LabBoard] = [
     LabBoard("qemu-x86-64-01", "qemu", "QEMU x86_64 run by the dispatcher itself", _qemu("meant for x86_64 jobs"),
              tags=("x86_64",), default=True),
@@ -79,7 +90,13 @@ BOARDS: list[LabBoard] = [
              tags=("arm64",), default=True),
     LabBoard("uboot-arm64-01", "qemu-uboot-arm64", "QEMU arm64 running U-Boot, console on ser2net, power on the PDU",
              _uboot_arm64, kind="qemu-uboot-arm64", default=True),
+    LabBoard("docker-01", "docker", "a busybox container of the lab's private dockerd, started for each job",
+             _docker),
 ]
+
+
+def needs_dockerd(boards: list[LabBoard]) -> bool:
+    return any(board.device_type == "docker" for board in boards)
 
 
 class UnknownBoard(ValueError):

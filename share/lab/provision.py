@@ -90,6 +90,8 @@ def main() -> int:
         f"tftp_root: {worker_dir / 'tftp'}\n"
         # MultiNode: the lab's lava-coordinator (share/lab/run.py writes this file and starts it)
         f"coordinator_config: {state / 'lava-coordinator.conf'}\n"
+        # docker devices and docker test shells: the lab's private dockerd (share/lab/run.py starts it)
+        f"docker_host: unix://{state / catalog.DOCKERD_STATE / 'docker.sock'}\n"
     )
     target = Path(settings.DISPATCHER_D) / WORKER / "dispatcher.yaml"
     target.parent.mkdir(parents=True, exist_ok=True)

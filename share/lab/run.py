@@ -159,6 +159,21 @@ def coordinator_config(state: Path, args: argparse.Namespace) -> Path:
     return path
 
 
+def start_dockerd(children: ChildProcesses, state: Path, env: dict, images: Path) -> None:
+    """The lab's private docker daemon with the busybox image, for as long as the lab runs."""
+    result = subprocess.run(["sh", str(REPO / "share" / "test-images" / "build-container-rootfs.sh"), str(images)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if result.returncode != 0:
+        raise StartError(f"building the container rootfs failed:\n{result.stdout[-2000:]}")
+    scratch = state / catalog.DOCKERD_STATE
+    (scratch / "ready").unlink(missing_ok=True)
+    tarball = images / "containers" / "busybox-rootfs.tar"
+    children.start("dockerd", [sys.executable, str(VIRTUAL_LAB / "private_dockerd.py"), str(scratch),
+                               "--import", f"{tarball}={catalog.DOCKER_IMAGE}"], env=env)
+    wait_until(lambda: (scratch / "ready").exists(), 60, "the private dockerd", children)
+    say(f"dockerd: unix://{scratch / 'docker.sock'} (image {catalog.DOCKER_IMAGE}; host networking untouched)")
+
+
 def start_lab(
     children: ChildProcesses, state: Path, args: argparse.Namespace, env: dict, pdudaemon: str, images: Path
 ) -> None:
@@ -176,6 +191,8 @@ def start_lab(
                    env=env)
     children.start("publisher", [*manage, "lava-publisher"], env=env)
     children.start("master", [*manage, "lava-master", "--master-cert", str(keys / "master.key_secret")], env=env)
+    if catalog.needs_dockerd(catalog.choose(args.boards)):
+        start_dockerd(children, state, env, images)
     wait_until(lambda: (vlab_state / "ready").exists(), 60, "ser2net and pdudaemon", children)
     wirings = catalog.wirings(catalog.choose(args.boards), args.telnet_port, f"127.0.0.1:{args.pdu_port}")
     for hostname, wiring in wirings.items():

@@ -38,6 +38,7 @@ METHODS: dict[str, tuple[set[str], set[str]]] = {
     "frdm-kw36zj": ({"tmpfs"}, {"jlink"}),
     "frdm-kw41z": ({"tmpfs"}, {"cmsis-dap", "pyocd"}),
     "fvp": ({"fvp"}, {"fvp"}),
+    "lxc": ({"lxc"}, {"lxc"}),
     "grub-x86": ({"tftp", "nbd"}, {"grub"}),
     "hi6220-hikey": ({"fastboot"}, {"fastboot", "grub", "grub-efi", "uefi-menu"}),
     "hi6220-hikey-bl": ({"fastboot", "recovery"}, {"fastboot", "recovery", "grub"}),

@@ -1,4 +1,4 @@
-"""Golden files of ``describe()`` for the QEMU and U-Boot pipelines.
+"""Golden files of ``describe()`` for the QEMU, U-Boot, docker and LXC pipelines.
 
 Regenerate after an intended change: LAVA_REGENERATE_GOLDEN=1 pytest tests/dispatcher/test_describe_golden.py
 """
@@ -16,6 +16,9 @@ HERE = Path(__file__).parent
 CASES = [
     ("qemu-tests.yaml", "qemu-x86_64.yaml", "qemu.yaml"),
     ("uboot-tftp.yaml", "uboot-arm64.yaml", "uboot.yaml"),
+    ("docker-device.yaml", "docker.yaml", "docker-device.yaml"),
+    ("qemu-docker-test.yaml", "qemu-x86_64.yaml", "qemu-docker-test.yaml"),
+    ("lxc.yaml", "lxc.yaml", "lxc.yaml"),
 ]
 
 

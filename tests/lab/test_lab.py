@@ -75,10 +75,10 @@ class RunningLab:
         self.lines: list[str] = []
         self.process: subprocess.Popen | None = None
 
-    def start(self, timeout: float = 600) -> float:
+    def start(self, timeout: float = 600, args: tuple[str, ...] = ("--no-samples",)) -> float:
         started = time.monotonic()
         self.process = subprocess.Popen(
-            ["sh", str(REPO_ROOT / "lab.sh"), "--no-samples"], cwd=REPO_ROOT, env=self.env,
+            ["sh", str(REPO_ROOT / "lab.sh"), *args], cwd=REPO_ROOT, env=self.env,
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
         )
         threading.Thread(target=self._read, daemon=True).start()

@@ -186,7 +186,7 @@ class ShellTest(TestMethod):
     def accepts(cls, device: DeviceConfig, block: PlanBlock) -> tuple[bool, str]:
         accepted, reason = super().accepts(device, block)
         if accepted and "docker" in block.parameters:
-            return False, "docker test shells are not supported"
+            return False, "the block runs in a docker container (DockerTest)"
         return accepted, reason
 
     @classmethod
