@@ -43,6 +43,7 @@ class JobPlan:
     environment: Mapping[str, Any] = field(default_factory=dict)
     secrets: Mapping[str, Any] = field(default_factory=dict)
     tags: tuple[str, ...] = ()
+    reboot_to_fastboot: bool = True  # a fastboot deploy first asks a running phone to reboot to its bootloader
 
     @classmethod
     def from_job(cls, job_id: str, job: Any) -> JobPlan:
@@ -56,6 +57,7 @@ class JobPlan:
             environment=_mapping(job, "environment"),
             secrets=_mapping(job, "secrets"),
             tags=tuple(str(tag) for tag in job.get("tags") or ()),
+            reboot_to_fastboot=job.get("reboot_to_fastboot") is not False,
         )
 
     def section(self, name: str) -> list[PlanBlock]:

@@ -1,0 +1,145 @@
+"""The host's ``fastboot`` and ``adb`` as the fastboot methods run them: argv lists, bounded in time, logged.
+
+A device names its phone with ``fastboot_serial_number`` (``tcp:HOST:PORT`` for
+a phone reached over the network, a USB serial otherwise) and adds
+``fastboot_options`` (such as ``-S 256M``) to every call. With a job's
+``docker:`` block the tools run in that image instead of on the worker
+(``docker run --rm --network=host``, the job's files mounted read-only at the
+same path); the container gets no privileges beyond what docker gives by default.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from lava_common.exceptions import InfrastructureError
+
+if TYPE_CHECKING:
+    from lava_dispatcher.context import JobContext
+    from lava_dispatcher.device import DeviceConfig
+
+# one try of "is the phone in fastboot?": a USB serial that is absent makes fastboot wait forever
+PROBE_TIMEOUT = 5.0
+PROBE_INTERVAL = 0.5
+# leave this much of the action's time to say clearly why the wait failed
+WAIT_MARGIN = 2.0
+
+
+@dataclass(frozen=True)
+class HostTools:
+    serial: str
+    options: tuple[str, ...] = ()
+    adb_serial: str = ""
+    docker_image: str = ""
+    docker_local: bool = False
+
+    @classmethod
+    def for_job(cls, device: DeviceConfig, parameters: dict[str, Any]) -> HostTools:
+        raw = device.raw
+        docker = parameters.get("docker") if isinstance(parameters.get("docker"), dict) else {}
+        options = raw.get("fastboot_options") or []
+        return cls(
+            serial=str(raw.get("fastboot_serial_number") or ""),
+            options=tuple(str(o) for o in (options if isinstance(options, list) else [options])),
+            adb_serial=str(raw.get("adb_serial_number") or ""),
+            docker_image=str(docker.get("image") or docker.get("name") or ""),
+            docker_local=bool(docker.get("local", False)),
+        )
+
+    def errors(self) -> list[str]:
+        found = []
+        if not self.serial:
+            found.append("the device has no fastboot_serial_number")
+        elif self.serial.startswith("-"):
+            found.append(f"fastboot_serial_number {self.serial!r} would be read as an option")
+        return found
+
+    def fastboot(self, *args: str, files: tuple[Path, ...] = ()) -> list[str]:
+        return self._wrap(["fastboot", "-s", self.serial, *self.options, *args], files)
+
+    def adb(self, *args: str) -> list[str]:
+        return self._wrap(["adb", "-s", self.adb_serial, *args], ())
+
+    def _wrap(self, argv: list[str], files: tuple[Path, ...]) -> list[str]:
+        if not self.docker_image:
+            return argv
+        mounts = []
+        for folder in sorted({str(f.parent) for f in files}):
+            mounts += ["--volume", f"{folder}:{folder}:ro"]
+        pull = ["--pull=never"] if self.docker_local else []
+        return ["docker", "run", "--rm", "--init", "--network=host", *pull, *mounts, self.docker_image, *argv]
+
+
+def run_tool(ctx: JobContext, argv: list[str], timeout: float) -> tuple[int, str]:
+    """Run ``argv`` (no shell) in its own process group; returns (exit code, output). -1: it ran out of time."""
+    import subprocess  # deferred: a heavy import that `lava-run --validate` does not need
+
+    ctx.logger.debug("running: " + " ".join(argv))
+    wait = max(0.1, min(timeout, ctx.deadlines.remaining()))
+    try:
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                text=True, errors="replace", start_new_session=True)
+    except OSError as exc:
+        raise InfrastructureError(f"cannot run '{argv[0]}' on the worker: {exc.strerror}") from exc
+    ctx.processes.add(proc.pid)
+    try:
+        output, _ = proc.communicate(timeout=wait)
+        code = proc.returncode
+    except subprocess.TimeoutExpired:
+        _kill_group(proc)
+        output, code = proc.communicate()[0] or "", -1
+    except BaseException:
+        _kill_group(proc)
+        raise
+    finally:
+        ctx.processes.discard(proc.pid)
+    for line in output.splitlines():
+        if line.strip():
+            ctx.logger.debug(line)
+    return code, output
+
+
+def _kill_group(proc: Any) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def last_line(output: str) -> str:
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    return lines[-1] if lines else "no output"
+
+
+def run_fastboot(ctx: JobContext, tools: HostTools, what: str, *args: str, files: tuple[Path, ...] = (),
+                 timeout: float = 600.0) -> str:
+    code, output = run_tool(ctx, tools.fastboot(*args, files=files), timeout)
+    if code == -1:
+        raise InfrastructureError(f"{what}: 'fastboot {' '.join(args)}' did not finish in time")
+    if code != 0:
+        raise InfrastructureError(f"{what}: 'fastboot {' '.join(args)}' failed ({last_line(output)})")
+    return output
+
+
+def wait_for_fastboot(ctx: JobContext, tools: HostTools) -> None:
+    """Until the phone answers ``getvar product``, within the action's time; else say it never came."""
+    limit = ctx.deadlines.remaining() - WAIT_MARGIN
+    start = time.monotonic()
+    output = ""
+    while True:
+        code, output = run_tool(ctx, tools.fastboot("getvar", "product"), PROBE_TIMEOUT)
+        if code == 0:
+            ctx.logger.info(f"{tools.serial} is in fastboot after {time.monotonic() - start:.1f} s")
+            return
+        if time.monotonic() - start + PROBE_INTERVAL >= limit:
+            break
+        time.sleep(PROBE_INTERVAL)
+    raise InfrastructureError(
+        f"the device {tools.serial} never entered fastboot: 'fastboot -s {tools.serial} getvar product' "
+        f"got no answer in {time.monotonic() - start:.0f} s (last: {last_line(output)})"
+    )
