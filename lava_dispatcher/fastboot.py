@@ -23,9 +23,8 @@ if TYPE_CHECKING:
     from lava_dispatcher.context import JobContext
     from lava_dispatcher.device import DeviceConfig
 
-# one try of "is the phone in fastboot?": a USB serial that is absent makes fastboot wait forever
-PROBE_TIMEOUT = 5.0
 PROBE_INTERVAL = 0.5
+MAX_WAIT = 3600.0
 # leave this much of the action's time to say clearly why the wait failed
 WAIT_MARGIN = 2.0
 
@@ -116,29 +115,39 @@ def last_line(output: str) -> str:
     return lines[-1] if lines else "no output"
 
 
+def failure_reason(output: str) -> str:
+    """The phone's own words (``FAILED (remote: '...')``) when it gave some, else the CLI's last line."""
+    for line in output.splitlines():
+        if "FAILED (" in line:
+            return line[line.index("FAILED ("):].strip()
+    return last_line(output)
+
+
 def run_fastboot(ctx: JobContext, tools: HostTools, what: str, *args: str, files: tuple[Path, ...] = (),
                  timeout: float = 600.0) -> str:
     code, output = run_tool(ctx, tools.fastboot(*args, files=files), timeout)
     if code == -1:
         raise InfrastructureError(f"{what}: 'fastboot {' '.join(args)}' did not finish in time")
     if code != 0:
-        raise InfrastructureError(f"{what}: 'fastboot {' '.join(args)}' failed ({last_line(output)})")
+        raise InfrastructureError(f"{what}: 'fastboot {' '.join(args)}' failed: {failure_reason(output)}")
     return output
 
 
 def wait_for_fastboot(ctx: JobContext, tools: HostTools) -> None:
-    """Until the phone answers ``getvar product``, within the action's time; else say it never came."""
-    limit = ctx.deadlines.remaining() - WAIT_MARGIN
+    """Until the phone answers ``getvar product``, within the action's time; else say it never came.
+
+    The CLI waits by itself ("< waiting for ... >") for a device that is not there yet; a call that
+    fails at once (a USB permission error, say) is tried again.
+    """
     start = time.monotonic()
+    end = start + min(ctx.deadlines.remaining(), MAX_WAIT) - WAIT_MARGIN
     output = ""
-    while True:
-        code, output = run_tool(ctx, tools.fastboot("getvar", "product"), PROBE_TIMEOUT)
+    while (left := end - time.monotonic()) > 0:
+        code, output = run_tool(ctx, tools.fastboot("getvar", "product"), left)
         if code == 0:
             ctx.logger.info(f"{tools.serial} is in fastboot after {time.monotonic() - start:.1f} s")
             return
-        if time.monotonic() - start + PROBE_INTERVAL >= limit:
-            break
-        time.sleep(PROBE_INTERVAL)
+        time.sleep(min(PROBE_INTERVAL, max(0.0, end - time.monotonic())))
     raise InfrastructureError(
         f"the device {tools.serial} never entered fastboot: 'fastboot -s {tools.serial} getvar product' "
         f"got no answer in {time.monotonic() - start:.0f} s (last: {last_line(output)})"
