@@ -16,6 +16,7 @@ HERE = Path(__file__).parent
 CASES = [
     ("qemu-tests.yaml", "qemu-x86_64.yaml", "qemu.yaml"),
     ("uboot-tftp.yaml", "uboot-arm64.yaml", "uboot.yaml"),
+    ("fastboot-flash.yaml", "fastboot-phone.yaml", "fastboot.yaml"),
 ]
 
 
