@@ -130,11 +130,12 @@ def test_flash_boot_image_and_sparse_image_then_boot_and_test(bench, tmp_path):
     boot, system = android_images("x86_64")
     phone = bench()
     job = fastboot_job(boot, system, [inline("smoke", ["lava-test-case kernel --shell uname -r",
-                                                       "lava-test-case board --shell test -n \"$LAVA_BOARD_ID\" -o -e /proc"])])
+                                                       "lava-test-case board --shell test -n \"$LAVA_DEVICE_INFO_0_BOARD_ID\""])])
     proc, records, _ = run_lava(tmp_path, job, phone.device)
     assert proc.returncode == 0, proc.stderr[-3000:]
     found = {(r["definition"], r["case"]): r["result"] for r in results(records)}
     assert found[("0_smoke", "kernel")] == "pass"
+    assert found[("0_smoke", "board")] == "pass"  # device_info reached the test shell
     assert job_result(records)["result"] == "pass"
     messages = [str(r["msg"]) for r in records]
     # flash_cmds_order: system first, then boot; the sparse image was sent as it is and expanded by the phone
