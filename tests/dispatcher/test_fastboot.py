@@ -2,7 +2,7 @@
 
 The phone's UART is one end of a socat pty pair, the console the other; its
 power is the lab's outlet script (board-power.sh) with an outlet file of the
-test's own. The device configuration is rendered from the fastboot-phone template.
+test's own. The device configuration is rendered from fastboot-phone.jinja2.
 """
 
 from __future__ import annotations

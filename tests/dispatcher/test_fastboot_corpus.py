@@ -19,7 +19,6 @@ import yaml
 
 from lava_common.yaml_loader import load_yaml
 from lava_scheduler.device_config import render_device_config
-
 from tests.dispatcher.helpers import CORPUS, REPO, job_result, run_lava
 
 JOBS = CORPUS / "jobs"
