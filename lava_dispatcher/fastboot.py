@@ -74,6 +74,25 @@ class HostTools:
         return ["docker", "run", "--rm", "--init", "--network=host", *pull, *mounts, self.docker_image, *argv]
 
 
+def check_docker(ctx: JobContext, tools: HostTools) -> None:
+    """With a ``docker:`` block: the CLI, the daemon and (``local: true``) the image are there, else say which is not."""
+    import shutil  # deferred: only jobs with a docker block need it
+
+    if not tools.docker_image:
+        return
+    if shutil.which("docker") is None:
+        raise InfrastructureError(f"docker: the job runs fastboot in '{tools.docker_image}' "
+                                  "but the docker CLI is not installed on the worker")
+    code, output = run_tool(ctx, ["docker", "version", "--format", "{{.Server.Version}}"], 30.0)
+    if code != 0:
+        raise InfrastructureError(f"docker: cannot reach the docker daemon on the worker ({last_line(output)})")
+    if tools.docker_local:
+        code, output = run_tool(ctx, ["docker", "image", "inspect", "--format", "{{.Id}}", tools.docker_image], 30.0)
+        if code != 0:
+            raise InfrastructureError(f"docker: image '{tools.docker_image}' is not on the worker "
+                                      f"(local: true forbids pulling it): {last_line(output)}")
+
+
 def run_tool(ctx: JobContext, argv: list[str], timeout: float) -> tuple[int, str]:
     """Run ``argv`` (no shell) in its own process group; returns (exit code, output). -1: it ran out of time."""
     import subprocess  # deferred: a heavy import that `lava-run --validate` does not need

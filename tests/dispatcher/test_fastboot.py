@@ -21,6 +21,7 @@ import pytest
 import yaml
 from testimages import PROMPT_REGEX, android_images, require_qemu
 
+from lava_dispatcher.fastboot import HostTools
 from lava_scheduler.device_config import render_device_config
 
 from .helpers import REPO, job_result, results, run_lava
@@ -173,3 +174,28 @@ def test_a_flash_that_fails_half_way_names_the_partition(bench, tmp_path):
     assert "flashing partition 'boot'" in str(result) and "flash write failure on boot" in str(result)
     assert result["result"] == "fail"
     assert phone.partition("system").exists() and not phone.partition("boot").exists()
+
+
+def test_the_docker_variant_runs_fastboot_in_the_image_or_says_why_it_cannot(bench, tmp_path):
+    boot, system = android_images("x86_64")
+    phone = bench()
+    job = fastboot_job(boot, system)
+    job["actions"][0]["deploy"]["docker"] = {"image": "lava-test/no-such-fastboot-image", "local": True}
+    proc, records, _ = run_lava(tmp_path, job, phone.device, timeout=120)
+    assert proc.returncode != 0
+    error = job_result(records)["error_msg"]
+    # docker is installed and running with that image nowhere, so one of the three reasons is given
+    assert error.startswith("docker: "), error
+    assert any(why in error for why in ("CLI is not installed", "cannot reach the docker daemon",
+                                        "'lava-test/no-such-fastboot-image' is not on the worker"))
+    assert not phone.partition("boot").exists()
+
+
+def test_the_docker_wrapper_runs_the_tools_without_privileges():
+    tools = HostTools(serial="tcp:127.0.0.1:5555", options=("-S", "256M"), docker_image="adb-fastboot",
+                      docker_local=True)
+    argv = tools.fastboot("flash", "boot", "/scratch/boot/boot.img", files=(Path("/scratch/boot/boot.img"),))
+    assert argv[:5] == ["docker", "run", "--rm", "--init", "--network=host"]
+    assert "--privileged" not in argv and "--pull=never" in argv
+    assert argv[argv.index("--volume") + 1] == "/scratch/boot:/scratch/boot:ro"
+    assert argv[-8:] == ["fastboot", "-s", "tcp:127.0.0.1:5555", "-S", "256M", "flash", "boot", "/scratch/boot/boot.img"]

@@ -20,7 +20,7 @@ from lava_dispatcher.action import Action, Pipeline
 from lava_dispatcher.actions.boot.connect import ConnectDevice
 from lava_dispatcher.actions.boot.login import AutoLoginAction, ExpectShellSession, ExportDeviceEnv
 from lava_dispatcher.device import DeviceConfig
-from lava_dispatcher.fastboot import HostTools, last_line, run_fastboot, run_tool
+from lava_dispatcher.fastboot import HostTools, check_docker, last_line, run_fastboot, run_tool
 from lava_dispatcher.methods import BootMethod, retry_count
 from lava_dispatcher.plan import JobPlan, PlanBlock
 from lava_dispatcher.retry import BootRetry
@@ -71,6 +71,7 @@ class FastbootBootCommands(Action):
 
     def run(self, ctx: JobContext) -> None:
         tools = HostTools.for_job(self.device, self.parameters)
+        check_docker(ctx, tools)
         for argv in job_commands(self.parameters):
             run_fastboot(ctx, tools, "boot commands", *argv, timeout=60.0)
         for step in sequence(self.device):

@@ -21,7 +21,14 @@ from lava_dispatcher.actions.deploy.download import DownloadRetry
 from lava_dispatcher.actions.deploy.image_overlay import ApplyImageOverlay
 from lava_dispatcher.actions.deploy.overlay import OverlayAction
 from lava_dispatcher.device import DeviceConfig
-from lava_dispatcher.fastboot import HostTools, last_line, run_fastboot, run_tool, wait_for_fastboot
+from lava_dispatcher.fastboot import (
+    HostTools,
+    check_docker,
+    last_line,
+    run_fastboot,
+    run_tool,
+    wait_for_fastboot,
+)
 from lava_dispatcher.methods import DeployMethod
 from lava_dispatcher.plan import JobPlan, PlanBlock
 from lava_dispatcher.power import CommandPowerDriver
@@ -52,6 +59,7 @@ class EnterFastboot(Action):
         self.device, self.tools, self.reboot_to_fastboot = device, tools, reboot_to_fastboot
 
     def run(self, ctx: JobContext) -> None:
+        check_docker(ctx, self.tools)
         driver = CommandPowerDriver(ctx)
         if driver.can_cycle:
             driver.cycle()
