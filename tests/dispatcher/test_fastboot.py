@@ -7,6 +7,7 @@ test's own. The device configuration is rendered from fastboot-phone.jinja2.
 
 from __future__ import annotations
 
+import gzip
 import os
 import shlex
 import shutil
@@ -130,8 +131,14 @@ def test_flash_boot_image_and_sparse_image_then_boot_and_test(bench, tmp_path):
     require_qemu("x86_64")
     boot, system = android_images("x86_64")
     phone = bench()
+    compressed = tmp_path / "system.simg.gz"
+    compressed.write_bytes(gzip.compress(system.read_bytes()))
     job = fastboot_job(boot, system, [inline("smoke", ["lava-test-case kernel --shell uname -r",
                                                        "lava-test-case board --shell test -n \"$LAVA_DEVICE_INFO_0_BOARD_ID\""])])
+    # the system image comes through a `to: downloads` deploy, decompressed, as a downloads:/// URL
+    job["actions"].insert(0, {"deploy": {"to": "downloads", "images": {
+        "system": {"url": f"file://{compressed}", "compression": "gz"}}}})
+    job["actions"][1]["deploy"]["images"]["system"]["url"] = "downloads:///system.simg"
     proc, records, _ = run_lava(tmp_path, job, phone.device)
     assert proc.returncode == 0, proc.stderr[-3000:]
     found = {(r["definition"], r["case"]): r["result"] for r in results(records)}

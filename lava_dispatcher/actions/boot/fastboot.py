@@ -4,8 +4,8 @@ What leaves the bootloader is the device's fastboot sequence
 (``actions.boot.methods.fastboot``, from ``fastboot_sequence``): ``reboot``
 (``fastboot reboot``), ``continue`` (``fastboot continue``), ``boot`` or
 ``no-flash-boot`` (``fastboot boot`` with the deploy's ``boot`` image, not
-flashed). The job's ``commands`` are fastboot commands run before it (``oem
-...``, ``set_active a``), one argv each, never a shell. A phone without a serial
+flashed). The job's ``commands`` are fastboot command lines run before it (``oem
+...``, ``--set-active=a``), each split into one argv, never a shell. A phone without a serial
 console is reached over adb: the boot then waits for ``adb wait-for-device``.
 """
 
@@ -45,6 +45,10 @@ def job_commands(parameters: dict[str, Any]) -> list[list[str]]:
     return [shlex.split(str(command)) for command in commands]
 
 
+def _names_serial(arg: str) -> bool:
+    return arg.startswith("-s") and not arg.startswith("--")
+
+
 class FastbootBootCommands(Action):
     name = "fastboot-boot-commands"
     description = "send the fastboot commands that start the OS"
@@ -61,12 +65,13 @@ class FastbootBootCommands(Action):
             self.errors.append(f"the device's fastboot sequence has unknown steps: {', '.join(unknown)} "
                                f"(known: {', '.join(SEQUENCE_STEPS)})")
         try:
-            bad = [argv for argv in job_commands(self.parameters) if not argv or argv[0].startswith("-")]
+            bad = [argv for argv in job_commands(self.parameters) if not argv or any(_names_serial(a) for a in argv)]
         except ValueError as exc:
             self.errors.append(f"commands: {exc}")
             return
         if bad:
-            self.errors.append("commands: each entry is one fastboot command such as 'oem unlock', not options")
+            self.errors.append("commands: each entry is one fastboot command ('oem unlock', '--set-active=a'); "
+                               "the device's serial is not the job's to change (-s)")
         self.errors.extend(HostTools.for_job(self.device, self.parameters).errors())
 
     def run(self, ctx: JobContext) -> None:
