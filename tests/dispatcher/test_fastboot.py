@@ -22,10 +22,12 @@ import pytest
 import yaml
 from testimages import PROMPT_REGEX, android_images, require_qemu
 
+from lava_dispatcher.actions.deploy.fastboot import flash_order
+from lava_dispatcher.device import parse_device
 from lava_dispatcher.fastboot import HostTools
 from lava_scheduler.device_config import render_device_config
 
-from .helpers import REPO, job_result, results, run_lava
+from .helpers import HERE, REPO, job_result, results, run_lava
 from .qemu_jobs import inline
 
 VIRTUAL_LAB = REPO / "share" / "virtual-lab"
@@ -206,3 +208,8 @@ def test_the_docker_wrapper_runs_the_tools_without_privileges():
     assert "--privileged" not in argv and "--pull=never" in argv
     assert argv[argv.index("--volume") + 1] == "/scratch/boot:/scratch/boot:ro"
     assert argv[-8:] == ["fastboot", "-s", "tcp:127.0.0.1:5555", "-S", "256M", "flash", "boot", "/scratch/boot/boot.img"]
+
+
+def test_flash_cmds_order_comes_first_then_the_jobs_order():
+    device = parse_device(yaml.safe_load((HERE / "devices" / "fastboot-phone.yaml").read_text()))
+    assert flash_order(device, ["userdata", "boot", "vendor", "system"]) == ["system", "boot", "userdata", "vendor"]

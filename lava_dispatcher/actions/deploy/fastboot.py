@@ -68,10 +68,13 @@ class EnterFastboot(Action):
         if self.reboot_to_fastboot and self.tools.adb_serial:
             code, _ = run_tool(ctx, self.tools.fastboot("getvar", "product"), 3.0)
             if code != 0:
-                # a phone running its OS: only adb can send it to the bootloader
-                code, output = run_tool(ctx, self.tools.adb("reboot", "bootloader"), 30.0)
+                # a phone running its OS: only adb can send it to the bootloader; without adb, the wait says it all
+                try:
+                    code, output = run_tool(ctx, self.tools.adb("reboot", "bootloader"), 30.0)
+                except InfrastructureError as exc:
+                    code, output = -1, str(exc)
                 if code != 0:
-                    ctx.logger.debug(f"adb reboot bootloader: {last_line(output)}")
+                    ctx.logger.warning(f"adb -s {self.tools.adb_serial} reboot bootloader: {last_line(output)}")
         wait_for_fastboot(ctx, self.tools)
 
 
