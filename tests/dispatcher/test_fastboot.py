@@ -140,7 +140,7 @@ def test_flash_boot_image_and_sparse_image_then_boot_and_test(bench, tmp_path):
     # the system image comes through a `to: downloads` deploy, decompressed, as a downloads:/// URL
     job["actions"].insert(0, {"deploy": {"to": "downloads", "images": {
         "system": {"url": f"file://{compressed}", "compression": "gz"}}}})
-    job["actions"][1]["deploy"]["images"]["system"]["url"] = "downloads:///system.simg"
+    job["actions"][1]["deploy"]["images"]["system"] = {"url": "downloads:///system.simg", "reboot": "hard-reset"}
     proc, records, _ = run_lava(tmp_path, job, phone.device)
     assert proc.returncode == 0, proc.stderr[-3000:]
     found = {(r["definition"], r["case"]): r["result"] for r in results(records)}
@@ -151,7 +151,9 @@ def test_flash_boot_image_and_sparse_image_then_boot_and_test(bench, tmp_path):
     # flash_cmds_order: system first, then boot; the sparse image was sent as it is and expanded by the phone
     flashes = [m for m in messages if m.startswith("running: fastboot -s tcp:") and " flash " in m]
     assert [m.split(" flash ")[1].split()[0] for m in flashes] == ["system", "boot"]
-    assert any("reboot-bootloader" in m for m in messages if m.startswith("running: fastboot"))
+    # hard-reset between the two flashes: the phone powered off and on, the flashed system kept
+    between = messages[messages.index(flashes[0]):messages.index(flashes[1])]
+    assert any(m.startswith("power-off: running") for m in between) and any("is in fastboot" in m for m in between)
     assert any("oem device-info" in m for m in messages if m.startswith("running: fastboot"))
     expanded = tmp_path / "system.raw"
     subprocess.run(["simg2img", str(system), str(expanded)], check=True)
