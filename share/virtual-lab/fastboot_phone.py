@@ -163,7 +163,7 @@ class Phone:
                 self.reply(conn, "OKAY")
         elif command in ("reboot", "continue"):
             self.reply(conn, "OKAY")
-            return self.partition_image("boot", conn)
+            return self.partition_image("boot")
         elif command == "boot":
             image = self.download
             self.reply(conn, "OKAY")
@@ -240,7 +240,7 @@ class Phone:
             return
         self.reply(conn, "OKAY")
 
-    def partition_image(self, partition: str, conn: socket.socket) -> bytes | None:
+    def partition_image(self, partition: str) -> bytes | None:
         path = self.partitions / partition
         if not path.exists():
             self.say(f"\nno '{partition}' partition flashed: staying in the bootloader\n")

@@ -128,6 +128,20 @@ def test_the_template_gives_the_reference_variables(bench):
     assert data["actions"]["boot"]["methods"]["fastboot"] == ["reboot"]
 
 
+def test_the_fastboot_family_renders_every_variable_the_reference_reads():
+    dictionary = ("{% extends 'dragonboard-410c.jinja2' %}\n{% set adb_serial_number = 'c2e02318' %}\n"
+                  "{% set fastboot_options = ['-S', '256M', '-u'] %}\n{% set fastboot_via_uboot = true %}\n"
+                  "{% set flash_cmds_order = ['ptable', 'boot'] %}\n{% set board_id = 'c2e02318' %}\n"
+                  "{% set device_info = [{'board_id': adb_serial_number}] %}\n")
+    data = render_device_config("db410c-01", dictionary, {}, device_types_paths=DEVICE_TYPES)
+    assert data["fastboot_serial_number"] == data["adb_serial_number"] == "c2e02318"  # defaults to the adb one
+    assert data["fastboot_options"] == ["-S", "256M", "-u"]
+    assert data["fastboot_via_uboot"] is True and data["board_id"] == "c2e02318"
+    assert data["flash_cmds_order"] == ["ptable", "boot"]
+    assert data["device_info"] == [{"board_id": "c2e02318"}]
+    assert set(data["actions"]["boot"]["connections"]) >= {"adb", "serial"}
+
+
 @pytest.mark.qemu
 def test_flash_boot_image_and_sparse_image_then_boot_and_test(bench, tmp_path):
     require_qemu("x86_64")
