@@ -214,6 +214,7 @@ def test_the_docker_variant_runs_fastboot_in_the_image_or_says_why_it_cannot(ben
     assert any(why in error for why in ("CLI is not installed", "cannot reach the docker daemon",
                                         "'lava-test/no-such-fastboot-image' is not on the worker"))
     assert not phone.partition("boot").exists()
+    # the bench's power-off (the fixture) must stop QEMU too: checked there
 
 
 def test_the_docker_wrapper_runs_the_tools_without_privileges():
@@ -229,3 +230,29 @@ def test_the_docker_wrapper_runs_the_tools_without_privileges():
 def test_flash_cmds_order_comes_first_then_the_jobs_order():
     device = parse_device(yaml.safe_load((HERE / "devices" / "fastboot-phone.yaml").read_text()))
     assert flash_order(device, ["userdata", "boot", "vendor", "system"]) == ["system", "boot", "userdata", "vendor"]
+
+
+def test_the_phone_answers_the_fastboot_cli_and_boots_an_unflashed_image(bench, tmp_path):
+    require_qemu("x86_64")
+    boot, _ = android_images("x86_64")
+    phone = bench()
+    subprocess.run(["sh", str(VIRTUAL_LAB / "board-power.sh"), str(phone.state), "on", "1"], check=True)
+
+    def fastboot(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(["fastboot", "-s", f"tcp:127.0.0.1:{phone.port}", *args],
+                              capture_output=True, text=True, timeout=30)
+
+    listed = fastboot("getvar", "all")
+    assert listed.returncode == 0 and "product:lava-virtual-phone" in listed.stderr
+    assert "(bootloader) device-info" in fastboot("oem", "device-info").stderr
+    assert fastboot("flash", "../escape", str(boot)).returncode != 0
+    assert fastboot("flash", "misc", str(boot)).returncode == 0 and phone.partition("misc").exists()
+    assert fastboot("erase", "misc").returncode == 0 and not phone.partition("misc").exists()
+    # `fastboot boot` runs the image without flashing it: QEMU starts, fastboot stops answering
+    assert fastboot("boot", str(boot)).returncode == 0
+    deadline = time.monotonic() + 10
+    while _gone(f"virtual-phone-{phone.state / 'phone'}") and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _gone(f"virtual-phone-{phone.state / 'phone'}")
+    assert not phone.partition("boot").exists()
+    # the bench's power-off (the fixture) must stop QEMU too: checked there
