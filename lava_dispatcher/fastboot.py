@@ -4,8 +4,9 @@ A device names its phone with ``fastboot_serial_number`` (``tcp:HOST:PORT`` for
 a phone reached over the network, a USB serial otherwise) and adds
 ``fastboot_options`` (such as ``-S 256M``) to every call. With a job's
 ``docker:`` block the tools run in that image instead of on the worker
-(``docker run --rm --network=host``, the job's files mounted read-only at the
-same path); the container gets no privileges beyond what docker gives by default.
+(``docker run --rm``, the job's files mounted read-only at the same path, the
+host's network only for a ``tcp:`` serial); the container gets no privileges
+beyond what docker gives by default.
 """
 
 from __future__ import annotations
@@ -71,7 +72,9 @@ class HostTools:
         for folder in sorted({str(f.parent) for f in files}):
             mounts += ["--volume", f"{folder}:{folder}:ro"]
         pull = ["--pull=never"] if self.docker_local else []
-        return ["docker", "run", "--rm", "--init", "--network=host", *pull, *mounts, self.docker_image, *argv]
+        # the host's network only to reach a phone over it (tcp:HOST:PORT); nothing else needs it
+        network = "--network=host" if self.serial.startswith(("tcp:", "udp:")) else "--network=none"
+        return ["docker", "run", "--rm", "--init", network, *pull, *mounts, self.docker_image, *argv]
 
 
 def check_docker(ctx: JobContext, tools: HostTools) -> None:

@@ -225,6 +225,7 @@ def test_the_docker_wrapper_runs_the_tools_without_privileges():
     assert "--privileged" not in argv and "--pull=never" in argv
     assert argv[argv.index("--volume") + 1] == "/scratch/boot:/scratch/boot:ro"
     assert argv[-8:] == ["fastboot", "-s", "tcp:127.0.0.1:5555", "-S", "256M", "flash", "boot", "/scratch/boot/boot.img"]
+    assert "--network=none" in HostTools(serial="c2e02318", docker_image="adb-fastboot").fastboot("devices")
 
 
 def test_flash_cmds_order_comes_first_then_the_jobs_order():
