@@ -7,7 +7,7 @@ fastboot`` on a device rendered from fastboot-phone.jinja2, power through the
 lab's outlet script. Prints each time and what the dispatcher adds.
 
 usage: PYTHONPATH=. .venv/bin/python benchmarks/boot_fastboot.py [RUNS]
-Needs build.sh's and build-android.sh's images (x86_64), fastboot, socat, QEMU.
+Needs build.sh's and build-android.sh's images (arm64), fastboot, socat, QEMU.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from lava_scheduler.device_config import render_device_config
 
 REPO = Path(__file__).resolve().parents[1]
 VIRTUAL_LAB = REPO / "share" / "virtual-lab"
-IMAGES = Path(os.environ.get("LAVA_TEST_IMAGES") or Path.home() / ".cache" / "lava" / "test-images") / "x86_64"
+IMAGES = Path(os.environ.get("LAVA_TEST_IMAGES") or Path.home() / ".cache" / "lava" / "test-images") / "arm64"
 PROMPT = b"root@lava:"
 
 
@@ -51,7 +51,7 @@ class Bench:
         while not self.line.exists():
             time.sleep(0.02)
         argv = [sys.executable, str(VIRTUAL_LAB / "fastboot_phone.py"), "--state", str(self.state / "phone"),
-                "--port", str(self.port), "--uart", str(self.uart), "--daemonize",
+                "--port", str(self.port), "--uart", str(self.uart), "--arch", "arm64", "--daemonize",
                 "--pidfile", str(self.state / "outlets" / "1.pid")]
         (self.state / "outlets" / "1.on").write_text("exec " + shlex.join(argv) + "\n")
 
@@ -138,7 +138,7 @@ def main() -> int:
                 boot.append(booted)
             finally:
                 bench.close()
-    print(f"runs: {runs} (QEMU x86_64 TCG, 2 shared cores)")
+    print(f"runs: {runs} (QEMU arm64 TCG, 2 shared cores)")
     print(f"by hand (power on, fastboot flash x2, fastboot reboot, prompt): median {statistics.median(hand):.1f} s")
     print(f"lava-run (whole job, power-off included): median {statistics.median(lava):.1f} s "
           f"(deploy {statistics.median(deploy):.1f} s, boot to prompt {statistics.median(boot):.1f} s)")

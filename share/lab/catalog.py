@@ -95,9 +95,9 @@ BOARDS: list[LabBoard] = [
     LabBoard("uboot-arm64-01", "qemu-uboot-arm64", "QEMU arm64 running U-Boot, console on ser2net, power on the PDU",
              _uboot_arm64, kind="qemu-uboot-arm64", default=True),
     LabBoard("fastboot-phone-01", "fastboot-phone",
-             "virtual Android phone: fastboot over TCP, boots its flashed boot image in QEMU x86_64",
+             "virtual Android phone: fastboot over TCP, boots its flashed boot image in QEMU arm64",
              _fastboot_phone, kind="fastboot-phone",
-             kind_options={"fastboot_port_offset": FASTBOOT_PORT_OFFSET, "arch": "x86_64"}),
+             kind_options={"fastboot_port_offset": FASTBOOT_PORT_OFFSET, "arch": "arm64"}),
 ]
 
 

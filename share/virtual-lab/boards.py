@@ -166,7 +166,7 @@ def _fastboot_phone(config: LabConfig, board: Board) -> list[str]:
     return [
         "python3", str(PHONE), "--state", str(config.state_dir / "phones" / board.name),
         "--port", str(fastboot_port(board)), "--uart", str(config.uart(board)),
-        "--arch", str(board.options.get("arch", "x86_64")), "--memory", str(board.memory),
+        "--arch", str(board.options.get("arch", "arm64")), "--memory", str(board.memory),
         "--serialno", board.name, "--daemonize", "--pidfile", str(config.outlet_file(board, "pid")),
     ]
 

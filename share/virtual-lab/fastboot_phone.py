@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A virtual Android phone: a fastboot bootloader on TCP that boots what it was flashed with in QEMU.
 
-    fastboot_phone.py --state DIR --port PORT --uart PTY [--arch x86_64|arm64] [--daemonize --pidfile F]
+    fastboot_phone.py --state DIR --port PORT --uart PTY [--arch arm64|x86_64] [--daemonize --pidfile F]
 
 Powered on, the phone is in its bootloader: it prints a banner on its UART and
 answers the fastboot protocol on ``127.0.0.1:PORT`` (what ``fastboot -s
@@ -321,7 +321,7 @@ def main() -> int:
     parser.add_argument("--state", required=True, help="the phone's storage: flashed partitions live here")
     parser.add_argument("--port", type=int, required=True, help="fastboot TCP port on 127.0.0.1")
     parser.add_argument("--uart", default="", help="the pty the phone's UART writes to")
-    parser.add_argument("--arch", choices=sorted(QEMU), default="x86_64")
+    parser.add_argument("--arch", choices=sorted(QEMU), default="arm64")
     parser.add_argument("--memory", type=int, default=256)
     parser.add_argument("--serialno", default="virtual-phone")
     parser.add_argument("--fail-partition", action="append", help="answer FAIL to every flash of this partition")

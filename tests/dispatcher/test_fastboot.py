@@ -61,7 +61,7 @@ class PhoneBench:
         while not (self.uart.exists() and self.line.exists()) and time.monotonic() < deadline:
             time.sleep(0.05)
         argv = [sys.executable, str(VIRTUAL_LAB / "fastboot_phone.py"), "--state", str(self.state / "phone"),
-                "--port", str(self.port), "--uart", str(self.uart), "--daemonize",
+                "--port", str(self.port), "--uart", str(self.uart), "--arch", "arm64", "--daemonize",
                 "--pidfile", str(self.state / "outlets" / "1.pid")]
         if fail_partition:
             argv += ["--fail-partition", fail_partition]
@@ -144,8 +144,8 @@ def test_the_fastboot_family_renders_every_variable_the_reference_reads():
 
 @pytest.mark.qemu
 def test_flash_boot_image_and_sparse_image_then_boot_and_test(bench, tmp_path):
-    require_qemu("x86_64")
-    boot, system = android_images("x86_64")
+    require_qemu("arm64")
+    boot, system = android_images("arm64")
     phone = bench()
     compressed = tmp_path / "system.simg.gz"
     compressed.write_bytes(gzip.compress(system.read_bytes()))
@@ -177,7 +177,7 @@ def test_flash_boot_image_and_sparse_image_then_boot_and_test(bench, tmp_path):
 
 
 def test_a_phone_that_never_enters_fastboot_is_incomplete_in_time(bench, tmp_path):
-    boot, system = android_images("x86_64")
+    boot, system = android_images("arm64")
     phone = bench(power=False)
     job = fastboot_job(boot, system, timeout_minutes=2)
     job["actions"][0]["deploy"]["timeout"] = {"seconds": 10}
@@ -191,7 +191,7 @@ def test_a_phone_that_never_enters_fastboot_is_incomplete_in_time(bench, tmp_pat
 
 
 def test_a_flash_that_fails_half_way_names_the_partition(bench, tmp_path):
-    boot, system = android_images("x86_64")
+    boot, system = android_images("arm64")
     phone = bench(fail_partition="boot")
     proc, records, _ = run_lava(tmp_path, fastboot_job(boot, system), phone.device, timeout=120)
     assert proc.returncode != 0
@@ -202,7 +202,7 @@ def test_a_flash_that_fails_half_way_names_the_partition(bench, tmp_path):
 
 
 def test_the_docker_variant_runs_fastboot_in_the_image_or_says_why_it_cannot(bench, tmp_path):
-    boot, system = android_images("x86_64")
+    boot, system = android_images("arm64")
     phone = bench()
     job = fastboot_job(boot, system)
     job["actions"][0]["deploy"]["docker"] = {"image": "lava-test/no-such-fastboot-image", "local": True}
@@ -234,8 +234,8 @@ def test_flash_cmds_order_comes_first_then_the_jobs_order():
 
 
 def test_the_phone_answers_the_fastboot_cli_and_boots_an_unflashed_image(bench, tmp_path):
-    require_qemu("x86_64")
-    boot, _ = android_images("x86_64")
+    require_qemu("arm64")
+    boot, _ = android_images("arm64")
     phone = bench()
     subprocess.run(["sh", str(VIRTUAL_LAB / "board-power.sh"), str(phone.state), "on", "1"], check=True)
 

@@ -51,8 +51,8 @@ def test_the_lab_phone_passes_the_sample_job_through_ser2net_and_the_pdu(tmp_pat
     for tool in ("ser2net", "socat", "fastboot"):
         if not shutil.which(tool):
             pytest.skip(f"{tool} is not installed (share/ci/setup-host.sh)")
-    require_qemu("x86_64")
-    android_images("x86_64")
+    require_qemu("arm64")
+    android_images("arm64")
     install = subprocess.run(["sh", str(VIRTUAL_LAB / "install-pdudaemon.sh")], capture_output=True, text=True)
     if install.returncode != 0:
         pytest.skip(f"pdudaemon cannot be installed here: {install.stderr[-300:]}")
