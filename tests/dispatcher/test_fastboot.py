@@ -154,7 +154,9 @@ def test_flash_boot_image_and_sparse_image_then_boot_and_test(bench, tmp_path):
     # the system image comes through a `to: downloads` deploy, decompressed, as a downloads:/// URL
     job["actions"].insert(0, {"deploy": {"to": "downloads", "images": {
         "system": {"url": f"file://{compressed}", "compression": "gz"}}}})
-    job["actions"][1]["deploy"]["images"]["system"] = {"url": "downloads:///system.simg", "reboot": "hard-reset"}
+    # ... and carries the overlay too: a sparse ext4 image, expanded, written with debugfs, packed again
+    job["actions"][1]["deploy"]["images"]["system"] = {"url": "downloads:///system.simg", "reboot": "hard-reset",
+                                                       "apply-overlay": True}
     proc, records, _ = run_lava(tmp_path, job, phone.device)
     assert proc.returncode == 0, proc.stderr[-3000:]
     found = {(r["definition"], r["case"]): r["result"] for r in results(records)}
@@ -162,16 +164,19 @@ def test_flash_boot_image_and_sparse_image_then_boot_and_test(bench, tmp_path):
     assert found[("0_smoke", "board")] == "pass"  # device_info reached the test shell
     assert job_result(records)["result"] == "pass"
     messages = [str(r["msg"]) for r in records]
-    # flash_cmds_order: system first, then boot; the sparse image was sent as it is and expanded by the phone
+    # flash_cmds_order: system first, then boot; the sparse image was sent as it is, expanded by the phone
     flashes = [m for m in messages if m.startswith("running: fastboot -s tcp:") and " flash " in m]
     assert [m.split(" flash ")[1].split()[0] for m in flashes] == ["system", "boot"]
     # hard-reset between the two flashes: the phone powered off and on, the flashed system kept
     between = messages[messages.index(flashes[0]):messages.index(flashes[1])]
     assert any(m.startswith("power-off: running") for m in between) and any("is in fastboot" in m for m in between)
     assert any("oem device-info" in m for m in messages if m.startswith("running: fastboot"))
-    expanded = tmp_path / "system.raw"
-    subprocess.run(["simg2img", str(system), str(expanded)], check=True)
-    assert phone.partition("system").read_bytes() == expanded.read_bytes()
+    flashed = str(phone.partition("system"))
+    listing = subprocess.run(["debugfs", "-R", "ls -l /", flashed], capture_output=True, text=True).stdout
+    assert "build-id" in listing and "lava-1" in listing
+    runner = subprocess.run(["debugfs", "-R", "stat /lava-1/bin/lava-test-runner", flashed], capture_output=True, text=True)
+    assert "0755" in runner.stdout
+    assert subprocess.run(["e2fsck", "-fn", flashed], capture_output=True).returncode == 0
     # the boot partition holds the job's boot image with the overlay in its ramdisk: bigger than the original
     assert phone.partition("boot").stat().st_size > boot.stat().st_size
 

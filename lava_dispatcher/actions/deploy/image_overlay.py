@@ -16,6 +16,7 @@ from lava_common.exceptions import InfrastructureError, JobError
 from lava_dispatcher.action import Action
 from lava_dispatcher.actions.test.overlay_bridge import append_tree_to_ramdisk
 from lava_dispatcher.android_bootimg import is_boot_image, read_ramdisk, replace_ramdisk
+from lava_dispatcher.fastboot import run_tool
 
 if TYPE_CHECKING:
     from lava_dispatcher.context import JobContext
@@ -31,14 +32,11 @@ def _head(path: Path, size: int) -> bytes:
 
 
 def _tool(ctx: JobContext, argv: list[str], what: str) -> None:
-    import subprocess  # deferred: a heavy import that `lava-run --validate` does not need
-
     if shutil.which(argv[0]) is None:
         raise InfrastructureError(f"{what}: '{argv[0]}' is not installed on the worker")
-    proc = subprocess.run(argv, capture_output=True, text=True, errors="replace", check=False,
-                          timeout=max(1.0, min(600.0, ctx.deadlines.remaining())))
-    if proc.returncode != 0:
-        raise JobError(f"{what}: '{argv[0]}' failed: {(proc.stderr or proc.stdout).strip()[-300:]}")
+    code, output = run_tool(ctx, argv, 600.0)
+    if code != 0:
+        raise JobError(f"{what}: '{argv[0]}' failed: {output.strip()[-300:] or 'no output'}")
 
 
 def debugfs_script(tree: Path) -> str:
