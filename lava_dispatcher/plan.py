@@ -44,6 +44,7 @@ class JobPlan:
     secrets: Mapping[str, Any] = field(default_factory=dict)
     tags: tuple[str, ...] = ()
     protocols: Mapping[str, Any] = field(default_factory=dict)
+    reboot_to_fastboot: bool = True  # a fastboot deploy first asks a running phone to reboot to its bootloader
 
     @classmethod
     def from_job(cls, job_id: str, job: Any) -> JobPlan:
@@ -58,6 +59,7 @@ class JobPlan:
             environment=_mapping(job, "environment"),
             secrets=_mapping(job, "secrets"),
             tags=tuple(str(tag) for tag in job.get("tags") or ()),
+            reboot_to_fastboot=job.get("reboot_to_fastboot") is not False,
         )
 
     def section(self, name: str) -> list[PlanBlock]:

@@ -6,12 +6,15 @@ The parser tries a block against its section's list, in this order.
 from __future__ import annotations
 
 from lava_dispatcher.actions.boot.docker import DockerBoot
+from lava_dispatcher.actions.boot.fastboot import FastbootBoot
 from lava_dispatcher.actions.boot.lxc import LxcBoot
 from lava_dispatcher.actions.boot.minimal import MinimalBootStrategy
 from lava_dispatcher.actions.boot.qemu import QemuBoot
 from lava_dispatcher.actions.boot.uboot import UBootBoot
 from lava_dispatcher.actions.command import DeviceCommand
 from lava_dispatcher.actions.deploy.docker import DockerDeploy
+from lava_dispatcher.actions.deploy.downloads import DownloadDeploy, DownloadsDeploy
+from lava_dispatcher.actions.deploy.fastboot import FastbootDeploy
 from lava_dispatcher.actions.deploy.lxc import LxcDeploy
 from lava_dispatcher.actions.deploy.tftp import TftpDeploy
 from lava_dispatcher.actions.deploy.tmpfs import TmpfsDeploy
@@ -21,10 +24,32 @@ from lava_dispatcher.actions.test.monitor import MonitorTest
 from lava_dispatcher.actions.test.shell import ShellTest
 from lava_dispatcher.methods import Method
 
-DEPLOY_METHODS: list[type[Method]] = [TmpfsDeploy, TftpDeploy, DockerDeploy, LxcDeploy]
-BOOT_METHODS: list[type[Method]] = [QemuBoot, UBootBoot, MinimalBootStrategy, DockerBoot, LxcBoot]
-TEST_METHODS: list[type[Method]] = [ShellTest, InteractiveTest, MonitorTest, DockerTest]
-COMMAND_METHODS: list[type[Method]] = [DeviceCommand]
+DEPLOY_METHODS: list[type[Method]] = [
+    TmpfsDeploy,
+    TftpDeploy,
+    DockerDeploy,
+    LxcDeploy,
+    FastbootDeploy,
+    DownloadsDeploy,
+    DownloadDeploy,
+]
+BOOT_METHODS: list[type[Method]] = [
+    QemuBoot,
+    UBootBoot,
+    MinimalBootStrategy,
+    DockerBoot,
+    LxcBoot,
+    FastbootBoot,
+]
+TEST_METHODS: list[type[Method]] = [
+    ShellTest,
+    InteractiveTest,
+    MonitorTest,
+    DockerTest,
+]
+COMMAND_METHODS: list[type[Method]] = [
+    DeviceCommand,
+]
 
 METHODS: dict[str, list[type[Method]]] = {
     "deploy": DEPLOY_METHODS,

@@ -32,6 +32,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 BUILD_SCRIPT = REPO_ROOT / "share" / "test-images" / "build.sh"
 EXTRA_BUILD_SCRIPT = REPO_ROOT / "share" / "test-images" / "build-extra.sh"
 CONTAINER_BUILD_SCRIPT = REPO_ROOT / "share" / "test-images" / "build-container-rootfs.sh"
+ANDROID_BUILD_SCRIPT = REPO_ROOT / "share" / "test-images" / "build-android.sh"
 EXTRA_KERNELS = {"i386": "bzImage", "armv7": "zImage"}
 UBOOT_ARM64 = Path("/usr/lib/u-boot/qemu_arm64/u-boot.bin")
 BUILD_TIMEOUT = 900
@@ -200,6 +201,24 @@ def container_rootfs() -> Path:
     if proc.returncode != 0 or not tarball.is_file():
         pytest.skip(f"container rootfs missing: {(proc.stderr or proc.stdout).strip()[-300:]}")
     return tarball
+@functools.cache
+def _build_android() -> str:
+    """Build the virtual phone's boot and sparse system images; the reason they cannot be had, or ""."""
+    images()
+    proc = subprocess.run(["sh", str(ANDROID_BUILD_SCRIPT), str(images_dir())],
+                          capture_output=True, text=True, timeout=120, check=False)
+    if proc.returncode != 0:
+        return f"{ANDROID_BUILD_SCRIPT} failed (exit {proc.returncode}): " + (proc.stderr or proc.stdout).strip()[-300:]
+    return ""
+
+
+def android_images(arch: str) -> tuple[Path, Path]:
+    """(boot.img, system.simg) of the virtual fastboot phone for ``arch``; skips when they cannot be built."""
+    reason = _build_android()
+    boot, system = images_dir() / arch / "boot.img", images_dir() / arch / "system.simg"
+    if reason or not (boot.is_file() and system.is_file()):
+        pytest.skip(f"android test images missing: {reason or 'not built'}")
+    return boot, system
 
 
 def require_qemu(arch: str) -> None:

@@ -83,6 +83,21 @@ def _docker(_: Wiring | None) -> str:
     )
 
 
+# the virtual phone's fastboot port is its telnet port plus this (share/virtual-lab/boards.py: fastboot_port)
+FASTBOOT_PORT_OFFSET = 1000
+
+
+def _fastboot_phone(wiring: Wiring | None) -> str:
+    assert wiring is not None
+    return (
+        "{% extends 'fastboot-phone.jinja2' %}\n"
+        + wiring.power_lines()
+        + f"{{% set fastboot_serial_number = 'tcp:127.0.0.1:{wiring.telnet_port + FASTBOOT_PORT_OFFSET}' %}}\n"
+        "{% set flash_cmds_order = ['system', 'boot'] %}\n"
+        "{% set device_info = [{'board_id': fastboot_serial_number}] %}\n"
+    )
+
+
 BOARDS: list[LabBoard] = [
     LabBoard("qemu-x86-64-01", "qemu", "QEMU x86_64 run by the dispatcher itself", _qemu("meant for x86_64 jobs"),
              tags=("x86_64",), default=True),
@@ -92,6 +107,10 @@ BOARDS: list[LabBoard] = [
              _uboot_arm64, kind="qemu-uboot-arm64", default=True),
     LabBoard("docker-01", "docker", "a busybox container of the lab's private dockerd, started for each job",
              _docker),
+    LabBoard("fastboot-phone-01", "fastboot-phone",
+             "virtual Android phone: fastboot over TCP, boots its flashed boot image in QEMU arm64",
+             _fastboot_phone, kind="fastboot-phone",
+             kind_options={"fastboot_port_offset": FASTBOOT_PORT_OFFSET, "arch": "arm64"}),
 ]
 
 

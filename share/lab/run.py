@@ -115,6 +115,11 @@ def prepare_images() -> Path:
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     if result.returncode != 0:
         raise StartError(f"building the test images failed:\n{result.stdout[-3000:]}")
+    # the virtual phone's boot and system images, made from those in a second (mkbootimg, img2simg)
+    android = subprocess.run(["sh", str(REPO / "share" / "test-images" / "build-android.sh"), str(images)],
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if android.returncode != 0:
+        say(f"test images: no Android images, fastboot-phone-01 cannot pass its health check: {android.stdout[-300:]}")
     say(f"test images: {images} ({time.monotonic() - started:.1f} s)")
     return images
 

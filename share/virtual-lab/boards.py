@@ -151,7 +151,27 @@ def _qemu_uboot_arm64(config: LabConfig, board: Board) -> list[str]:
     ]
 
 
-KINDS = {"qemu-uboot-arm64": _qemu_uboot_arm64}
+PHONE = HERE / "fastboot_phone.py"
+
+
+def fastboot_port(board: Board) -> int:
+    """A phone's fastboot TCP port: ``fastboot_port``, else its telnet port plus ``fastboot_port_offset``."""
+    if "fastboot_port" in board.options:
+        return int(board.options["fastboot_port"])
+    return board.telnet_port + int(board.options.get("fastboot_port_offset", 1000))
+
+
+def _fastboot_phone(config: LabConfig, board: Board) -> list[str]:
+    # the phone is a Python program in its bootloader until `fastboot reboot` makes it start QEMU
+    return [
+        "python3", str(PHONE), "--state", str(config.state_dir / "phones" / board.name),
+        "--port", str(fastboot_port(board)), "--uart", str(config.uart(board)),
+        "--arch", str(board.options.get("arch", "arm64")), "--memory", str(board.memory),
+        "--serialno", board.name, "--daemonize", "--pidfile", str(config.outlet_file(board, "pid")),
+    ]
+
+
+KINDS = {"qemu-uboot-arm64": _qemu_uboot_arm64, "fastboot-phone": _fastboot_phone}
 
 
 def outlet_script(config: LabConfig, board: Board) -> str:

@@ -34,6 +34,7 @@ METHODS: dict[str, tuple[set[str], set[str]]] = {
     "docker": ({"docker"}, {"docker"}),
     "dragonboard-410c": ({"fastboot", "downloads"}, {"fastboot"}),
     "dragonboard-820c": ({"fastboot"}, {"fastboot"}),
+    "fastboot-phone": ({"fastboot", "downloads"}, {"fastboot"}),
     "frdm-k64f": ({"tmpfs"}, {"cmsis-dap", "pyocd"}),
     "frdm-kw36zj": ({"tmpfs"}, {"jlink"}),
     "frdm-kw41z": ({"tmpfs"}, {"cmsis-dap", "pyocd"}),

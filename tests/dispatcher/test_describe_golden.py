@@ -19,6 +19,7 @@ CASES = [
     ("docker-device.yaml", "docker.yaml", "docker-device.yaml"),
     ("qemu-docker-test.yaml", "qemu-x86_64.yaml", "qemu-docker-test.yaml"),
     ("lxc.yaml", "lxc.yaml", "lxc.yaml"),
+    ("fastboot-flash.yaml", "fastboot-phone.yaml", "fastboot.yaml"),
 ]
 
 

@@ -23,7 +23,8 @@ if TYPE_CHECKING:
 
 COMPRESSIONS = {"gz": ".gz", "xz": ".xz", "bz2": ".bz2", "zstd": ".zst"}
 CHECKSUMS = ("md5sum", "sha256sum", "sha512sum")
-SCHEMES = ("file", "http", "https")
+SCHEMES = ("file", "http", "https", "downloads")
+DOWNLOADS_DIR = "downloads"  # under the job's scratch dir: what `to: downloads` keeps for downloads:// URLs
 
 
 def _file_chunks(path: Path) -> Iterator[bytes]:
@@ -110,7 +111,21 @@ class DownloadAction(Action):
 
     def destination(self, ctx: JobContext) -> Path:
         base = ctx.tftp_dir if self.dest_dir == "tftp" and ctx.tftp_dir is not None else ctx.scratch()
+        if self.dest_dir == DOWNLOADS_DIR:
+            base = ctx.scratch() / DOWNLOADS_DIR / ".by-label"
         return inside(base, self.label, self.label)
+
+    def source(self, ctx: JobContext, parsed: Any) -> Iterator[bytes]:
+        where = f"{self.label}.url"
+        if parsed.scheme == "file":
+            return _file_chunks(ctx.local_files.check(unquote(parsed.path), where))
+        if parsed.scheme == DOWNLOADS_DIR:
+            # downloads://name and downloads:///name: a file an earlier `to: downloads` kept
+            path = inside(ctx.scratch() / DOWNLOADS_DIR, unquote(parsed.netloc + parsed.path), where)
+            if not path.is_file():
+                raise JobError(f"{where}: '{self.url}' names no file of an earlier 'to: downloads' deploy")
+            return _file_chunks(path)
+        return _http_chunks(self.url, self.block.get("headers"))
 
     def run(self, ctx: JobContext) -> None:
         import hashlib  # deferred: a heavy import that `lava-run --validate` does not need
@@ -120,11 +135,7 @@ class DownloadAction(Action):
         dest.mkdir(parents=True, exist_ok=True)
         filename = Path(unquote(parsed.path)).name
         raw = inside(dest, filename if filename not in ("", "..") else self.label, f"{self.label}.url")
-        chunks = (
-            _file_chunks(ctx.local_files.check(unquote(parsed.path), f"{self.label}.url"))
-            if parsed.scheme == "file"
-            else _http_chunks(self.url, self.block.get("headers"))
-        )
+        chunks = self.source(ctx, parsed)
         hashes = {name: hashlib.new(name[:-3]) for name in CHECKSUMS}
         size = 0
         with raw.open("wb") as out:
