@@ -23,6 +23,7 @@ from lava_dispatcher.processes import ProcessRegistry
 if TYPE_CHECKING:
     from lava_dispatcher.console import Console
     from lava_dispatcher.protocols.multinode import MultinodeProtocol
+    from lava_dispatcher.ssh_target import SshTarget
 
 
 @dataclass
@@ -45,6 +46,8 @@ class NamespaceState:
     connection: Console | None = None
     # test stage index -> what the signal parser must know of its definitions (test_shell RunInfo)
     test_definitions: dict[int, list[Any]] = field(default_factory=dict)
+    ssh_target: SshTarget | None = None  # the host a boot over ssh logged in to
+    remote_overlay: str = ""  # the overlay tarball copied to that host, not yet unpacked
 
 
 @dataclass
@@ -126,3 +129,19 @@ class JobContext:
     @test_definitions.setter
     def test_definitions(self, value: dict[int, list[Any]]) -> None:
         self.current.test_definitions = value
+
+    @property
+    def ssh_target(self) -> SshTarget | None:
+        return self.current.ssh_target
+
+    @ssh_target.setter
+    def ssh_target(self, value: SshTarget | None) -> None:
+        self.current.ssh_target = value
+
+    @property
+    def remote_overlay(self) -> str:
+        return self.current.remote_overlay
+
+    @remote_overlay.setter
+    def remote_overlay(self, value: str) -> None:
+        self.current.remote_overlay = value

@@ -6,9 +6,13 @@ The parser tries a block against its section's list, in this order.
 from __future__ import annotations
 
 from lava_dispatcher.actions.boot.minimal import MinimalBootStrategy
+from lava_dispatcher.actions.boot.new_connection import NewConnectionBoot
 from lava_dispatcher.actions.boot.qemu import QemuBoot
+from lava_dispatcher.actions.boot.schroot import SchrootBoot
+from lava_dispatcher.actions.boot.ssh import SshBoot
 from lava_dispatcher.actions.boot.uboot import UBootBoot
 from lava_dispatcher.actions.command import DeviceCommand
+from lava_dispatcher.actions.deploy.ssh import SshDeploy
 from lava_dispatcher.actions.deploy.tftp import TftpDeploy
 from lava_dispatcher.actions.deploy.tmpfs import TmpfsDeploy
 from lava_dispatcher.actions.test.interactive import InteractiveTest
@@ -16,8 +20,8 @@ from lava_dispatcher.actions.test.monitor import MonitorTest
 from lava_dispatcher.actions.test.shell import ShellTest
 from lava_dispatcher.methods import Method
 
-DEPLOY_METHODS: list[type[Method]] = [TmpfsDeploy, TftpDeploy]
-BOOT_METHODS: list[type[Method]] = [QemuBoot, UBootBoot, MinimalBootStrategy]
+DEPLOY_METHODS: list[type[Method]] = [TmpfsDeploy, TftpDeploy, SshDeploy]
+BOOT_METHODS: list[type[Method]] = [QemuBoot, UBootBoot, MinimalBootStrategy, SshBoot, SchrootBoot, NewConnectionBoot]
 TEST_METHODS: list[type[Method]] = [ShellTest, InteractiveTest, MonitorTest]
 COMMAND_METHODS: list[type[Method]] = [DeviceCommand]
 
