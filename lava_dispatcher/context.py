@@ -66,6 +66,7 @@ class JobContext:
     tftp_dir: Path | None = None
     namespaces: dict[str, NamespaceState] = field(default_factory=dict)
     namespace: str = DEFAULT_NAMESPACE  # of the action running now
+    connection_namespace: str = ""  # its `connection-namespace:`, whose console it uses ("" = its own)
     canceled: bool = False
     multinode: MultinodeProtocol | None = None  # a MultiNode sub-job's place in its group
 
@@ -115,12 +116,18 @@ class JobContext:
         self.current.overlay = value
 
     @property
+    def console_state(self) -> NamespaceState:
+        """The namespace whose console the running action uses (``connection-namespace``, else its own)."""
+        name = self.connection_namespace or self.namespace
+        return self.namespaces.setdefault(name, NamespaceState())
+
+    @property
     def connection(self) -> Console | None:
-        return self.current.connection
+        return self.console_state.connection
 
     @connection.setter
     def connection(self, value: Console | None) -> None:
-        self.current.connection = value
+        self.console_state.connection = value
 
     @property
     def test_definitions(self) -> dict[int, list[Any]]:
