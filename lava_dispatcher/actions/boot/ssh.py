@@ -102,8 +102,6 @@ class ScpOverlay(Action):
     section = "boot"
 
     def run(self, ctx: JobContext) -> None:
-        import subprocess  # deferred: only a run needs it, not `lava-run --validate`
-
         overlay = ctx.overlay
         if overlay is None or overlay.tarball is None:
             ctx.logger.debug("no overlay to copy")
@@ -111,17 +109,32 @@ class ScpOverlay(Action):
         target = ctx.ssh_target
         wait = self.connection_wait(ctx)
         remote = f"{REMOTE_DIR}/{overlay.tarball.name}"
-        argv = target.scp_argv(overlay.tarball, remote, int(wait))
         ctx.logger.info(f"copying the overlay to {target.where}:{remote}")
-        try:
-            proc = subprocess.run(argv, capture_output=True, text=True, timeout=max(wait, 1.0),
-                                  stdin=subprocess.DEVNULL, check=False)
-        except subprocess.TimeoutExpired:
-            raise InfrastructureError(f"scp to {target.where}: not done within {int(wait)} s") from None
-        if proc.returncode != 0:
-            why = (proc.stderr.strip().splitlines() or [f"scp exited with {proc.returncode}"])[-1]
-            raise InfrastructureError(f"scp of the overlay to {target.where} failed: {why}")
+        failure = _copy(target.scp_argv(overlay.tarball, remote, int(wait)), None, wait)
+        if failure:
+            # small hosts (dropbear, busybox) have neither an sftp server nor scp: stream it through ssh
+            ctx.logger.info(f"scp failed ({failure}); copying through 'ssh ... cat' instead")
+            argv = target.ssh_argv(f"cat > {shlex.quote(remote)}")
+            with overlay.tarball.open("rb") as stream:
+                failure = _copy(argv, stream, wait)
+        if failure:
+            raise InfrastructureError(f"copying the overlay to {target.where} failed: {failure}")
         ctx.remote_overlay = remote
+
+
+def _copy(argv: list[str], stdin: Any, wait: float) -> str:
+    """Run one copy command; '' when it worked, else why not."""
+    import subprocess  # deferred: only a run needs it, not `lava-run --validate`
+
+    try:
+        proc = subprocess.run(argv, capture_output=True, timeout=max(wait, 1.0), check=False,
+                              stdin=stdin if stdin is not None else subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        return f"not done within {int(wait)} s"
+    if proc.returncode == 0:
+        return ""
+    lines = proc.stderr.decode(errors="replace").strip().splitlines()
+    return lines[-1] if lines else f"{argv[0]} exited with {proc.returncode}"
 
 
 class ConnectSsh(Action):
