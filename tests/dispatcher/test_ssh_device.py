@@ -3,12 +3,14 @@ new_connection with connection-namespace; jobs that must be refused or end Incom
 
 from __future__ import annotations
 
+import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
 import yaml
+from testimages import dropbear_initramfs, images, require_qemu
 
 from lava_dispatcher.device import parse_device
 from lava_dispatcher.ssh_target import ssh_target
@@ -17,7 +19,7 @@ from lava_scheduler.device_config.render import render_device_yaml
 from .helpers import HERE, REPO, job_result, results, run_lava
 
 sys.path.insert(0, str(REPO / "share" / "virtual-lab"))
-from ssh_host import PROMPT, SshHost, alive, sshd_available  # noqa: E402
+from ssh_host import PROMPT, SshHost, alive, free_port, sshd_available  # noqa: E402
 
 PROMPT_REGEX = r"ssh-host:[^#\r\n]*# "
 
@@ -178,3 +180,60 @@ def test_schroot_name_and_device_checks(tmp_path):
     assert code == 1
     assert "schroot '-x; reboot'" in message
     assert "the device has no ssh host (device dictionary: ssh_host)" in message
+
+
+@pytest.mark.qemu
+def test_secondary_connection_to_a_qemu_board(tmp_path):
+    """One job, two consoles: a QEMU board on its serial line (namespace board) and an ssh login to the
+    same board through QEMU's hostfwd port (namespace guest), with the key installed by authorize: ssh."""
+    require_qemu("x86_64")
+    imgs = images()
+    ramdisk = dropbear_initramfs()
+    key = tmp_path / "worker-key"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    port = free_port()
+    hostfwd = f"hostfwd=tcp:127.0.0.1:{port}-:22"
+    dictionary = ("{% extends 'qemu.jinja2' %}{% set memory = 256 %}{% set ssh_host = '127.0.0.1' %}"
+                  f"{{% set ssh_port = {port} %}}{{% set ssh_identity_file = '{key}' %}}"
+                  f"{{% set netdevice = 'user,{hostfwd}' %}}")
+    (tmp_path / "device.yaml").write_text(render_device_yaml("qemu-ssh-01", dictionary))
+    board_prompt = r"root@lava:[^#\r\n]*# "
+
+    def inline(name: str, steps: list[str]) -> dict:
+        return {"from": "inline", "name": name, "path": f"inline/{name}.yaml", "repository": {
+            "metadata": {"format": "Lava-Test Test Definition 1.0", "name": name}, "run": {"steps": steps}}}
+
+    job = {
+        "job_name": "secondary connection", "device_type": "qemu", "visibility": "public",
+        "context": {"arch": "amd64"},
+        "timeouts": {"job": {"minutes": 8}, "action": {"minutes": 4}, "connection": {"minutes": 3}},
+        "actions": [
+            {"deploy": {"namespace": "board", "to": "tmpfs", "authorize": "ssh", "images": {
+                "kernel": {"url": f"file://{imgs.x86_64.kernel}",
+                           "image_arg": "-kernel {kernel} -append 'console=ttyS0 panic=-1'"},
+                "ramdisk": {"url": f"file://{ramdisk}", "image_arg": "-initrd {ramdisk}", "format": "cpio.newc"},
+            }}},
+            {"boot": {"namespace": "board", "method": "qemu", "media": "tmpfs", "prompts": [board_prompt]}},
+            {"deploy": {"namespace": "guest", "to": "ssh", "connection": "ssh"}},
+            {"boot": {"namespace": "guest", "method": "ssh", "connection": "ssh", "prompts": [board_prompt]}},
+            {"test": {"namespace": "guest", "definitions": [inline("over-ssh", [
+                'lava-test-case ssh-session --shell test -n "$SSH_CONNECTION"',
+                'lava-test-case from-the-worker --shell \'case "$SSH_CLIENT" in 10.0.2.2\\ *) true;; *) false;; esac\'',
+            ])]}},
+            {"test": {"namespace": "board", "definitions": [inline("on-serial", [
+                'lava-test-case serial-console --shell test -z "$SSH_CONNECTION"',
+                "lava-test-case key-installed --shell grep -q ssh-ed25519 /root/.ssh/authorized_keys",
+            ])]}},
+        ],
+    }
+    proc, records, _ = run_lava(tmp_path, job, tmp_path / "device.yaml", timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    found = {(r["definition"], r["case"]): r["result"] for r in results(records)}
+    assert found[("0_over-ssh", "ssh-session")] == "pass"
+    assert found[("0_over-ssh", "from-the-worker")] == "pass"
+    assert found[("0_on-serial", "serial-console")] == "pass"
+    assert found[("0_on-serial", "key-installed")] == "pass"
+    assert found[("lava", "job")] == "pass"
+    # QEMU and the ssh client went with the job
+    leftovers = subprocess.run(["pgrep", "-f", hostfwd], capture_output=True, text=True).stdout.split()
+    assert leftovers == []
