@@ -38,8 +38,16 @@ class NewConnectionAction(Action):
 
 
 class NewConnectionBoot(BootMethod):
+    """Any device: what it needs is the console named by ``connection``, which ConnectDevice checks."""
+
     name = "new_connection"
     schema = BOOT_METHODS["new_connection"]
+
+    @classmethod
+    def accepts(cls, device: DeviceConfig, block: PlanBlock) -> tuple[bool, str]:
+        if block.parameters.get("method") != cls.name:
+            return False, f"'method' is not '{cls.name}'"
+        return True, "accepted"
 
     @classmethod
     def build(cls, device: DeviceConfig, block: PlanBlock, plan: JobPlan) -> Action:
