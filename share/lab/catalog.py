@@ -11,10 +11,15 @@ has their device type).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 PDU = "lab-pdu"
+# the ssh host board's sshd (share/virtual-lab/ssh_host.py), started by the virtual lab
+SSH_HOST_PORT = int(os.environ.get("LAVA_LAB_SSH_PORT", "7022"))
+SSH_HOST_PEER = "ssh-host"
 
 
 @dataclass(frozen=True)
@@ -72,6 +77,23 @@ def _uboot_arm64(wiring: Wiring | None) -> str:
     )
 
 
+def ssh_host_dir(hostname: str) -> Path:
+    """Where the virtual lab keeps an ssh host's sshd configuration and keys (under the lab's state)."""
+    return Path(os.environ.get("LAVA_STATE_DIR", ".state")).resolve() / "virtual-lab" / hostname
+
+
+def _ssh_host(_: Wiring | None) -> str:
+    directory = ssh_host_dir("ssh-host-01")
+    return (
+        "{% extends 'ssh.jinja2' %}\n"
+        "{% set ssh_host = '127.0.0.1' %}\n"
+        f"{{% set ssh_port = {SSH_HOST_PORT} %}}\n"
+        f"{{% set ssh_identity_file = '{directory}/id_ed25519' %}}\n"
+        "{# the host is this machine: test overlays go to a folder of the peer, not to / #}\n"
+        f"{{% set lava_test_results_dir = '{directory}/root/lava-%s' %}}\n"
+    )
+
+
 BOARDS: list[LabBoard] = [
     LabBoard("qemu-x86-64-01", "qemu", "QEMU x86_64 run by the dispatcher itself", _qemu("meant for x86_64 jobs"),
              tags=("x86_64",), default=True),
@@ -79,6 +101,8 @@ BOARDS: list[LabBoard] = [
              tags=("arm64",), default=True),
     LabBoard("uboot-arm64-01", "qemu-uboot-arm64", "QEMU arm64 running U-Boot, console on ser2net, power on the PDU",
              _uboot_arm64, kind="qemu-uboot-arm64", default=True),
+    LabBoard("ssh-host-01", "ssh", f"a host reached over ssh: OpenSSH's sshd on 127.0.0.1:{SSH_HOST_PORT}",
+             _ssh_host, kind_options={"peer": SSH_HOST_PEER}),
 ]
 
 

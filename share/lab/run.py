@@ -139,12 +139,15 @@ def virtual_lab_config(state: Path, args: argparse.Namespace) -> Path:
             entries.append({"name": board.hostname, "kind": board.kind, "outlet": wiring.outlet,
                             "telnet_port": wiring.telnet_port, "tftp_root": str(state / "worker" / "tftp"),
                             **board.kind_options})
+    ssh_hosts = [{"name": board.hostname, "port": catalog.SSH_HOST_PORT} for board in boards
+                 if board.kind_options.get("peer") == catalog.SSH_HOST_PEER]
     path.write_text("# written by share/lab/run.py at each start\n" + yaml.safe_dump({
         "state_dir": str(state / "virtual-lab"),
         "listen": "127.0.0.1",
         "pdu": {"port": args.pdu_port, "hostname": catalog.PDU},
         "ser2net": {"control_port": args.telnet_port - 1},
         "boards": entries,
+        "ssh_hosts": ssh_hosts,
     }, sort_keys=False))
     return path
 
