@@ -57,8 +57,9 @@ def free_ports(count: int) -> list[int]:
 
 
 class RunningLab:
-    def __init__(self, root: Path, database_url: str | None) -> None:
+    def __init__(self, root: Path, database_url: str | None, lab_args: tuple[str, ...] = ()) -> None:
         web, master, _, _, pdu, control, telnet, coordinator = free_ports(8)
+        self.lab_args = lab_args
         self.root = root
         self.state = root / "state"
         self.url = f"http://127.0.0.1:{web}"
@@ -76,7 +77,7 @@ class RunningLab:
     def start(self, timeout: float = 600) -> float:
         started = time.monotonic()
         self.process = subprocess.Popen(
-            ["sh", str(REPO_ROOT / "lab.sh"), "--no-samples"], cwd=REPO_ROOT, env=self.env,
+            ["sh", str(REPO_ROOT / "lab.sh"), "--no-samples", *self.lab_args], cwd=REPO_ROOT, env=self.env,
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
         )
         threading.Thread(target=self._read, daemon=True).start()
