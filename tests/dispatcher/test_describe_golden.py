@@ -16,6 +16,8 @@ HERE = Path(__file__).parent
 CASES = [
     ("qemu-tests.yaml", "qemu-x86_64.yaml", "qemu.yaml"),
     ("uboot-tftp.yaml", "uboot-arm64.yaml", "uboot.yaml"),
+    ("ssh-tests.yaml", "ssh-host.yaml", "ssh.yaml"),
+    ("qemu-secondary-ssh.yaml", "qemu-ssh.yaml", "qemu-secondary-ssh.yaml"),
 ]
 
 
