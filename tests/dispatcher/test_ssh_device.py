@@ -12,6 +12,8 @@ import pytest
 import yaml
 from testimages import dropbear_initramfs, images, require_qemu
 
+from lava_common.exceptions import JobError
+from lava_dispatcher.actions.boot.ssh import _host_from_message
 from lava_dispatcher.device import parse_device
 from lava_dispatcher.ssh_target import ssh_target
 from lava_scheduler.device_config.render import render_device_yaml
@@ -237,3 +239,33 @@ def test_secondary_connection_to_a_qemu_board(tmp_path):
     # QEMU and the ssh client went with the job
     leftovers = subprocess.run(["pgrep", "-f", hostfwd], capture_output=True, text=True).stdout.split()
     assert leftovers == []
+
+
+class _GroupStub:
+    """Stands in for the MultiNode protocol: what a lava-wait on the coordinator would reply."""
+
+    def __init__(self, reply: str) -> None:
+        self.reply = reply
+        self.calls = []
+
+    def serve(self, call):
+        self.calls.append(call)
+        return self.reply
+
+
+@pytest.mark.parametrize("reply,expected", [
+    ("<LAVA_WAIT_COMPLETE 12:ipaddr=10.0.0.15>", "10.0.0.15"),
+    ("<LAVA_WAIT_COMPLETE 12:other=1 12:ipaddr=192.168.1.4 12:x=y>", "192.168.1.4"),
+    ("<LAVA_WAIT_COMPLETE 12:other=1>", None),
+    ("<LAVA_WAIT_COMPLETE 12:ipaddr=-oProxyCommand=x>", None),
+])
+def test_guest_host_from_a_multinode_message(reply, expected):
+    class Ctx:
+        multinode = _GroupStub(reply)
+
+    if expected is None:
+        with pytest.raises(JobError, match="MultiNode message 'ipv4' has no usable 'ipaddr'"):
+            _host_from_message(Ctx(), "ipv4", "ipaddr")
+    else:
+        assert _host_from_message(Ctx(), "ipv4", "ipaddr") == expected
+        assert (Ctx.multinode.calls[0].api, Ctx.multinode.calls[0].message_id) == ("WAIT", "ipv4")
