@@ -90,8 +90,16 @@ def test_test_shell_over_ssh(tmp_path, ssh_host):
     assert not Path("/tmp/lava-overlay-1.tar.gz").exists()
     messages = " ".join(str(r["msg"]) for r in records)
     assert "copying the overlay to root@127.0.0.1" in messages
-    # every ssh session of the job ended with it
+    # every ssh session and client of the job ended with it
     assert ssh_host.sessions() == []
+    assert ssh_clients(ssh_host.port) == []
+
+
+def ssh_clients(port: int) -> list[str]:
+    """ssh/scp clients still talking to the host's port."""
+    found = subprocess.run(["pgrep", "-af", "--", f"-p {port} root@127.0.0.1"], capture_output=True, text=True)
+    assert found.returncode in (0, 1), found.stderr
+    return found.stdout.splitlines()
 
 
 def test_refused_key_ends_incomplete_naming_the_host(tmp_path, ssh_host):
@@ -237,8 +245,9 @@ def test_secondary_connection_to_a_qemu_board(tmp_path):
     assert found[("0_on-serial", "key-installed")] == "pass"
     assert found[("lava", "job")] == "pass"
     # QEMU and the ssh client went with the job
-    leftovers = subprocess.run(["pgrep", "-f", hostfwd], capture_output=True, text=True).stdout.split()
-    assert leftovers == []
+    leftovers = subprocess.run(["pgrep", "-af", "--", hostfwd], capture_output=True, text=True)
+    assert leftovers.returncode == 1, leftovers.stdout
+    assert ssh_clients(port) == []
 
 
 class _GroupStub:
