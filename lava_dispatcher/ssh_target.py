@@ -44,7 +44,7 @@ class SshTarget(NamedTuple):
 
     def ssh_argv(self, *extra: str, tty: bool = False) -> list[str]:
         """``ssh`` to the host; ``extra`` is the remote command (none: a login shell)."""
-        # -tt: a terminal even though our stdin is pexpect's pty, so the remote shell prompts and echoes
+        # -tt: a terminal on the host whatever ssh thinks of its stdin, so that the shell prompts and echoes
         terminal = ["-tt"] if tty else ["-T"]
         return ["ssh", *BATCH, *self.options, *terminal, "-i", str(self.identity_file), "-p", str(self.port),
                 self.login, *extra]

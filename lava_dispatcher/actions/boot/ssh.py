@@ -14,7 +14,7 @@ import re
 import shlex
 from typing import TYPE_CHECKING, Any
 
-from lava_common.exceptions import InfrastructureError, JobError
+from lava_common.exceptions import ConfigurationError, InfrastructureError, JobError
 from lava_common.schemas.boot import BOOT_METHODS
 from lava_dispatcher.action import Action, Pipeline
 from lava_dispatcher.actions.boot.login import AutoLoginAction, ExpectShellSession, ExportDeviceEnv
@@ -68,7 +68,7 @@ class SshCheck(Action):
         refuse_dictionary_keys(self.parameters, self.errors)
         try:
             ssh_target(self.device, require_host=not (self.parameters.get("parameters") or {}).get("hostID"))
-        except Exception as exc:  # noqa: BLE001 - a configuration error is reported, not raised, at validation
+        except ConfigurationError as exc:  # reported with the other problems, not raised, at validation
             self.errors.append(str(exc))
         connection = self.parameters.get("connection")
         if connection is not None and connection != "ssh":
