@@ -12,8 +12,12 @@ given by the client (scp, ``ssh host true``) runs as given.
 
     host = SshHost(Path("/tmp/x"), port=0)   # 0: a free port
     host.start()                             # returns once sshd accepts connections
-    host.dictionary("ssh-host-01")           # a device dictionary that reaches it
+    host.dictionary()                        # a device dictionary that reaches it
     host.stop()
+
+``SshHost(..., netns=True)`` runs sshd in a network namespace of its own, reached over a veth pair
+with a /30 of 10.213.0.0/16: a host with its own address, as a real lab's would be. ``stop()``
+removes the namespace and the veth pair.
 
 ``python3 share/virtual-lab/ssh_host.py DIR PORT`` runs one in the foreground.
 """
@@ -21,6 +25,7 @@ given by the client (scp, ``ssh host true``) runs as given.
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import signal
 import socket
@@ -97,11 +102,52 @@ def sshd_available() -> str | None:
     return None
 
 
+class NetworkNamespace:
+    """A network namespace joined to the host by a veth pair: the host side and the namespace side of a /30."""
+
+    def __init__(self) -> None:
+        tag = os.urandom(3).hex()
+        self.name = f"lava-ssh-{tag}"
+        self.host_link, self.inner_link = f"lsh{tag}", f"lsn{tag}"
+        block = random.randrange(0, 65536 // 4) * 4  # a random /30 of 10.213.0.0/16
+        self.host_address = f"10.213.{block // 256}.{block % 256 + 1}"
+        self.address = f"10.213.{block // 256}.{block % 256 + 2}"
+
+    def _ip(self, *args: str, inside: bool = False) -> None:
+        prefix = ["ip", "netns", "exec", self.name] if inside else []
+        subprocess.run([*prefix, "ip", *args], check=True, capture_output=True, stdin=subprocess.DEVNULL)
+
+    def create(self) -> None:
+        try:
+            self._ip("netns", "add", self.name)
+            self._ip("link", "add", self.host_link, "type", "veth", "peer", "name", self.inner_link, "netns", self.name)
+            self._ip("addr", "add", f"{self.host_address}/30", "dev", self.host_link)
+            self._ip("link", "set", self.host_link, "up")
+            self._ip("addr", "add", f"{self.address}/30", "dev", self.inner_link, inside=True)
+            self._ip("link", "set", self.inner_link, "up", inside=True)
+            self._ip("link", "set", "lo", "up", inside=True)
+        except subprocess.CalledProcessError as exc:
+            self.remove()
+            raise RuntimeError(f"cannot make network namespace {self.name}: {exc.stderr.decode().strip()}") from None
+
+    def remove(self) -> None:
+        """Delete the namespace (its end of the pair goes with it, and so the host's end)."""
+        for args in (["netns", "del", self.name], ["link", "del", self.host_link]):
+            subprocess.run(["ip", *args], capture_output=True, stdin=subprocess.DEVNULL, check=False)
+
+    def exists(self) -> bool:
+        names = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=False).stdout
+        link = subprocess.run(["ip", "link", "show", self.host_link], capture_output=True, check=False)
+        return any(line.split()[0] == self.name for line in names.splitlines() if line.strip()) or link.returncode == 0
+
+
 class SshHost:
-    def __init__(self, directory: Path, port: int = 0, address: str = "127.0.0.1", prompt: str = PROMPT) -> None:
+    def __init__(self, directory: Path, port: int = 0, address: str = "127.0.0.1", prompt: str = PROMPT,
+                 netns: bool = False) -> None:
         self.directory = Path(directory)
-        self.port = port or free_port()
-        self.address = address
+        self.namespace = NetworkNamespace() if netns else None
+        self.port = port or (22 if netns else free_port())
+        self.address = self.namespace.address if self.namespace else address
         self.prompt = prompt
         self.process: subprocess.Popen | None = None
 
@@ -162,9 +208,13 @@ class SshHost:
     def start(self) -> None:
         self.prepare()
         PRIVSEP_DIR.mkdir(mode=0o755, exist_ok=True)
+        command = [SSHD, "-D", "-e", "-f", str(self.directory / "sshd_config")]
+        if self.namespace is not None:
+            self.namespace.create()
+            command = ["ip", "netns", "exec", self.namespace.name, *command]  # ip execs sshd: same pid
         with self.log_file.open("ab") as log:
             self.process = subprocess.Popen(
-                [SSHD, "-D", "-e", "-f", str(self.directory / "sshd_config")],
+                command,
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
             )
         end = time.monotonic() + READY_TIMEOUT
@@ -187,7 +237,14 @@ class SshHost:
         return descendants(self.process.pid)
 
     def stop(self) -> None:
-        """Stop sshd and every session it started."""
+        """Stop sshd and every session it started; remove its network namespace."""
+        try:
+            self._stop_sshd()
+        finally:
+            if self.namespace is not None:
+                self.namespace.remove()
+
+    def _stop_sshd(self) -> None:
         if self.process is None:
             return
         pids = [self.process.pid, *self.sessions()]

@@ -26,17 +26,29 @@ from ssh_host import PROMPT, SshHost, alive, free_port, sshd_available  # noqa: 
 PROMPT_REGEX = r"ssh-host:[^#\r\n]*# "
 
 
+@pytest.fixture(params=["loopback", "netns"])
+def any_ssh_host(request, tmp_path):
+    """sshd on 127.0.0.1, or in a network namespace of its own reached over a veth pair."""
+    yield from _ssh_host(tmp_path, netns=request.param == "netns")
+
+
 @pytest.fixture
 def ssh_host(tmp_path):
+    yield from _ssh_host(tmp_path, netns=False)
+
+
+def _ssh_host(tmp_path: Path, netns: bool):
     why_not = sshd_available()
     if why_not:
         pytest.skip(why_not)
-    host = SshHost(tmp_path / "sshd")
+    host = SshHost(tmp_path / "sshd", netns=netns)
     host.start()
     listener = host.process.pid
     yield host
     host.stop()
     assert not alive(listener), "sshd is still running"
+    if host.namespace is not None:
+        assert not host.namespace.exists(), f"{host.namespace.name} or its veth is still there"
 
 
 def ssh_device(tmp_path: Path, host: SshHost, extra: str = "") -> Path:
@@ -74,7 +86,8 @@ SMOKE = {"test": {"definitions": [{
 }]}}
 
 
-def test_test_shell_over_ssh(tmp_path, ssh_host):
+def test_test_shell_over_ssh(tmp_path, any_ssh_host):
+    ssh_host = any_ssh_host
     device = ssh_device(tmp_path, ssh_host)
     started = time.monotonic()
     proc, records, _ = run_lava(tmp_path, ssh_job(SMOKE), device)
@@ -89,15 +102,15 @@ def test_test_shell_over_ssh(tmp_path, ssh_host):
     assert (tmp_path / "host-root" / "lava-1" / "bin" / "lava-test-runner").exists()
     assert not Path("/tmp/lava-overlay-1.tar.gz").exists()
     messages = " ".join(str(r["msg"]) for r in records)
-    assert "copying the overlay to root@127.0.0.1" in messages
+    assert f"copying the overlay to root@{ssh_host.address}:{ssh_host.port}" in messages
     # every ssh session and client of the job ended with it
     assert ssh_host.sessions() == []
-    assert ssh_clients(ssh_host.port) == []
+    assert ssh_clients(ssh_host.port, ssh_host.address) == []
 
 
-def ssh_clients(port: int) -> list[str]:
+def ssh_clients(port: int, address: str = "127.0.0.1") -> list[str]:
     """ssh/scp clients still talking to the host's port."""
-    found = subprocess.run(["pgrep", "-af", "--", f"-p {port} root@127.0.0.1"], capture_output=True, text=True)
+    found = subprocess.run(["pgrep", "-af", "--", f"-p {port} root@{address}"], capture_output=True, text=True)
     assert found.returncode in (0, 1), found.stderr
     return found.stdout.splitlines()
 
