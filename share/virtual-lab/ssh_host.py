@@ -206,8 +206,16 @@ class SshHost:
         self.authorized_keys.write_text("")
 
     def start(self) -> None:
+        """Returns once sshd answers; on failure nothing is left (RuntimeError says why)."""
         self.prepare()
         PRIVSEP_DIR.mkdir(mode=0o755, exist_ok=True)
+        try:
+            self._start_sshd()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start_sshd(self) -> None:
         command = [SSHD, "-D", "-e", "-f", str(self.directory / "sshd_config")]
         if self.namespace is not None:
             self.namespace.create()
@@ -227,7 +235,6 @@ class SshHost:
                         return
             except OSError:
                 time.sleep(0.05)
-        self.stop()
         raise RuntimeError(f"sshd did not listen on {self.address}:{self.port} within {READY_TIMEOUT:.0f} s")
 
     def sessions(self) -> list[int]:
@@ -265,10 +272,10 @@ class SshHost:
                 break
         self.process = None
 
-    def dictionary(self, extends: str = "ssh.jinja2", extra: str = "") -> str:
-        """A device dictionary for a device of type ssh that logs in here."""
+    def dictionary(self, extra: str = "") -> str:
+        """A device dictionary for a device of type ssh that logs in here (``extra``: more lines)."""
         return (
-            f"{{% extends '{extends}' %}}\n"
+            "{% extends 'ssh.jinja2' %}\n"
             f"{{% set ssh_host = '{self.address}' %}}\n"
             f"{{% set ssh_port = {self.port} %}}\n"
             f"{{% set ssh_user = 'root' %}}\n"
