@@ -18,8 +18,12 @@ from pathlib import Path
 
 PDU = "lab-pdu"
 # the ssh host board's sshd (share/virtual-lab/ssh_host.py), started by the virtual lab
-SSH_HOST_PORT = int(os.environ.get("LAVA_LAB_SSH_PORT", "7022"))
 SSH_HOST_PEER = "ssh-host"
+
+
+def ssh_host_port() -> int:
+    """The ssh host board's sshd port: ./lab.sh --ssh-port (LAVA_LAB_SSH_PORT), which run.py passes on."""
+    return int(os.environ.get("LAVA_LAB_SSH_PORT") or 7022)
 
 
 @dataclass(frozen=True)
@@ -87,7 +91,7 @@ def _ssh_host(_: Wiring | None) -> str:
     return (
         "{% extends 'ssh.jinja2' %}\n"
         "{% set ssh_host = '127.0.0.1' %}\n"
-        f"{{% set ssh_port = {SSH_HOST_PORT} %}}\n"
+        f"{{% set ssh_port = {ssh_host_port()} %}}\n"
         f"{{% set ssh_identity_file = '{directory}/id_ed25519' %}}\n"
         "{# the host is this machine: test overlays go to a folder of the peer, not to / #}\n"
         f"{{% set lava_test_results_dir = '{directory}/root/lava-%s' %}}\n"
@@ -101,7 +105,7 @@ BOARDS: list[LabBoard] = [
              tags=("arm64",), default=True),
     LabBoard("uboot-arm64-01", "qemu-uboot-arm64", "QEMU arm64 running U-Boot, console on ser2net, power on the PDU",
              _uboot_arm64, kind="qemu-uboot-arm64", default=True),
-    LabBoard("ssh-host-01", "ssh", f"a host reached over ssh: OpenSSH's sshd on 127.0.0.1:{SSH_HOST_PORT}",
+    LabBoard("ssh-host-01", "ssh", "a host reached over ssh: OpenSSH's sshd on 127.0.0.1 (--ssh-port)",
              _ssh_host, kind_options={"peer": SSH_HOST_PEER}),
 ]
 

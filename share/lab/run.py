@@ -86,6 +86,8 @@ def parse_args() -> argparse.Namespace:
                         help="lava-coordinator's port (MultiNode messages)")
     parser.add_argument("--telnet-port", type=int, default=env_int("LAVA_LAB_TELNET_PORT", 7101),
                         help="ser2net port of the U-Boot board's console (the port before it: ser2net control)")
+    parser.add_argument("--ssh-port", type=int, default=env_int("LAVA_LAB_SSH_PORT", 7022),
+                        help="sshd port of the ssh host board (ssh-host-01)")
     parser.add_argument("--no-samples", action="store_true", help="do not submit the sample jobs")
     parser.add_argument("--boards", default=os.environ.get("LAVA_LAB_BOARDS", "default"),
                         help="comma-separated boards to run (hostnames, 'default', 'all'; see --list-boards)")
@@ -139,7 +141,7 @@ def virtual_lab_config(state: Path, args: argparse.Namespace) -> Path:
             entries.append({"name": board.hostname, "kind": board.kind, "outlet": wiring.outlet,
                             "telnet_port": wiring.telnet_port, "tftp_root": str(state / "worker" / "tftp"),
                             **board.kind_options})
-    ssh_hosts = [{"name": board.hostname, "port": catalog.SSH_HOST_PORT} for board in boards
+    ssh_hosts = [{"name": board.hostname, "port": catalog.ssh_host_port()} for board in boards
                  if board.kind_options.get("peer") == catalog.SSH_HOST_PEER]
     path.write_text("# written by share/lab/run.py at each start\n" + yaml.safe_dump({
         "state_dir": str(state / "virtual-lab"),
@@ -210,6 +212,7 @@ def main() -> int:
         return 2
     state = Path(os.environ["LAVA_STATE_DIR"]).resolve()
     state.mkdir(parents=True, exist_ok=True)
+    os.environ["LAVA_LAB_SSH_PORT"] = str(args.ssh_port)  # the catalogue's ssh host dictionary, here and in provision
     started = time.monotonic()
     say(f"state directory: {state}" + ("  (database: LAVA_DATABASE_URL)" if os.environ.get("LAVA_DATABASE_URL")
                                        else "  (database: embedded SQLite)"))
