@@ -35,6 +35,7 @@ class Action:
         self.sources: TimeoutSources | None = None
         self.parent: Action | None = None
         self.namespace = DEFAULT_NAMESPACE
+        self.connection_namespace = ""  # `connection-namespace:`: use that namespace's console ("" = own)
 
     # -- parse time
     def populate(self, parameters: dict[str, Any]) -> None:
@@ -103,6 +104,8 @@ class Pipeline:
         action.parameters = parameters
         inherited = self.parent.namespace if self.parent else DEFAULT_NAMESPACE
         action.namespace = str(parameters.get("namespace") or inherited)
+        inherited_console = self.parent.connection_namespace if self.parent else ""
+        action.connection_namespace = str(parameters.get("connection-namespace") or inherited_console)
         action.sources = self.sources
         share = None
         if self.parent is not None and self.parent.max_retries > 1:
@@ -135,6 +138,7 @@ class Pipeline:
         deadline = ctx.deadlines.push(action.name, action.timeout.duration)
         failed = False
         outer_namespace, ctx.namespace = ctx.namespace, action.namespace
+        outer_console, ctx.connection_namespace = ctx.connection_namespace, action.connection_namespace
         try:
             action.run(ctx)
         except LAVATimeoutError as exc:
@@ -154,6 +158,7 @@ class Pipeline:
             raise LAVABug(f"{action.name}: {type(exc).__name__}: {exc}") from exc
         finally:
             ctx.namespace = outer_namespace
+            ctx.connection_namespace = outer_console
             ctx.deadlines.pop(deadline)
             duration = time.monotonic() - started
             log(f"end: {action.level} {action.name} (duration {format_duration(duration)})")

@@ -23,6 +23,7 @@ from lava_dispatcher.processes import ProcessRegistry
 if TYPE_CHECKING:
     from lava_dispatcher.console import Console
     from lava_dispatcher.protocols.multinode import MultinodeProtocol
+    from lava_dispatcher.ssh_target import SshTarget
 
 
 @dataclass
@@ -46,6 +47,8 @@ class NamespaceState:
     container_image: str = ""  # `deploy: to: docker`: the image the docker boot starts
     # test stage index -> what the signal parser must know of its definitions (test_shell RunInfo)
     test_definitions: dict[int, list[Any]] = field(default_factory=dict)
+    ssh_target: SshTarget | None = None  # the host a boot over ssh logged in to
+    remote_overlay: str = ""  # the overlay tarball copied to that host, not yet unpacked
 
 
 @dataclass
@@ -64,6 +67,7 @@ class JobContext:
     tftp_dir: Path | None = None
     namespaces: dict[str, NamespaceState] = field(default_factory=dict)
     namespace: str = DEFAULT_NAMESPACE  # of the action running now
+    connection_namespace: str = ""  # its `connection-namespace:`, whose console it uses ("" = its own)
     canceled: bool = False
     multinode: MultinodeProtocol | None = None  # a MultiNode sub-job's place in its group
 
@@ -113,12 +117,18 @@ class JobContext:
         self.current.overlay = value
 
     @property
+    def console_state(self) -> NamespaceState:
+        """The namespace whose console the running action uses (``connection-namespace``, else its own)."""
+        name = self.connection_namespace or self.namespace
+        return self.namespaces.setdefault(name, NamespaceState())
+
+    @property
     def connection(self) -> Console | None:
-        return self.current.connection
+        return self.console_state.connection
 
     @connection.setter
     def connection(self, value: Console | None) -> None:
-        self.current.connection = value
+        self.console_state.connection = value
 
     @property
     def test_definitions(self) -> dict[int, list[Any]]:
@@ -127,3 +137,19 @@ class JobContext:
     @test_definitions.setter
     def test_definitions(self, value: dict[int, list[Any]]) -> None:
         self.current.test_definitions = value
+
+    @property
+    def ssh_target(self) -> SshTarget | None:
+        return self.current.ssh_target
+
+    @ssh_target.setter
+    def ssh_target(self, value: SshTarget | None) -> None:
+        self.current.ssh_target = value
+
+    @property
+    def remote_overlay(self) -> str:
+        return self.current.remote_overlay
+
+    @remote_overlay.setter
+    def remote_overlay(self, value: str) -> None:
+        self.current.remote_overlay = value

@@ -9,13 +9,17 @@ from lava_dispatcher.actions.boot.docker import DockerBoot
 from lava_dispatcher.actions.boot.fastboot import FastbootBoot
 from lava_dispatcher.actions.boot.lxc import LxcBoot
 from lava_dispatcher.actions.boot.minimal import MinimalBootStrategy
+from lava_dispatcher.actions.boot.new_connection import NewConnectionBoot
 from lava_dispatcher.actions.boot.qemu import QemuBoot
+from lava_dispatcher.actions.boot.schroot import SchrootBoot
+from lava_dispatcher.actions.boot.ssh import SshBoot
 from lava_dispatcher.actions.boot.uboot import UBootBoot
 from lava_dispatcher.actions.command import DeviceCommand
 from lava_dispatcher.actions.deploy.docker import DockerDeploy
 from lava_dispatcher.actions.deploy.downloads import DownloadDeploy, DownloadsDeploy
 from lava_dispatcher.actions.deploy.fastboot import FastbootDeploy
 from lava_dispatcher.actions.deploy.lxc import LxcDeploy
+from lava_dispatcher.actions.deploy.ssh import SshDeploy
 from lava_dispatcher.actions.deploy.tftp import TftpDeploy
 from lava_dispatcher.actions.deploy.tmpfs import TmpfsDeploy
 from lava_dispatcher.actions.test.docker import DockerTest
@@ -32,6 +36,7 @@ DEPLOY_METHODS: list[type[Method]] = [
     FastbootDeploy,
     DownloadsDeploy,
     DownloadDeploy,
+    SshDeploy,
 ]
 BOOT_METHODS: list[type[Method]] = [
     QemuBoot,
@@ -40,6 +45,9 @@ BOOT_METHODS: list[type[Method]] = [
     DockerBoot,
     LxcBoot,
     FastbootBoot,
+    SshBoot,
+    SchrootBoot,
+    NewConnectionBoot,
 ]
 TEST_METHODS: list[type[Method]] = [
     ShellTest,

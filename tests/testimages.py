@@ -229,3 +229,31 @@ def require_qemu(arch: str) -> None:
     }[arch]
     if not shutil.which(binary):
         pytest.skip(f"{binary} is not installed (apt-get install qemu-system-x86 qemu-system-arm)")
+
+
+DROPBEAR_BUILD_SCRIPT = REPO_ROOT / "share" / "test-images" / "build-dropbear.sh"
+
+
+@functools.cache
+def _build_dropbear() -> str:
+    """Build the x86_64 board with dropbear; the reason it cannot be had, or ""."""
+    images()  # build.sh's images come first: the dropbear board extends them
+    try:
+        proc = subprocess.run(["sh", str(DROPBEAR_BUILD_SCRIPT), str(images_dir())],
+                              capture_output=True, text=True, timeout=BUILD_TIMEOUT, check=False)
+    except subprocess.TimeoutExpired:
+        return f"{DROPBEAR_BUILD_SCRIPT} took more than {BUILD_TIMEOUT} s"
+    if proc.returncode != 0:
+        tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
+        return f"{DROPBEAR_BUILD_SCRIPT} failed (exit {proc.returncode}): " + " | ".join(tail)
+    return ""
+
+
+def dropbear_initramfs() -> Path:
+    """The x86_64 initramfs whose board runs dropbear on 10.0.2.15:22 (share/test-images/build-dropbear.sh);
+    boot it with build.sh's x86_64 kernel and a virtio NIC. Skips when it cannot be built."""
+    path = images_dir() / "x86_64" / "initramfs-dropbear.cpio.gz"
+    reason = _build_dropbear()
+    if not path.is_file():
+        pytest.skip(f"dropbear test board missing: {reason or 'not built'}")
+    return path

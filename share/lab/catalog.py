@@ -11,14 +11,23 @@ has their device type).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 PDU = "lab-pdu"
 # the lab's own docker daemon (share/virtual-lab/private_dockerd.py), run only when a docker board is chosen:
 # its files under <state>/dockerd, its socket <state>/dockerd/docker.sock (the worker's dispatcher.yaml names it)
 DOCKERD_STATE = "dockerd"
 DOCKER_IMAGE = "lava/busybox:1"  # imported from share/test-images/build-container-rootfs.sh's tarball
+# the ssh host board's sshd (share/virtual-lab/ssh_host.py), started by the virtual lab
+SSH_HOST_PEER = "ssh-host"
+
+
+def ssh_host_port() -> int:
+    """The ssh host board's sshd port: ./lab.sh --ssh-port (LAVA_LAB_SSH_PORT), which run.py passes on."""
+    return int(os.environ.get("LAVA_LAB_SSH_PORT") or 7022)
 
 
 @dataclass(frozen=True)
@@ -98,6 +107,23 @@ def _fastboot_phone(wiring: Wiring | None) -> str:
     )
 
 
+def ssh_host_dir(hostname: str) -> Path:
+    """Where the virtual lab keeps an ssh host's sshd configuration and keys (under the lab's state)."""
+    return Path(os.environ.get("LAVA_STATE_DIR", ".state")).resolve() / "virtual-lab" / hostname
+
+
+def _ssh_host(_: Wiring | None) -> str:
+    directory = ssh_host_dir("ssh-host-01")
+    return (
+        "{% extends 'ssh.jinja2' %}\n"
+        "{% set ssh_host = '127.0.0.1' %}\n"
+        f"{{% set ssh_port = {ssh_host_port()} %}}\n"
+        f"{{% set ssh_identity_file = '{directory}/id_ed25519' %}}\n"
+        "{# the host is this machine: test overlays go to a folder of the peer, not to / #}\n"
+        f"{{% set lava_test_results_dir = '{directory}/root/lava-%s' %}}\n"
+    )
+
+
 BOARDS: list[LabBoard] = [
     LabBoard("qemu-x86-64-01", "qemu", "QEMU x86_64 run by the dispatcher itself", _qemu("meant for x86_64 jobs"),
              tags=("x86_64",), default=True),
@@ -111,6 +137,8 @@ BOARDS: list[LabBoard] = [
              "virtual Android phone: fastboot over TCP, boots its flashed boot image in QEMU arm64",
              _fastboot_phone, kind="fastboot-phone",
              kind_options={"fastboot_port_offset": FASTBOOT_PORT_OFFSET, "arch": "arm64"}),
+    LabBoard("ssh-host-01", "ssh", "a host reached over ssh: OpenSSH's sshd on 127.0.0.1 (--ssh-port)",
+             _ssh_host, kind_options={"peer": SSH_HOST_PEER}),
 ]
 
 

@@ -88,6 +88,8 @@ def parse_args() -> argparse.Namespace:
                         help="lava-coordinator's port (MultiNode messages)")
     parser.add_argument("--telnet-port", type=int, default=env_int("LAVA_LAB_TELNET_PORT", 7101),
                         help="ser2net port of the U-Boot board's console (the port before it: ser2net control)")
+    parser.add_argument("--ssh-port", type=int, default=env_int("LAVA_LAB_SSH_PORT", 7022),
+                        help="sshd port of the ssh host board (ssh-host-01)")
     parser.add_argument("--no-samples", action="store_true", help="do not submit the sample jobs")
     parser.add_argument("--boards", default=os.environ.get("LAVA_LAB_BOARDS", "default"),
                         help="comma-separated boards to run (hostnames, 'default', 'all'; see --list-boards)")
@@ -146,12 +148,15 @@ def virtual_lab_config(state: Path, args: argparse.Namespace) -> Path:
             entries.append({"name": board.hostname, "kind": board.kind, "outlet": wiring.outlet,
                             "telnet_port": wiring.telnet_port, "tftp_root": str(state / "worker" / "tftp"),
                             **board.kind_options})
+    ssh_hosts = [{"name": board.hostname, "port": catalog.ssh_host_port()} for board in boards
+                 if board.kind_options.get("peer") == catalog.SSH_HOST_PEER]
     path.write_text("# written by share/lab/run.py at each start\n" + yaml.safe_dump({
         "state_dir": str(state / "virtual-lab"),
         "listen": "127.0.0.1",
         "pdu": {"port": args.pdu_port, "hostname": catalog.PDU},
         "ser2net": {"control_port": args.telnet_port - 1},
         "boards": entries,
+        "ssh_hosts": ssh_hosts,
     }, sort_keys=False))
     return path
 
@@ -232,6 +237,7 @@ def main() -> int:
         return 2
     state = Path(os.environ["LAVA_STATE_DIR"]).resolve()
     state.mkdir(parents=True, exist_ok=True)
+    os.environ["LAVA_LAB_SSH_PORT"] = str(args.ssh_port)  # the catalogue's ssh host dictionary, here and in provision
     started = time.monotonic()
     say(f"state directory: {state}" + ("  (database: LAVA_DATABASE_URL)" if os.environ.get("LAVA_DATABASE_URL")
                                        else "  (database: embedded SQLite)"))

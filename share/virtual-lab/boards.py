@@ -53,6 +53,8 @@ class LabConfig:
     pdu_hostname: str = "lab-pdu"
     control_port: int = 7100
     boards: list[Board] = field(default_factory=list)
+    # hosts reached over ssh (ssh_host.py), started with the lab: {name, port}
+    ssh_hosts: list[dict[str, Any]] = field(default_factory=list)
 
     def uart(self, board: Board) -> Path:
         """The pty end QEMU opens as the board's UART."""
@@ -99,6 +101,13 @@ def _board(data: Any, index: int, base: Path, source: str) -> Board:
     )
 
 
+def _ssh_host(data: Any, index: int, source: str) -> dict[str, Any]:
+    where = f"{source}: ssh_hosts[{index}]"
+    if not isinstance(data, dict) or not _NAME.match(str(data.get("name", ""))):
+        raise ConfigError(f"{where}: expected a mapping with a valid name")
+    return {"name": str(data["name"]), "port": _int(data, "port", where)}
+
+
 def parse_config(data: Any, base: Path, source: str = "lab configuration") -> LabConfig:
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: expected a mapping at the top")
@@ -116,6 +125,7 @@ def parse_config(data: Any, base: Path, source: str = "lab configuration") -> La
         pdu_hostname=str(pdu.get("hostname", "lab-pdu")),
         control_port=_int(ser2net, "control_port", f"{source}: ser2net", 7100),
         boards=[_board(item, i, base, source) for i, item in enumerate(boards)],
+        ssh_hosts=[_ssh_host(item, i, source) for i, item in enumerate(data.get("ssh_hosts") or [])],
     )
     for key in ("name", "outlet", "telnet_port"):
         values = [getattr(b, key) for b in config.boards]

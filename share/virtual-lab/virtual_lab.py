@@ -31,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import boards  # noqa: E402
 from boards import POWER_SCRIPT, ConfigError, LabConfig, load_config  # noqa: E402
 from processes import ChildProcesses, kill_strays, wait_until  # noqa: E402
+from ssh_host import SshHost  # noqa: E402
 
 # longer than an off/on power cycle (pduclient reboot --delay 0, or power_off then power_on)
 UNPLUG_AFTER = 3.0
@@ -96,6 +97,7 @@ class VirtualLab:
         self.control = Ser2netControl(config.listen, config.control_port)
         self._stop = threading.Event()
         self._watcher: threading.Thread | None = None
+        self.ssh_hosts: list[SshHost] = []
 
     def start(self) -> None:
         config = self.config
@@ -121,9 +123,21 @@ class VirtualLab:
         for board in config.boards:
             self.log(f"board {board.name}: console telnet {config.listen} {board.telnet_port}, "
                      f"PDU {config.pdu_hostname} outlet {board.outlet}")
+        for entry in config.ssh_hosts:
+            # under the state dir: its files name it, so kill_strays finds an sshd a crash left behind
+            host = SshHost(config.state_dir / entry["name"], entry["port"], address=config.listen)
+            try:
+                host.start()
+            except RuntimeError as exc:
+                raise ConfigError(f"ssh host {entry['name']}: {exc}") from None
+            self.ssh_hosts.append(host)
+            self.log(f"ssh host {entry['name']}: sshd on {config.listen}:{host.port}, key {host.identity_file}")
 
     def failed(self) -> str | None:
         """The name of a process that ended by itself, if any."""
+        for host in self.ssh_hosts:
+            if host.process is not None and host.process.poll() is not None:
+                return f"sshd of {host.directory.name}"
         return self.children.ended()
 
     def power_off_all(self) -> None:
@@ -136,6 +150,8 @@ class VirtualLab:
         if self._watcher:
             self._watcher.join(timeout=2)
         self.power_off_all()
+        for host in self.ssh_hosts:
+            host.stop()
         self.children.stop_all()
         kill_strays(str(self.config.state_dir))
 

@@ -20,6 +20,8 @@ CASES = [
     ("qemu-docker-test.yaml", "qemu-x86_64.yaml", "qemu-docker-test.yaml"),
     ("lxc.yaml", "lxc.yaml", "lxc.yaml"),
     ("fastboot-flash.yaml", "fastboot-phone.yaml", "fastboot.yaml"),
+    ("ssh-tests.yaml", "ssh-host.yaml", "ssh.yaml"),
+    ("qemu-secondary-ssh.yaml", "qemu-ssh.yaml", "qemu-secondary-ssh.yaml"),
 ]
 
 

@@ -12,13 +12,14 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
-from lava_common.exceptions import JobError
+from lava_common.exceptions import InfrastructureError, JobError
 from lava_common.safe_paths import inside
 from lava_dispatcher.action import Action
 from lava_dispatcher.actions.test.overlay_bridge import append_tree_to_ramdisk, build_test_overlay
 from lava_dispatcher.context import OverlayInfo
 from lava_dispatcher.device import DeviceConfig
 from lava_dispatcher.plan import JobPlan
+from lava_dispatcher.ssh_target import ssh_target
 
 if TYPE_CHECKING:
     from lava_dispatcher.context import JobContext
@@ -66,8 +67,27 @@ class OverlayAction(Action):
         root.mkdir(parents=True)
         target_dir = results_dir(self.plan, ctx.device)
         build_test_overlay(ctx, self.plan, root, target_dir)
+        if self.parameters.get("authorize") == "ssh":
+            authorize_ssh(ctx, root)
         ctx.overlay = OverlayInfo(root=root, results_dir=target_dir)
         ctx.logger.info(f"overlay for {target_dir} built in {root}")
+
+
+def authorize_ssh(ctx: JobContext, root: Path) -> None:
+    """``authorize: ssh``: the board will accept the worker's ssh key (the device's ssh_identity_file) for
+    root, so that a later ``boot: method: ssh`` (a secondary connection) can log in."""
+    public = Path(f"{ssh_target(ctx.device, require_host=False).identity_file}.pub")
+    if not public.is_file():
+        raise InfrastructureError(f"authorize: ssh needs the public key {public} on this worker "
+                                  "(device dictionary: ssh_identity_file, plus .pub)")
+    ssh_dir = root / "root" / ".ssh"
+    ssh_dir.mkdir(parents=True, exist_ok=True)
+    (root / "root").chmod(0o700)
+    ssh_dir.chmod(0o700)
+    keys = ssh_dir / "authorized_keys"
+    keys.write_text(public.read_text())
+    keys.chmod(0o600)
+    ctx.logger.info(f"authorize: ssh: {public.name} goes to /root/.ssh/authorized_keys")
 
 
 def extract_tarball(tarball: Path, dest: Path) -> None:

@@ -1,0 +1,109 @@
+"""The reference's sample jobs that use ssh devices, schroot, new_connection or secondary connections, through
+``lava-run --validate`` with devices rendered from our templates and the corpus dictionaries.
+
+Each job is listed with what we expect: valid, or refused for a reason outside this area (the test keeps
+the list honest: a job that starts validating, or is refused for another reason, fails it).
+Skips when ../shared/corpus is absent.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from lava_scheduler.device_config.render import render_device_yaml
+from lava_scheduler.jobs.multinode import split_multinode
+
+from .helpers import CORPUS, job_result, run_lava
+
+SECOND_UART = ("{% set connection_list = ['NAME'] %}"
+               "{% set connection_commands = {'NAME': 'telnet localhost 7002'} %}")
+# a QEMU or board host whose guests log in over ssh: the key the worker installs and uses
+GUEST_KEY = "{% set ssh_identity_file = '/etc/lava-dispatcher/dynamic_vm_keys/lava' %}"
+# a guest's deploy carries an action-level MultiNode request (prepare-scp-overlay / api: lava-wait): refused
+# here, which is the MultiNode area's to change; a guest may then validate, or be refused for its request
+MULTINODE_REQUEST = "lava-multinode"
+
+# job -> (corpus dictionary, extra dictionary lines, None when valid or a part of the refusal)
+SINGLE_NODE = {
+    # device type intel1521 has no template here; the job is adapted to our ssh device type
+    "dispatcher/primary-ssh.yaml": ("ssh-host-01", "", None),
+    "dispatcher/ssh-boot.yaml": ("ssh-host-01", "", None),
+    "dispatcher/ssh-deploy.yaml": ("ssh-host-01", "", None),
+    "docs/bbb-2serial.yaml": ("bbb-01", SECOND_UART.replace("NAME", "uart1"), None),
+    # the HiKey boots through UEFI/GRUB, another area's methods
+    "docs/hikey-new-connection.yaml": ("hi6220-hikey-01", SECOND_UART.replace("NAME", "uart0"),
+                                       "no method accepts this block"),
+    "dispatcher/hikey-console.yaml": ("hi6220-hikey-01", SECOND_UART.replace("NAME", "uart0"),
+                                      "no method accepts this block"),
+    # already-split sub-jobs of the reference (not submissions): their group does not match their roles
+    "dispatcher/bbb-ssh-guest.yaml": ("bbb-01", GUEST_KEY, "protocols.lava-multinode"),
+    "server/qemu-ssh-guest-1.yaml": ("qemu01", GUEST_KEY, "protocols.lava-multinode"),
+    "server/qemu-ssh-guest-2.yaml": ("qemu01", GUEST_KEY, "protocols.lava-multinode"),
+}
+# MultiNode submissions: split as the server does; each role validated on the host role's device
+MULTINODE = {
+    "server/qemu-ssh-guest.yaml": ("qemu01", {
+        "host": "the test shell needs an image to carry its overlay",  # a disk image, no cpio ramdisk
+        "guest": MULTINODE_REQUEST,
+    }),
+    "server/mustang-ssh-multinode.yaml": ("mustang1", {
+        "host": "actions[1].boot: no method accepts this block",  # grub-efi: another area's method
+        "guest": MULTINODE_REQUEST,
+    }),
+    "docs/mustang-ssh-guest.yaml": ("mustang1", {
+        "host": "actions[1].boot: no method accepts this block",
+        "guest": MULTINODE_REQUEST,
+    }),
+}
+
+
+def _corpus() -> Path:
+    if not (CORPUS / "jobs").is_dir():
+        pytest.skip(f"the corpus is not here ({CORPUS})")
+    return CORPUS
+
+
+def _device(tmp_path: Path, dictionary: str, extra: str) -> Path:
+    text = (_corpus() / "device-dictionaries" / f"{dictionary}.jinja2").read_text() + extra
+    path = tmp_path / f"{dictionary}.yaml"
+    path.write_text(render_device_yaml(dictionary, text))
+    return path
+
+
+def _outcome(tmp_path: Path, job: dict, device: Path) -> str | None:
+    proc, records, _ = run_lava(tmp_path, job, device, "--validate")
+    return None if proc.returncode == 0 else job_result(records).get("error_msg", proc.stderr[-500:])
+
+
+@pytest.mark.parametrize("name", sorted(SINGLE_NODE))
+def test_single_node_job(tmp_path, name):
+    dictionary, extra, refused = SINGLE_NODE[name]
+    job = yaml.safe_load((_corpus() / "jobs" / name).read_text())
+    outcome = _outcome(tmp_path, job, _device(tmp_path, dictionary, extra))
+    if refused is None:
+        assert outcome is None, outcome
+    else:
+        assert outcome is not None and refused in outcome, outcome
+
+
+@pytest.mark.parametrize("name", sorted(MULTINODE))
+def test_multinode_roles(tmp_path, name):
+    dictionary, refusals = MULTINODE[name]
+    sub_jobs = split_multinode(yaml.safe_load((_corpus() / "jobs" / name).read_text()))
+    device = _device(tmp_path, dictionary, GUEST_KEY)
+    for index, sub_job in enumerate(sub_jobs):
+        job = sub_job.definition
+        others = [other.role for position, other in enumerate(sub_jobs) if position != index]
+        # the server writes the group's roles by job id; lava-run runs as job 1
+        job["protocols"]["lava-multinode"]["roles"] = {"1": sub_job.role,
+                                                       **{str(k + 2): role for k, role in enumerate(others)}}
+        run_dir = tmp_path / str(index)
+        run_dir.mkdir()
+        outcome = _outcome(run_dir, job, device)
+        expected = refusals[sub_job.role]
+        if expected == MULTINODE_REQUEST and outcome is None:
+            continue  # the request is understood: the guest validates
+        assert outcome is not None and expected in outcome, f"{sub_job.role}: {outcome}"
