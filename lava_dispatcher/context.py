@@ -34,6 +34,15 @@ class OverlayInfo:
     tarball: Path | None = None
 
 
+@dataclass(frozen=True)
+class NbdExport:
+    """An nbd-server of this job: where boards find it, and the QEMU drive that reaches it from the worker."""
+
+    host: str  # {NBDSERVERIP}
+    port: int  # {NBDSERVERPORT}
+    name: str  # the export name
+
+
 @dataclass
 class NamespaceState:
     """What the actions of one namespace leave for the later ones."""
@@ -42,6 +51,10 @@ class NamespaceState:
     boot_image_args: list[str] = field(default_factory=list)  # the boot command's arguments for the images
     kernel_type: str = "image"  # the deployed kernel's type: picks booti, bootz or bootm
     overlay: OverlayInfo | None = None
+    nfs_rootfs: Path | None = None  # the extracted root filesystem the board mounts over NFS
+    nbd: NbdExport | None = None  # the root filesystem image an nbd-server of this job serves
+    # console patterns that mean the board cannot reach what the deploy prepared (its NFS root...)
+    boot_failures: list[str] = field(default_factory=list)
     connection: Console | None = None
     # test stage index -> what the signal parser must know of its definitions (test_shell RunInfo)
     test_definitions: dict[int, list[Any]] = field(default_factory=dict)
@@ -61,6 +74,7 @@ class JobContext:
     local_files: LocalFiles = field(default_factory=LocalFiles)
     scratch_dir: Path | None = None
     tftp_dir: Path | None = None
+    nfs_dir: Path | None = None  # the job's folder under the exported NFS root
     namespaces: dict[str, NamespaceState] = field(default_factory=dict)
     namespace: str = DEFAULT_NAMESPACE  # of the action running now
     canceled: bool = False
@@ -110,6 +124,30 @@ class JobContext:
     @overlay.setter
     def overlay(self, value: OverlayInfo | None) -> None:
         self.current.overlay = value
+
+    @property
+    def nfs_rootfs(self) -> Path | None:
+        return self.current.nfs_rootfs
+
+    @nfs_rootfs.setter
+    def nfs_rootfs(self, value: Path | None) -> None:
+        self.current.nfs_rootfs = value
+
+    @property
+    def nbd(self) -> NbdExport | None:
+        return self.current.nbd
+
+    @nbd.setter
+    def nbd(self, value: NbdExport | None) -> None:
+        self.current.nbd = value
+
+    @property
+    def boot_failures(self) -> list[str]:
+        return self.current.boot_failures
+
+    @boot_failures.setter
+    def boot_failures(self, value: list[str]) -> None:
+        self.current.boot_failures = value
 
     @property
     def connection(self) -> Console | None:
