@@ -42,6 +42,7 @@ class JobPlan:
     context: Mapping[str, Any] = field(default_factory=dict)
     environment: Mapping[str, Any] = field(default_factory=dict)
     secrets: Mapping[str, Any] = field(default_factory=dict)
+    protocols: Mapping[str, Any] = field(default_factory=dict)
     tags: tuple[str, ...] = ()
 
     @classmethod
@@ -55,6 +56,7 @@ class JobPlan:
             context=_mapping(job, "context"),
             environment=_mapping(job, "environment"),
             secrets=_mapping(job, "secrets"),
+            protocols=_mapping(job, "protocols"),
             tags=tuple(str(tag) for tag in job.get("tags") or ()),
         )
 

@@ -7,8 +7,11 @@ from __future__ import annotations
 
 from lava_dispatcher.actions.boot.minimal import MinimalBootStrategy
 from lava_dispatcher.actions.boot.qemu import QemuBoot
+from lava_dispatcher.actions.boot.qemu_nfs import QemuNfsBoot
 from lava_dispatcher.actions.boot.uboot import UBootBoot
 from lava_dispatcher.actions.command import DeviceCommand
+from lava_dispatcher.actions.deploy.nbd import NbdDeploy
+from lava_dispatcher.actions.deploy.nfs import NfsDeploy
 from lava_dispatcher.actions.deploy.tftp import TftpDeploy
 from lava_dispatcher.actions.deploy.tmpfs import TmpfsDeploy
 from lava_dispatcher.actions.test.interactive import InteractiveTest
@@ -16,8 +19,8 @@ from lava_dispatcher.actions.test.monitor import MonitorTest
 from lava_dispatcher.actions.test.shell import ShellTest
 from lava_dispatcher.methods import Method
 
-DEPLOY_METHODS: list[type[Method]] = [TmpfsDeploy, TftpDeploy]
-BOOT_METHODS: list[type[Method]] = [QemuBoot, UBootBoot, MinimalBootStrategy]
+DEPLOY_METHODS: list[type[Method]] = [TmpfsDeploy, TftpDeploy, NfsDeploy, NbdDeploy]
+BOOT_METHODS: list[type[Method]] = [QemuBoot, UBootBoot, MinimalBootStrategy, QemuNfsBoot]
 TEST_METHODS: list[type[Method]] = [ShellTest, InteractiveTest, MonitorTest]
 COMMAND_METHODS: list[type[Method]] = [DeviceCommand]
 

@@ -122,7 +122,8 @@ while read -r module; do insmod "/lib/modules/$module" 2>/dev/null; done </etc/m
 arg() { tr ' ' '\n' </proc/cmdline | sed -n "s/^$1=//p" | tail -n 1; }
 NFSROOT=$(arg nfsroot)
 ROOT=$(arg root)
-fail() { echo "netroot: $*"; echo "netroot: falling back to the ramdisk shell"; umount /proc /sys /dev 2>/dev/null; exec /ramdisk-init; }
+# exiting makes the kernel panic: a board without its root must not look booted
+fail() { echo "netroot: failed: $*"; exit 1; }
 if [ -n "$NFSROOT" ]; then
     ip link set lo up
     ip link set eth0 up || fail "no eth0"

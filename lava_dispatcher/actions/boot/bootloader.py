@@ -47,8 +47,24 @@ def placeholders(ctx: JobContext, parameters: dict[str, Any]) -> dict[str, str]:
             values[label.upper()] = str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
     if "RAMDISK" in values:
         values["INITRD"] = values["RAMDISK"]
+    values.update(network_root_values(ctx))
     ramdisk = f"{values['RAMDISK_ADDR']}:${{initrd_size}}" if "RAMDISK" in values else "-"
     values["BOOTX"] = f"{command} {values['KERNEL_ADDR']} {ramdisk} {values['DTB_ADDR']}"
+    return values
+
+
+def network_root_values(ctx: JobContext) -> dict[str, str]:
+    """``{NFSROOTFS}``, ``{NFS_SERVER_IP}``, ``{NBDSERVERIP}``, ``{NBDSERVERPORT}`` when the deploy made them."""
+    # deferred: the nfs deploy module imports this one (dispatcher_ip)
+    from lava_dispatcher.actions.deploy.nfs import export_path, nfs_server_ip
+
+    values = {}
+    if ctx.nfs_rootfs is not None:
+        values["NFSROOTFS"] = export_path(ctx, ctx.nfs_rootfs)
+        values["NFS_SERVER_IP"] = nfs_server_ip(ctx)
+    if ctx.nbd is not None:
+        values["NBDSERVERIP"] = ctx.nbd.host
+        values["NBDSERVERPORT"] = str(ctx.nbd.port)
     return values
 
 

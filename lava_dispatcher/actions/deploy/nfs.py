@@ -26,6 +26,7 @@ from lava_common.exceptions import InfrastructureError, JobError
 from lava_common.safe_paths import inside
 from lava_common.schemas.deploy import DEPLOY_TARGETS
 from lava_dispatcher.action import Action
+from lava_dispatcher.actions.boot.bootloader import dispatcher_ip
 from lava_dispatcher.actions.deploy.download import DownloadRetry
 from lava_dispatcher.actions.deploy.overlay import OverlayAction
 from lava_dispatcher.actions.deploy.tmpfs import image_arg_errors, substitute_image_args
@@ -42,7 +43,7 @@ NFS_ROOTFS = "nfsrootfs"
 NFS_ROOT_FAILURES = (
     r"VFS: Unable to mount root fs via NFS[^\r\n]*",
     r"nfs: server [^\r\n]* not responding",
-    r"netroot: cannot mount [^\r\n]*",
+    r"netroot: failed: [^\r\n]*",
 )
 CHECK_TIMEOUT = 5.0
 
@@ -52,8 +53,6 @@ def nfs_root(dispatcher: DispatcherConfig) -> Path:
 
 
 def nfs_server_ip(ctx: JobContext) -> str:
-    from lava_dispatcher.actions.boot.bootloader import dispatcher_ip  # breaks a cycle: bootloader reads this module
-
     return str(ctx.dispatcher.raw.get("dispatcher_nfs_ip") or dispatcher_ip(ctx))
 
 

@@ -14,6 +14,7 @@ from lava_common.exceptions import JobError
 from lava_common.schemas.deploy import DEPLOY_TARGETS
 from lava_dispatcher.action import Action
 from lava_dispatcher.actions.deploy.download import DownloadRetry
+from lava_dispatcher.actions.deploy.nfs import NFS_ROOTFS, ApplyNfsOverlay, nfs_root_actions
 from lava_dispatcher.actions.deploy.overlay import (
     LAVA_OVERLAY,
     ApplyOverlayAction,
@@ -100,6 +101,10 @@ class TftpAction(Action):
             block = parameters.get(label)
             if isinstance(block, dict):
                 pipeline.add_action(DownloadRetry(label, block, dest_dir="tftp"), parameters)
+        if isinstance(parameters.get(NFS_ROOTFS), dict):
+            # the board mounts this root: the test overlay and modules go there, not into the ramdisk
+            for action in (*nfs_root_actions(parameters[NFS_ROOTFS]), ApplyNfsOverlay()):
+                pipeline.add_action(action, parameters)
         ramdisk_overlays = self._ramdisk_overlays(parameters)
         if ramdisk_overlays:
             pipeline.add_action(ApplyOverlayAction([ramdisk_overlays]), parameters)
@@ -107,7 +112,7 @@ class TftpAction(Action):
         pipeline.add_action(PublishTftpFiles(), parameters)
 
     def _ramdisk_overlays(self, parameters: dict[str, Any]) -> ImageOverlays | None:
-        if not isinstance(parameters.get("ramdisk"), dict):
+        if not isinstance(parameters.get("ramdisk"), dict) or isinstance(parameters.get(NFS_ROOTFS), dict):
             return None
         overlays: list[TreeOverlay] = []
         if self.plan.needs_overlay:
@@ -130,8 +135,9 @@ class TftpAction(Action):
         super().validate()
         if not isinstance(self.parameters.get("kernel"), dict):
             self.errors.append("'kernel' (with a url) is required for a tftp deploy")
-        if self.plan.needs_overlay and not isinstance(self.parameters.get("ramdisk"), dict):
-            self.errors.append("the test shell needs a 'ramdisk' to carry its overlay (nfsrootfs is not supported)")
+        carriers = ("ramdisk", NFS_ROOTFS)
+        if self.plan.needs_overlay and not any(isinstance(self.parameters.get(c), dict) for c in carriers):
+            self.errors.append("the test shell needs a 'ramdisk' or an 'nfsrootfs' to carry its overlay")
 
 
 class TftpDeploy(DeployMethod):
