@@ -53,8 +53,9 @@ class NamespaceState:
     overlay: OverlayInfo | None = None
     nfs_rootfs: Path | None = None  # the extracted root filesystem the board mounts over NFS
     nbd: NbdExport | None = None  # the root filesystem image an nbd-server of this job serves
-    # console patterns that mean the board cannot reach what the deploy prepared (its NFS root...)
+    # console patterns that mean the board cannot mount the root the deploy prepared, and that root
     boot_failures: list[str] = field(default_factory=list)
+    network_root: str = ""  # e.g. "NFS root 10.0.2.2:/srv/nfs/42-nfs-x/rootfs", for the error message
     connection: Console | None = None
     # test stage index -> what the signal parser must know of its definitions (test_shell RunInfo)
     test_definitions: dict[int, list[Any]] = field(default_factory=dict)
@@ -148,6 +149,14 @@ class JobContext:
     @boot_failures.setter
     def boot_failures(self, value: list[str]) -> None:
         self.current.boot_failures = value
+
+    @property
+    def network_root(self) -> str:
+        return self.current.network_root
+
+    @network_root.setter
+    def network_root(self, value: str) -> None:
+        self.current.network_root = value
 
     @property
     def connection(self) -> Console | None:

@@ -28,7 +28,8 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 SCRIPT_ID=$(cat "$HERE/build-netroot.sh" | cksum | cut -d' ' -f1)
 FILES="arm64/netroot.cpio.gz arm64/rootfs.tar.gz arm64/rootfs.ext4"
 # load order matters only for symbols; modprobe --show-depends gives each module's prerequisites
-MODULES="virtio_pci virtio_net virtio_blk nfsv4 ext4"
+# crc32c_generic: ext4 asks the crypto API for crc32c at mount time, not through a symbol
+MODULES="virtio_pci virtio_net virtio_blk nfsv4 crc32c_generic ext4"
 
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)

@@ -124,7 +124,7 @@ def test_xnbd_port_and_server_config(tmp_path):
     assert xnbd_port({}) == "auto"
     assert xnbd_port({"lava-xnbd": {"port": 55123}}) == 55123
     assert 55000 <= free_port() < 56000
-    config = nbd_server_config(tmp_path / "root.ext4", 55123, tmp_path / "pid")
+    config = nbd_server_config(tmp_path / "root.ext4", 55123)
     assert "port = 55123" in config and f"exportname = {tmp_path / 'root.ext4'}" in config
 
 
@@ -182,7 +182,8 @@ def test_missing_export_ends_the_job_naming_the_server(tmp_path, ganesha):
                                 dispatcher_extra=dispatcher)
     result = job_result(records)
     assert result["result"] == "fail" and result["error_type"] == "Infrastructure"
-    assert f"cannot mount 10.0.2.2:{tmp_path / 'not-exported'}/t-1-nfs-" in result["error_msg"]
+    assert f"the board cannot mount its NFS root 10.0.2.2:{tmp_path / 'not-exported'}/t-1-nfs-" in result["error_msg"]
+    assert "netroot: failed: cannot mount" in result["error_msg"]
     assert not _left(str(tmp_path / "dl"))
 
 

@@ -86,7 +86,7 @@ class LoginAction(Action):
         prompts = prompt_list(self.parameters)
         auto_login = self.parameters.get("auto_login") or {}
         fixed = [] if ignore else [PANIC_PATTERN]
-        # what the deploy knows means the board cannot reach it (its NFS root...): no use waiting for a prompt
+        # the deploy knows these mean the board cannot mount its root: no use waiting for a prompt
         failures = list(ctx.boot_failures)
         fixed += failures
         login = [auto_login["login_prompt"], "Login incorrect"] if auto_login else []
@@ -104,7 +104,7 @@ class LoginAction(Action):
                 self._panic(ctx, detector)
             if index < len(fixed):
                 matched = console.match.group(0) if hasattr(console.match, "group") else chosen
-                raise InfrastructureError(f"the board cannot reach what the deploy prepared for it: '{matched.strip()}'")
+                raise InfrastructureError(f"the board cannot mount its {ctx.network_root or 'root'}: '{matched.strip()}'")
             if login and chosen == "Login incorrect":
                 raise JobError("login failed: 'Login incorrect'")
             if login and index == len(fixed) and chosen == auto_login["login_prompt"]:

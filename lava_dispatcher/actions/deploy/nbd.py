@@ -23,6 +23,7 @@ from lava_common.schemas.deploy import DEPLOY_TARGETS
 from lava_dispatcher.action import Action
 from lava_dispatcher.actions.boot.bootloader import dispatcher_ip
 from lava_dispatcher.actions.deploy.download import DownloadRetry
+from lava_dispatcher.actions.deploy.nfs import NETROOT_FAILURE
 from lava_dispatcher.actions.deploy.overlay import OverlayAction
 from lava_dispatcher.actions.deploy.tftp import PrepareTftpDir, PublishTftpFiles
 from lava_dispatcher.context import NbdExport
@@ -38,6 +39,7 @@ EXPORT_NAME = "lava"
 PORT_RANGE = range(55000, 56000)  # the reference's lava-xnbd ports
 READY_TIMEOUT = 10.0
 BOOT_FILES = ("kernel", "initrd", "ramdisk", "dtb")
+NBD_ROOT_FAILURES = (r"VFS: Cannot open root device[^\r\n]*", NETROOT_FAILURE)
 
 
 def xnbd_port(protocols: dict[str, Any]) -> int | str:
@@ -62,8 +64,8 @@ def free_port(ports: range = PORT_RANGE) -> int:
     raise InfrastructureError(f"no free port for nbd-server in {ports.start}-{ports.stop - 1}")
 
 
-def nbd_server_config(image: Path, port: int, pid_file: Path) -> str:
-    return f"[generic]\nport = {port}\npidfile = {pid_file}\n[{EXPORT_NAME}]\nexportname = {image}\n"
+def nbd_server_config(image: Path, port: int) -> str:
+    return f"[generic]\nport = {port}\n[{EXPORT_NAME}]\nexportname = {image}\n"
 
 
 def _debugfs_quote(path: str, where: str) -> str:
@@ -140,10 +142,10 @@ class StartNbdServer(Action):
         folder = ctx.scratch() / "nbd"
         folder.mkdir(exist_ok=True)
         config, pid_file = folder / "config", folder / "nbd-server.pid"
-        config.write_text(nbd_server_config(ctx.downloaded[NBD_ROOT], port, pid_file))
+        config.write_text(nbd_server_config(ctx.downloaded[NBD_ROOT], port))
         # nbd-server detaches (its own session: pid = process group) and writes its pid; "-d" would
         # keep it in the foreground but serve a single connection
-        proc = subprocess.run([binary, "-C", str(config)], capture_output=True, text=True, check=False, timeout=30)
+        proc = subprocess.run([binary, "-C", str(config), "-p", str(pid_file)], capture_output=True, text=True, check=False, timeout=30)
         pid = _read_pid(pid_file, READY_TIMEOUT)
         if pid is not None:
             ctx.processes.add(pid)  # stopped with the job's other processes when it ends
@@ -156,6 +158,8 @@ class StartNbdServer(Action):
             tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
             raise InfrastructureError(f"nbd-server did not start on port {port}: {' | '.join(tail) or 'no output'}")
         ctx.nbd = NbdExport(host=dispatcher_ip(ctx), port=port, name=EXPORT_NAME)
+        ctx.network_root = f"NBD root nbd://{ctx.nbd.host}:{port}/{EXPORT_NAME} (nbd-server pid {pid})"
+        ctx.boot_failures = list(NBD_ROOT_FAILURES)
         ctx.logger.info(f"nbd-server (pid {pid}) serves {ctx.downloaded[NBD_ROOT].name} on port {port}")
 
 

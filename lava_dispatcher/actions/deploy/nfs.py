@@ -40,10 +40,11 @@ if TYPE_CHECKING:
 NFS_ROOTFS = "nfsrootfs"
 # what the board prints when its NFS root cannot be mounted: the kernel's own
 # messages, and those of an initramfs that mounts the root (share/test-images/build-netroot.sh)
+NETROOT_FAILURE = r"netroot: failed: [^\r\n]*"
 NFS_ROOT_FAILURES = (
     r"VFS: Unable to mount root fs via NFS[^\r\n]*",
     r"nfs: server [^\r\n]* not responding",
-    r"netroot: failed: [^\r\n]*",
+    NETROOT_FAILURE,
 )
 CHECK_TIMEOUT = 5.0
 
@@ -146,7 +147,8 @@ class ExtractNfsRootfs(Action):
         archive.unlink()  # a root filesystem is large: keep one copy of it
         ctx.nfs_rootfs = rootfs
         ctx.boot_failures = list(NFS_ROOT_FAILURES)
-        ctx.logger.info(f"{self.label}: extracted into {rootfs}, exported as {nfs_server_ip(ctx)}:{export_path(ctx, rootfs)}")
+        ctx.network_root = f"NFS root {nfs_server_ip(ctx)}:{export_path(ctx, rootfs)}"
+        ctx.logger.info(f"{self.label}: extracted into {rootfs}, the board mounts its {ctx.network_root}")
 
 
 class ApplyNfsOverlay(Action):
