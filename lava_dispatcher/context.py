@@ -35,6 +35,14 @@ class OverlayInfo:
 
 
 @dataclass(frozen=True)
+class NfsExport:
+    """An NFS root as the board mounts it: ``{NFS_SERVER_IP}`` and ``{NFSROOTFS}``."""
+
+    server: str
+    path: str
+
+
+@dataclass(frozen=True)
 class NbdExport:
     """An nbd-server of this job: where boards find it, and the QEMU drive that reaches it from the worker."""
 
@@ -52,6 +60,7 @@ class NamespaceState:
     kernel_type: str = "image"  # the deployed kernel's type: picks booti, bootz or bootm
     overlay: OverlayInfo | None = None
     nfs_rootfs: Path | None = None  # the extracted root filesystem the board mounts over NFS
+    nfs_export: NfsExport | None = None  # what the board mounts: that folder, or a persistent_nfs address
     nbd: NbdExport | None = None  # the root filesystem image an nbd-server of this job serves
     # console patterns that mean the board cannot mount the root the deploy prepared, and that root
     boot_failures: list[str] = field(default_factory=list)
@@ -133,6 +142,14 @@ class JobContext:
     @nfs_rootfs.setter
     def nfs_rootfs(self, value: Path | None) -> None:
         self.current.nfs_rootfs = value
+
+    @property
+    def nfs_export(self) -> NfsExport | None:
+        return self.current.nfs_export
+
+    @nfs_export.setter
+    def nfs_export(self, value: NfsExport | None) -> None:
+        self.current.nfs_export = value
 
     @property
     def nbd(self) -> NbdExport | None:

@@ -55,13 +55,10 @@ def placeholders(ctx: JobContext, parameters: dict[str, Any]) -> dict[str, str]:
 
 def network_root_values(ctx: JobContext) -> dict[str, str]:
     """``{NFSROOTFS}``, ``{NFS_SERVER_IP}``, ``{NBDSERVERIP}``, ``{NBDSERVERPORT}`` when the deploy made them."""
-    # deferred: the nfs deploy module imports this one (dispatcher_ip)
-    from lava_dispatcher.actions.deploy.nfs import export_path, nfs_server_ip
-
     values = {}
-    if ctx.nfs_rootfs is not None:
-        values["NFSROOTFS"] = export_path(ctx, ctx.nfs_rootfs)
-        values["NFS_SERVER_IP"] = nfs_server_ip(ctx)
+    if ctx.nfs_export is not None:
+        values["NFSROOTFS"] = ctx.nfs_export.path
+        values["NFS_SERVER_IP"] = ctx.nfs_export.server
     if ctx.nbd is not None:
         values["NBDSERVERIP"] = ctx.nbd.host
         values["NBDSERVERPORT"] = str(ctx.nbd.port)

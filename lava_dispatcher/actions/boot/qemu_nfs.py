@@ -34,7 +34,7 @@ class CallQemuNfsAction(CallQemuAction):
             self.errors.append(f"the device's boot.methods.{self.method}.parameters.append is missing")
 
     def extra_args(self, ctx: JobContext) -> list[str]:
-        if ctx.nfs_rootfs is None:
+        if ctx.nfs_export is None:
             raise JobError("qemu-nfs needs a deploy to nfs with an nfsrootfs before it")
         append = ((ctx.device.boot_methods().get(self.method) or {}).get("parameters") or {}).get("append") or {}
         parts = [f"console={append['console']}"] if append.get("console") else []

@@ -30,6 +30,7 @@ from lava_dispatcher.actions.boot.bootloader import dispatcher_ip
 from lava_dispatcher.actions.deploy.download import DownloadRetry
 from lava_dispatcher.actions.deploy.overlay import OverlayAction
 from lava_dispatcher.actions.deploy.tmpfs import image_arg_errors, substitute_image_args
+from lava_dispatcher.context import NfsExport
 from lava_dispatcher.device import DeviceConfig, DispatcherConfig
 from lava_dispatcher.methods import DeployMethod
 from lava_dispatcher.plan import JobPlan, PlanBlock
@@ -82,6 +83,12 @@ def check_nfs_server(ctx: JobContext) -> None:
             f"the NFS server {address} (nfs_server_check) does not answer: {exc}; "
             f"boards would mount from {nfs_server_ip(ctx)}"
         ) from exc
+
+
+def set_nfs_root(ctx: JobContext, export: NfsExport) -> None:
+    ctx.nfs_export = export
+    ctx.boot_failures = list(NFS_ROOT_FAILURES)
+    ctx.network_root = f"NFS root {export.server}:{export.path}"
 
 
 def run_tar(argv: list[str], what: str) -> None:
@@ -146,8 +153,7 @@ class ExtractNfsRootfs(Action):
         shutil.rmtree(staging, ignore_errors=True)
         archive.unlink()  # a root filesystem is large: keep one copy of it
         ctx.nfs_rootfs = rootfs
-        ctx.boot_failures = list(NFS_ROOT_FAILURES)
-        ctx.network_root = f"NFS root {nfs_server_ip(ctx)}:{export_path(ctx, rootfs)}"
+        set_nfs_root(ctx, NfsExport(nfs_server_ip(ctx), export_path(ctx, rootfs)))
         ctx.logger.info(f"{self.label}: extracted into {rootfs}, the board mounts its {ctx.network_root}")
 
 
@@ -174,6 +180,47 @@ class ApplyNfsOverlay(Action):
                      "-C", str(ctx.overlay.root), "."], "the test overlay")
             run_tar([*extract, str(tarball)], "the test overlay")
             ctx.logger.info(f"lava overlay unpacked into the NFS root at {ctx.overlay.results_dir}")
+
+
+class PersistentNfs(Action):
+    """``persistent_nfs: {address: host:/path}``: a root the board mounts from a server this job does not manage.
+
+    Nothing is extracted and nothing is removed afterwards. The test overlay
+    can only be written when the path is a folder of this worker (the worker
+    cannot mount NFS itself); otherwise the job says so and goes on, as the
+    tests may be installed there already.
+    """
+
+    name = "persistent-nfs-overlay"
+    description = "use a persistent NFS root and add the test overlay where the worker can"
+    summary = "persistent NFS root"
+    section = "deploy"
+
+    def __init__(self, block: dict[str, Any]) -> None:
+        super().__init__()
+        self.block = block
+
+    @property
+    def address(self) -> tuple[str, str]:
+        server, _, path = str(self.block.get("address", "")).partition(":")
+        return server, path
+
+    def validate(self) -> None:
+        server, path = self.address
+        if not server or not path.startswith("/"):
+            self.errors.append(f"persistent_nfs.address: '{self.block.get('address')}' is not 'server:/absolute/path'")
+
+    def run(self, ctx: JobContext) -> None:
+        server, path = self.address
+        set_nfs_root(ctx, NfsExport(server, path))
+        if ctx.overlay is None or self.block.get("install_overlay") is False:
+            return
+        folder = Path(path)
+        if not folder.is_dir():
+            ctx.logger.warning(f"persistent_nfs: {path} is not a folder of this worker: the test overlay is not installed")
+            return
+        ctx.nfs_rootfs = folder
+        ApplyNfsOverlay().run(ctx)
 
 
 def nfs_root_actions(block: dict[str, Any]) -> list[Action]:
