@@ -16,6 +16,9 @@ HERE = Path(__file__).parent
 CASES = [
     ("qemu-tests.yaml", "qemu-x86_64.yaml", "qemu.yaml"),
     ("uboot-tftp.yaml", "uboot-arm64.yaml", "uboot.yaml"),
+    ("qemu-nfs.yaml", "qemu-arm64-netroot.yaml", "qemu-nfs.yaml"),
+    ("nbd.yaml", "qemu-arm64-netroot.yaml", "nbd.yaml"),
+    ("uboot-nfs.yaml", "uboot-arm64.yaml", "uboot-nfs.yaml"),
 ]
 
 
