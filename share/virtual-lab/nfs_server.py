@@ -85,7 +85,8 @@ class GaneshaServer:
     def log_file(self) -> Path:
         return self.state_dir / "ganesha.log"
 
-    def start(self) -> None:
+    def prepare(self) -> list[str]:
+        """Write the configuration; ganesha's argv (foreground, its log and pid file under ``state_dir``)."""
         binary = shutil.which(GANESHA) or shutil.which(GANESHA, path="/usr/bin:/usr/sbin")
         if binary is None:
             raise NfsServerError(f"{GANESHA} is not installed (apt-get install nfs-ganesha nfs-ganesha-vfs)")
@@ -94,13 +95,19 @@ class GaneshaServer:
         self.export_root.mkdir(parents=True, exist_ok=True)
         config = self.state_dir / "ganesha.conf"
         config.write_text(ganesha_conf(self.export_root, self.port, self.state_dir, self.listen))
+        return [binary, "-F", "-f", str(config), "-L", str(self.log_file), "-p", str(self.state_dir / "ganesha.pid")]
+
+    def ready(self) -> bool:
+        return port_open(self.listen, self.port)
+
+    def start(self) -> None:
+        """Run ganesha as a child of this process (tests); the virtual lab supervises it with its others."""
         self.process = subprocess.Popen(
-            [binary, "-F", "-f", str(config), "-L", str(self.log_file), "-p", str(self.state_dir / "ganesha.pid")],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            self.prepare(), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             start_new_session=True,
         )
         end = time.monotonic() + READY_TIMEOUT
-        while not port_open(self.listen, self.port):
+        while not self.ready():
             if self.process.poll() is not None or time.monotonic() > end:
                 self.stop()
                 raise NfsServerError(f"{GANESHA} did not start on {self.listen}:{self.port} (log: {self.log_file})")
