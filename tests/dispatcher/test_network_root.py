@@ -234,3 +234,30 @@ def test_uboot_boots_its_root_over_nfs(tmp_path, ganesha):
     assert any(f"nfsroot=10.0.2.2:{tmp_path / 'nfs'}/t-1-nfs-" in i for i in inputs), inputs
     assert list((tmp_path / "nfs").iterdir()) == [] and list(tftp.iterdir()) == []
     assert not _left(str(state))
+
+
+def test_a_hostile_root_filesystem_writes_nothing_outside_its_folder(tmp_path):
+    """Members with '..' or written through a planted link: tar refuses them, the job names the archive."""
+    import io
+    import tarfile
+
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    archive = tmp_path / "evil.tar"
+    with tarfile.open(archive, "w") as tar:
+        link = tarfile.TarInfo("escape")
+        link.type, link.linkname = tarfile.SYMTYPE, str(outside)
+        tar.addfile(link)
+        for name in ("escape/planted", "../dotdot"):
+            info = tarfile.TarInfo(name)
+            info.size = 4
+            tar.addfile(info, io.BytesIO(b"evil"))
+    imgs = type("Imgs", (), {"kernel": archive, "initramfs": archive, "rootfs_tar": archive})
+    definition = qemu_nfs_job(imgs, None)
+    del definition["actions"][0]["deploy"]["images"]["nfsrootfs"]["compression"]
+    proc, records, _ = run_lava(tmp_path, definition, qemu_device(tmp_path), timeout=60,
+                                dispatcher_extra=nfs_dispatcher(tmp_path))
+    result = job_result(records)
+    assert result["result"] == "fail" and "nfsrootfs 'evil.tar': tar failed" in result["error_msg"]
+    assert list(outside.iterdir()) == [] and not (tmp_path / "nfs" / "dotdot").exists()
+    assert list((tmp_path / "nfs").iterdir()) == []
