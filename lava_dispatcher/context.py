@@ -44,7 +44,7 @@ class NfsExport:
 
 @dataclass(frozen=True)
 class NbdExport:
-    """An nbd-server of this job: where boards find it, and the QEMU drive that reaches it from the worker."""
+    """The nbd-server this job started: where boards find it, and the export's name."""
 
     host: str  # {NBDSERVERIP}
     port: int  # {NBDSERVERPORT}

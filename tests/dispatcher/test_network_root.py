@@ -117,7 +117,7 @@ def test_nfs_deploy_without_rootfs_is_refused(tmp_path):
                      {"method": "qemu-nfs"})
     proc, records, _ = run_lava(tmp_path, definition, qemu_device(tmp_path), "--validate")
     assert proc.returncode != 0
-    assert "'nfsrootfs' (a root filesystem tarball with a url) is required" in proc.stderr
+    assert "'nfsrootfs' (a root filesystem tarball with a url) or 'persistent_nfs' is required" in proc.stderr
 
 
 def test_xnbd_port_and_server_config(tmp_path):

@@ -87,8 +87,7 @@ class LoginAction(Action):
         auto_login = self.parameters.get("auto_login") or {}
         fixed = [] if ignore else [PANIC_PATTERN]
         # the deploy knows these mean the board cannot mount its root: no use waiting for a prompt
-        failures = list(ctx.boot_failures)
-        fixed += failures
+        fixed += ctx.boot_failures
         login = [auto_login["login_prompt"], "Login incorrect"] if auto_login else []
         patterns = fixed + login + prompts
         sent_user = False

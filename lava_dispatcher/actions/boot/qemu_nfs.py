@@ -21,6 +21,7 @@ from lava_dispatcher.plan import JobPlan, PlanBlock
 if TYPE_CHECKING:
     from lava_dispatcher.context import JobContext
 
+
 class CallQemuNfsAction(CallQemuAction):
     name = "execute-qemu-nfs"
     description = "call qemu to boot a kernel whose root is on NFS"

@@ -145,16 +145,15 @@ class StartNbdServer(Action):
         config.write_text(nbd_server_config(ctx.downloaded[NBD_ROOT], port))
         # nbd-server detaches (its own session: pid = process group) and writes its pid; "-d" would
         # keep it in the foreground but serve a single connection
-        proc = subprocess.run([binary, "-C", str(config), "-p", str(pid_file)], capture_output=True, text=True, check=False, timeout=30)
-        pid = _read_pid(pid_file, READY_TIMEOUT)
+        proc = subprocess.run([binary, "-C", str(config), "-p", str(pid_file)],
+                              capture_output=True, text=True, check=False, timeout=30)
+        pid = _read_pid(pid_file, READY_TIMEOUT) if proc.returncode == 0 else None
         if pid is not None:
             ctx.processes.add(pid)  # stopped with the job's other processes when it ends
-        limit = time.monotonic() + READY_TIMEOUT
-        while pid is not None and not port_open("127.0.0.1", port):
-            if time.monotonic() > limit:
-                pid = None
-            time.sleep(0.1)
-        if proc.returncode != 0 or pid is None:
+            limit = time.monotonic() + READY_TIMEOUT
+            while not port_open("127.0.0.1", port) and time.monotonic() < limit:
+                time.sleep(0.1)
+        if pid is None or not port_open("127.0.0.1", port):
             tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
             raise InfrastructureError(f"nbd-server did not start on port {port}: {' | '.join(tail) or 'no output'}")
         ctx.nbd = NbdExport(host=dispatcher_ip(ctx), port=port, name=EXPORT_NAME)

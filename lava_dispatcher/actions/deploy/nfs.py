@@ -39,6 +39,8 @@ if TYPE_CHECKING:
     from lava_dispatcher.context import JobContext
 
 NFS_ROOTFS = "nfsrootfs"
+# what the bootloader form of ``to: nfs`` downloads (``images:`` lists its own)
+ARTEFACTS = ("kernel", "ramdisk", "initrd", "dtb", "modules", NFS_ROOTFS, "preseed", "tee")
 # what the board prints when its NFS root cannot be mounted: the kernel's own
 # messages, and those of an initramfs that mounts the root (share/test-images/build-netroot.sh)
 NETROOT_FAILURE = r"netroot: failed: [^\r\n]*"
@@ -245,8 +247,9 @@ class NfsAction(Action):
 
     def _artefacts(self, parameters: dict[str, Any]) -> dict[str, Any]:
         images = parameters.get("images")
-        source = images if isinstance(images, dict) else parameters
-        return {k: v for k, v in source.items() if isinstance(v, dict) and k not in ("timeout", "timeouts")}
+        if isinstance(images, dict):
+            return {k: v for k, v in images.items() if isinstance(v, dict)}
+        return {k: parameters[k] for k in ARTEFACTS if isinstance(parameters.get(k), dict)}
 
     def populate(self, parameters: dict[str, Any]) -> None:
         pipeline = self.new_pipeline()
@@ -258,13 +261,16 @@ class NfsAction(Action):
                     pipeline.add_action(action, parameters)
             else:
                 pipeline.add_action(DownloadRetry(label, block), parameters)
-        pipeline.add_action(ApplyNfsOverlay(), parameters)
+        if isinstance(parameters.get("persistent_nfs"), dict):
+            pipeline.add_action(PersistentNfs(parameters["persistent_nfs"]), parameters)
+        else:
+            pipeline.add_action(ApplyNfsOverlay(), parameters)
 
     def validate(self) -> None:
         super().validate()
         artefacts = self._artefacts(self.parameters)
-        if NFS_ROOTFS not in artefacts:
-            self.errors.append(f"'{NFS_ROOTFS}' (a root filesystem tarball with a url) is required for an nfs deploy")
+        if NFS_ROOTFS not in artefacts and not isinstance(self.parameters.get("persistent_nfs"), dict):
+            self.errors.append(f"'{NFS_ROOTFS}' (a root filesystem tarball with a url) or 'persistent_nfs' is required")
         images = self.parameters.get("images")
         if isinstance(images, dict):
             self.errors.extend(image_arg_errors({k: v for k, v in images.items() if k != NFS_ROOTFS}))
