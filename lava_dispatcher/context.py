@@ -84,7 +84,7 @@ class JobContext:
     local_files: LocalFiles = field(default_factory=LocalFiles)
     scratch_dir: Path | None = None
     tftp_dir: Path | None = None
-    nfs_dir: Path | None = None  # the job's folder under the exported NFS root
+    nfs_dirs: list[Path] = field(default_factory=list)  # the job's folders under the exported NFS root
     namespaces: dict[str, NamespaceState] = field(default_factory=dict)
     namespace: str = DEFAULT_NAMESPACE  # of the action running now
     canceled: bool = False

@@ -119,8 +119,8 @@ class PrepareNfsDir(Action):
             folder = Path(tempfile.mkdtemp(prefix=f"{ctx.dispatcher.prefix}{ctx.job_id}-nfs-", dir=root)).resolve()
         except OSError as exc:
             raise InfrastructureError(f"cannot create the job's NFS folder under '{root}': {exc.strerror}") from exc
+        ctx.nfs_dirs.append(folder)  # one per namespace that deploys an NFS root; all go with the job
         folder.chmod(0o755)  # the NFS server may run as another user
-        ctx.nfs_dir = folder
         ctx.logger.info(f"NFS folder: {folder}")
 
 
@@ -141,16 +141,17 @@ class ExtractNfsRootfs(Action):
             self.errors.append(f"{self.label}.prefix: '{prefix}' must be a relative path inside the archive")
 
     def run(self, ctx: JobContext) -> None:
-        if ctx.nfs_dir is None:
+        if not ctx.nfs_dirs:
             raise JobError("no NFS folder to extract into")
+        folder = ctx.nfs_dirs[-1]  # this namespace's: PrepareNfsDir just made it
         archive = ctx.downloaded[self.label]
-        staging = ctx.nfs_dir / ".rootfs"
+        staging = folder / ".rootfs"
         staging.mkdir()
         run_tar(["tar", "-x", "--numeric-owner", "-f", str(archive), "-C", str(staging)], f"{self.label} '{archive.name}'")
         top = inside(staging, str(self.block.get("prefix") or ""), f"{self.label}.prefix")
         if not top.is_dir():
             raise JobError(f"{self.label}.prefix: '{self.block.get('prefix')}' is not a folder of the archive")
-        rootfs = ctx.nfs_dir / "rootfs"
+        rootfs = folder / "rootfs"
         top.rename(rootfs)
         shutil.rmtree(staging, ignore_errors=True)
         archive.unlink()  # a root filesystem is large: keep one copy of it
