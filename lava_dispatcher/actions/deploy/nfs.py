@@ -161,12 +161,19 @@ class ExtractNfsRootfs(Action):
 
 
 class ApplyNfsOverlay(Action):
-    """The test overlay, and a ``modules`` tarball, unpacked into the extracted root filesystem."""
+    """The test overlay, and a ``modules`` tarball, unpacked into the extracted root filesystem.
+
+    The root's block may say ``install_overlay: false`` / ``install_modules: false`` (tests already in it).
+    """
 
     name = "apply-overlay-nfs"
     description = "unpack the test overlay and modules into the NFS root"
     summary = "overlay the NFS root"
     section = "deploy"
+
+    def __init__(self, block: dict[str, Any] | None = None) -> None:
+        super().__init__()
+        self.block = block or {}
 
     def run(self, ctx: JobContext) -> None:
         rootfs = ctx.nfs_rootfs
@@ -174,10 +181,10 @@ class ApplyNfsOverlay(Action):
             raise JobError("no NFS root filesystem to overlay")
         # an existing link in the root filesystem (a symlinked /lava-42...) is replaced, never followed
         extract = ["tar", "-x", "--numeric-owner", "--no-overwrite-dir", "-C", str(rootfs), "-f"]
-        if "modules" in ctx.downloaded:
+        if "modules" in ctx.downloaded and self.block.get("install_modules") is not False:
             run_tar([*extract, str(ctx.downloaded["modules"])], "modules")
             ctx.logger.info("modules unpacked into the NFS root")
-        if ctx.overlay is not None:
+        if ctx.overlay is not None and self.block.get("install_overlay") is not False:
             tarball = ctx.scratch() / "overlay-nfs.tar"
             run_tar(["tar", "-c", "--numeric-owner", "--owner=0", "--group=0", "-f", str(tarball),
                      "-C", str(ctx.overlay.root), "."], "the test overlay")
@@ -223,7 +230,7 @@ class PersistentNfs(Action):
             ctx.logger.warning(f"persistent_nfs: {path} is not a folder of this worker: the test overlay is not installed")
             return
         ctx.nfs_rootfs = folder
-        ApplyNfsOverlay().run(ctx)
+        ApplyNfsOverlay(self.block).run(ctx)
 
 
 def nfs_root_actions(block: dict[str, Any]) -> list[Action]:
@@ -265,7 +272,7 @@ class NfsAction(Action):
         if isinstance(parameters.get("persistent_nfs"), dict):
             pipeline.add_action(PersistentNfs(parameters["persistent_nfs"]), parameters)
         else:
-            pipeline.add_action(ApplyNfsOverlay(), parameters)
+            pipeline.add_action(ApplyNfsOverlay(self._artefacts(parameters).get(NFS_ROOTFS)), parameters)
 
     def validate(self) -> None:
         super().validate()

@@ -103,7 +103,8 @@ class TftpAction(Action):
                 pipeline.add_action(DownloadRetry(label, block, dest_dir="tftp"), parameters)
         if isinstance(parameters.get(NFS_ROOTFS), dict):
             # the board mounts this root: the test overlay and modules go there, not into the ramdisk
-            for action in (*nfs_root_actions(parameters[NFS_ROOTFS]), ApplyNfsOverlay()):
+            root = parameters[NFS_ROOTFS]
+            for action in (*nfs_root_actions(root), ApplyNfsOverlay(root)):
                 pipeline.add_action(action, parameters)
         elif isinstance(parameters.get("persistent_nfs"), dict):
             pipeline.add_action(PersistentNfs(parameters["persistent_nfs"]), parameters)
