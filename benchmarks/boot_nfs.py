@@ -80,6 +80,13 @@ def lava_run(work: Path, job: dict, device: dict, dispatcher: dict) -> tuple[flo
 
     power_on = when(r"start: [\d.]+ (reset-device|boot-qemu-image)")
     login = when(r"end: [\d.]+ auto-login-action")
+    steps = {}
+    for record in records:
+        found = re.match(r"(start|end): (2\.\d+) (\S+)", str(record["msg"]))
+        if found:
+            steps.setdefault(found.group(3), {})[found.group(1)] = datetime.fromisoformat(record["dt"])
+    print("    lava-run boot steps: " + ", ".join(
+        f"{name} {(t['end'] - t['start']).total_seconds():.1f} s" for name, t in steps.items() if len(t) == 2))
     return (login - power_on).total_seconds(), whole
 
 

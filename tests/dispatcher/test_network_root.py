@@ -261,3 +261,22 @@ def test_a_hostile_root_filesystem_writes_nothing_outside_its_folder(tmp_path):
     assert result["result"] == "fail" and "nfsrootfs 'evil.tar': tar failed" in result["error_msg"]
     assert list(outside.iterdir()) == [] and not (tmp_path / "nfs" / "dotdot").exists()
     assert list((tmp_path / "nfs").iterdir()) == []
+
+
+def test_persistent_nfs_overlay_only_below_the_workers_nfs_root(tmp_path):
+    """A job naming a worker folder outside nfs_root (here a stand-in for /etc) gets no overlay written there."""
+    target = tmp_path / "etc"
+    target.mkdir()
+    inside_root = tmp_path / "nfs" / "shared-root"
+    inside_root.mkdir(parents=True)
+    kernel = tmp_path / "Image"
+    kernel.write_bytes(b"x")
+    device = render(tmp_path, "{% extends 'qemu.jinja2' %}\n", arch="arm64")
+    for path, written in ((target, False), (inside_root, True)):
+        definition = job("persistent", {"to": "nfs", "kernel": {"url": f"file://{kernel}"},
+                                        "persistent_nfs": {"address": f"10.0.2.2:{path}"}},
+                         {"method": "qemu-nfs"}, fs_type="nfs4", minutes=1)
+        definition["timeouts"]["action"] = {"seconds": 20}
+        run_lava(tmp_path, definition, device, timeout=90, dispatcher_extra=nfs_dispatcher(tmp_path))
+        assert (path / "lava-1").exists() is written, path
+    assert list(target.iterdir()) == []

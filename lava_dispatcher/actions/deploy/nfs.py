@@ -196,9 +196,10 @@ class PersistentNfs(Action):
     """``persistent_nfs: {address: host:/path}``: a root the board mounts from a server this job does not manage.
 
     Nothing is extracted and nothing is removed afterwards. The test overlay
-    can only be written when the path is a folder of this worker (the worker
-    cannot mount NFS itself); otherwise the job says so and goes on, as the
-    tests may be installed there already.
+    is written only when the path is a folder below this worker's ``nfs_root``
+    (the worker cannot mount NFS itself, and must not write anywhere a job
+    names); otherwise the job says so and goes on, as the tests may be
+    installed there already.
     """
 
     name = "persistent-nfs-overlay"
@@ -225,9 +226,12 @@ class PersistentNfs(Action):
         set_nfs_root(ctx, NfsExport(server, path))
         if ctx.overlay is None or self.block.get("install_overlay") is False:
             return
-        folder = Path(path)
-        if not folder.is_dir():
-            ctx.logger.warning(f"persistent_nfs: {path} is not a folder of this worker: the test overlay is not installed")
+        # only below the worker's own export: a job must not make the worker write into /etc or another tree
+        root = nfs_root(ctx.dispatcher).resolve()
+        folder = Path(path).resolve()
+        if folder == root or not folder.is_relative_to(root) or not folder.is_dir():
+            ctx.logger.warning(f"persistent_nfs: {path} is not a folder under this worker's nfs_root ({root}): "
+                               "the test overlay is not installed")
             return
         ctx.nfs_rootfs = folder
         ApplyNfsOverlay(self.block).run(ctx)
