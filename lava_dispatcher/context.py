@@ -35,6 +35,23 @@ class OverlayInfo:
     tarball: Path | None = None
 
 
+@dataclass(frozen=True)
+class NfsExport:
+    """An NFS root as the board mounts it: ``{NFS_SERVER_IP}`` and ``{NFSROOTFS}``."""
+
+    server: str
+    path: str
+
+
+@dataclass(frozen=True)
+class NbdExport:
+    """The nbd-server this job started: where boards find it, and the export's name."""
+
+    host: str  # {NBDSERVERIP}
+    port: int  # {NBDSERVERPORT}
+    name: str  # the export name
+
+
 @dataclass
 class NamespaceState:
     """What the actions of one namespace leave for the later ones."""
@@ -43,6 +60,12 @@ class NamespaceState:
     boot_image_args: list[str] = field(default_factory=list)  # the boot command's arguments for the images
     kernel_type: str = "image"  # the deployed kernel's type: picks booti, bootz or bootm
     overlay: OverlayInfo | None = None
+    nfs_rootfs: Path | None = None  # the extracted root filesystem the board mounts over NFS
+    nfs_export: NfsExport | None = None  # what the board mounts: that folder, or a persistent_nfs address
+    nbd: NbdExport | None = None  # the root filesystem image an nbd-server of this job serves
+    # console patterns that mean the board cannot mount the root the deploy prepared, and that root
+    boot_failures: list[str] = field(default_factory=list)
+    network_root: str = ""  # e.g. "NFS root 10.0.2.2:/srv/nfs/42-nfs-x/rootfs", for the error message
     connection: Console | None = None
     container_image: str = ""  # `deploy: to: docker`: the image the docker boot starts
     # test stage index -> what the signal parser must know of its definitions (test_shell RunInfo)
@@ -65,6 +88,7 @@ class JobContext:
     local_files: LocalFiles = field(default_factory=LocalFiles)
     scratch_dir: Path | None = None
     tftp_dir: Path | None = None
+    nfs_dirs: list[Path] = field(default_factory=list)  # the job's folders under the exported NFS root
     namespaces: dict[str, NamespaceState] = field(default_factory=dict)
     namespace: str = DEFAULT_NAMESPACE  # of the action running now
     connection_namespace: str = ""  # its `connection-namespace:`, whose console it uses ("" = its own)
@@ -121,6 +145,46 @@ class JobContext:
         """The namespace whose console the running action uses (``connection-namespace``, else its own)."""
         name = self.connection_namespace or self.namespace
         return self.namespaces.setdefault(name, NamespaceState())
+
+    @property
+    def nfs_rootfs(self) -> Path | None:
+        return self.current.nfs_rootfs
+
+    @nfs_rootfs.setter
+    def nfs_rootfs(self, value: Path | None) -> None:
+        self.current.nfs_rootfs = value
+
+    @property
+    def nfs_export(self) -> NfsExport | None:
+        return self.current.nfs_export
+
+    @nfs_export.setter
+    def nfs_export(self, value: NfsExport | None) -> None:
+        self.current.nfs_export = value
+
+    @property
+    def nbd(self) -> NbdExport | None:
+        return self.current.nbd
+
+    @nbd.setter
+    def nbd(self, value: NbdExport | None) -> None:
+        self.current.nbd = value
+
+    @property
+    def boot_failures(self) -> list[str]:
+        return self.current.boot_failures
+
+    @boot_failures.setter
+    def boot_failures(self, value: list[str]) -> None:
+        self.current.boot_failures = value
+
+    @property
+    def network_root(self) -> str:
+        return self.current.network_root
+
+    @network_root.setter
+    def network_root(self, value: str) -> None:
+        self.current.network_root = value
 
     @property
     def connection(self) -> Console | None:

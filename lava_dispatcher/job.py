@@ -126,6 +126,6 @@ class Job:
             self.remove_scratch()
 
     def remove_scratch(self) -> None:
-        for path in (self.ctx.scratch_dir, self.ctx.tftp_dir):
+        for path in (self.ctx.scratch_dir, self.ctx.tftp_dir, *self.ctx.nfs_dirs):
             if path is not None and path.exists():
                 shutil.rmtree(path, ignore_errors=True)

@@ -42,8 +42,8 @@ class JobPlan:
     context: Mapping[str, Any] = field(default_factory=dict)
     environment: Mapping[str, Any] = field(default_factory=dict)
     secrets: Mapping[str, Any] = field(default_factory=dict)
-    tags: tuple[str, ...] = ()
     protocols: Mapping[str, Any] = field(default_factory=dict)
+    tags: tuple[str, ...] = ()
     reboot_to_fastboot: bool = True  # a fastboot deploy first asks a running phone to reboot to its bootloader
 
     @classmethod
@@ -55,9 +55,9 @@ class JobPlan:
             job_id=job_id,
             blocks=tuple(_blocks(job.get("actions"))),
             context=_mapping(job, "context"),
-            protocols=_mapping(job, "protocols"),
             environment=_mapping(job, "environment"),
             secrets=_mapping(job, "secrets"),
+            protocols=_mapping(job, "protocols"),
             tags=tuple(str(tag) for tag in job.get("tags") or ()),
             reboot_to_fastboot=job.get("reboot_to_fastboot") is not False,
         )

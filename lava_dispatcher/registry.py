@@ -11,6 +11,7 @@ from lava_dispatcher.actions.boot.lxc import LxcBoot
 from lava_dispatcher.actions.boot.minimal import MinimalBootStrategy
 from lava_dispatcher.actions.boot.new_connection import NewConnectionBoot
 from lava_dispatcher.actions.boot.qemu import QemuBoot
+from lava_dispatcher.actions.boot.qemu_nfs import QemuNfsBoot
 from lava_dispatcher.actions.boot.schroot import SchrootBoot
 from lava_dispatcher.actions.boot.ssh import SshBoot
 from lava_dispatcher.actions.boot.uboot import UBootBoot
@@ -19,6 +20,8 @@ from lava_dispatcher.actions.deploy.docker import DockerDeploy
 from lava_dispatcher.actions.deploy.downloads import DownloadDeploy, DownloadsDeploy
 from lava_dispatcher.actions.deploy.fastboot import FastbootDeploy
 from lava_dispatcher.actions.deploy.lxc import LxcDeploy
+from lava_dispatcher.actions.deploy.nbd import NbdDeploy
+from lava_dispatcher.actions.deploy.nfs import NfsDeploy
 from lava_dispatcher.actions.deploy.ssh import SshDeploy
 from lava_dispatcher.actions.deploy.tftp import TftpDeploy
 from lava_dispatcher.actions.deploy.tmpfs import TmpfsDeploy
@@ -37,9 +40,12 @@ DEPLOY_METHODS: list[type[Method]] = [
     DownloadsDeploy,
     DownloadDeploy,
     SshDeploy,
+    NfsDeploy,
+    NbdDeploy,
 ]
 BOOT_METHODS: list[type[Method]] = [
     QemuBoot,
+    QemuNfsBoot,
     UBootBoot,
     MinimalBootStrategy,
     DockerBoot,

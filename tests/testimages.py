@@ -257,3 +257,40 @@ def dropbear_initramfs() -> Path:
     if not path.is_file():
         pytest.skip(f"dropbear test board missing: {reason or 'not built'}")
     return path
+
+
+NETROOT_BUILD_SCRIPT = REPO_ROOT / "share" / "test-images" / "build-netroot.sh"
+
+
+@dataclass(frozen=True)
+class NetrootImages:
+    """arm64 images for network roots (share/test-images/build-netroot.sh)."""
+
+    kernel: Path
+    initramfs: Path  # mounts nfsroot=... (NFSv4) or root=/dev/vdX (ext4), then switch_roots
+    rootfs_tar: Path  # the busybox board as a gzip tarball (nfsrootfs); /etc/lava-rootfs says "netroot rootfs"
+    rootfs_ext4: Path  # the same as an ext4 image (nbdroot)
+
+
+@functools.cache
+def _build_netroot() -> str:
+    try:
+        proc = subprocess.run(["sh", str(NETROOT_BUILD_SCRIPT), str(images_dir())],
+                              capture_output=True, text=True, timeout=BUILD_TIMEOUT, check=False)
+    except subprocess.TimeoutExpired:
+        return f"{NETROOT_BUILD_SCRIPT} took more than {BUILD_TIMEOUT} s"
+    if proc.returncode != 0:
+        tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
+        return f"{NETROOT_BUILD_SCRIPT} failed (exit {proc.returncode}): " + " | ".join(tail)
+    return ""
+
+
+def netroot_images() -> NetrootImages:
+    """The network-root images, built when missing; skips the calling test when they cannot be had."""
+    arm64 = images().arm64
+    root = images_dir() / "arm64"
+    found = NetrootImages(arm64.kernel, root / "netroot.cpio.gz", root / "rootfs.tar.gz", root / "rootfs.ext4")
+    reason = _build_netroot()
+    if reason or not all(p.is_file() for p in (found.initramfs, found.rootfs_tar, found.rootfs_ext4)):
+        pytest.skip(f"network-root test images missing: {reason or 'not built'}")
+    return found

@@ -37,6 +37,7 @@ class Wiring:
     telnet_port: int
     outlet: int
     pdu_daemon: str  # host:port of pdudaemon's HTTP listener
+    nfs_port: int = 0  # the lab's NFS server (nfs-ganesha), for the boards that boot their root over NFS
 
     def pdu(self, command: str) -> str:
         return f"pduclient --daemon {self.pdu_daemon} --hostname {PDU} --port {self.outlet} --command {command}"
@@ -123,6 +124,17 @@ def _ssh_host(_: Wiring | None) -> str:
         f"{{% set lava_test_results_dir = '{directory}/root/lava-%s' %}}\n"
     )
 
+def _nfs_arm64(wiring: Wiring | None) -> str:
+    assert wiring is not None
+    return (
+        _uboot_arm64(wiring)
+        # the lab's ganesha listens on this port, not 2049 (NFSv4 only: no rpcbind, no portmapper)
+        + f"{{% set extra_nfsroot_args = 'port={wiring.nfs_port}' %}}\n"
+    )
+
+
+# the lab's NFS server listens below the serial lines: ser2net's control port is the first telnet port - 1
+NFS_PORT_BELOW_TELNET = 2
 
 BOARDS: list[LabBoard] = [
     LabBoard("qemu-x86-64-01", "qemu", "QEMU x86_64 run by the dispatcher itself", _qemu("meant for x86_64 jobs"),
@@ -139,11 +151,18 @@ BOARDS: list[LabBoard] = [
              kind_options={"fastboot_port_offset": FASTBOOT_PORT_OFFSET, "arch": "arm64"}),
     LabBoard("ssh-host-01", "ssh", "a host reached over ssh: OpenSSH's sshd on 127.0.0.1 (--ssh-port)",
              _ssh_host, kind_options={"peer": SSH_HOST_PEER}),
+    # the same U-Boot board, its root filesystem on the lab's NFS server (started only when this board is chosen)
+    LabBoard("nfs-arm64-01", "qemu-uboot-arm64", "QEMU arm64 U-Boot board whose root filesystem is on the lab's NFS server",
+             _nfs_arm64, tags=("nfs-root",), kind="qemu-uboot-arm64", kind_options={"nfs_server": True}),
 ]
 
 
 def needs_dockerd(boards: list[LabBoard]) -> bool:
     return any(board.device_type == "docker" for board in boards)
+
+
+def needs_nfs_server(boards: list[LabBoard]) -> bool:
+    return any(board.kind_options.get("nfs_server") for board in boards)
 
 
 class UnknownBoard(ValueError):
@@ -178,5 +197,6 @@ def wirings(boards: list[LabBoard], first_telnet_port: int, pdu_daemon: str) -> 
     result = {}
     for index, board in enumerate(b for b in BOARDS if b.kind):
         if board.hostname in chosen:
-            result[board.hostname] = Wiring(first_telnet_port + index, index + 1, pdu_daemon)
+            result[board.hostname] = Wiring(first_telnet_port + index, index + 1, pdu_daemon,
+                                            nfs_port=first_telnet_port - NFS_PORT_BELOW_TELNET)
     return result

@@ -93,6 +93,16 @@ def main() -> int:
         # docker devices and docker test shells: the lab's private dockerd (share/lab/run.py starts it)
         f"docker_host: unix://{state / catalog.DOCKERD_STATE / 'docker.sock'}\n"
     )
+    chosen = catalog.choose(args.boards)
+    if catalog.needs_nfs_server(chosen):
+        nfs_port = args.telnet_port - catalog.NFS_PORT_BELOW_TELNET
+        dispatcher_yaml += (
+            # the virtual lab's nfs-ganesha exports this folder; each job extracts its root filesystem below it
+            f"nfs_root: {worker_dir / 'nfs'}\n"
+            # the boards are QEMU machines on user networking: the host is 10.0.2.2 to them
+            "dispatcher_nfs_ip: 10.0.2.2\n"
+            f"nfs_server_check: 127.0.0.1:{nfs_port}\n"
+        )
     target = Path(settings.DISPATCHER_D) / WORKER / "dispatcher.yaml"
     target.parent.mkdir(parents=True, exist_ok=True)
     if not target.exists() or target.read_text() != dispatcher_yaml:
@@ -104,7 +114,6 @@ def main() -> int:
         if not (health_dir / source.name).exists():  # an admin's edits win over ours
             (health_dir / source.name).write_text(with_images(source.read_text(), args.images))
 
-    chosen = catalog.choose(args.boards)
     wirings = catalog.wirings(chosen, args.telnet_port, f"127.0.0.1:{args.pdu_port}")
     for board in chosen:
         dictionary = board.dictionary(wirings.get(board.hostname))
@@ -137,11 +146,14 @@ def main() -> int:
     submitted = json.loads(marker.read_text()) if marker.exists() else []
     if args.samples:
         admin = User.objects.get(username=summary["admin"]["username"])
-        device_types = {b.device_type for b in chosen}
         done = {entry["file"] for entry in submitted}
         for source in sorted(SAMPLE_JOBS.glob("*.yaml")):
             text = source.read_text()
-            if source.name in done or yaml.safe_load(text).get("device_type") not in device_types:
+            sample = yaml.safe_load(text)
+            # a job asking for tags (nfs-root...) waits for a board that has them: submit it only with one
+            runnable = any(b.device_type == sample.get("device_type") and set(sample.get("tags") or ()) <= set(b.tags)
+                           for b in chosen)
+            if source.name in done or not runnable:
                 continue
             (job,) = submit_job(with_images(text, args.images), admin)
             summary["jobs"].append({"id": job.pk, "file": source.name})

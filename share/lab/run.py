@@ -108,15 +108,17 @@ def answers(host: str, port: int) -> bool:
         return False
 
 
-def prepare_images() -> Path:
+def prepare_images(network_root: bool = False) -> Path:
     images = Path(os.environ.get("LAVA_TEST_IMAGES")
                   or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "lava" / "test-images")
     started = time.monotonic()
     say(f"test images: checking {images} (the first build downloads Debian's kernels, about 40 s)")
-    result = subprocess.run(["sh", str(REPO / "share" / "test-images" / "build.sh"), str(images)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    if result.returncode != 0:
-        raise StartError(f"building the test images failed:\n{result.stdout[-3000:]}")
+    scripts = ["build.sh", "build-netroot.sh"] if network_root else ["build.sh"]
+    for script in scripts:
+        result = subprocess.run(["sh", str(REPO / "share" / "test-images" / script), str(images)],
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        if result.returncode != 0:
+            raise StartError(f"building the test images ({script}) failed:\n{result.stdout[-3000:]}")
     # the virtual phone's boot and system images, made from those in a second (mkbootimg, img2simg)
     android = subprocess.run(["sh", str(REPO / "share" / "test-images" / "build-android.sh"), str(images)],
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -148,6 +150,9 @@ def virtual_lab_config(state: Path, args: argparse.Namespace) -> Path:
             entries.append({"name": board.hostname, "kind": board.kind, "outlet": wiring.outlet,
                             "telnet_port": wiring.telnet_port, "tftp_root": str(state / "worker" / "tftp"),
                             **board.kind_options})
+            if board.kind_options.get("nfs_server"):
+                # the worker's nfs_root (provision.py writes it into dispatcher.yaml)
+                entries[-1].update(nfs_root=str(state / "worker" / "nfs"), nfs_port=wiring.nfs_port)
     ssh_hosts = [{"name": board.hostname, "port": catalog.ssh_host_port()} for board in boards
                  if board.kind_options.get("peer") == catalog.SSH_HOST_PEER]
     path.write_text("# written by share/lab/run.py at each start\n" + yaml.safe_dump({
@@ -277,7 +282,7 @@ def main() -> int:
     # explicitly: a lab started in the background by a script inherits SIGINT ignored
     signal.signal(signal.SIGINT, terminate)
     try:
-        images = prepare_images()
+        images = prepare_images(catalog.needs_nfs_server(catalog.choose(args.boards)))
         pdudaemon = prepare_pdudaemon()
         command = [sys.executable, str(HERE / "provision.py"), "--images", str(images),
                    "--telnet-port", str(args.telnet_port), "--pdu-port", str(args.pdu_port), "--boards", args.boards]

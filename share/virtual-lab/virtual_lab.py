@@ -30,6 +30,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import boards  # noqa: E402
 from boards import POWER_SCRIPT, ConfigError, LabConfig, load_config  # noqa: E402
+from nfs_server import READY_TIMEOUT, GaneshaServer  # noqa: E402
 from processes import ChildProcesses, kill_strays, wait_until  # noqa: E402
 from ssh_host import SshHost  # noqa: E402
 
@@ -58,6 +59,23 @@ def port_open(host: str, port: int) -> bool:
             return True
     except OSError:
         return False
+
+
+def nfs_servers(config: LabConfig) -> dict[str, GaneshaServer]:
+    """One nfs-ganesha per export folder and port that the boards asking for one (``nfs_server: true``) name."""
+    servers: dict[str, GaneshaServer] = {}
+    for board in config.boards:
+        options = board.options
+        if not options.get("nfs_server"):
+            continue
+        if "nfs_root" not in options or "nfs_port" not in options:
+            raise ConfigError(f"boards[{board.name}]: nfs_server needs nfs_root (the worker's) and nfs_port")
+        port = int(options["nfs_port"])
+        name = f"nfs-ganesha-{port}"
+        if name not in servers:
+            # listen on 127.0.0.1: the boards' QEMU user network reaches it as 10.0.2.2
+            servers[name] = GaneshaServer(Path(options["nfs_root"]), port, config.state_dir / name, config.listen)
+    return servers
 
 
 class Ser2netControl:
@@ -118,6 +136,10 @@ class VirtualLab:
         wait_until(lambda: port_open(config.listen, config.control_port), 10, "ser2net", self.children)
         self.children.start("pdudaemon", [pdudaemon, "--conf", str(config.state_dir / "pdudaemon.conf")])
         wait_until(lambda: port_open(config.listen, config.pdu_port), 30, "pdudaemon", self.children)
+        for name, server in nfs_servers(config).items():
+            self.children.start(name, server.prepare())
+            wait_until(server.ready, READY_TIMEOUT, f"nfs-ganesha on port {server.port}", self.children)
+            self.log(f"NFS server: {server.listen}:{server.port} exports {server.export_root} (NFSv4)")
         self._watcher = threading.Thread(target=self._watch_power, name="unplug", daemon=True)
         self._watcher.start()
         for board in config.boards:

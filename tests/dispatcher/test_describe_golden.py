@@ -22,6 +22,9 @@ CASES = [
     ("fastboot-flash.yaml", "fastboot-phone.yaml", "fastboot.yaml"),
     ("ssh-tests.yaml", "ssh-host.yaml", "ssh.yaml"),
     ("qemu-secondary-ssh.yaml", "qemu-ssh.yaml", "qemu-secondary-ssh.yaml"),
+    ("qemu-nfs.yaml", "qemu-arm64-netroot.yaml", "qemu-nfs.yaml"),
+    ("nbd.yaml", "qemu-arm64-netroot.yaml", "nbd.yaml"),
+    ("uboot-nfs.yaml", "uboot-arm64.yaml", "uboot-nfs.yaml"),
 ]
 
 

@@ -47,8 +47,21 @@ def placeholders(ctx: JobContext, parameters: dict[str, Any]) -> dict[str, str]:
             values[label.upper()] = str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
     if "RAMDISK" in values:
         values["INITRD"] = values["RAMDISK"]
+    values.update(network_root_values(ctx))
     ramdisk = f"{values['RAMDISK_ADDR']}:${{initrd_size}}" if "RAMDISK" in values else "-"
     values["BOOTX"] = f"{command} {values['KERNEL_ADDR']} {ramdisk} {values['DTB_ADDR']}"
+    return values
+
+
+def network_root_values(ctx: JobContext) -> dict[str, str]:
+    """``{NFSROOTFS}``, ``{NFS_SERVER_IP}``, ``{NBDSERVERIP}``, ``{NBDSERVERPORT}`` when the deploy made them."""
+    values = {}
+    if ctx.nfs_export is not None:
+        values["NFSROOTFS"] = ctx.nfs_export.path
+        values["NFS_SERVER_IP"] = ctx.nfs_export.server
+    if ctx.nbd is not None:
+        values["NBDSERVERIP"] = ctx.nbd.host
+        values["NBDSERVERPORT"] = str(ctx.nbd.port)
     return values
 
 

@@ -86,6 +86,8 @@ class LoginAction(Action):
         prompts = prompt_list(self.parameters)
         auto_login = self.parameters.get("auto_login") or {}
         fixed = [] if ignore else [PANIC_PATTERN]
+        # the deploy knows these mean the board cannot mount its root: no use waiting for a prompt
+        fixed += ctx.boot_failures
         login = [auto_login["login_prompt"], "Login incorrect"] if auto_login else []
         patterns = fixed + login + prompts
         sent_user = False
@@ -97,8 +99,11 @@ class LoginAction(Action):
                     self._panic(ctx, detector)
                 raise
             chosen = patterns[index]
-            if fixed and index == 0:
+            if not ignore and index == 0:
                 self._panic(ctx, detector)
+            if index < len(fixed):
+                matched = console.match.group(0) if hasattr(console.match, "group") else chosen
+                raise InfrastructureError(f"the board cannot mount its {ctx.network_root or 'root'}: '{matched.strip()}'")
             if login and chosen == "Login incorrect":
                 raise JobError("login failed: 'Login incorrect'")
             if login and index == len(fixed) and chosen == auto_login["login_prompt"]:

@@ -25,13 +25,13 @@ if TYPE_CHECKING:
 KVM_ONLY = {"-enable-kvm", "-cpu host"}
 
 
-def qemu_command(device: DeviceConfig, image_args: list[str]) -> list[str]:
+def qemu_command(device: DeviceConfig, image_args: list[str], method: str = "qemu") -> list[str]:
     """QEMU's argument list: the device's options (template text, split like a shell would, never run
     by one) then the images' arguments, which are already a list."""
-    params = (device.boot_methods().get("qemu") or {}).get("parameters") or {}
+    params = (device.boot_methods().get(method) or {}).get("parameters") or {}
     command = params.get("command")
     if not command:
-        raise JobError("the device's boot.methods.qemu.parameters.command is missing")
+        raise JobError(f"the device's boot.methods.{method}.parameters.command is missing")
     options = [str(o) for o in (params.get("options") or [])] + [str(e) for e in (params.get("extra") or [])]
     kept = [
         option.replace("accel=kvm:tcg", "accel=tcg").replace("accel=kvm", "accel=tcg")
@@ -52,22 +52,27 @@ class CallQemuAction(Action):
     description = "call qemu to boot the image"
     summary = "execute qemu to boot the image"
     section = "boot"
+    method = "qemu"  # the device's boot method whose parameters give the command line
 
     def __init__(self, device: DeviceConfig) -> None:
         super().__init__()
         self.device = device
 
     def validate(self) -> None:
-        params = (self.device.boot_methods().get("qemu") or {}).get("parameters") or {}
+        params = (self.device.boot_methods().get(self.method) or {}).get("parameters") or {}
         if not params.get("command"):
-            self.errors.append("the device's boot.methods.qemu.parameters.command is missing")
+            self.errors.append(f"the device's boot.methods.{self.method}.parameters.command is missing")
+
+    def extra_args(self, ctx: JobContext) -> list[str]:
+        """What a variant adds after the images' arguments."""
+        return []
 
     def run(self, ctx: JobContext) -> None:
         import platform  # deferred: only a run needs it, not `lava-run --validate`
 
         from lava_dispatcher.console import Console  # deferred: pexpect is a heavy import
 
-        command = qemu_command(ctx.device, ctx.boot_image_args)
+        command = qemu_command(ctx.device, ctx.boot_image_args, self.method) + self.extra_args(ctx)
         binary = command[0]
         self.results = {
             "job_arch": ctx.plan.context.get("arch", ""),
@@ -105,21 +110,23 @@ class BootQemuImage(Action):
     summary = "boot with retry"
     section = "boot"
 
-    def __init__(self, device: DeviceConfig) -> None:
+    def __init__(self, device: DeviceConfig, call: type[CallQemuAction] = CallQemuAction) -> None:
         super().__init__()
         self.device = device
+        self.call = call
 
     def populate(self, parameters: dict[str, Any]) -> None:
-        self.new_pipeline().add_action(CallQemuAction(self.device), parameters)
+        self.new_pipeline().add_action(self.call(self.device), parameters)
 
 
 class BootQemuRetry(BootRetry):
     name = "boot-image-retry"
     description = "boot image using QEMU command line"
     summary = "boot QEMU image"
+    call = CallQemuAction
 
     def build(self, pipeline: Pipeline, parameters: dict[str, Any]) -> None:
-        pipeline.add_action(BootQemuImage(self.device), parameters)
+        pipeline.add_action(BootQemuImage(self.device, self.call), parameters)
         pipeline.add_action(AutoLoginAction(), parameters)
         pipeline.add_action(ExpectShellSession(), parameters)
         pipeline.add_action(ExportDeviceEnv(), parameters)

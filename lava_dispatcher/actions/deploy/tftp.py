@@ -14,6 +14,7 @@ from lava_common.exceptions import JobError
 from lava_common.schemas.deploy import DEPLOY_TARGETS
 from lava_dispatcher.action import Action
 from lava_dispatcher.actions.deploy.download import DownloadRetry
+from lava_dispatcher.actions.deploy.nfs import NFS_ROOTFS, ApplyNfsOverlay, PersistentNfs, nfs_root_actions
 from lava_dispatcher.actions.deploy.overlay import (
     LAVA_OVERLAY,
     ApplyOverlayAction,
@@ -100,6 +101,13 @@ class TftpAction(Action):
             block = parameters.get(label)
             if isinstance(block, dict):
                 pipeline.add_action(DownloadRetry(label, block, dest_dir="tftp"), parameters)
+        if isinstance(parameters.get(NFS_ROOTFS), dict):
+            # the board mounts this root: the test overlay and modules go there, not into the ramdisk
+            root = parameters[NFS_ROOTFS]
+            for action in (*nfs_root_actions(root), ApplyNfsOverlay(root)):
+                pipeline.add_action(action, parameters)
+        elif isinstance(parameters.get("persistent_nfs"), dict):
+            pipeline.add_action(PersistentNfs(parameters["persistent_nfs"]), parameters)
         ramdisk_overlays = self._ramdisk_overlays(parameters)
         if ramdisk_overlays:
             pipeline.add_action(ApplyOverlayAction([ramdisk_overlays]), parameters)
@@ -107,7 +115,7 @@ class TftpAction(Action):
         pipeline.add_action(PublishTftpFiles(), parameters)
 
     def _ramdisk_overlays(self, parameters: dict[str, Any]) -> ImageOverlays | None:
-        if not isinstance(parameters.get("ramdisk"), dict):
+        if not isinstance(parameters.get("ramdisk"), dict) or self._nfs_root(parameters):
             return None
         overlays: list[TreeOverlay] = []
         if self.plan.needs_overlay:
@@ -116,6 +124,10 @@ class TftpAction(Action):
             # modules are a tarball of /lib/modules/...: unpack it over the ramdisk's root
             overlays.append(TreeOverlay("modules", source="modules"))
         return ImageOverlays("ramdisk", "cpio.newc", tuple(overlays)) if overlays else None
+
+    @staticmethod
+    def _nfs_root(parameters: dict[str, Any]) -> bool:
+        return any(isinstance(parameters.get(key), dict) for key in (NFS_ROOTFS, "persistent_nfs"))
 
     @property
     def kernel_type(self) -> str:
@@ -130,8 +142,9 @@ class TftpAction(Action):
         super().validate()
         if not isinstance(self.parameters.get("kernel"), dict):
             self.errors.append("'kernel' (with a url) is required for a tftp deploy")
-        if self.plan.needs_overlay and not isinstance(self.parameters.get("ramdisk"), dict):
-            self.errors.append("the test shell needs a 'ramdisk' to carry its overlay (nfsrootfs is not supported)")
+        carriers = ("ramdisk", NFS_ROOTFS, "persistent_nfs")
+        if self.plan.needs_overlay and not any(isinstance(self.parameters.get(c), dict) for c in carriers):
+            self.errors.append("the test shell needs a 'ramdisk', an 'nfsrootfs' or a 'persistent_nfs' to carry its overlay")
 
 
 class TftpDeploy(DeployMethod):
