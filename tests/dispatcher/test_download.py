@@ -100,6 +100,6 @@ def test_http_download(tmp_path):
 
 
 def test_url_block_validation():
-    assert check_url_block({"url": "scp://x/y"}, "kernel") == ["kernel.url: unsupported scheme 'scp' (use file, http, https)"]
+    assert check_url_block({"url": "scp://x/y"}, "kernel") == ["kernel.url: unsupported scheme 'scp' (use file, http, https, downloads)"]
     assert check_url_block({"url": "file:///x", "compression": "rar"}, "k")[0].startswith("k.compression")
     assert check_url_block({}, "k") == ["k.url is required"]
