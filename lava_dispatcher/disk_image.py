@@ -35,8 +35,8 @@ SPARSE_MAGIC = b"\x3a\xff\x26\xed"
 _EXTENDED_TYPES = {0x05, 0x0F, 0x85}
 _GPT_SIGNATURE = b"EFI PART"
 _TOOL_TIMEOUT = 600
-# debugfs complaints that only mean "already there" / "not there yet": the script removes before it writes
-_HARMLESS = ("File not found by ext2_lookup", "Ext2 directory already exists", "File exists")
+# what debugfs says when the script removes a file that is not there yet (it removes before it writes)
+_HARMLESS = ("File not found by ext2_lookup",)
 
 
 class Partition(NamedTuple):
@@ -153,17 +153,41 @@ def _quote(path: str) -> str:
     return f'"{path}"'
 
 
-def debugfs_script(tree: Path) -> list[str]:
-    """debugfs commands that put ``tree`` at the root of a filesystem, owned by root."""
+def _subdirectories(target: str, directory: str) -> set[str]:
+    """Names of the folders already in ``directory`` of the filesystem (``debugfs ls -p``)."""
+    proc = _run(["debugfs", "-R", f"ls -p {_quote(directory)}", target], "reading the image")
+    found = set()
+    for line in proc.stdout.splitlines():
+        fields = line.split("/")  # /inode/mode/uid/gid/name/size/
+        if len(fields) >= 7 and fields[2].startswith("04") and fields[5] not in (".", ".."):
+            found.add(fields[5])
+    return found
+
+
+def debugfs_script(tree: Path, target: str) -> list[str]:
+    """debugfs commands that put ``tree`` at the root of the filesystem ``target``, owned by root.
+
+    A folder already in the image is kept as it is (debugfs' mkdir over one would corrupt it); only
+    folders whose parent was already there are looked up, so a new top folder costs one lookup.
+    """
     lines: list[str] = []
+    created: set[str] = set()
+    known: dict[str, set[str]] = {}
     for dirpath, dirnames, filenames in os.walk(tree):
         dirnames.sort()
+        relative = Path(dirpath).relative_to(tree).as_posix()
+        parent = "/" if relative == "." else f"/{relative}"
         for name in [*sorted(dirnames), *sorted(filenames)]:
             path = Path(dirpath) / name
-            target = "/" + path.relative_to(tree).as_posix()
+            target_path = f"{parent.rstrip('/')}/{name}"
             info = path.lstat()
-            quoted = _quote(target)
+            quoted = _quote(target_path)
             if stat.S_ISDIR(info.st_mode):
+                if parent not in created:
+                    existing = known.setdefault(parent, _subdirectories(target, parent))
+                    if name in existing:
+                        continue
+                created.add(target_path)
                 lines.append(f"mkdir {quoted}")
             elif stat.S_ISLNK(info.st_mode):
                 lines += [f"rm {quoted}", f"symlink {quoted} {_quote(os.readlink(path))}"]
@@ -178,9 +202,9 @@ def debugfs_script(tree: Path) -> list[str]:
 
 def write_tree(image: Path, tree: Path, offset: int = 0) -> None:
     """Write ``tree`` into the ext filesystem that starts ``offset`` bytes into ``image``."""
-    script = image.with_name(image.name + ".debugfs")
-    script.write_text("\n".join(debugfs_script(tree)) + "\n")
     target = f"{image}?offset={offset}" if offset else str(image)
+    script = image.with_name(image.name + ".debugfs")
+    script.write_text("\n".join(debugfs_script(tree, target)) + "\n")
     try:
         proc = _run(["debugfs", "-w", "-f", str(script), target], f"writing into '{image.name}'")
     finally:

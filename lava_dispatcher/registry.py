@@ -9,6 +9,7 @@ from lava_dispatcher.actions.boot.minimal import MinimalBootStrategy
 from lava_dispatcher.actions.boot.qemu import QemuBoot
 from lava_dispatcher.actions.boot.uboot import UBootBoot
 from lava_dispatcher.actions.command import DeviceCommand
+from lava_dispatcher.actions.deploy.downloads import DownloadDeploy, DownloadsDeploy, OverlayDeploy
 from lava_dispatcher.actions.deploy.tftp import TftpDeploy
 from lava_dispatcher.actions.deploy.tmpfs import TmpfsDeploy
 from lava_dispatcher.actions.test.interactive import InteractiveTest
@@ -16,7 +17,7 @@ from lava_dispatcher.actions.test.monitor import MonitorTest
 from lava_dispatcher.actions.test.shell import ShellTest
 from lava_dispatcher.methods import Method
 
-DEPLOY_METHODS: list[type[Method]] = [TmpfsDeploy, TftpDeploy]
+DEPLOY_METHODS: list[type[Method]] = [TmpfsDeploy, TftpDeploy, DownloadsDeploy, DownloadDeploy, OverlayDeploy]
 BOOT_METHODS: list[type[Method]] = [QemuBoot, UBootBoot, MinimalBootStrategy]
 TEST_METHODS: list[type[Method]] = [ShellTest, InteractiveTest, MonitorTest]
 COMMAND_METHODS: list[type[Method]] = [DeviceCommand]

@@ -99,6 +99,19 @@ def _decompress(raw: Path, out: Path, compression: str) -> None:
         raise JobError(f"cannot decompress '{raw.name}' ({compression}): {exc}") from exc
 
 
+def downloaded_file(ctx: JobContext, name: str, where: str) -> Path:
+    """``downloads://NAME``: a path under the downloads folder, else the one file of that name in it."""
+    folder = ctx.scratch() / DOWNLOADS_DIR
+    direct = inside(folder, name, where)
+    if direct.is_file():
+        return direct
+    found = sorted(path for path in folder.rglob(Path(name).name) if path.is_file()) if folder.is_dir() else []
+    if len(found) != 1:
+        why = "no file" if not found else f"{len(found)} files"
+        raise JobError(f"{where}: downloads://{name}: {why} of that name left by an earlier 'to: downloads' deploy")
+    return found[0]
+
+
 def _unzip(raw: Path, out: Path) -> None:
     import zipfile  # deferred with the other codecs
 
@@ -161,7 +174,7 @@ class DownloadAction(Action):
 
     def destination(self, ctx: JobContext) -> Path:
         if self.dest_dir == DOWNLOADS_DIR:
-            return ctx.scratch() / DOWNLOADS_DIR  # flat: later deploys name the files (downloads://NAME)
+            return inside(ctx.scratch() / DOWNLOADS_DIR, self.label, self.label)
         base = ctx.tftp_dir if self.dest_dir == "tftp" and ctx.tftp_dir is not None else ctx.scratch()
         return inside(base, self.label, self.label)
 
@@ -178,8 +191,7 @@ class DownloadAction(Action):
         if parsed.scheme == "file":
             chunks = _file_chunks(ctx.local_files.check(unquote(parsed.path), f"{self.label}.url"))
         elif parsed.scheme == "downloads":
-            name = unquote(source_path).lstrip("/")
-            chunks = _file_chunks(inside(ctx.scratch() / DOWNLOADS_DIR, name, f"{self.label}.url"))
+            chunks = _file_chunks(downloaded_file(ctx, unquote(source_path).lstrip("/"), f"{self.label}.url"))
         else:
             proxy = proxies(ctx.dispatcher.raw)
             if proxy:
