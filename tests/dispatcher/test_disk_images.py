@@ -18,6 +18,7 @@ import socket
 import struct
 import subprocess
 import tarfile
+import tempfile
 import threading
 import time
 import zipfile
@@ -175,9 +176,9 @@ def squid(tmp_path):
     binary = shutil.which("squid") or ("/usr/sbin/squid" if Path("/usr/sbin/squid").exists() else None)
     if binary is None:
         pytest.skip("squid is not installed (apt-get install squid)")
-    folder = tmp_path / "squid"
-    folder.mkdir()
-    folder.chmod(0o777)  # squid started as root writes its logs as its own user
+    # squid started as root works as its own user, which cannot enter pytest's private tmp folders
+    folder = Path(tempfile.mkdtemp(prefix="lava-squid-"))
+    folder.chmod(0o777)
     port = _free_port()
     conf = folder / "squid.conf"
     conf.write_text("\n".join([
@@ -186,14 +187,17 @@ def squid(tmp_path):
         "cache deny all", f"coredump_dir {folder}", "pinger_enable off", "shutdown_lifetime 1 seconds",
         "http_access allow localhost", "http_access deny all", "",
     ]))
-    proc = subprocess.Popen([binary, "-N", "-f", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    with (folder / "stderr").open("wb") as stderr:
+        proc = subprocess.Popen([binary, "-N", "-f", str(conf)], stdout=subprocess.DEVNULL, stderr=stderr)
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         with socket.socket() as sock:
             if sock.connect_ex(("127.0.0.1", port)) == 0:
                 break
         if proc.poll() is not None:
-            pytest.fail(f"squid exited: {(folder / 'cache.log').read_text()[-1000:]}")
+            why = (folder / "stderr").read_text()[-1000:]
+            shutil.rmtree(folder)
+            pytest.fail(f"squid exited: {why}")
         time.sleep(0.2)
     try:
         yield f"http://127.0.0.1:{port}", folder / "access.log"
@@ -204,6 +208,7 @@ def squid(tmp_path):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+        shutil.rmtree(folder, ignore_errors=True)
     assert _gone(str(conf)), "squid left a process behind"
 
 
@@ -300,8 +305,9 @@ def test_raw_disk_left_alone_gets_an_overlay_disk(tmp_path):
     proc, records, _ = run_lava(tmp_path, disk_job(rootfs, [inline("disk", checks)]), _device(tmp_path))
     assert proc.returncode == 0, proc.stderr[-3000:]
     found = {(r["definition"], r["case"]): r["result"] for r in results(records)}
-    assert found == {("0_disk", "root-on-disk"): "pass", ("0_disk", "overlay-there"): "pass",
-                     ("0_disk", "overlay-mounted"): "pass", ("lava", "0_disk"): "pass"}
+    for case in ("root-on-disk", "overlay-there", "overlay-mounted"):
+        assert found[("0_disk", case)] == "pass", case
+    assert job_result(records)["result"] == "pass"
     assert any(r.get("lvl") == "input" and "mount -t ext2 UUID=" in str(r.get("msg")) for r in records)
     assert _gone(str(tmp_path / "dl"))
 
