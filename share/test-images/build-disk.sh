@@ -1,5 +1,6 @@
 #!/bin/sh
-# Build the disk-image board: an x86_64 kernel with the modules that read a virtio disk holding ext4,
+# Build the disk-image board: an x86_64 kernel with the modules that read a virtio disk holding ext4
+# (and drive a virtio network card),
 # and disk images whose ext4 partition is the busybox root filesystem.
 #
 # usage: share/test-images/build-disk.sh [OUT]
@@ -22,7 +23,7 @@ OUT=${1:-${LAVA_TEST_IMAGES:-${XDG_CACHE_HOME:-$HOME/.cache}/lava/test-images}}
 HERE=$(cd "$(dirname "$0")" && pwd)
 SCRIPT_ID=$(cat "$HERE/build-disk.sh" "$HERE/build.sh" "$HERE/mkinitramfs.sh" | cksum | cut -d' ' -f1)
 # what the disk board's kernel needs to read its root: load order matters for busybox insmod
-MODULES="virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_blk crc16 mbcache jbd2 crc32c_generic ext4"
+MODULES="virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_blk failover net_failover virtio_net crc16 mbcache jbd2 crc32c_generic ext4"
 
 sh "$HERE/build.sh" "$OUT" >/dev/null
 mkdir -p "$OUT/disk"

@@ -344,3 +344,29 @@ def test_bad_disk_jobs_name_the_cause(tmp_path, case):
     assert expected[1] in result["error_msg"], result["error_msg"]
     assert time.monotonic() - started < 60
     assert os.path.exists(disk)
+
+
+@pytest.mark.qemu
+def test_transfer_overlay_over_http(tmp_path):
+    """The image stays untouched; the board fetches the overlay from lava-run over QEMU's user network."""
+    require_qemu("x86_64")
+    imgs = disk_images()
+    device = yaml.safe_load(_device(tmp_path).read_text())
+    options = device["actions"]["boot"]["methods"]["qemu"]["parameters"]["options"]
+    options[options.index("-nic none")] = "-nic user,model=virtio-net-pci"
+    (tmp_path / "net-device.yaml").write_text(yaml.safe_dump(device))
+    rootfs = {"url": f"file://{imgs.disk_raw}", "image_arg": "-drive format=raw,file={rootfs},if=virtio,snapshot=on"}
+    job = disk_job(rootfs, [inline("disk", CHECKS)])
+    job["actions"][1]["boot"]["transfer_overlay"] = {
+        # the board's busybox has no DHCP script: the address QEMU's user network gives, set by hand
+        "download_command": "ip link set eth0 up && ip addr add 10.0.2.15/24 dev eth0 && cd /tmp && wget -q",
+        "unpack_command": "tar -C / -xzf",
+    }
+    proc, records, _ = run_lava(tmp_path, job, tmp_path / "net-device.yaml",
+                                dispatcher_extra={"dispatcher_ip": "10.0.2.2"})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    found = {(r["definition"], r["case"]): r["result"] for r in results(records)}
+    assert found[("0_disk", "overlay-there")] == "pass"
+    assert any("serving the overlay at http://10.0.2.2:" in str(r.get("msg")) for r in records)
+    assert not any("apply-overlay" in str(r.get("msg")) for r in records if r.get("lvl") == "info")
+    assert _gone(str(tmp_path / "dl"))

@@ -40,6 +40,11 @@ def overlay_target(images: dict[str, Any]) -> str | None:
     return None
 
 
+def transfers_overlay(plan: JobPlan, namespace: str) -> bool:
+    """A boot of this namespace fetches the overlay itself (``transfer_overlay``): no image carries it."""
+    return any("transfer_overlay" in block.parameters for block in plan.section("boot") if block.namespace == namespace)
+
+
 def image_partition(block: dict[str, Any]) -> int | None:
     """The partition (0-based) holding an image's filesystem: ``partition``, or ``root_partition``."""
     value = block.get("partition", block.get("root_partition"))
@@ -113,6 +118,7 @@ class DeployImagesAction(Action):
     def populate(self, parameters: dict[str, Any]) -> None:
         pipeline = self.new_pipeline()
         images = parameters.get("images") or {}
+        in_images = self.plan.needs_overlay and not transfers_overlay(self.plan, self.namespace)
         if self.plan.needs_overlay:
             pipeline.add_action(OverlayAction(self.plan), parameters)
         for label, block in images.items():
@@ -121,10 +127,10 @@ class DeployImagesAction(Action):
             for name, spec in (overlays or {}).items():
                 if name != "lava" and isinstance(spec, dict):
                     pipeline.add_action(DownloadRetry(f"{label}.{name}", spec), parameters)
-        targets = with_lava_overlay(images, self.plan.needs_overlay)
+        targets = with_lava_overlay(images, in_images)
         if targets:
             pipeline.add_action(ApplyOverlayAction(targets), parameters)
-        if self.plan.needs_overlay and overlay_target(images) is None:
+        if in_images and overlay_target(images) is None:
             pipeline.add_action(ApplyOverlayGuest(self.device), parameters)
 
     def validate(self) -> None:

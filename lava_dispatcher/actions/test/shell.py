@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from lava_common.exceptions import JobError, LAVATimeoutError, TestError
 from lava_common.schemas.test import TEST_KINDS
 from lava_dispatcher.action import Action
+from lava_dispatcher.actions.boot.transfer_overlay import run_overlay_commands
 from lava_dispatcher.actions.test.overlay_bridge import signal_parser
 from lava_dispatcher.device import DeviceConfig
 from lava_dispatcher.methods import TestMethod, retry_count
@@ -119,7 +120,7 @@ class TestShellAction(Action):
         console.sendline(f"export SHELL={ctx.device.posix['lava_test_sh_cmd']}")
         console.expect(console.prompts, wait(ctx), what="the shell prompt")
         if ctx.overlay.board_commands and ctx.overlay.prepared_on is not console:
-            self._prepare_overlay(ctx, console)
+            run_overlay_commands(ctx, console, ctx.overlay.board_commands, wait(ctx))
         console.sendline(f". {directory}/environment")
         console.expect(console.prompts, wait(ctx), what="the shell prompt")
         console.add_observer(sink, needs_line_index=True)
@@ -153,24 +154,6 @@ class TestShellAction(Action):
         if sink.raised is not None:
             raise TestError(f"lava-test-raise: {sink.raised}")
         console.expect(console.prompts, wait(ctx), what="the shell prompt after the test runner")
-
-    def _prepare_overlay(self, ctx: JobContext, console: Any) -> None:
-        """Run the commands that make the overlay reachable on this boot (mount its disk), then check it."""
-        directory = ctx.overlay.results_dir
-        for command in ctx.overlay.board_commands:
-            console.sendline(command)
-            console.expect(console.prompts, self.connection_wait(ctx), what="the shell prompt")
-        # the echoed command holds "OVERLAY_$(", never the answer: only the board's reply matches
-        console.sendline(f"echo LAVA_OVERLAY_$(test -x {directory}/bin/lava-test-runner && echo READY || echo MISSING)")
-        index = console.expect(["LAVA_OVERLAY_READY", "LAVA_OVERLAY_MISSING"], self.connection_wait(ctx),
-                               what="the overlay check")
-        console.expect(console.prompts, self.connection_wait(ctx), what="the shell prompt")
-        if index == 1:
-            raise JobError(
-                f"the test overlay is not at {directory} on the board after: "
-                + "; ".join(ctx.overlay.board_commands)
-            )
-        ctx.overlay.prepared_on = console
 
     @staticmethod
     def _serve_multinode(ctx: JobContext, signal: str) -> None:
