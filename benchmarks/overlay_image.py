@@ -109,7 +109,11 @@ def lava_run_job(imgs, work: Path) -> float:
 
 def main() -> int:
     runs = int(sys.argv[1]) if len(sys.argv) > 1 else 5
-    imgs = disk_images.__wrapped__() if hasattr(disk_images, "__wrapped__") else disk_images()
+    try:
+        imgs = disk_images()
+    except BaseException as exc:  # noqa: BLE001 - pytest.skip's exception: the images cannot be built here
+        print(f"disk test images unavailable: {exc}")
+        return 1
     with tempfile.TemporaryDirectory() as scratch:
         work = Path(scratch)
         tree = overlay_tree(work / "tree")
