@@ -16,6 +16,8 @@ HERE = Path(__file__).parent
 CASES = [
     ("qemu-tests.yaml", "qemu-x86_64.yaml", "qemu.yaml"),
     ("uboot-tftp.yaml", "uboot-arm64.yaml", "uboot.yaml"),
+    ("disk-image.yaml", "qemu-x86_64.yaml", "disk-image.yaml"),
+    ("overlay-disk.yaml", "qemu-x86_64.yaml", "overlay-disk.yaml"),
 ]
 
 

@@ -63,7 +63,9 @@ def with_lava_overlay(images: dict[str, Any], needs_overlay: bool) -> list[Image
             overlays.setdefault(LAVA_OVERLAY.name, True)
         if overlays:
             found = tuple(_overlays(label, overlays))
-            chosen.append(ImageOverlays(label, block.get("format"), found, image_partition(block)))
+            # an Android sparse image is a disk image whatever its format says
+            kind = block.get("format") or ("raw" if block.get("sparse") else None)
+            chosen.append(ImageOverlays(label, kind, found, image_partition(block)))
     return chosen
 
 
