@@ -137,11 +137,14 @@ def filesystem_offset(image: Path, index: int | None, where: str) -> int:
 
 
 def _run(argv: list[str], what: str) -> subprocess.CompletedProcess:
-    if not shutil.which(argv[0]) and not Path("/sbin", argv[0]).exists():
+    # e2fsprogs live in /sbin, which a worker's service account may not have on its PATH
+    path = os.pathsep.join([os.environ.get("PATH", ""), "/sbin", "/usr/sbin"])
+    binary = shutil.which(argv[0], path=path)
+    if binary is None:
         raise InfrastructureError(f"{what} needs the '{argv[0]}' program on the worker")
     try:
-        return subprocess.run(argv, capture_output=True, text=True, timeout=_TOOL_TIMEOUT, check=False,
-                              env={**os.environ, "PATH": os.environ.get("PATH", "") + ":/sbin:/usr/sbin"})
+        return subprocess.run([binary, *argv[1:]], capture_output=True, text=True, timeout=_TOOL_TIMEOUT,
+                              check=False)
     except subprocess.TimeoutExpired as exc:
         raise InfrastructureError(f"{what}: '{argv[0]}' took more than {_TOOL_TIMEOUT} s") from exc
 

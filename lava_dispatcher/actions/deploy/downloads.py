@@ -29,7 +29,7 @@ POSTPROCESS_WORKDIR = "/lava-downloads"
 
 class DownloadsAction(Action):
     name = "download-deploy"
-    description = "download files and copy to LXC if available"
+    description = "download files for later deploys"
     summary = "download deployment"
     section = "deploy"
 
