@@ -370,3 +370,21 @@ def test_transfer_overlay_over_http(tmp_path):
     assert any("serving the overlay at http://10.0.2.2:" in str(r.get("msg")) for r in records)
     assert not any("apply-overlay" in str(r.get("msg")) for r in records if r.get("lvl") == "info")
     assert _gone(str(tmp_path / "dl"))
+
+
+def test_proxy_from_the_environment_and_no_proxy(tmp_path, http_files, squid, monkeypatch):
+    """lava-run's environment (the worker's env.yaml) names the proxy when dispatcher.yaml does not;
+    no_proxy in dispatcher.yaml sends a download straight to the server."""
+    www, base = http_files
+    proxy, access_log = squid
+    (www / "fw.bin").write_bytes(b"fw" * 1000)
+    monkeypatch.setenv("http_proxy", proxy)
+    monkeypatch.delenv("no_proxy", raising=False)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    ctx = _ctx(tmp_path)
+    DownloadAction("fw", {"url": f"{base}/fw.bin"}).run(ctx)
+    assert ctx.downloaded["fw"].read_bytes() == b"fw" * 1000
+    assert access_log.read_text().count(f"GET {base}/fw.bin") == 1
+    ctx.dispatcher.raw.update({"http_proxy": proxy, "no_proxy": "127.0.0.1"})
+    DownloadAction("direct", {"url": f"{base}/fw.bin"}).run(ctx)
+    assert access_log.read_text().count(f"GET {base}/fw.bin") == 1
