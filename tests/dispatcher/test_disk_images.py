@@ -31,6 +31,13 @@ from testimages import PROMPT_REGEX, disk_images, require_qemu
 from lava_common.exceptions import JobError
 from lava_dispatcher import disk_image
 from lava_dispatcher.actions.deploy.download import DownloadAction, proxies
+from lava_dispatcher.actions.deploy.overlay import (
+    LAVA_OVERLAY,
+    ApplyOverlayAction,
+    ImageOverlays,
+    TreeOverlay,
+)
+from lava_dispatcher.context import OverlayInfo
 
 from .helpers import HERE, job_result, results, run_lava
 from .qemu_jobs import inline
@@ -388,3 +395,37 @@ def test_proxy_from_the_environment_and_no_proxy(tmp_path, http_files, squid, mo
     ctx.dispatcher.raw.update({"http_proxy": proxy, "no_proxy": "127.0.0.1"})
     DownloadAction("direct", {"url": f"{base}/fw.bin"}).run(ctx)
     assert access_log.read_text().count(f"GET {base}/fw.bin") == 1
+
+
+@needs_e2fsprogs
+@pytest.mark.parametrize("kind", ["ext4", "sparse"])
+def test_lava_and_tarball_overlays_into_a_filesystem_image(tmp_path, kind):
+    """tuxrun's rootfs.ext4 (the whole image is the filesystem), plain or as an Android sparse image."""
+    if kind == "sparse" and not (shutil.which("img2simg") and shutil.which("simg2img")):
+        pytest.skip("android-sdk-libsparse-utils (img2simg, simg2img) not installed")
+    (tmp_path / "base" / "lib").mkdir(parents=True)
+    image = tmp_path / "rootfs.ext4"
+    disk_image.make_filesystem(tmp_path / "base", image, 16, "ext4")
+    if kind == "sparse":
+        disk_image.convert(image, tmp_path / "rootfs.simg", "raw", "sparse")
+        image = tmp_path / "rootfs.simg"
+    overlay = tmp_path / "overlay"
+    (overlay / "lava-3" / "bin").mkdir(parents=True)
+    (overlay / "lava-3" / "bin" / "lava-test-runner").write_text("#!/bin/sh\n")
+    with tarfile.open(tmp_path / "modules.tar", "w") as archive:
+        (tmp_path / "mod.ko").write_bytes(b"ko")
+        archive.add(tmp_path / "mod.ko", arcname="modules/6.1/mod.ko")
+    ctx = _ctx(tmp_path)
+    ctx.downloaded.update({"rootfs": image, "rootfs.modules": tmp_path / "modules.tar"})
+    ctx.overlay = OverlayInfo(root=overlay, results_dir="/lava-3")
+    modules = TreeOverlay("modules", "rootfs.modules", "/lib", "tar")
+    ApplyOverlayAction([ImageOverlays("rootfs", "ext4" if kind == "ext4" else "raw", (LAVA_OVERLAY, modules))]).run(ctx)
+    assert disk_image.image_kind(image) == ("raw" if kind == "ext4" else "sparse")
+    plain = image
+    if kind == "sparse":
+        plain = tmp_path / "check.img"
+        disk_image.convert(image, plain, "sparse", "raw")
+    for path, content in (("/lava-3/bin/lava-test-runner", "#!/bin/sh\n"), ("/lib/modules/6.1/mod.ko", "ko")):
+        cat = subprocess.run(["debugfs", "-R", f"cat {path}", str(plain)], capture_output=True, text=True)
+        assert cat.stdout == content, (path, cat.stderr)
+    assert subprocess.run(["e2fsck", "-fn", str(plain)], capture_output=True).returncode == 0
