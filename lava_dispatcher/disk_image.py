@@ -25,7 +25,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import NamedTuple
+from typing import BinaryIO, NamedTuple
 
 from lava_common.exceptions import InfrastructureError, JobError
 
@@ -61,7 +61,7 @@ def _mbr_entries(table: bytes) -> list[tuple[int, int, int]]:
     return [struct.unpack_from("<4xB3xII", table, 446 + 16 * slot) for slot in range(4)]
 
 
-def _logical_partitions(handle, extended_lba: int) -> list[Partition]:
+def _logical_partitions(handle: BinaryIO, extended_lba: int) -> list[Partition]:
     found = []
     ebr_lba = extended_lba
     number = 5
@@ -82,7 +82,7 @@ def _logical_partitions(handle, extended_lba: int) -> list[Partition]:
     return found
 
 
-def _gpt_partitions(handle) -> list[Partition]:
+def _gpt_partitions(handle: BinaryIO) -> list[Partition]:
     handle.seek(SECTOR)
     header = handle.read(92)
     entries_lba, count, entry_size = struct.unpack_from("<QII", header, 72)

@@ -116,6 +116,8 @@ class ApplyOverlayAction(Action):
         for image in self.images:
             trees = [(overlay.name, self._tree(ctx, image, overlay)) for overlay in image.overlays]
             trees = [(name, tree) for name, tree in trees if tree is not None]
+            if not trees:
+                continue
             if image.is_disk:
                 write_trees_to_disk(ctx, image, trees)
                 continue
