@@ -23,8 +23,8 @@ DEFAULT_DRIVE_ID = "lavatest"
 
 def guest_parameters(device: DeviceConfig) -> dict[str, Any]:
     """``actions.deploy.methods.image.parameters.guest`` of the device: size (MiB), interface, driveid."""
-    methods = (device.raw.get("actions") or {}).get("deploy", {}).get("methods") or {}
-    image = methods.get("image") or {}
+    deploy = (device.raw.get("actions") or {}).get("deploy") or {}
+    image = (deploy.get("methods") or {}).get("image") or {}
     guest = (image.get("parameters") or {}).get("guest") if isinstance(image, dict) else None
     return guest if isinstance(guest, dict) else {}
 
