@@ -33,6 +33,10 @@ class OverlayInfo:
     root: Path  # on the worker: the tree to put at / on the board
     results_dir: str  # on the board, e.g. /lava-42
     tarball: Path | None = None
+    # shell commands that make results_dir usable on a freshly booted board (mount the overlay disk)
+    board_commands: list[str] = field(default_factory=list)
+    boot_args: list[str] = field(default_factory=list)  # QEMU arguments that attach the overlay disk
+    prepared_on: Any = None  # the console the board commands last ran on
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from lava_dispatcher.actions.boot.ssh import SshBoot
 from lava_dispatcher.actions.boot.uboot import UBootBoot
 from lava_dispatcher.actions.command import DeviceCommand
 from lava_dispatcher.actions.deploy.docker import DockerDeploy
-from lava_dispatcher.actions.deploy.downloads import DownloadDeploy, DownloadsDeploy
+from lava_dispatcher.actions.deploy.downloads import DownloadDeploy, DownloadsDeploy, OverlayDeploy
 from lava_dispatcher.actions.deploy.fastboot import FastbootDeploy
 from lava_dispatcher.actions.deploy.lxc import LxcDeploy
 from lava_dispatcher.actions.deploy.nbd import NbdDeploy
@@ -39,6 +39,7 @@ DEPLOY_METHODS: list[type[Method]] = [
     FastbootDeploy,
     DownloadsDeploy,
     DownloadDeploy,
+    OverlayDeploy,
     SshDeploy,
     NfsDeploy,
     NbdDeploy,

@@ -294,3 +294,45 @@ def netroot_images() -> NetrootImages:
     if reason or not all(p.is_file() for p in (found.initramfs, found.rootfs_tar, found.rootfs_ext4)):
         pytest.skip(f"network-root test images missing: {reason or 'not built'}")
     return found
+
+
+DISK_BUILD_SCRIPT = REPO_ROOT / "share" / "test-images" / "build-disk.sh"
+
+
+@dataclass(frozen=True)
+class DiskImages:
+    """The disk-image board (share/test-images/build-disk.sh): root on partition 2 (index 1) of the disk."""
+
+    kernel: Path
+    initramfs: Path  # loads the virtio and ext4 modules, mounts root= and switch_roots into it
+    disk_raw: Path  # MBR: partition 1 empty, partition 2 ext4 (the busybox root)
+    disk_qcow2: Path
+    root_device: str = "/dev/vda2"
+    root_partition_index: int = 1
+
+
+@functools.cache
+def _build_disk() -> tuple[DiskImages | None, str]:
+    root = images_dir() / "disk" / "x86_64"
+    found = DiskImages(root / "bzImage", root / "initramfs-disk.cpio.gz", root / "disk.img", root / "disk.qcow2")
+    missing = [p for p in (found.kernel, found.initramfs, found.disk_raw, found.disk_qcow2) if not p.is_file()]
+    if not shutil.which("apt-get") and missing:
+        return None, "disk test images missing and apt-get is not available to build them"
+    try:
+        proc = subprocess.run(["sh", str(DISK_BUILD_SCRIPT), str(images_dir())],
+                              capture_output=True, text=True, timeout=BUILD_TIMEOUT, check=False)
+    except subprocess.TimeoutExpired:
+        return None, f"{DISK_BUILD_SCRIPT} took more than {BUILD_TIMEOUT} s"
+    missing = [p for p in (found.kernel, found.initramfs, found.disk_raw, found.disk_qcow2) if not p.is_file()]
+    if missing:
+        tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
+        return None, f"{DISK_BUILD_SCRIPT} failed (exit {proc.returncode}): " + " | ".join(tail)
+    return found, ""
+
+
+def disk_images() -> DiskImages:
+    """The disk-image board's kernel, initramfs and disks, built when missing; skips when they cannot be."""
+    found, reason = _build_disk()
+    if found is None:
+        pytest.skip(reason)
+    return found

@@ -25,6 +25,8 @@ CASES = [
     ("qemu-nfs.yaml", "qemu-arm64-netroot.yaml", "qemu-nfs.yaml"),
     ("nbd.yaml", "qemu-arm64-netroot.yaml", "nbd.yaml"),
     ("uboot-nfs.yaml", "uboot-arm64.yaml", "uboot-nfs.yaml"),
+    ("disk-image.yaml", "qemu-x86_64.yaml", "disk-image.yaml"),
+    ("overlay-disk.yaml", "qemu-x86_64.yaml", "overlay-disk.yaml"),
 ]
 
 

@@ -46,7 +46,7 @@ SINGLE_NODE = {
 # MultiNode submissions: split as the server does; each role validated on the host role's device
 MULTINODE = {
     "server/qemu-ssh-guest.yaml": ("qemu01", {
-        "host": "the test shell needs an image to carry its overlay",  # a disk image, no cpio ramdisk
+        "host": None,  # a disk image carrying the overlay
         "guest": MULTINODE_REQUEST,
     }),
     "server/mustang-ssh-multinode.yaml": ("mustang1", {
@@ -104,6 +104,9 @@ def test_multinode_roles(tmp_path, name):
         run_dir.mkdir()
         outcome = _outcome(run_dir, job, device)
         expected = refusals[sub_job.role]
+        if expected is None:
+            assert outcome is None, f"{sub_job.role}: {outcome}"
+            continue
         if expected == MULTINODE_REQUEST and outcome is None:
             continue  # the request is understood: the guest validates
         assert outcome is not None and expected in outcome, f"{sub_job.role}: {outcome}"

@@ -9,6 +9,7 @@ from lava_dispatcher.action import Action, Pipeline
 from lava_dispatcher.actions.boot.connect import ConnectDevice
 from lava_dispatcher.actions.boot.login import AutoLoginAction, ExpectShellSession, ExportDeviceEnv
 from lava_dispatcher.actions.boot.reset import ResetDevice
+from lava_dispatcher.actions.boot.transfer_overlay import OverlayUnpack
 from lava_dispatcher.device import DeviceConfig
 from lava_dispatcher.methods import BootMethod, retry_count
 from lava_dispatcher.plan import JobPlan, PlanBlock
@@ -26,6 +27,8 @@ class MinimalBoot(BootRetry):
             pipeline.add_action(ResetDevice(self.device), parameters)
         pipeline.add_action(AutoLoginAction(wait_kernel=bool(parameters.get("wait_kernel", False))), parameters)
         pipeline.add_action(ExpectShellSession(), parameters)
+        if "transfer_overlay" in parameters:
+            pipeline.add_action(OverlayUnpack(), parameters)
         pipeline.add_action(ExportDeviceEnv(), parameters)
 
 

@@ -15,6 +15,7 @@ from lava_dispatcher.actions.boot.bootloader import (
 from lava_dispatcher.actions.boot.connect import ConnectDevice
 from lava_dispatcher.actions.boot.login import AutoLoginAction, ExpectShellSession, ExportDeviceEnv
 from lava_dispatcher.actions.boot.reset import ResetDevice
+from lava_dispatcher.actions.boot.transfer_overlay import OverlayUnpack
 from lava_dispatcher.device import DeviceConfig
 from lava_dispatcher.methods import BootMethod, retry_count
 from lava_dispatcher.plan import JobPlan, PlanBlock
@@ -64,6 +65,8 @@ class UBootAction(BootRetry):
         pipeline.add_action(commands, parameters)
         pipeline.add_action(AutoLoginAction(wait_kernel=True, error_messages=settings.error_messages), parameters)
         pipeline.add_action(ExpectShellSession(), parameters)
+        if "transfer_overlay" in parameters:
+            pipeline.add_action(OverlayUnpack(), parameters)
         pipeline.add_action(ExportDeviceEnv(), parameters)
 
     def cleanup(self, ctx: JobContext) -> None:

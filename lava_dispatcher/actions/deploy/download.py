@@ -1,7 +1,11 @@
-"""Fetch one artefact (``file://`` or ``http(s)://``) into the job's scratch space.
+"""Fetch one artefact (``file://``, ``http(s)://`` or ``downloads://``) into the job's scratch space.
 
 The checksum given in the job is checked on the bytes as downloaded; then the
-file is decompressed (gz, xz, bz2 in-process; zstd through the ``zstd`` binary).
+file is decompressed (gz, xz, bz2, zip in-process; zstd through the ``zstd``
+binary) and, with ``archive: tar``, unpacked into a folder. HTTP goes through
+the proxy of the dispatcher configuration (``http_proxy``/``https_proxy``/
+``no_proxy``) when it names one, else through the one of lava-run's environment.
+``downloads://NAME`` is a file an earlier ``to: downloads`` deploy left in the job.
 """
 
 from __future__ import annotations
@@ -21,10 +25,21 @@ if TYPE_CHECKING:
 
     from lava_dispatcher.context import JobContext
 
-COMPRESSIONS = {"gz": ".gz", "xz": ".xz", "bz2": ".bz2", "zstd": ".zst"}
+COMPRESSIONS = {"gz": ".gz", "xz": ".xz", "bz2": ".bz2", "zstd": ".zst", "zip": ".zip"}
 CHECKSUMS = ("md5sum", "sha256sum", "sha512sum")
 SCHEMES = ("file", "http", "https", "downloads")
-DOWNLOADS_DIR = "downloads"  # under the job's scratch dir: what `to: downloads` keeps for downloads:// URLs
+PROXY_KEYS = ("http_proxy", "https_proxy", "no_proxy")
+DOWNLOADS_DIR = "downloads"  # under the job's scratch dir: what `to: downloads` deploys leave
+
+
+def proxies(dispatcher_config: dict[str, Any]) -> dict[str, str]:
+    """The proxies of the dispatcher configuration, as requests names them ({} = lava-run's environment)."""
+    found = {}
+    for key in PROXY_KEYS:
+        value = dispatcher_config.get(key) or dispatcher_config.get(key.upper())
+        if isinstance(value, str) and value:
+            found[key.removesuffix("_proxy")] = value
+    return found
 
 
 def _file_chunks(path: Path) -> Iterator[bytes]:
@@ -36,11 +51,16 @@ def _file_chunks(path: Path) -> Iterator[bytes]:
         raise JobError(f"cannot read '{path}': {exc.strerror}") from exc
 
 
-def _http_chunks(url: str, headers: dict[str, str] | None) -> Iterator[bytes]:
+def _http_chunks(url: str, headers: dict[str, str] | None, proxy: dict[str, str]) -> Iterator[bytes]:
     import requests  # only jobs that download over HTTP pay for this import
 
+    kwargs: dict[str, Any] = {"stream": True, "timeout": HTTP_DOWNLOAD_TIMEOUT, "headers": headers or {}}
+    if proxy:
+        kwargs["proxies"] = {scheme: value for scheme, value in proxy.items() if scheme != "no"}
+        if "no" in proxy and requests.utils.should_bypass_proxies(url, no_proxy=proxy["no"]):
+            kwargs["proxies"] = {"http": "", "https": ""}
     try:
-        with requests.get(url, stream=True, timeout=HTTP_DOWNLOAD_TIMEOUT, headers=headers or {}) as reply:
+        with requests.get(url, **kwargs) as reply:
             if reply.status_code != 200:
                 raise JobError(f"'{url}': HTTP {reply.status_code}")
             yield from reply.iter_content(HTTP_DOWNLOAD_CHUNK_SIZE)
@@ -55,6 +75,9 @@ def _decompress(raw: Path, out: Path, compression: str) -> None:
     import shutil
     import subprocess
     import zlib
+    if compression == "zip":
+        _unzip(raw, out)
+        return
     if compression == "zstd":
         if not shutil.which("zstd"):
             raise InfrastructureError("zstd decompression needs the 'zstd' program on the worker")
@@ -76,6 +99,44 @@ def _decompress(raw: Path, out: Path, compression: str) -> None:
         raise JobError(f"cannot decompress '{raw.name}' ({compression}): {exc}") from exc
 
 
+def downloaded_file(ctx: JobContext, name: str, where: str) -> Path:
+    """``downloads://NAME``: a path under the downloads folder, else the one file of that name in it."""
+    folder = ctx.scratch() / DOWNLOADS_DIR
+    direct = inside(folder, name, where)
+    if direct.is_file():
+        return direct
+    found = sorted(path for path in folder.rglob(Path(name).name) if path.is_file()) if folder.is_dir() else []
+    if len(found) != 1:
+        why = "no file" if not found else f"{len(found)} files"
+        raise JobError(f"{where}: downloads://{name}: {why} of that name left by an earlier 'to: downloads' deploy")
+    return found[0]
+
+
+def _unzip(raw: Path, out: Path) -> None:
+    import zipfile  # deferred with the other codecs
+
+    try:
+        with zipfile.ZipFile(raw) as archive:
+            members = [info for info in archive.infolist() if not info.is_dir()]
+            if len(members) != 1:
+                raise JobError(f"'{raw.name}' (zip) must hold exactly one file, not {len(members)}")
+            with archive.open(members[0]) as src, out.open("wb") as dst:
+                while chunk := src.read(1 << 20):
+                    dst.write(chunk)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise JobError(f"cannot decompress '{raw.name}' (zip): {exc}") from exc
+
+
+def _untar(archive_path: Path, dest: Path) -> None:
+    import tarfile  # deferred: only `archive: tar` artefacts need it
+
+    try:
+        with tarfile.open(archive_path) as archive:
+            archive.extractall(dest, filter="data")
+    except (tarfile.TarError, OSError) as exc:
+        raise JobError(f"cannot unpack '{archive_path.name}' (archive: tar): {exc}") from exc
+
+
 def check_url_block(block: Any, where: str) -> list[str]:
     """Validation errors of one artefact block (``{url, compression, md5sum...}``)."""
     if not isinstance(block, dict) or not isinstance(block.get("url"), str):
@@ -87,6 +148,8 @@ def check_url_block(block: Any, where: str) -> list[str]:
     compression = block.get("compression")
     if compression not in (None, *COMPRESSIONS):
         errors.append(f"{where}.compression: unknown compression '{compression}'")
+    if block.get("archive") not in (None, "tar"):
+        errors.append(f"{where}.archive: only 'tar' is known, not '{block.get('archive')}'")
     return errors
 
 
@@ -110,22 +173,10 @@ class DownloadAction(Action):
         return {**super().describe(), "url": self.url}
 
     def destination(self, ctx: JobContext) -> Path:
-        base = ctx.tftp_dir if self.dest_dir == "tftp" and ctx.tftp_dir is not None else ctx.scratch()
         if self.dest_dir == DOWNLOADS_DIR:
-            base = ctx.scratch() / DOWNLOADS_DIR / ".by-label"
+            return inside(ctx.scratch() / DOWNLOADS_DIR, self.label, self.label)
+        base = ctx.tftp_dir if self.dest_dir == "tftp" and ctx.tftp_dir is not None else ctx.scratch()
         return inside(base, self.label, self.label)
-
-    def source(self, ctx: JobContext, parsed: Any) -> Iterator[bytes]:
-        where = f"{self.label}.url"
-        if parsed.scheme == "file":
-            return _file_chunks(ctx.local_files.check(unquote(parsed.path), where))
-        if parsed.scheme == DOWNLOADS_DIR:
-            # downloads://name and downloads:///name: a file an earlier `to: downloads` kept
-            path = inside(ctx.scratch() / DOWNLOADS_DIR, unquote(parsed.netloc + parsed.path), where)
-            if not path.is_file():
-                raise JobError(f"{where}: '{self.url}' names no file of an earlier 'to: downloads' deploy")
-            return _file_chunks(path)
-        return _http_chunks(self.url, self.block.get("headers"))
 
     def run(self, ctx: JobContext) -> None:
         import hashlib  # deferred: a heavy import that `lava-run --validate` does not need
@@ -133,9 +184,19 @@ class DownloadAction(Action):
         parsed = urlparse(self.url)
         dest = self.destination(ctx)
         dest.mkdir(parents=True, exist_ok=True)
-        filename = Path(unquote(parsed.path)).name
+        # downloads://NAME puts the name where a host would be
+        source_path = parsed.netloc + parsed.path if parsed.scheme == "downloads" else parsed.path
+        filename = Path(unquote(source_path)).name
         raw = inside(dest, filename if filename not in ("", "..") else self.label, f"{self.label}.url")
-        chunks = self.source(ctx, parsed)
+        if parsed.scheme == "file":
+            chunks = _file_chunks(ctx.local_files.check(unquote(parsed.path), f"{self.label}.url"))
+        elif parsed.scheme == "downloads":
+            chunks = _file_chunks(downloaded_file(ctx, unquote(source_path).lstrip("/"), f"{self.label}.url"))
+        else:
+            proxy = proxies(ctx.dispatcher.raw)
+            if proxy:
+                ctx.logger.info(f"{self.label}: through the proxy of the dispatcher configuration")
+            chunks = _http_chunks(self.url, self.block.get("headers"), proxy)
         hashes = {name: hashlib.new(name[:-3]) for name in CHECKSUMS}
         size = 0
         with raw.open("wb") as out:
@@ -156,6 +217,11 @@ class DownloadAction(Action):
             final = dest / (filename[: -len(suffix)] if filename.endswith(suffix) else filename + ".out")
             _decompress(raw, final, compression)
             raw.unlink()
+        if self.block.get("archive") == "tar":
+            unpacked = dest / f"{self.label}.unpacked"
+            _untar(final, unpacked)
+            final.unlink()
+            final = unpacked
         ctx.downloaded[self.label] = final
         ctx.logger.info(f"{self.label}: {size} bytes from {self.url} -> {final}")
         self.results = {

@@ -1,11 +1,10 @@
-"""``deploy: to: downloads`` (and its older name ``to: download``): fetch images for a later deploy, flash nothing.
+"""``deploy: to: download``/``downloads`` (fetch artefacts for later deploys) and ``to: overlay``.
 
-Each image is downloaded (checked, decompressed) and kept under the job's
-scratch dir as ``downloads/<file name>``, which later deploys name as
-``downloads:///<file name>`` (a fastboot deploy of Android images converted
-first, say). ``postprocess: docker: {image, steps}`` runs the steps in that
-image with the folder mounted at the same path; the steps are shell lines, run
-by the container's shell, never the worker's.
+``downloads`` leaves each image in ``<scratch>/downloads/<label>/``, where a later deploy finds it
+as ``downloads://NAME``; the images that ask for it (``apply-overlay: true``, ``overlays:``) get the
+test overlay first, and ``postprocess: docker: steps:`` then run in a container with that folder as
+its working directory. ``to: overlay`` only builds the test overlay, for boards that fetch it at boot
+(``transfer_overlay``).
 """
 
 from __future__ import annotations
@@ -16,95 +15,122 @@ from lava_common.exceptions import InfrastructureError, JobError
 from lava_common.schemas.deploy import DEPLOY_TARGETS
 from lava_dispatcher.action import Action
 from lava_dispatcher.actions.deploy.download import DOWNLOADS_DIR, DownloadRetry
+from lava_dispatcher.actions.deploy.overlay import ApplyOverlayAction, OverlayAction
+from lava_dispatcher.actions.deploy.tmpfs import overlay_target, with_lava_overlay
 from lava_dispatcher.device import DeviceConfig
-from lava_dispatcher.fastboot import HostTools, check_docker, last_line, run_tool
 from lava_dispatcher.methods import DeployMethod
 from lava_dispatcher.plan import JobPlan, PlanBlock
 
 if TYPE_CHECKING:
     from lava_dispatcher.context import JobContext
 
-
-class KeepDownloads(Action):
-    name = "keep-downloads"
-    description = "keep the downloaded images for downloads:// URLs"
-    summary = "keep downloads"
-    section = "deploy"
-
-    def __init__(self, labels: list[str]) -> None:
-        super().__init__()
-        self.labels = labels
-
-    def run(self, ctx: JobContext) -> None:
-        folder = ctx.scratch() / DOWNLOADS_DIR
-        for label in self.labels:
-            image = ctx.downloaded[label]
-            kept = folder / image.name
-            if kept.exists():
-                raise JobError(f"images.{label}: two images of this deploy are named '{image.name}'")
-            image.replace(kept)
-            ctx.downloaded[label] = kept
-            ctx.logger.info(f"{label}: kept as downloads:///{image.name}")
-
-
-class PostprocessInDocker(Action):
-    name = "download-postprocess"
-    description = "run the postprocess steps in a container, over the downloaded images"
-    summary = "postprocess downloads"
-    section = "deploy"
-
-    def run(self, ctx: JobContext) -> None:
-        docker = self.parameters["postprocess"]["docker"]
-        image = str(docker.get("image") or docker.get("name"))
-        check_docker(ctx, HostTools(serial="", docker_image=image, docker_local=bool(docker.get("local"))))
-        folder = str(ctx.scratch() / DOWNLOADS_DIR)
-        for step in docker.get("steps") or []:
-            argv = ["docker", "run", "--rm", "--init", "--network=none", "--volume", f"{folder}:{folder}",
-                    "--workdir", folder, image, "sh", "-c", str(step)]
-            code, output = run_tool(ctx, argv, ctx.deadlines.remaining())
-            if code != 0:
-                raise InfrastructureError(f"postprocess step '{step}' in '{image}' failed: {last_line(output)}")
+POSTPROCESS_WORKDIR = "/lava-downloads"
 
 
 class DownloadsAction(Action):
-    name = "downloads-deploy"
-    description = "download images for a later deploy"
-    summary = "download images"
+    name = "download-deploy"
+    description = "download files for later deploys"
+    summary = "download deployment"
     section = "deploy"
 
+    def __init__(self, plan: JobPlan) -> None:
+        super().__init__()
+        self.plan = plan
+
     def populate(self, parameters: dict[str, Any]) -> None:
-        images = parameters.get("images") if isinstance(parameters.get("images"), dict) else {}
         pipeline = self.new_pipeline()
+        images = parameters.get("images") or {}
+        # only an image that asks for the overlay gets it: these files are not booted as they are
+        wants_overlay = self.plan.needs_overlay and overlay_target(images) is not None
+        if wants_overlay:
+            pipeline.add_action(OverlayAction(self.plan), parameters)
         for label, block in images.items():
-            pipeline.add_action(DownloadRetry(label, block, dest_dir=DOWNLOADS_DIR), parameters)
-        pipeline.add_action(KeepDownloads(list(images)), parameters)
-        if isinstance(parameters.get("postprocess"), dict) and isinstance(parameters["postprocess"].get("docker"), dict):
-            pipeline.add_action(PostprocessInDocker(), parameters)
+            pipeline.add_action(DownloadRetry(label, block if isinstance(block, dict) else {}, DOWNLOADS_DIR),
+                                parameters)
+        targets = with_lava_overlay(images, wants_overlay)
+        if targets:
+            pipeline.add_action(ApplyOverlayAction(targets), parameters)
+        if (parameters.get("postprocess") or {}).get("docker"):
+            pipeline.add_action(PostprocessWithDocker(), parameters)
 
     def validate(self) -> None:
         super().validate()
-        if not isinstance(self.parameters.get("images"), dict) or not self.parameters["images"]:
-            self.errors.append("'images' must name at least one image to download")
-        docker = (self.parameters.get("postprocess") or {}).get("docker")
-        if isinstance(docker, dict) and not (docker.get("image") or docker.get("name")):
-            self.errors.append("postprocess.docker.image is required")
+        images = self.parameters.get("images")
+        if not isinstance(images, dict) or not images:
+            self.errors.append("'images' must list at least one image")
+
+
+class PostprocessWithDocker(Action):
+    name = "download-postprocess-docker"
+    description = "Post-process downloads with docker"
+    summary = "download-postprocess"
+    section = "deploy"
+
+    def validate(self) -> None:
+        docker = self.parameters["postprocess"]["docker"]
+        if not isinstance(docker.get("steps"), list) or not docker["steps"]:
+            self.errors.append("postprocess.docker.steps must list at least one command")
+
+    def run(self, ctx: JobContext) -> None:
+        import shutil  # deferred: only a run needs these
+        import subprocess
+
+        docker = self.parameters["postprocess"]["docker"]
+        binary = shutil.which("docker")
+        if binary is None:
+            raise InfrastructureError("postprocess.docker needs the 'docker' program on the worker")
+        folder = ctx.scratch() / DOWNLOADS_DIR
+        # the steps are the job's own commands, meant for a shell: they run inside the container only
+        argv = [binary, "run", "--rm", "--network", "none", "-v", f"{folder}:{POSTPROCESS_WORKDIR}",
+                "-w", POSTPROCESS_WORKDIR, str(docker["image"]), "sh", "-e", "-c", "\n".join(docker["steps"])]
+        ctx.logger.info(f"postprocess in {docker['image']}: {len(docker['steps'])} steps")
+        proc = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=self.timeout.duration)
+        for line in (proc.stdout + proc.stderr).splitlines():
+            ctx.logger.debug(line)
+        if proc.returncode != 0:
+            raise JobError(f"postprocess.docker: the steps failed in '{docker['image']}' (exit {proc.returncode})")
 
 
 class DownloadsDeploy(DeployMethod):
+    """Any device: the files stay on the worker."""
+
     name = "downloads"
     schema = DEPLOY_TARGETS["downloads"]
 
     @classmethod
+    def accepts(cls, device: DeviceConfig, block: PlanBlock) -> tuple[bool, str]:
+        if block.parameters.get("to") != cls.name:
+            return False, f"'to' is not '{cls.name}'"
+        return True, "accepted"
+
+    @classmethod
     def build(cls, device: DeviceConfig, block: PlanBlock, plan: JobPlan) -> Action:
-        return DownloadsAction()
+        return DownloadsAction(plan)
 
 
 class DownloadDeploy(DownloadsDeploy):
     name = "download"
     schema = DEPLOY_TARGETS["download"]
 
+
+class OverlayOnlyAction(Action):
+    name = "overlay-deploy"
+    description = "build the test overlay for a board that fetches it itself"
+    summary = "overlay deployment"
+    section = "deploy"
+
+    def __init__(self, plan: JobPlan) -> None:
+        super().__init__()
+        self.plan = plan
+
+    def populate(self, parameters: dict[str, Any]) -> None:
+        self.new_pipeline().add_action(OverlayAction(self.plan), parameters)
+
+
+class OverlayDeploy(DownloadsDeploy):
+    name = "overlay"
+    schema = DEPLOY_TARGETS["overlay"]
+
     @classmethod
-    def accepts(cls, device: DeviceConfig, block: PlanBlock) -> tuple[bool, str]:
-        if block.parameters.get("to") == cls.name and "downloads" in device.deploy_methods():
-            return True, "accepted (the older name of downloads)"
-        return super().accepts(device, block)
+    def build(cls, device: DeviceConfig, block: PlanBlock, plan: JobPlan) -> Action:
+        return OverlayOnlyAction(plan)

@@ -42,12 +42,21 @@ class TreeOverlay(NamedTuple):
 LAVA_OVERLAY = TreeOverlay("lava")
 
 
+DISK_FORMATS = ("ext4", "raw", "qcow2")
+
+
 class ImageOverlays(NamedTuple):
     """The overlays one image receives, in the order they are appended (a later one wins)."""
 
     label: str  # the image, as downloaded (ctx.downloaded)
     format: str | None
     overlays: tuple[TreeOverlay, ...]
+    partition: int | None = None  # of a disk image: which partition (0-based) holds the filesystem
+
+    @property
+    def is_disk(self) -> bool:
+        """A filesystem or disk image (written with e2fsprogs), not a cpio ramdisk (appended to)."""
+        return self.format in DISK_FORMATS or self.partition is not None
 
 
 class OverlayAction(Action):
@@ -101,7 +110,11 @@ def extract_tarball(tarball: Path, dest: Path) -> None:
 
 
 class ApplyOverlayAction(Action):
-    """Puts the lava overlay and tarball overlays into each ``cpio.newc`` image that asks for them."""
+    """Puts the lava overlay and tarball overlays into each image that asks for them.
+
+    A ``cpio.newc`` ramdisk gets them appended as another archive; a filesystem or disk image
+    (``format: ext4|raw|qcow2``, or a ``partition``) gets them written into its ext filesystem.
+    """
 
     name = "apply-overlay"
     description = "apply overlays to ramdisk images"
@@ -114,25 +127,49 @@ class ApplyOverlayAction(Action):
 
     def validate(self) -> None:
         for image in self.images:
-            if image.overlays and image.format not in (None, "cpio.newc"):
-                self.errors.append(f"{image.label}: overlays are only supported on cpio.newc images, not '{image.format}'")
+            if image.overlays and image.format not in (None, "cpio.newc", *DISK_FORMATS):
+                self.errors.append(
+                    f"{image.label}: overlays go into cpio.newc, ext4, raw or qcow2 images, not '{image.format}'"
+                )
 
     def run(self, ctx: JobContext) -> None:
         for image in self.images:
-            ramdisk = ctx.downloaded[image.label]
-            for overlay in image.overlays:
-                if overlay.name == LAVA_OVERLAY.name:
-                    if ctx.overlay is not None:
-                        append_tree_to_ramdisk(ramdisk, ctx.overlay.root)
-                        ctx.logger.info(f"{image.label}: lava overlay added")
-                    continue
-                tree = ctx.scratch() / f"overlay-{image.label}-{overlay.name}"
-                target = inside(tree, overlay.path, f"images.{image.label}.overlays.{overlay.name}.path")
-                target.mkdir(parents=True, exist_ok=True)
-                source = ctx.downloaded[overlay.source]
-                if overlay.format == "tar":
-                    extract_tarball(source, target)
-                else:
-                    shutil.copy(source, target / source.name)
-                append_tree_to_ramdisk(ramdisk, tree)
-                ctx.logger.info(f"{image.label}: overlay '{overlay.name}' added at {overlay.path}")
+            trees = [(overlay.name, self._tree(ctx, image, overlay)) for overlay in image.overlays]
+            trees = [(name, tree) for name, tree in trees if tree is not None]
+            if not trees:
+                continue
+            if image.is_disk:
+                write_trees_to_disk(ctx, image, trees)
+                continue
+            for name, tree in trees:
+                append_tree_to_ramdisk(ctx.downloaded[image.label], tree)
+                ctx.logger.info(f"{image.label}: overlay '{name}' added")
+
+    @staticmethod
+    def _tree(ctx: JobContext, image: ImageOverlays, overlay: TreeOverlay) -> Path | None:
+        """The tree this overlay puts at the image's ``/``: the lava overlay, or a downloaded file or tarball."""
+        if overlay.name == LAVA_OVERLAY.name:
+            return ctx.overlay.root if ctx.overlay is not None else None
+        tree = ctx.scratch() / f"overlay-{image.label}-{overlay.name}"
+        target = inside(tree, overlay.path, f"images.{image.label}.overlays.{overlay.name}.path")
+        target.mkdir(parents=True, exist_ok=True)
+        source = ctx.downloaded[overlay.source]
+        if overlay.format == "tar":
+            extract_tarball(source, target)
+        else:
+            shutil.copy(source, target / source.name)
+        return tree
+
+
+def write_trees_to_disk(ctx: JobContext, image: ImageOverlays, trees: list[tuple[str, Path]]) -> None:
+    """Write each tree into the image's ext filesystem (the partition named, else the whole image)."""
+    from lava_dispatcher import disk_image  # deferred: subprocess, only a run with disk images needs it
+
+    path = ctx.downloaded[image.label]
+    where = f"images.{image.label}.partition"
+    with disk_image.with_raw_image(path) as raw:
+        offset = disk_image.filesystem_offset(raw, image.partition, where)
+        for name, tree in trees:
+            disk_image.write_tree(raw, tree, offset)
+            place = f"partition {image.partition}" if image.partition is not None else "its filesystem"
+            ctx.logger.info(f"{image.label}: overlay '{name}' written into {place} (offset {offset})")

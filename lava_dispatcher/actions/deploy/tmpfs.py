@@ -1,4 +1,9 @@
-"""``deploy: to: tmpfs`` for QEMU: download the images and prepare their QEMU arguments."""
+"""``deploy: to: tmpfs`` for QEMU: download the images and prepare their QEMU arguments.
+
+The test overlay goes into the image that asks for it (``overlays: {lava: true}`` or
+``apply-overlay: true``: a cpio ramdisk, or the ext filesystem of a disk image), else into the
+cpio ramdisk, else onto a disk of its own that the board mounts (``apply-overlay-guest``).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from lava_common.schemas.deploy import DEPLOY_TARGETS
 from lava_dispatcher.action import Action
 from lava_dispatcher.actions.deploy.download import DownloadRetry
+from lava_dispatcher.actions.deploy.guest_overlay import ApplyOverlayGuest
 from lava_dispatcher.actions.deploy.overlay import (
     LAVA_OVERLAY,
     ApplyOverlayAction,
@@ -26,12 +32,23 @@ if TYPE_CHECKING:
 def overlay_target(images: dict[str, Any]) -> str | None:
     """The image that receives the lava overlay: the one asking for it, else a cpio.newc ramdisk."""
     for label, block in images.items():
-        if isinstance(block, dict) and (block.get("overlays") or {}).get("lava"):
+        if isinstance(block, dict) and ((block.get("overlays") or {}).get("lava") or block.get("apply-overlay")):
             return label
     for label, block in images.items():
         if isinstance(block, dict) and (block.get("format") == "cpio.newc" or label in ("ramdisk", "initrd")):
             return label
     return None
+
+
+def transfers_overlay(plan: JobPlan, namespace: str) -> bool:
+    """A boot of this namespace fetches the overlay itself (``transfer_overlay``): no image carries it."""
+    return any("transfer_overlay" in block.parameters for block in plan.section("boot") if block.namespace == namespace)
+
+
+def image_partition(block: dict[str, Any]) -> int | None:
+    """The partition (0-based) holding an image's filesystem: ``partition``, or ``root_partition``."""
+    value = block.get("partition", block.get("root_partition"))
+    return value if isinstance(value, int) else None
 
 
 def with_lava_overlay(images: dict[str, Any], needs_overlay: bool) -> list[ImageOverlays]:
@@ -45,7 +62,10 @@ def with_lava_overlay(images: dict[str, Any], needs_overlay: bool) -> list[Image
         if label == target:
             overlays.setdefault(LAVA_OVERLAY.name, True)
         if overlays:
-            chosen.append(ImageOverlays(label, block.get("format"), tuple(_overlays(label, overlays))))
+            found = tuple(_overlays(label, overlays))
+            # an Android sparse image is a disk image whatever its format says
+            kind = block.get("format") or ("raw" if block.get("sparse") else None)
+            chosen.append(ImageOverlays(label, kind, found, image_partition(block)))
     return chosen
 
 
@@ -92,13 +112,15 @@ class DeployImagesAction(Action):
     summary = "deploy images"
     section = "deploy"
 
-    def __init__(self, plan: JobPlan) -> None:
+    def __init__(self, plan: JobPlan, device: DeviceConfig) -> None:
         super().__init__()
         self.plan = plan
+        self.device = device
 
     def populate(self, parameters: dict[str, Any]) -> None:
         pipeline = self.new_pipeline()
         images = parameters.get("images") or {}
+        in_images = self.plan.needs_overlay and not transfers_overlay(self.plan, self.namespace)
         if self.plan.needs_overlay:
             pipeline.add_action(OverlayAction(self.plan), parameters)
         for label, block in images.items():
@@ -107,9 +129,11 @@ class DeployImagesAction(Action):
             for name, spec in (overlays or {}).items():
                 if name != "lava" and isinstance(spec, dict):
                     pipeline.add_action(DownloadRetry(f"{label}.{name}", spec), parameters)
-        targets = with_lava_overlay(images, self.plan.needs_overlay)
+        targets = with_lava_overlay(images, in_images)
         if targets:
             pipeline.add_action(ApplyOverlayAction(targets), parameters)
+        if in_images and overlay_target(images) is None:
+            pipeline.add_action(ApplyOverlayGuest(self.device), parameters)
 
     def validate(self) -> None:
         super().validate()
@@ -118,13 +142,12 @@ class DeployImagesAction(Action):
             self.errors.append("'images' must list at least one image")
             return
         self.errors.extend(image_arg_errors(images))
-        if self.plan.needs_overlay and overlay_target(images) is None:
-            self.errors.append("the test shell needs an image to carry its overlay (a cpio.newc ramdisk)")
 
     def run(self, ctx: JobContext) -> None:
         super().run(ctx)
         images = self.parameters.get("images") or {}
-        ctx.boot_image_args = substitute_image_args(images, ctx.downloaded)
+        guest_drive = ctx.overlay.boot_args if ctx.overlay is not None else []
+        ctx.boot_image_args = substitute_image_args(images, ctx.downloaded) + guest_drive
 
 
 class TmpfsDeploy(DeployMethod):
@@ -143,4 +166,4 @@ class TmpfsDeploy(DeployMethod):
 
     @classmethod
     def build(cls, device: DeviceConfig, block: PlanBlock, plan: JobPlan) -> Action:
-        return DeployImagesAction(plan)
+        return DeployImagesAction(plan, device)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from lava_common.exceptions import JobError, LAVATimeoutError, TestError
 from lava_common.schemas.test import TEST_KINDS
 from lava_dispatcher.action import Action
+from lava_dispatcher.actions.boot.transfer_overlay import run_overlay_commands
 from lava_dispatcher.actions.test.overlay_bridge import signal_parser
 from lava_dispatcher.device import DeviceConfig
 from lava_dispatcher.methods import TestMethod, retry_count
@@ -118,6 +119,8 @@ class TestShellAction(Action):
         console.expect(console.prompts, wait(ctx), what="the shell prompt")
         console.sendline(f"export SHELL={ctx.device.posix['lava_test_sh_cmd']}")
         console.expect(console.prompts, wait(ctx), what="the shell prompt")
+        if ctx.overlay.board_commands and ctx.overlay.prepared_on is not console:
+            run_overlay_commands(ctx, console, ctx.overlay.board_commands, wait(ctx))
         console.sendline(f". {directory}/environment")
         console.expect(console.prompts, wait(ctx), what="the shell prompt")
         console.add_observer(sink, needs_line_index=True)
