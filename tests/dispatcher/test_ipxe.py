@@ -119,32 +119,43 @@ def test_commands_typed_at_the_ipxe_prompt_boot_and_run_tests(tmp_path):
 
 
 @pytest.mark.qemu
-def test_bootloader_commands_then_a_chained_ipxe_script(tmp_path):
-    """One job, two power-ups: ``method: bootloader`` stops at iPXE> for an interactive test,
-    then ``method: ipxe`` with ``use_bootscript`` chains the commands as a script over TFTP."""
+def test_the_generic_bootloader_method_stops_at_the_ipxe_prompt(tmp_path):
+    """``method: bootloader`` types its commands at iPXE> and boots nothing: the interactive test talks to iPXE."""
+    require_board()
+    device, state = render_device(tmp_path)
+    job = ipxe_job([
+        {"boot": {"method": "bootloader", "bootloader": "ipxe", "commands": ["dhcp net0"]}},
+        {"test": {"interactive": [{"name": "ipxe-shell", "prompts": ["iPXE>"], "script": [
+            {"name": "mac", "command": "echo lava-${netX/mac}", "successes": [{"message": f"lava-{QEMU_MAC}"}]}]}]}},
+    ], minutes=3)
+    proc, records, _ = run_lava(tmp_path, job, device, dispatcher_extra=DISPATCHER)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert inputs(records)[:2] == ["Ctrl-B", "dhcp net0"]
+    found = {(r["definition"], r["case"]): r["result"] for r in results(records)}
+    assert found[("0_ipxe-shell", "mac")] == "pass"
+    assert board_gone(state)
+
+
+@pytest.mark.qemu
+def test_use_bootscript_chains_the_commands_as_a_script_over_tftp(tmp_path):
     require_board()
     device, state = render_device(tmp_path)
     job = ipxe_job([
         deploy(images().x86_64),
-        {"boot": {"method": "bootloader", "bootloader": "ipxe", "commands": ["dhcp net0"]}},
-        {"test": {"interactive": [{"name": "ipxe-shell", "prompts": ["iPXE>"], "script": [
-            {"name": "mac", "command": "echo lava-${netX/mac}", "successes": [{"message": f"lava-{QEMU_MAC}"}]}]}]}},
         {"boot": {"method": "ipxe", "commands": "ramdisk", "use_bootscript": True, "prompts": [PROMPT_REGEX]}},
         {"test": {"timeout": {"minutes": 3}, "definitions": [
             inline("smoke", ["lava-test-case mac --shell grep -q lava_mac=" + QEMU_MAC + " /proc/cmdline"])]}},
-    ], minutes=10)
+    ])
     proc, records, _ = run_lava(tmp_path, job, device, dispatcher_extra=DISPATCHER)
     assert proc.returncode == 0, proc.stderr[-3000:]
     typed = inputs(records)
-    chain = [i for i in typed if i.startswith("chain ")]
-    assert len(chain) == 1 and chain[0].startswith("tftp://10.0.2.2/", len("chain ")), typed
-    assert chain[0].endswith("/script.ipxe")
+    assert typed[1] == "dhcp net0", typed
+    assert typed[2].startswith("chain tftp://10.0.2.2/") and typed[2].endswith("/script.ipxe"), typed
     assert not any(i.startswith("kernel ") for i in typed)  # the script carried them
     logged = "\n".join(str(r["msg"]) for r in records if r["lvl"] == "target")
-    assert "#!ipxe" not in logged and "script.ipxe... ok" in logged
+    assert "script.ipxe... ok" in logged
     found = {(r["definition"], r["case"]): r["result"] for r in results(records)}
-    assert found[("0_ipxe-shell", "mac")] == "pass"
-    assert found[("1_smoke", "mac")] == "pass"
+    assert found[("0_smoke", "mac")] == "pass"
     assert job_result(records)["result"] == "pass"
     assert board_gone(state)
 
@@ -162,6 +173,6 @@ def test_a_board_without_ipxe_ends_incomplete_naming_the_prompt(tmp_path):
     assert proc.returncode != 0
     result = job_result(records)
     assert result["result"] == "fail"
-    error = str(result.get("extra", {}).get("error_msg", ""))
-    assert "ipxe interrupt prompt 'Press Ctrl-B for the iPXE command line'" in error, result
+    assert "ipxe interrupt prompt 'Press Ctrl-B for the iPXE command line'" in result["error_msg"], result
+    assert result["error_type"] == "Infrastructure", result
     assert board_gone(state)

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from lava_common.exceptions import InfrastructureError, JobError
+from lava_common.exceptions import InfrastructureError, JobError, LAVATimeoutError
 from lava_dispatcher.action import Action
 from lava_dispatcher.device import DeviceConfig
 
@@ -182,9 +182,16 @@ class BootloaderInterrupt(Action):
         self.settings = settings
 
     def run(self, ctx: JobContext) -> None:
+        # a prompt that never comes means a board (or a device configuration) that does not work: the lab's fault
+        try:
+            self._interrupt(ctx)
+        except LAVATimeoutError as exc:
+            raise InfrastructureError(str(exc)) from exc
+
+    def _interrupt(self, ctx: JobContext) -> None:
         console = ctx.connection
         settings = self.settings
-        prompt_what = f"the {settings.method} prompt '{settings.prompt}'"
+        delay = ctx.device.character_delays.get("boot", 0)
         if settings.needs_interrupt:
             console.expect(
                 [settings.interrupt_prompt], self.connection_wait(ctx),
@@ -194,12 +201,14 @@ class BootloaderInterrupt(Action):
                 for char in settings.interrupt_ctrl_list:
                     console.sendcontrol(char)
             elif settings.interrupt_newline:
-                console.sendline(settings.interrupt_char, delay_ms=ctx.device.character_delays.get("boot", 0))
+                console.sendline(settings.interrupt_char, delay_ms=delay)
             else:
                 ctx.logger.input(repr(settings.interrupt_char))
-                console.send(settings.interrupt_char, delay_ms=ctx.device.character_delays.get("boot", 0))
+                console.send(settings.interrupt_char, delay_ms=delay)
         # a bootloader that stops by itself still has to show its prompt before it is typed at
-        console.expect([re.escape(settings.prompt)], self.connection_wait(ctx), what=prompt_what)
+        console.expect(
+            [re.escape(settings.prompt)], self.connection_wait(ctx), what=f"the {settings.method} prompt '{settings.prompt}'"
+        )
 
 
 class BootloaderCommands(Action):
@@ -227,8 +236,21 @@ class BootloaderCommands(Action):
                 self._send_and_wait(ctx, command, delay)
                 continue
             ctx.connection.sendline(command, delay_ms=delay)
-            if self.expect_final and self.settings.final_message:
-                self._expect(ctx, self.settings.final_message, f"'{self.settings.final_message}'", command)
+            if self.expect_final:
+                if self.settings.final_message:
+                    self._expect(ctx, self.settings.final_message, f"'{self.settings.final_message}'", command)
+            else:
+                self._settle(ctx, command)
+
+    def _settle(self, ctx: JobContext, command: str) -> None:
+        """After the last command of commands that need not boot: the prompt again, or a kernel starting.
+
+        Either way the console is quiet for the next block (an interactive test typing at the prompt).
+        """
+        ends = [re.escape(self.settings.prompt), ctx.device.kernel_start_message]
+        if self.settings.final_message:
+            ends.append(self.settings.final_message)
+        self._expect(ctx, "|".join(f"(?:{end})" for end in ends), f"{self._prompt_name} or a kernel", command)
 
     def _send_and_wait(self, ctx: JobContext, command: str, delay: int) -> None:
         attempts = DHCP_ATTEMPTS if command.split()[:1] == ["dhcp"] else 1
