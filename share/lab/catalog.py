@@ -72,6 +72,18 @@ def _uboot_arm64(wiring: Wiring | None) -> str:
     )
 
 
+def _ipxe_x86(wiring: Wiring | None) -> str:
+    assert wiring is not None
+    return (
+        "{% extends 'x86.jinja2' %}\n"
+        + wiring.power_lines()
+        + "{# QEMU's user network: its own TFTP server (rooted at the worker's tftp_root) is 10.0.2.2 #}\n"
+        "{% set ipxe_tftp_server_ip = '10.0.2.2' %}\n"
+        "{# QEMU's iPXE keeps up with 20 ms a character (the x86 default is a slow PC's 100) #}\n"
+        "{% set boot_character_delay = 20 %}\n"
+    )
+
+
 BOARDS: list[LabBoard] = [
     LabBoard("qemu-x86-64-01", "qemu", "QEMU x86_64 run by the dispatcher itself", _qemu("meant for x86_64 jobs"),
              tags=("x86_64",), default=True),
@@ -79,6 +91,8 @@ BOARDS: list[LabBoard] = [
              tags=("arm64",), default=True),
     LabBoard("uboot-arm64-01", "qemu-uboot-arm64", "QEMU arm64 running U-Boot, console on ser2net, power on the PDU",
              _uboot_arm64, kind="qemu-uboot-arm64", default=True),
+    LabBoard("ipxe-x86-01", "x86", "QEMU x86_64 PC: SeaBIOS + iPXE network boot, console on ser2net, power on the PDU",
+             _ipxe_x86, kind="qemu-ipxe-x86"),
 ]
 
 

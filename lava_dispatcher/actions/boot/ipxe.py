@@ -9,6 +9,7 @@ slow per-character pace iPXE's serial console needs.
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 from lava_common.schemas.boot import BOOT_METHODS
@@ -39,10 +40,15 @@ def ipxe_script(commands: list[str]) -> str:
     return "#!ipxe\n\n" + "\n".join(commands) + "\n"
 
 
+TFTP_HOST = re.compile(r"\btftp://([^/\s]+)/")
+
+
 def ipxe_fetch_commands(values: dict[str, str], script: str, commands: list[str]) -> list[str]:
-    """Bring the network up as the command list does (``dhcp`` by default), then chain the script."""
+    """Bring the network up as the command list does (``dhcp`` by default), then chain the script
+    from the TFTP server the list fetches its kernel from (``{SERVER_IP}`` when it names none)."""
     dhcp = next((c for c in commands if c.split()[:1] == ["dhcp"]), "dhcp")
-    return [dhcp, f"chain tftp://{values['SERVER_IP']}/{script}"]
+    server = next((m.group(1) for m in map(TFTP_HOST.search, commands) if m), values["SERVER_IP"])
+    return [dhcp, f"chain tftp://{server}/{script}"]
 
 
 IPXE_SCRIPT = BootScript("script.ipxe", ipxe_script, ipxe_fetch_commands)
