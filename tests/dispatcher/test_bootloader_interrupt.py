@@ -1,4 +1,5 @@
-"""The reference's interrupt rules, on a fake bootloader shell (fake_bootloader.py) through lava-run.
+"""The reference's interrupt rules, on a fake bootloader shell (fake_bootloader.py) through lava-run;
+``minimal``'s hard reset and pre-power/pre-os commands on a fake board.
 
 The real bootloaders are in test_ipxe.py (iPXE, Ctrl-B) and test_uboot.py (U-Boot, a space).
 """
@@ -55,3 +56,19 @@ def test_interrupt_rules(tmp_path, constants, parameters, sent):
     assert "got: version" in target
     found = {(r["definition"], r["case"]): r["result"] for r in results(records)}
     assert found[("0_fake", "echo")] == "pass"
+
+
+def test_minimal_hard_reset_with_pre_power_and_pre_os_commands(tmp_path):
+    """``minimal``: pre-power, the dictionary's hard_reset (not power_off/power_on), pre-os; no prompts, no login."""
+    log = tmp_path / "power.log"
+    config = yaml.safe_load((HERE / "devices" / "fake-board.yaml").read_text())
+    config["commands"].update({
+        name: f"echo {name} >> {log}" for name in ("hard_reset", "power_on", "pre_power_command", "pre_os_command")})
+    (tmp_path / "device.yaml").write_text(yaml.safe_dump(config))
+    job = {"job_name": "minimal reset", "device_type": "fake", "visibility": "public",
+           "timeouts": {"job": {"minutes": 1}, "action": {"seconds": 20}},
+           "actions": [{"boot": {"method": "minimal", "reset": True, "pre_power_command": True,
+                                 "pre_os_command": True}}]}
+    proc, _, _ = run_lava(tmp_path, job, tmp_path / "device.yaml", timeout=60)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert log.read_text().split() == ["pre_power_command", "hard_reset", "pre_os_command"]

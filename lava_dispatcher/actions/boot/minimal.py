@@ -27,7 +27,10 @@ if TYPE_CHECKING:
 
 
 class DeviceHookCommands(Action):
-    """The device's ``pre_power_command`` or ``pre_os_command`` (an argv of the lab's, run on the worker)."""
+    """The device's ``pre_power_command`` or ``pre_os_command``, run on the worker.
+
+    Command lines of the device dictionary (the lab's), never of the job.
+    """
 
     section = "boot"
 
