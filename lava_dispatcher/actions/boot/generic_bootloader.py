@@ -2,9 +2,9 @@
 
 ``bootloader: <name>`` picks the device's ``actions.boot.methods.<name>`` (its prompts,
 interrupt rules and named command lists); ``commands:`` is one of those lists or an
-inline one. Nothing is awaited after the last command and nobody logs in: the job
-usually goes on with a ``test: interactive:`` block at the bootloader's prompt, or
-with a later boot block when the commands boot something.
+inline one. After the last command it waits for the prompt again or for a kernel to
+start, and nobody logs in: the job usually goes on with a ``test: interactive:`` block
+at the bootloader's prompt, or with a later block when the commands boot something.
 """
 
 from __future__ import annotations
