@@ -73,6 +73,7 @@ def bare_boot(work: Path, script: bool) -> float:
     # the same read size and search window as lava-run's console, so that matching costs the same
     child = pexpect.spawn("qemu-system-x86_64", argv, encoding="utf-8", codec_errors="replace", timeout=120,
                           maxread=4092, searchwindowsize=8184)
+    child.delaybeforesend = None  # pexpect sleeps 50 ms before every send by default; lava-run's console does not
     try:
         child.expect("Press Ctrl-B for the iPXE command line")
         child.sendcontrol("b")
