@@ -33,9 +33,8 @@ def _free_port() -> int:
 
 def render_device(tmp_path: Path, rom: str = str(IPXE_ROM)) -> tuple[Path, str]:
     """An x86 device whose outlet is power.sh; returns its file and the board's state dir."""
-    state = tmp_path / "board"
-    power = f"{POWER} {{}} {state} {_free_port()} {tmp_path / 'tftp'} {rom}"
-    port = power.split()[3]
+    state, port = tmp_path / "board", _free_port()
+    power = f"{POWER} {{}} {state} {port} {tmp_path / 'tftp'} {rom}"
     dictionary = (
         "{% extends 'x86.jinja2' %}\n"
         f"{{% set connection_command = 'socat STDIO,raw,echo=0 TCP:127.0.0.1:{port},retry=300,interval=0.1' %}}\n"
@@ -49,9 +48,12 @@ def render_device(tmp_path: Path, rom: str = str(IPXE_ROM)) -> tuple[Path, str]:
     return device, str(state)
 
 
-def deploy(imgs) -> dict:
-    return {"deploy": {"to": "tftp", "kernel": {"url": f"file://{imgs.kernel}"},
-                       "ramdisk": {"url": f"file://{imgs.initramfs}"}}}
+def deploy(kernel: Path, ramdisk: Path) -> dict:
+    return {"deploy": {"to": "tftp", "kernel": {"url": f"file://{kernel}"}, "ramdisk": {"url": f"file://{ramdisk}"}}}
+
+
+def x86_64_deploy() -> dict:
+    return deploy(images().x86_64.kernel, images().x86_64.initramfs)
 
 
 def ipxe_job(actions: list[dict], minutes: int = 8) -> dict:
@@ -83,7 +85,7 @@ def require_board() -> None:
 ])
 def test_refused_blocks_name_the_cause(tmp_path, block, message):
     device, _ = render_device(tmp_path)
-    job = ipxe_job([deploy(images().x86_64), {"boot": {**block, "prompts": ["# "]}}])
+    job = ipxe_job([deploy(Path("/images/bzImage"), Path("/images/ramdisk.cpio.gz")), {"boot": {**block, "prompts": ["# "]}}])
     proc, records, _ = run_lava(tmp_path, job, device, "--validate", dispatcher_extra=DISPATCHER)
     assert proc.returncode != 0
     assert message in proc.stderr
@@ -98,7 +100,7 @@ def test_commands_typed_at_the_ipxe_prompt_boot_and_run_tests(tmp_path):
     device, state = render_device(tmp_path)
     check_mac = f"grep -q lava_mac={QEMU_MAC} /proc/cmdline"
     job = ipxe_job([
-        deploy(images().x86_64),
+        x86_64_deploy(),
         {"boot": {"method": "ipxe", "commands": "ramdisk", "prompts": [PROMPT_REGEX]}},
         {"test": {"timeout": {"minutes": 3}, "definitions": [
             inline("smoke", ["lava-test-case kernel --shell uname -r", f"lava-test-case lava-mac --shell {check_mac}"])]}},
@@ -141,7 +143,7 @@ def test_use_bootscript_chains_the_commands_as_a_script_over_tftp(tmp_path):
     require_board()
     device, state = render_device(tmp_path)
     job = ipxe_job([
-        deploy(images().x86_64),
+        x86_64_deploy(),
         {"boot": {"method": "ipxe", "commands": "ramdisk", "use_bootscript": True, "prompts": [PROMPT_REGEX]}},
         {"test": {"timeout": {"minutes": 3}, "definitions": [
             inline("smoke", ["lava-test-case mac --shell grep -q lava_mac=" + QEMU_MAC + " /proc/cmdline"])]}},
@@ -164,7 +166,7 @@ def test_use_bootscript_chains_the_commands_as_a_script_over_tftp(tmp_path):
 def test_a_board_without_ipxe_ends_incomplete_naming_the_prompt(tmp_path):
     require_board()
     device, state = render_device(tmp_path, rom="none")  # SeaBIOS finds no boot ROM on the card
-    job = ipxe_job([deploy(images().x86_64), {"boot": {"method": "ipxe", "commands": "ramdisk",
+    job = ipxe_job([x86_64_deploy(), {"boot": {"method": "ipxe", "commands": "ramdisk",
                                                         "prompts": [PROMPT_REGEX]}}], minutes=3)
     job["timeouts"]["connections"] = {"bootloader-interrupt": {"seconds": 15}}
     started = time.monotonic()
