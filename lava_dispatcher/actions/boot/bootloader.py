@@ -73,6 +73,15 @@ def substitute(commands: list[str], values: dict[str, str]) -> list[str]:
 # the final message each bootloader prints when it hands over to the kernel, when the device does not say
 DEFAULT_FINAL_MESSAGES = {"u-boot": "Starting kernel"}
 DHCP_ATTEMPTS = 3  # a DHCP exchange on a busy lab network can fail once; anything else is the lab's fault
+# bootloaders whose echo of a typed line is the line itself (wrapped at the screen's width), and that
+# erase the line on Ctrl-U: a command is only entered once its echo is whole
+ECHO_CHECKED = {"ipxe"}
+TYPING_ATTEMPTS = 3
+
+
+def echo_pattern(command: str) -> str:
+    """The echo of ``command``, allowing the line breaks the bootloader inserts at its screen's width."""
+    return r"(?:\r*\n)?".join(re.escape(char) for char in command)
 
 
 class BootloaderErrorMessage(InfrastructureError):
@@ -101,6 +110,7 @@ class BootloaderSettings:
         self.interrupt_ctrl_list = [str(c) for c in ctrl] if isinstance(ctrl, list) else [str(ctrl)]
         self.interrupt_newline = bool(constants.get("interrupt-newline", False))
         self.needs_interrupt = bool(params.get("needs_interrupt", True))
+        self.check_echo = method in ECHO_CHECKED
         final = job_messages.get("bootloader-final-message") or constants.get("final-message")
         self.final_message: str | None = str(final) if final else DEFAULT_FINAL_MESSAGES.get(method)
         self.error_messages = [str(m) for m in constants.get("error-messages") or []]
@@ -235,7 +245,7 @@ class BootloaderCommands(Action):
             if index < len(self.commands) - 1:
                 self._send_and_wait(ctx, command, delay)
                 continue
-            ctx.connection.sendline(command, delay_ms=delay)
+            self._type(ctx, command, delay)
             if self.expect_final:
                 if self.settings.final_message:
                     self._expect(ctx, self.settings.final_message, f"'{self.settings.final_message}'", command)
@@ -255,7 +265,7 @@ class BootloaderCommands(Action):
     def _send_and_wait(self, ctx: JobContext, command: str, delay: int) -> None:
         attempts = DHCP_ATTEMPTS if command.split()[:1] == ["dhcp"] else 1
         for attempt in range(1, attempts + 1):
-            ctx.connection.sendline(command, delay_ms=delay)
+            self._type(ctx, command, delay)
             try:
                 self._expect(ctx, re.escape(self.settings.prompt), self._prompt_name, command)
                 return
@@ -265,6 +275,33 @@ class BootloaderCommands(Action):
                 ctx.logger.warning(f"'{command}' failed ({exc}), trying again ({attempt + 1} of {attempts})")
                 # the bootloader prints its prompt after the error: wait for it before typing again
                 self._expect(ctx, re.escape(self.settings.prompt), self._prompt_name, command)
+
+    def _type(self, ctx: JobContext, command: str, delay: int) -> None:
+        """Type one command and enter it; where the echo is checked, only once it arrived whole.
+
+        A bootloader polling a serial line can lose a character when the board is slow (iPXE
+        under a loaded emulator): the line is erased and typed again rather than run wrong.
+        """
+        console = ctx.connection
+        if not self.settings.check_echo:
+            console.sendline(command, delay_ms=delay)
+            return
+        ctx.logger.input(command)
+        wait = min(self.connection_wait(ctx), 5.0 + 2 * len(command) * delay / 1000.0)
+        for attempt in range(1, TYPING_ATTEMPTS + 1):
+            console.send(command, delay_ms=delay)
+            try:
+                console.expect([echo_pattern(command)], wait, what=f"the echo of '{command}'", log_partial=False)
+                console.send("\n")
+                return
+            except LAVATimeoutError:
+                if attempt == TYPING_ATTEMPTS:
+                    raise InfrastructureError(
+                        f"{self.settings.method}: characters of '{command}' were lost {TYPING_ATTEMPTS} times "
+                        "(a slow serial line? raise the boot character delay)"
+                    ) from None
+                ctx.logger.warning(f"the {self.settings.method} echo of '{command}' is not whole: typing it again")
+                console.sendcontrol("u")  # erase the line
 
     @property
     def _prompt_name(self) -> str:
