@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from lava_dispatcher.actions.boot.docker import DockerBoot
 from lava_dispatcher.actions.boot.fastboot import FastbootBoot
+from lava_dispatcher.actions.boot.generic_bootloader import GenericBootloaderBoot
+from lava_dispatcher.actions.boot.ipxe import IpxeBoot
 from lava_dispatcher.actions.boot.lxc import LxcBoot
 from lava_dispatcher.actions.boot.minimal import MinimalBootStrategy
 from lava_dispatcher.actions.boot.new_connection import NewConnectionBoot
@@ -48,6 +50,8 @@ BOOT_METHODS: list[type[Method]] = [
     QemuBoot,
     QemuNfsBoot,
     UBootBoot,
+    IpxeBoot,
+    GenericBootloaderBoot,
     MinimalBootStrategy,
     DockerBoot,
     LxcBoot,

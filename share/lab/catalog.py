@@ -136,6 +136,19 @@ def _nfs_arm64(wiring: Wiring | None) -> str:
 # the lab's NFS server listens below the serial lines: ser2net's control port is the first telnet port - 1
 NFS_PORT_BELOW_TELNET = 2
 
+
+def _ipxe_x86(wiring: Wiring | None) -> str:
+    assert wiring is not None
+    return (
+        "{% extends 'x86.jinja2' %}\n"
+        + wiring.power_lines()
+        + "{# QEMU's user network: its own TFTP server (rooted at the worker's tftp_root) is 10.0.2.2 #}\n"
+        "{% set ipxe_tftp_server_ip = '10.0.2.2' %}\n"
+        "{# QEMU's iPXE keeps up with 20 ms a character (the x86 default is a slow PC's 100) #}\n"
+        "{% set boot_character_delay = 20 %}\n"
+    )
+
+
 BOARDS: list[LabBoard] = [
     LabBoard("qemu-x86-64-01", "qemu", "QEMU x86_64 run by the dispatcher itself", _qemu("meant for x86_64 jobs"),
              tags=("x86_64",), default=True),
@@ -154,6 +167,8 @@ BOARDS: list[LabBoard] = [
     # the same U-Boot board, its root filesystem on the lab's NFS server (started only when this board is chosen)
     LabBoard("nfs-arm64-01", "qemu-uboot-arm64", "QEMU arm64 U-Boot board whose root filesystem is on the lab's NFS server",
              _nfs_arm64, tags=("nfs-root",), kind="qemu-uboot-arm64", kind_options={"nfs_server": True}),
+    LabBoard("ipxe-x86-01", "x86", "QEMU x86_64 PC: SeaBIOS + iPXE network boot, console on ser2net, power on the PDU",
+             _ipxe_x86, kind="qemu-ipxe-x86"),
 ]
 
 

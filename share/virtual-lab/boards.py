@@ -26,6 +26,7 @@ import yaml
 HERE = Path(__file__).resolve().parent
 POWER_SCRIPT = HERE / "board-power.sh"
 UBOOT_ARM64 = Path("/usr/lib/u-boot/qemu_arm64/u-boot.bin")
+IPXE_E1000_ROM = Path("/usr/lib/ipxe/qemu/pxe-e1000.rom")  # Debian's ipxe-qemu
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
@@ -181,7 +182,22 @@ def _fastboot_phone(config: LabConfig, board: Board) -> list[str]:
     ]
 
 
-KINDS = {"qemu-uboot-arm64": _qemu_uboot_arm64, "fastboot-phone": _fastboot_phone}
+
+def _qemu_ipxe_x86(config: LabConfig, board: Board) -> list[str]:
+    """A PC whose SeaBIOS network-boots the iPXE ROM of its e1000 card (option ``rom``: another ROM file)."""
+    rom = str(board.options.get("rom") or IPXE_E1000_ROM)
+    return [
+        "qemu-system-x86_64", "-name", f"virtual-lab-{board.name}",
+        # graphics=off: SeaBIOS and the option ROM write to the serial port instead of a screen
+        "-machine", "graphics=off", "-accel", "tcg", "-m", str(board.memory),
+        "-display", "none", "-monitor", "none", "-no-reboot",
+        "-netdev", f"user,id=n0,tftp={board.tftp_root}", "-device", f"e1000,netdev=n0,romfile={rom}", "-boot", "n",
+        "-chardev", f"serial,id=s0,path={config.uart(board)}", "-serial", "chardev:s0",
+        "-daemonize", "-pidfile", str(config.outlet_file(board, "pid")),
+    ]
+
+
+KINDS = {"qemu-uboot-arm64": _qemu_uboot_arm64, "fastboot-phone": _fastboot_phone, "qemu-ipxe-x86": _qemu_ipxe_x86}
 
 
 def outlet_script(config: LabConfig, board: Board) -> str:

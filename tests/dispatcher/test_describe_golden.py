@@ -1,4 +1,4 @@
-"""Golden files of ``describe()`` for the QEMU, U-Boot, docker and LXC pipelines.
+"""Golden files of ``describe()`` for the pipelines of every method.
 
 Regenerate after an intended change: LAVA_REGENERATE_GOLDEN=1 pytest tests/dispatcher/test_describe_golden.py
 """
@@ -27,6 +27,8 @@ CASES = [
     ("uboot-nfs.yaml", "uboot-arm64.yaml", "uboot-nfs.yaml"),
     ("disk-image.yaml", "qemu-x86_64.yaml", "disk-image.yaml"),
     ("overlay-disk.yaml", "qemu-x86_64.yaml", "overlay-disk.yaml"),
+    ("ipxe-tftp.yaml", "ipxe-x86.yaml", "ipxe.yaml"),
+    ("bootloader-ipxe.yaml", "ipxe-x86.yaml", "bootloader-ipxe.yaml"),
 ]
 
 

@@ -29,7 +29,8 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.qemu, pytest.mark.lab]
 JOBS = REPO_ROOT / "share" / "lab" / "jobs"
 SHIPPED_IMAGES = "/srv/lava/test-images"
-DEVICES = ("qemu-x86-64-01", "qemu-arm64-01", "uboot-arm64-01")
+DEVICES = ("qemu-x86-64-01", "qemu-arm64-01", "uboot-arm64-01", "ipxe-x86-01")
+BOARDS = "default,ipxe-x86-01"  # the default boards and the iPXE PC (not a default one)
 PDU_OFF = "lab-test, the PDU may cut the power now"
 
 
@@ -58,8 +59,11 @@ def free_ports(count: int) -> list[int]:
 
 class RunningLab:
     def __init__(self, root: Path, database_url: str | None) -> None:
-        # the master's port and the next three (wake-ups, event intake), the publisher's two
-        web, master, _, _, _, pdu, control, telnet, coordinator, events, _ = free_ports(11)
+        ports = free_ports(20)
+        # the master's port and the next three (wake-ups, event intake); the publisher's two; the NFS
+        # server's, ser2net's control port, then one telnet port per board with a virtual-lab kind
+        web, master, pdu, coordinator, events = ports[0], ports[1], ports[5], ports[6], ports[7]
+        control, telnet = ports[10], ports[11]
         self.root = root
         self.state = root / "state"
         self.url = f"http://127.0.0.1:{web}"
@@ -75,7 +79,7 @@ class RunningLab:
         self.lines: list[str] = []
         self.process: subprocess.Popen | None = None
 
-    def start(self, timeout: float = 600, args: tuple[str, ...] = ("--no-samples",)) -> float:
+    def start(self, timeout: float = 600, args: tuple[str, ...] = ("--no-samples", "--boards", BOARDS)) -> float:
         started = time.monotonic()
         self.process = subprocess.Popen(
             ["sh", str(REPO_ROOT / "lab.sh"), *args], cwd=REPO_ROOT, env=self.env,
@@ -166,6 +170,8 @@ def lab(tmp_path_factory):
             pytest.skip(f"{tool} is not installed (share/ci/setup-host.sh)")
     if not Path("/usr/lib/u-boot/qemu_arm64/u-boot.bin").exists():
         pytest.skip("u-boot-qemu is not installed")
+    if not Path("/usr/lib/ipxe/qemu/pxe-e1000.rom").exists():
+        pytest.skip("ipxe-qemu is not installed")
     images()  # builds them now, or skips, rather than inside the lab's start-up time
     root = tmp_path_factory.mktemp("lab")
     with scratch_database(os.environ.get("LAVA_DATABASE_URL")) as database_url:
@@ -211,6 +217,22 @@ def test_health_checks_pass_and_a_job_completes_on_each_device(lab, client, tmp_
     assert log_has(client, uboot, r"Bytes transferred = \d+")
     assert log_has(client, uboot, r"lava login: ")
     assert log_has(client, uboot, r"pduclient .*--command reboot")
+
+
+def test_the_ipxe_board_chains_its_script_through_ser2net_and_the_pdu(lab, client, tmp_path):
+    """The sample job of the iPXE PC: Ctrl-B and two commands typed over ser2net, the rest in a TFTP script."""
+    wait_for(lambda: client.device_health("ipxe-x86-01") == "Good", 300, "iPXE board Good", lab)
+    job_id = client.submit(job_file(tmp_path, "ipxe-x86.yaml", images().root))
+    job = wait_for(lambda: finished(client, job_id), 300, f"job {job_id} finished", lab)
+    assert (job["health"], job["device"]) == ("Complete", "ipxe-x86-01"), lab.output()
+    assert log_has(client, job_id, r"pduclient .*--port 2 --command reboot")
+    assert log_has(client, job_id, r"Press Ctrl-B for the iPXE command line")
+    assert log_has(client, job_id, r"^chain tftp://10\.0\.2\.2/.*/script\.ipxe$")
+    assert log_has(client, job_id, r"script\.ipxe\.\.\. ok")
+    assert log_has(client, job_id, r"lava login: ")
+    results = [r["msg"] for r in client.log(job_id) if r.get("lvl") == "results"]
+    assert {m["case"]: m["result"] for m in results if isinstance(m, dict) and m.get("definition") == "0_smoke"} == {
+        "kernel": "pass", "lava-mac": "pass"}, results
 
 
 def test_pdu_off_mid_job_is_an_infrastructure_error_and_a_failed_health_check_makes_the_board_bad(

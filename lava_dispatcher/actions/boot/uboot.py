@@ -9,8 +9,8 @@ from lava_dispatcher.action import Action, Pipeline
 from lava_dispatcher.actions.boot.bootloader import (
     BootloaderCommands,
     BootloaderInterrupt,
+    BootloaderOverlay,
     BootloaderSettings,
-    command_list,
 )
 from lava_dispatcher.actions.boot.connect import ConnectDevice
 from lava_dispatcher.actions.boot.login import AutoLoginAction, ExpectShellSession, ExportDeviceEnv
@@ -25,39 +25,15 @@ if TYPE_CHECKING:
     from lava_dispatcher.context import JobContext
 
 
-class BootloaderOverlay(Action):
-    name = "bootloader-overlay"
-    description = "substitute job data into bootloader command list"
-    summary = "replace placeholders with job data"
-    section = "boot"
-
-    def __init__(self, device: DeviceConfig, commands_action: BootloaderCommands) -> None:
-        super().__init__()
-        self.device = device
-        self.commands_action = commands_action
-
-    def validate(self) -> None:
-        commands, error = command_list(self.device, "u-boot", self.parameters)
-        if error:
-            self.errors.append(error)
-        self.commands_action.commands = commands
-
-    def run(self, ctx: JobContext) -> None:
-        if isinstance(self.parameters.get("commands"), list):
-            ctx.logger.warning("Using inline bootloader commands from the job definition")
-        commands, _ = command_list(ctx.device, "u-boot", self.parameters)
-        self.commands_action.commands = commands
-
-
 class UBootAction(BootRetry):
     name = "uboot-action"
     description = "interactive uboot action"
     summary = "pass uboot commands"
 
     def build(self, pipeline: Pipeline, parameters: dict[str, Any]) -> None:
-        settings = BootloaderSettings(self.device, "u-boot")
+        settings = BootloaderSettings(self.device, "u-boot", parameters)
         commands = BootloaderCommands(settings)
-        pipeline.add_action(BootloaderOverlay(self.device, commands), parameters)
+        pipeline.add_action(BootloaderOverlay(self.device, "u-boot", commands), parameters)
         pipeline.add_action(ConnectDevice(self.device), parameters)
         if parameters.get("reset", True) is not False:
             pipeline.add_action(ResetDevice(self.device), parameters)
