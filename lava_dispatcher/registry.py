@@ -5,6 +5,7 @@ The parser tries a block against its section's list, in this order.
 
 from __future__ import annotations
 
+from lava_dispatcher.actions.boot.grub import GrubBoot, GrubEfiBoot
 from lava_dispatcher.actions.boot.minimal import MinimalBootStrategy
 from lava_dispatcher.actions.boot.qemu import QemuBoot
 from lava_dispatcher.actions.boot.uboot import UBootBoot
@@ -17,7 +18,7 @@ from lava_dispatcher.actions.test.shell import ShellTest
 from lava_dispatcher.methods import Method
 
 DEPLOY_METHODS: list[type[Method]] = [TmpfsDeploy, TftpDeploy]
-BOOT_METHODS: list[type[Method]] = [QemuBoot, UBootBoot, MinimalBootStrategy]
+BOOT_METHODS: list[type[Method]] = [QemuBoot, UBootBoot, MinimalBootStrategy, GrubBoot, GrubEfiBoot]
 TEST_METHODS: list[type[Method]] = [ShellTest, InteractiveTest, MonitorTest]
 COMMAND_METHODS: list[type[Method]] = [DeviceCommand]
 

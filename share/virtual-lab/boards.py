@@ -23,6 +23,8 @@ from typing import Any
 
 import yaml
 
+import uefi_board
+
 HERE = Path(__file__).resolve().parent
 POWER_SCRIPT = HERE / "board-power.sh"
 UBOOT_ARM64 = Path("/usr/lib/u-boot/qemu_arm64/u-boot.bin")
@@ -151,7 +153,7 @@ def _qemu_uboot_arm64(config: LabConfig, board: Board) -> list[str]:
     ]
 
 
-KINDS = {"qemu-uboot-arm64": _qemu_uboot_arm64}
+KINDS = {"qemu-uboot-arm64": _qemu_uboot_arm64, uefi_board.KIND: uefi_board.qemu_command}
 
 
 def outlet_script(config: LabConfig, board: Board) -> str:

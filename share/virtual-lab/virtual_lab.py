@@ -29,6 +29,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import boards  # noqa: E402
+import ipmi_bmc  # noqa: E402
+import uefi_board  # noqa: E402
 from boards import POWER_SCRIPT, ConfigError, LabConfig, load_config  # noqa: E402
 from processes import ChildProcesses, kill_strays, wait_until  # noqa: E402
 
@@ -116,6 +118,12 @@ class VirtualLab:
         wait_until(lambda: port_open(config.listen, config.control_port), 10, "ser2net", self.children)
         self.children.start("pdudaemon", [pdudaemon, "--conf", str(config.state_dir / "pdudaemon.conf")])
         wait_until(lambda: port_open(config.listen, config.pdu_port), 30, "pdudaemon", self.children)
+        for board in config.boards:
+            if board.kind == uefi_board.KIND:  # a server: its power is its BMC's, not an outlet's
+                bmc = uefi_board.prepare(config, board)
+                self.children.start(f"bmc-{board.name}", bmc.command())
+                wait_until(lambda b=bmc: ipmi_bmc.listening(b.vm_port), 10, f"the BMC of {board.name}",
+                           self.children)
         self._watcher = threading.Thread(target=self._watch_power, name="unplug", daemon=True)
         self._watcher.start()
         for board in config.boards:

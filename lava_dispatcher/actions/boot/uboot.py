@@ -29,6 +29,7 @@ class BootloaderOverlay(Action):
     description = "substitute job data into bootloader command list"
     summary = "replace placeholders with job data"
     section = "boot"
+    method = "u-boot"  # whose command lists the device configuration holds
 
     def __init__(self, device: DeviceConfig, commands_action: BootloaderCommands) -> None:
         super().__init__()
@@ -36,7 +37,7 @@ class BootloaderOverlay(Action):
         self.commands_action = commands_action
 
     def validate(self) -> None:
-        commands, error = command_list(self.device, "u-boot", self.parameters)
+        commands, error = command_list(self.device, self.method, self.parameters)
         if error:
             self.errors.append(error)
         self.commands_action.commands = commands
@@ -44,7 +45,7 @@ class BootloaderOverlay(Action):
     def run(self, ctx: JobContext) -> None:
         if isinstance(self.parameters.get("commands"), list):
             ctx.logger.warning("Using inline bootloader commands from the job definition")
-        commands, _ = command_list(ctx.device, "u-boot", self.parameters)
+        commands, _ = command_list(ctx.device, self.method, self.parameters)
         self.commands_action.commands = commands
 
 
