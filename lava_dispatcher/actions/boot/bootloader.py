@@ -47,6 +47,9 @@ def placeholders(ctx: JobContext, parameters: dict[str, Any]) -> dict[str, str]:
             values[label.upper()] = str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
     if "RAMDISK" in values:
         values["INITRD"] = values["RAMDISK"]
+    preseed = ctx.downloaded.get("preseed")  # an installer's answers (Debian preseed, kickstart)
+    if preseed is not None:
+        values["PRESEED_CONFIG"] = str(preseed.relative_to(root)) if preseed.is_relative_to(root) else str(preseed)
     ramdisk = f"{values['RAMDISK_ADDR']}:${{initrd_size}}" if "RAMDISK" in values else "-"
     values["BOOTX"] = f"{command} {values['KERNEL_ADDR']} {ramdisk} {values['DTB_ADDR']}"
     return values

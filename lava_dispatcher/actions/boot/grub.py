@@ -17,7 +17,7 @@ from lava_common.schemas.boot import BOOT_METHODS
 from lava_dispatcher.action import Action, Pipeline
 from lava_dispatcher.actions.boot.bootloader import BootloaderCommands, BootloaderSettings
 from lava_dispatcher.actions.boot.connect import ConnectDevice
-from lava_dispatcher.actions.boot.login import AutoLoginAction, ExpectShellSession, ExportDeviceEnv
+from lava_dispatcher.actions.boot.login import AutoLoginAction, ExpectShellSession, ExportDeviceEnv, prompt_list
 from lava_dispatcher.actions.boot.reset import ResetDevice
 from lava_dispatcher.actions.boot.uboot import BootloaderOverlay
 from lava_dispatcher.device import DeviceConfig
@@ -76,9 +76,10 @@ class GrubAction(BootRetry):
             pipeline.add_action(ResetDevice(self.device), parameters)
         pipeline.add_action(GrubPrompt(settings), parameters)
         pipeline.add_action(commands, parameters)
-        pipeline.add_action(AutoLoginAction(wait_kernel=True, error_messages=settings.error_messages), parameters)
-        pipeline.add_action(ExpectShellSession(), parameters)
-        pipeline.add_action(ExportDeviceEnv(), parameters)
+        if prompt_list(parameters):  # no prompts: a job that only watches the console (test: monitors)
+            pipeline.add_action(AutoLoginAction(wait_kernel=True, error_messages=settings.error_messages), parameters)
+            pipeline.add_action(ExpectShellSession(), parameters)
+            pipeline.add_action(ExportDeviceEnv(), parameters)
 
     def cleanup(self, ctx: JobContext) -> None:
         super().cleanup(ctx)
