@@ -1,4 +1,4 @@
-"""Golden files of ``describe()`` for the QEMU and U-Boot pipelines.
+"""Golden files of ``describe()`` for the QEMU, U-Boot, GRUB EFI and UEFI menu pipelines.
 
 Regenerate after an intended change: LAVA_REGENERATE_GOLDEN=1 pytest tests/dispatcher/test_describe_golden.py
 """
@@ -16,6 +16,8 @@ HERE = Path(__file__).parent
 CASES = [
     ("qemu-tests.yaml", "qemu-x86_64.yaml", "qemu.yaml"),
     ("uboot-tftp.yaml", "uboot-arm64.yaml", "uboot.yaml"),
+    ("grub-efi-tftp.yaml", "grub-x86.yaml", "grub-efi.yaml"),
+    ("uefi-menu.yaml", "mustang-uefi.yaml", "uefi-menu.yaml"),
 ]
 
 
