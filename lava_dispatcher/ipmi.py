@@ -30,7 +30,7 @@ def bmc_address(command: str) -> str | None:
     if not any(word.rsplit("/", 1)[-1] == "ipmitool" for word in words):
         return None
     host = port = None
-    for flag, value in zip(words, words[1:]):
+    for flag, value in zip(words, words[1:], strict=False):
         if flag == "-H":
             host = value
         elif flag == "-p":

@@ -10,6 +10,7 @@ from lava_dispatcher.actions.boot.minimal import MinimalBootStrategy
 from lava_dispatcher.actions.boot.qemu import QemuBoot
 from lava_dispatcher.actions.boot.uboot import UBootBoot
 from lava_dispatcher.actions.boot.uefi_menu import UefiMenuBoot
+from lava_dispatcher.actions.boot.uefi_shell import UefiShellBoot
 from lava_dispatcher.actions.command import DeviceCommand
 from lava_dispatcher.actions.deploy.tftp import TftpDeploy
 from lava_dispatcher.actions.deploy.tmpfs import TmpfsDeploy
@@ -20,7 +21,7 @@ from lava_dispatcher.methods import Method
 
 DEPLOY_METHODS: list[type[Method]] = [TmpfsDeploy, TftpDeploy]
 BOOT_METHODS: list[type[Method]] = [QemuBoot, UBootBoot, MinimalBootStrategy, GrubBoot, GrubEfiBoot,
-                                   UefiMenuBoot]
+                                   UefiMenuBoot, UefiShellBoot]
 TEST_METHODS: list[type[Method]] = [ShellTest, InteractiveTest, MonitorTest]
 COMMAND_METHODS: list[type[Method]] = [DeviceCommand]
 

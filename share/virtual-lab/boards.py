@@ -21,9 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 import uefi_board
+import yaml
 
 HERE = Path(__file__).resolve().parent
 POWER_SCRIPT = HERE / "board-power.sh"

@@ -36,6 +36,19 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def free_port_pair() -> int:
+    """A free port whose next one is free too (a BMC's LAN port and its link to QEMU)."""
+    for _ in range(50):
+        port = free_port()
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port + 1))
+            except OSError:
+                continue
+        return port
+    raise OSError("no two consecutive free ports on 127.0.0.1")
+
+
 def listening(port: int) -> bool:
     """Whether a TCP socket listens on ``port``, asked of the kernel: a probe connection would reach
     ipmi_sim's VM channel as a guest attaching and leaving, which it takes for power on and off."""

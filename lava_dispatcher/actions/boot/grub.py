@@ -17,7 +17,12 @@ from lava_common.schemas.boot import BOOT_METHODS
 from lava_dispatcher.action import Action, Pipeline
 from lava_dispatcher.actions.boot.bootloader import BootloaderCommands, BootloaderSettings
 from lava_dispatcher.actions.boot.connect import ConnectDevice
-from lava_dispatcher.actions.boot.login import AutoLoginAction, ExpectShellSession, ExportDeviceEnv, prompt_list
+from lava_dispatcher.actions.boot.login import (
+    AutoLoginAction,
+    ExpectShellSession,
+    ExportDeviceEnv,
+    prompt_list,
+)
 from lava_dispatcher.actions.boot.reset import ResetDevice
 from lava_dispatcher.actions.boot.uboot import BootloaderOverlay
 from lava_dispatcher.device import DeviceConfig
@@ -32,7 +37,7 @@ if TYPE_CHECKING:
 class GrubOverlay(BootloaderOverlay):
     def __init__(self, device: DeviceConfig, commands_action: BootloaderCommands, method: str) -> None:
         super().__init__(device, commands_action)
-        self.method = method
+        self.method = method  # grub or grub-efi: each has its own command lists
 
 
 class GrubPrompt(Action):

@@ -28,7 +28,12 @@ from lava_common.schemas.boot import BOOT_METHODS
 from lava_dispatcher.action import Action, Pipeline
 from lava_dispatcher.actions.boot.bootloader import placeholders, substitute
 from lava_dispatcher.actions.boot.connect import ConnectDevice
-from lava_dispatcher.actions.boot.login import AutoLoginAction, ExpectShellSession, ExportDeviceEnv, prompt_list
+from lava_dispatcher.actions.boot.login import (
+    AutoLoginAction,
+    ExpectShellSession,
+    ExportDeviceEnv,
+    prompt_list,
+)
 from lava_dispatcher.actions.boot.reset import ResetDevice
 from lava_dispatcher.device import DeviceConfig
 from lava_dispatcher.methods import BootMethod, retry_count
@@ -95,9 +100,8 @@ def choose(menu: dict[str, str], items: list[str]) -> str | None:
     return None
 
 
-def step_list(device: DeviceConfig, parameters: dict[str, Any]) -> tuple[list[dict[str, Any]], str | None]:
-    """The job's named list of menu steps, checked; or an error that says what is wrong where."""
-    name = parameters.get("commands")
+def step_list(device: DeviceConfig, name: Any) -> tuple[list[dict[str, Any]], str | None]:
+    """The device's menu steps called ``name``, checked; or an error that says what is wrong where."""
     lists = device.boot_methods().get(METHOD) or {}
     if not isinstance(name, str):
         return [], "uefi-menu: 'commands' must name one of the device's menu step lists"
@@ -138,14 +142,16 @@ class UefiMenuSelector(Action):
     summary = "walk the UEFI menu"
     section = "boot"
 
-    def __init__(self, device: DeviceConfig, style: MenuStyle) -> None:
+    def __init__(self, device: DeviceConfig, style: MenuStyle, steps_name: str | None = None) -> None:
         super().__init__()
         self.device = device
         self.style = style
+        self.steps_name = steps_name  # None: the job's ``commands``
         self.steps: list[dict[str, Any]] = []
 
     def validate(self) -> None:
-        self.steps, error = step_list(self.device, self.parameters)
+        name = self.parameters.get("commands") if self.steps_name is None else self.steps_name
+        self.steps, error = step_list(self.device, name)
         if error:
             self.errors.append(error)
         try:
