@@ -168,3 +168,66 @@ def test_a_grub_prompt_that_never_appears_ends_the_job_in_its_timeout(tmp_path):
     assert result["result"] == "fail"
     assert "the GRUB prompt 'grub>'" in result["error_msg"]
     assert processes_naming("BdsDxe") == {}
+
+
+def shell_device(server: UefiServer, tmp_path: Path) -> Path:
+    ipmi = server.bmc.ipmitool("").rsplit(" ", 1)[0]
+    device = {
+        "hostname": "uefi-shell-t", "devicetype": "uefi-x86",
+        "constants": {"kernel-start-message": "Linux version [0-9]", "default-shell-prompt": "lava-test: # ",
+                      "failure_retry": 1},
+        "commands": {"connect": f"socat STDIO,raw,echo=0 {server.line},raw,echo=0",
+                     "power_on": f"{ipmi} on", "power_off": f"{ipmi} off", "hard_reset": f"{ipmi} cycle"},
+        "parameters": {},
+        "actions": {"deploy": {"methods": {}}, "boot": {"methods": {"uefi": {"parameters": {
+            # OVMF's shell counts down before startup.nsh; ESC skips it
+            "shell_interrupt_prompt": "startup.nsh", "shell_interrupt_string": "\x1b",
+            "bootloader_prompt": "Shell>", "boot_message": "Linux version [0-9]"}}}}},
+        "timeouts": {"actions": {}, "connections": {}},
+    }
+    path = tmp_path / "device.yaml"
+    path.write_text(yaml.safe_dump(device))
+    return path
+
+
+@pytest.mark.qemu
+def test_uefi_shell_on_ovmf_starts_the_kernel_and_logs_in(tmp_path):
+    """OVMF with no network falls to its built-in shell: stop there, start the kernel's EFI stub from a disk."""
+    reason = uefi_board.missing()
+    if reason:
+        pytest.skip(reason)
+    imgs = images().x86_64
+    disk = tmp_path / "disk" / "efi"
+    disk.mkdir(parents=True)
+    (disk / "bzImage").write_bytes(imgs.kernel.read_bytes())
+    (disk / "initrd.gz").write_bytes(imgs.initramfs_login.read_bytes())
+    server = UefiServer(tmp_path / "server", name="uefi-shell-t")
+    config, board = server.config, server.board
+    qemu = [
+        "qemu-system-x86_64", "-name", f"uefi-shell-{tmp_path.name}", "-machine", "q35", "-accel", "tcg",
+        "-m", "512", "-display", "none", "-monitor", "none", "-no-user-config", "-nic", "none",
+        "-drive", f"if=pflash,format=raw,readonly=on,file={uefi_board.OVMF_CODE}",
+        "-drive", f"if=pflash,format=raw,file={uefi_board.firmware_vars(config, board)}",
+        # the disk is a folder, seen by the firmware as a FAT volume (FS0:)
+        "-drive", f"file=fat:ro:{disk.parent},format=raw,if=virtio,readonly=on",
+        "-chardev", f"serial,id=s0,path={config.uart(board)}", "-serial", "chardev:s0",
+        "-pidfile", str(config.outlet_file(board, "pid")), *server.bmc.qemu_args(),
+    ]
+    server.start(qemu)
+    try:
+        job = {"job_name": "uefi shell", "device_type": "uefi-x86", "visibility": "public",
+               "timeouts": {"job": {"minutes": 6}, "action": {"minutes": 4}, "connection": {"minutes": 2}},
+               "actions": [{"boot": {
+                   "method": "uefi", "shell_menu": "",
+                   "commands": [r"fs0:\efi\bzImage initrd=\efi\initrd.gz console=ttyS0"],
+                   "prompts": [PROMPT_REGEX],
+                   "auto_login": {"login_prompt": LOGIN_PROMPT, "username": USERNAME,
+                                  "password_prompt": PASSWORD_PROMPT, "password": PASSWORD}}}]}
+        proc, records, _ = run_lava(tmp_path, job, shell_device(server, tmp_path))
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        assert "Shell>" in logged_target(records)
+        assert job_result(records)["result"] == "pass"
+        assert server.qemu_pids() == []  # powered off through the BMC at the end of the job
+    finally:
+        server.stop()
+        assert server.leftovers() == {}

@@ -58,7 +58,18 @@ def menu_to_shell(device: DeviceConfig, parameters: dict[str, Any]) -> str | Non
 
 
 class UefiShellOverlay(BootloaderOverlay):
+    """The command list, each command ended with a carriage return: the UEFI console's Enter key
+    (a line feed alone is not one; the one the sender adds after it is ignored)."""
+
     method = METHOD
+
+    def validate(self) -> None:
+        super().validate()
+        self.commands_action.commands = [f"{command}\r" for command in self.commands_action.commands]
+
+    def run(self, ctx: JobContext) -> None:
+        super().run(ctx)
+        self.commands_action.commands = [f"{command}\r" for command in self.commands_action.commands]
 
 
 class UefiShellPrompt(Action):
