@@ -79,7 +79,8 @@ UEFI_BMC_USER, UEFI_BMC_PASSWORD = "lava", "lava-bmc"
 
 def _uefi_x86(wiring: Wiring | None) -> str:
     assert wiring is not None
-    ipmi = (f"ipmitool -I lanplus -H 127.0.0.1 -p {wiring.telnet_port + UEFI_BMC_PORT_OFFSET} "
+    # -C 3: ipmi_sim's cipher suite (asking for the list first costs 3 s a command)
+    ipmi = (f"ipmitool -I lanplus -C 3 -H 127.0.0.1 -p {wiring.telnet_port + UEFI_BMC_PORT_OFFSET} "
             f"-U {UEFI_BMC_USER} -P {UEFI_BMC_PASSWORD} -N 1 -R 2 chassis power")
     return (
         "{% extends 'grub-x86.jinja2' %}\n"
