@@ -95,7 +95,11 @@ def test_bmc_switches_the_server_like_a_rack_server(server):
         time.sleep(0.5)
     pids = server.qemu_pids()
     assert len(pids) == 1
-    assert server.ipmitool("reset").returncode == 0
+    # ipmi_sim refuses a reset ("Invalid data field") until the starting QEMU has attached to it
+    deadline = time.monotonic() + 20
+    while server.ipmitool("reset").returncode != 0:
+        assert time.monotonic() < deadline, "the BMC never accepted a reset"
+        time.sleep(0.5)
     assert server.qemu_pids() == pids  # a reset reboots the machine, it does not replace it
     assert server.ipmitool("off").returncode == 0
     deadline = time.monotonic() + 20
