@@ -74,6 +74,26 @@ def test_uefi_menu_selects_the_entry_and_types_the_kernel_path(tmp_path):
     assert job_result(records)["result"] == "pass"
 
 
+def test_uefi_shell_reached_through_the_menu_runs_the_commands(tmp_path):
+    """``boot: method: uefi``: the device's uefi-menu ``shell`` list leads to the shell; commands end with CR."""
+    device, record = menu_device(tmp_path, [{"select": {"items": ["PXE Boot"]}}])
+    data = yaml.safe_load(device.read_text())
+    data["actions"]["boot"]["methods"]["uefi-menu"]["shell"] = [{"select": {"items": ["Shell"]}}]
+    data["actions"]["boot"]["methods"]["uefi"] = {
+        "parameters": {"bootloader_prompt": "Shell>", "boot_message": "Linux version [0-9]"},
+        "ramdisk": {"commands": ["ifconfig -s eth0 dhcp", "boot {KERNEL}"]}}
+    device.write_text(yaml.safe_dump(data))
+    job = menu_job(tmp_path / "bzImage")
+    (tmp_path / "bzImage").write_bytes(b"kernel")
+    job["actions"][1]["boot"]["method"] = "uefi"
+    proc, records, _ = run_lava(tmp_path, job, device, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    typed = record.read_text().splitlines()
+    assert typed[:3] == [repr(" "), repr("1\r\n"), repr("ifconfig -s eth0 dhcp\r\n")]
+    assert typed[3].startswith("'boot ") and typed[3].endswith("/kernel/bzImage\\r\\n'")
+    assert job_result(records)["result"] == "pass"
+
+
 def test_an_entry_the_menu_does_not_have_fails_naming_it(tmp_path):
     kernel = tmp_path / "bzImage"
     kernel.write_bytes(b"kernel")

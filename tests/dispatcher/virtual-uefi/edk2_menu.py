@@ -4,8 +4,8 @@
 OVMF draws no such menu (its boot manager is a form browsed with arrow keys),
 so the menu protocol is exercised against this script: it counts down, shows
 numbered entries after a key, takes a number, asks for the TFTP path of the
-kernel when "PXE Boot" is chosen, and finally prints a kernel banner and a
-shell prompt. What it was sent is appended to the file named by argv[1].
+kernel when "PXE Boot" is chosen or runs a shell when "Shell" is, and finally
+prints a kernel banner and a shell prompt. What it was sent is appended to the file named by argv[1].
 """
 
 import sys
@@ -41,6 +41,12 @@ menu = ["Shell", "PXE Boot", "Boot Manager", "Reboot"]
 while True:
     say("".join(f"[{index}] {entry}\r\n" for index, entry in enumerate(menu, start=1)) + "Start: ")
     choice = read_line()
+    if choice == "1":  # the shell: commands end with a carriage return; 'boot...' starts the kernel
+        say("UEFI Interactive Shell v2.2\r\nShell> ")
+        while (command := read_line()) is not None and not command.startswith("boot"):
+            say(f"{command}\r\nShell> ")
+        say("EFI stub: Booting Linux Kernel...\r\n[    0.000000] Linux version 6.1.0 (fake)\r\nroot@lava:~# ")
+        break
     if choice == "2":
         say("Kernel path: ")
         path = read_line()
