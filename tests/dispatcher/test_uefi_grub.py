@@ -85,6 +85,7 @@ def grub_job(definitions=None, method: str = "grub-efi") -> dict:
             "actions": actions}
 
 
+@pytest.mark.qemu
 def test_bmc_switches_the_server_like_a_rack_server(server):
     """ipmitool -> ipmi_sim -> QEMU: status, on, reset (same QEMU, rebooted), off (QEMU gone)."""
     assert "Chassis Power is off" in server.ipmitool("status").stdout
