@@ -120,6 +120,8 @@ class VirtualLab:
         wait_until(lambda: port_open(config.listen, config.pdu_port), 30, "pdudaemon", self.children)
         for board in config.boards:
             if board.kind == uefi_board.KIND:  # a server: its power is its BMC's, not an outlet's
+                if reason := uefi_board.missing():
+                    raise ConfigError(f"board {board.name}: {reason}")
                 bmc = uefi_board.prepare(config, board)
                 self.children.start(f"bmc-{board.name}", bmc.command())
                 wait_until(lambda b=bmc: ipmi_bmc.listening(b.vm_port), 10, f"the BMC of {board.name}",
@@ -127,8 +129,9 @@ class VirtualLab:
         self._watcher = threading.Thread(target=self._watch_power, name="unplug", daemon=True)
         self._watcher.start()
         for board in config.boards:
-            self.log(f"board {board.name}: console telnet {config.listen} {board.telnet_port}, "
-                     f"PDU {config.pdu_hostname} outlet {board.outlet}")
+            power = (f"BMC {config.listen}:{uefi_board.bmc_of(config, board).lan_port} (IPMI)"
+                     if board.kind == uefi_board.KIND else f"PDU {config.pdu_hostname} outlet {board.outlet}")
+            self.log(f"board {board.name}: console telnet {config.listen} {board.telnet_port}, {power}")
 
     def failed(self) -> str | None:
         """The name of a process that ended by itself, if any."""
