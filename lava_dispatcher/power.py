@@ -11,6 +11,7 @@ import signal
 from typing import TYPE_CHECKING, Any
 
 from lava_common.exceptions import InfrastructureError
+from lava_dispatcher.ipmi import bmc_address, hide_password
 
 if TYPE_CHECKING:
     from lava_dispatcher.context import JobContext
@@ -24,7 +25,8 @@ def run_commands(ctx: JobContext, commands: list[str], what: str, timeout: float
 def run_command(ctx: JobContext, command: str, what: str, timeout: float | None = None) -> str:
     import subprocess  # deferred: a heavy import that `lava-run --validate` does not need
 
-    ctx.logger.debug(f"{what}: running '{command}'")
+    shown = hide_password(command)
+    ctx.logger.debug(f"{what}: running '{shown}'")
     wait = min(timeout or 300.0, max(ctx.deadlines.remaining(), 0.1))
     proc = subprocess.Popen(
         command,
@@ -41,7 +43,7 @@ def run_command(ctx: JobContext, command: str, what: str, timeout: float | None 
         output, _ = proc.communicate(timeout=wait)
     except subprocess.TimeoutExpired as exc:
         _kill_group(proc)
-        raise InfrastructureError(f"{what}: '{command}' did not finish within {int(wait)} seconds") from exc
+        raise InfrastructureError(f"{what}: '{shown}' did not finish within {int(wait)} seconds") from exc
     except BaseException:
         _kill_group(proc)
         raise
@@ -50,7 +52,12 @@ def run_command(ctx: JobContext, command: str, what: str, timeout: float | None 
     for line in output.splitlines():
         ctx.logger.debug(line)
     if proc.returncode != 0:
-        raise InfrastructureError(f"{what}: '{command}' failed with exit code {proc.returncode}")
+        bmc = bmc_address(command)
+        if bmc is not None:
+            last = output.strip().splitlines()[-1:] or ["no output"]
+            raise InfrastructureError(f"{what}: the BMC {bmc} refused or did not answer: '{shown}' failed "
+                                      f"with exit code {proc.returncode} ({hide_password(last[0])})")
+        raise InfrastructureError(f"{what}: '{shown}' failed with exit code {proc.returncode}")
     return output
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from lava_dispatcher.actions.boot.docker import DockerBoot
 from lava_dispatcher.actions.boot.fastboot import FastbootBoot
 from lava_dispatcher.actions.boot.generic_bootloader import GenericBootloaderBoot
+from lava_dispatcher.actions.boot.grub import GrubBoot, GrubEfiBoot
 from lava_dispatcher.actions.boot.ipxe import IpxeBoot
 from lava_dispatcher.actions.boot.lxc import LxcBoot
 from lava_dispatcher.actions.boot.minimal import MinimalBootStrategy
@@ -17,6 +18,8 @@ from lava_dispatcher.actions.boot.qemu_nfs import QemuNfsBoot
 from lava_dispatcher.actions.boot.schroot import SchrootBoot
 from lava_dispatcher.actions.boot.ssh import SshBoot
 from lava_dispatcher.actions.boot.uboot import UBootBoot
+from lava_dispatcher.actions.boot.uefi_menu import UefiMenuBoot
+from lava_dispatcher.actions.boot.uefi_shell import UefiShellBoot
 from lava_dispatcher.actions.command import DeviceCommand
 from lava_dispatcher.actions.deploy.docker import DockerDeploy
 from lava_dispatcher.actions.deploy.downloads import DownloadDeploy, DownloadsDeploy, OverlayDeploy
@@ -51,6 +54,10 @@ BOOT_METHODS: list[type[Method]] = [
     QemuNfsBoot,
     UBootBoot,
     IpxeBoot,
+    GrubBoot,
+    GrubEfiBoot,
+    UefiMenuBoot,
+    UefiShellBoot,
     GenericBootloaderBoot,
     MinimalBootStrategy,
     DockerBoot,

@@ -149,6 +149,30 @@ def _ipxe_x86(wiring: Wiring | None) -> str:
     )
 
 
+# the UEFI server's BMC listens this far above its telnet port (its link to QEMU one further)
+UEFI_BMC_PORT_OFFSET = 200
+UEFI_BMC_USER, UEFI_BMC_PASSWORD = "lava", "lava-bmc"
+
+
+def _uefi_x86(wiring: Wiring | None) -> str:
+    assert wiring is not None
+    # -C 3: ipmi_sim's cipher suite (asking for the list first costs 3 s a command)
+    ipmi = (f"ipmitool -I lanplus -C 3 -H 127.0.0.1 -p {wiring.telnet_port + UEFI_BMC_PORT_OFFSET} "
+            f"-U {UEFI_BMC_USER} -P {UEFI_BMC_PASSWORD} -N 1 -R 2 chassis power")
+    return (
+        "{% extends 'grub-x86.jinja2' %}\n"
+        "{# OVMF + GRUB EFI from the network; power through the BMC (ipmi_sim), console on ser2net #}\n"
+        f"{{% set connection_command = 'telnet localhost {wiring.telnet_port}' %}}\n"
+        f"{{% set power_on_command = '{ipmi} on' %}}\n"
+        f"{{% set power_off_command = '{ipmi} off' %}}\n"
+        # 'cycle' powers a board that is off on, too
+        f"{{% set hard_reset_command = '{ipmi} cycle' %}}\n"
+        "{% set grub_tftp_server_ip = '10.0.2.2' %}\n"
+        # GRUB on a firmware with no video says so right after 'boot'
+        "{% set grub_final_message = 'Booting in blind mode' %}\n"
+    )
+
+
 BOARDS: list[LabBoard] = [
     LabBoard("qemu-x86-64-01", "qemu", "QEMU x86_64 run by the dispatcher itself", _qemu("meant for x86_64 jobs"),
              tags=("x86_64",), default=True),
@@ -169,6 +193,10 @@ BOARDS: list[LabBoard] = [
              _nfs_arm64, tags=("nfs-root",), kind="qemu-uboot-arm64", kind_options={"nfs_server": True}),
     LabBoard("ipxe-x86-01", "x86", "QEMU x86_64 PC: SeaBIOS + iPXE network boot, console on ser2net, power on the PDU",
              _ipxe_x86, kind="qemu-ipxe-x86"),
+    LabBoard("uefi-x86-01", "grub-x86", "QEMU x86_64 with OVMF netbooting GRUB EFI, power through its BMC (IPMI)",
+             _uefi_x86, kind="ovmf-grub-x86", kind_options={"bmc_port_offset": UEFI_BMC_PORT_OFFSET,
+                                                             "bmc_user": UEFI_BMC_USER,
+                                                             "bmc_password": UEFI_BMC_PASSWORD}),
 ]
 
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import uefi_board
 import yaml
 
 HERE = Path(__file__).resolve().parent
@@ -182,7 +183,6 @@ def _fastboot_phone(config: LabConfig, board: Board) -> list[str]:
     ]
 
 
-
 def _qemu_ipxe_x86(config: LabConfig, board: Board) -> list[str]:
     """A PC whose SeaBIOS network-boots the iPXE ROM of its e1000 card (option ``rom``: another ROM file)."""
     rom = str(board.options.get("rom") or IPXE_E1000_ROM)
@@ -197,7 +197,12 @@ def _qemu_ipxe_x86(config: LabConfig, board: Board) -> list[str]:
     ]
 
 
-KINDS = {"qemu-uboot-arm64": _qemu_uboot_arm64, "fastboot-phone": _fastboot_phone, "qemu-ipxe-x86": _qemu_ipxe_x86}
+KINDS = {
+    "qemu-uboot-arm64": _qemu_uboot_arm64,
+    "fastboot-phone": _fastboot_phone,
+    "qemu-ipxe-x86": _qemu_ipxe_x86,
+    uefi_board.KIND: uefi_board.qemu_command,
+}
 
 
 def outlet_script(config: LabConfig, board: Board) -> str:

@@ -29,6 +29,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import boards  # noqa: E402
+import ipmi_bmc  # noqa: E402
+import uefi_board  # noqa: E402
 from boards import POWER_SCRIPT, ConfigError, LabConfig, load_config  # noqa: E402
 from nfs_server import READY_TIMEOUT, GaneshaServer  # noqa: E402
 from processes import ChildProcesses, kill_strays, wait_until  # noqa: E402
@@ -140,11 +142,20 @@ class VirtualLab:
             self.children.start(name, server.prepare())
             wait_until(server.ready, READY_TIMEOUT, f"nfs-ganesha on port {server.port}", self.children)
             self.log(f"NFS server: {server.listen}:{server.port} exports {server.export_root} (NFSv4)")
+        for board in config.boards:
+            if board.kind == uefi_board.KIND:  # a server: its power is its BMC's, not an outlet's
+                if reason := uefi_board.missing():
+                    raise ConfigError(f"board {board.name}: {reason}")
+                bmc = uefi_board.prepare(config, board)
+                self.children.start(f"bmc-{board.name}", bmc.command())
+                wait_until(lambda b=bmc: ipmi_bmc.listening(b.vm_port), 10, f"the BMC of {board.name}",
+                           self.children)
         self._watcher = threading.Thread(target=self._watch_power, name="unplug", daemon=True)
         self._watcher.start()
         for board in config.boards:
-            self.log(f"board {board.name}: console telnet {config.listen} {board.telnet_port}, "
-                     f"PDU {config.pdu_hostname} outlet {board.outlet}")
+            power = (f"BMC {config.listen}:{uefi_board.bmc_of(config, board).lan_port} (IPMI)"
+                     if board.kind == uefi_board.KIND else f"PDU {config.pdu_hostname} outlet {board.outlet}")
+            self.log(f"board {board.name}: console telnet {config.listen} {board.telnet_port}, {power}")
         for entry in config.ssh_hosts:
             # under the state dir: its files name it, so kill_strays finds an sshd a crash left behind
             host = SshHost(config.state_dir / entry["name"], entry["port"], address=config.listen)

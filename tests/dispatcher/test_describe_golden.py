@@ -29,6 +29,8 @@ CASES = [
     ("overlay-disk.yaml", "qemu-x86_64.yaml", "overlay-disk.yaml"),
     ("ipxe-tftp.yaml", "ipxe-x86.yaml", "ipxe.yaml"),
     ("bootloader-ipxe.yaml", "ipxe-x86.yaml", "bootloader-ipxe.yaml"),
+    ("grub-efi-tftp.yaml", "grub-x86.yaml", "grub-efi.yaml"),
+    ("uefi-menu.yaml", "mustang-uefi.yaml", "uefi-menu.yaml"),
 ]
 
 

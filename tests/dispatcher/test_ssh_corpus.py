@@ -33,11 +33,8 @@ SINGLE_NODE = {
     "dispatcher/ssh-boot.yaml": ("ssh-host-01", "", None),
     "dispatcher/ssh-deploy.yaml": ("ssh-host-01", "", None),
     "docs/bbb-2serial.yaml": ("bbb-01", SECOND_UART.replace("NAME", "uart1"), None),
-    # the HiKey boots through UEFI/GRUB, another area's methods
-    "docs/hikey-new-connection.yaml": ("hi6220-hikey-01", SECOND_UART.replace("NAME", "uart0"),
-                                       "no method accepts this block"),
-    "dispatcher/hikey-console.yaml": ("hi6220-hikey-01", SECOND_UART.replace("NAME", "uart0"),
-                                      "no method accepts this block"),
+    "docs/hikey-new-connection.yaml": ("hi6220-hikey-01", SECOND_UART.replace("NAME", "uart0"), None),
+    "dispatcher/hikey-console.yaml": ("hi6220-hikey-01", SECOND_UART.replace("NAME", "uart0"), None),
     # already-split sub-jobs of the reference (not submissions): their group does not match their roles
     "dispatcher/bbb-ssh-guest.yaml": ("bbb-01", GUEST_KEY, "protocols.lava-multinode"),
     "server/qemu-ssh-guest-1.yaml": ("qemu01", GUEST_KEY, "protocols.lava-multinode"),
@@ -50,11 +47,11 @@ MULTINODE = {
         "guest": MULTINODE_REQUEST,
     }),
     "server/mustang-ssh-multinode.yaml": ("mustang1", {
-        "host": "actions[1].boot: no method accepts this block",  # grub-efi: another area's method
+        "host": None,
         "guest": MULTINODE_REQUEST,
     }),
     "docs/mustang-ssh-guest.yaml": ("mustang1", {
-        "host": "actions[1].boot: no method accepts this block",
+        "host": None,
         "guest": MULTINODE_REQUEST,
     }),
 }

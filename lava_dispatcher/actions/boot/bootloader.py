@@ -53,6 +53,9 @@ def placeholders(ctx: JobContext, parameters: dict[str, Any]) -> dict[str, str]:
     target = (ctx.device.parameters.get("interfaces") or {}).get("target")
     if isinstance(target, dict) and target.get("mac"):
         values["LAVA_MAC"] = str(target["mac"])
+    preseed = ctx.downloaded.get("preseed")  # an installer's answers (Debian preseed, kickstart)
+    if preseed is not None:
+        values["PRESEED_CONFIG"] = str(preseed.relative_to(root)) if preseed.is_relative_to(root) else str(preseed)
     ramdisk = f"{values['RAMDISK_ADDR']}:${{initrd_size}}" if "RAMDISK" in values else "-"
     values["BOOTX"] = f"{command} {values['KERNEL_ADDR']} {ramdisk} {values['DTB_ADDR']}"
     return values
