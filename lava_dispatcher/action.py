@@ -136,6 +136,9 @@ class Pipeline:
         failed = False
         outer_namespace, ctx.namespace = ctx.namespace, action.namespace
         try:
+            if top and ctx.multinode is not None:
+                # the action block's own MultiNode requests come first, within its timeout
+                ctx.multinode.before_action(action.name, action.parameters, f"actions[{int(action.level) - 1}].{action.section or action.name}")
             action.run(ctx)
         except LAVATimeoutError as exc:
             failed = True

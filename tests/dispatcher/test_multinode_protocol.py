@@ -13,6 +13,7 @@ from lava_dispatcher.protocols.multinode import (
     parse_signal,
     without_protocol,
 )
+from lava_dispatcher.protocols.multinode_requests import ActionRequest, action_requests
 
 from .helpers import HERE, job_result, run_lava
 
@@ -49,12 +50,54 @@ def test_bad_settings_say_which_field(changes, error):
     assert error in str(exc.value)
 
 
-def test_action_level_requests_are_refused_not_ignored():
-    job = {"protocols": {"lava-multinode": GOOD}, "actions": [{"deploy": {"to": "tmpfs"}}, {"boot": {
-        "method": "qemu", "protocols": {"lava-multinode": [{"action": "execute-qemu", "request": "lava-wait",
-                                                           "messageID": "test"}]}}}]}
-    with pytest.raises(JobError, match=r"actions\[1\]\.boot\.protocols\.lava-multinode: MultiNode requests in an action"):
+CLIENT_BOOT = {"method": "qemu", "protocols": {"lava-multinode": [
+    {"action": "execute-qemu", "request": "lava-wait", "messageID": "test", "message": {"ipv4": "$IPV4"}}]}}
+CLIENT_DEPLOY = {"to": "tmpfs", "protocols": {"lava-multinode": [
+    {"action": "customise", "request": "lava-send", "messageID": "test", "message": {"key": "value"},
+     "timeout": {"seconds": 30}}]}}
+
+
+def test_action_level_requests_are_parsed():
+    requests, errors = action_requests(CLIENT_DEPLOY, "actions[0].deploy")
+    assert errors == []
+    assert requests == [ActionRequest("SEND", "test", {"key": "value"}, 30.0, None, "customise")]
+    (wait,), _ = action_requests(CLIENT_BOOT, "actions[1].boot")
+    assert (wait.api, wait.timeout, wait.variables()) == ("WAIT", None, {"IPV4": "ipv4"})
+    job = {"protocols": {"lava-multinode": GOOD}, "actions": [{"deploy": CLIENT_DEPLOY}, {"boot": CLIENT_BOOT}]}
+    assert MultinodeSettings.from_job(job).role == "server"
+
+
+@pytest.mark.parametrize("request_,error", [
+    ("not-a-list", "actions[1].boot.protocols.lava-multinode: must be a list of requests"),
+    ([{"request": "lava-dance", "messageID": "x"}], "[0].request: 'lava-dance' is not one of lava-send"),
+    ([{"request": "lava-wait"}], "[0].messageID: required"),
+    ([{"request": "lava-send", "messageID": "a b"}], "[0].messageID: required, letters, digits"),
+    ([{"request": "lava-send", "messageID": "x", "message": {"k": "two words"}}], "[0].message.k: must be one word"),
+    ([{"request": "lava-wait", "messageID": "x", "timeout": 5}], "[0].timeout: must be a mapping"),
+    ([{"request": "lava-wait", "messageID": "x", "role": "client"}], "[0].role: only for lava-wait-all"),
+])
+def test_bad_action_level_requests_say_which_field(request_, error):
+    job = {"protocols": {"lava-multinode": GOOD},
+           "actions": [{"deploy": {"to": "tmpfs"}}, {"boot": {"method": "qemu", "protocols": {"lava-multinode": request_}}}]}
+    with pytest.raises(JobError) as exc:
         MultinodeSettings.from_job(job)
+    assert error in str(exc.value)
+
+
+def test_action_level_requests_run_in_order_and_fill_their_variables():
+    client = FakeClient({"response": "ack", "message": {"2": {"ipv4": "10.9.0.2"}}})
+    recorded = []
+    protocol = MultinodeProtocol(settings(), "1", client, record=recorded.append)
+    protocol.before_action("deploy-tmpfs", CLIENT_DEPLOY, "actions[0].deploy")
+    protocol.before_action("boot-qemu", CLIENT_BOOT, "actions[1].boot")
+    (send, _, _), (wait, timeout, what) = [r for r in client.requests]
+    assert (send["request"], send["message"], wait["request"], wait["messageID"]) == (
+        "lava_send", {"key": "value"}, "lava_wait", "test")
+    assert (timeout, what) == (120.0, "lava-wait test")
+    assert protocol.received == {"IPV4": "10.9.0.2"}
+    assert [(r["case"], r["result"], r["extra"]["origin"]) for r in recorded] == [
+        ("multinode-send-test", "pass", "customise"), ("multinode-wait-test", "pass", "execute-qemu")]
+    assert recorded[1]["extra"]["received"] == {"2": {"ipv4": "10.9.0.2"}}
 
 
 def test_signals_from_the_console():
