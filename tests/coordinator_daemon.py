@@ -75,3 +75,35 @@ class DebianDaemon(Daemon):
     def stop(self):
         self.process.terminate()  # it has no SIGTERM handler: any exit is fine
         self.process.wait(10)
+
+
+INSTALLED_DEBIAN_COORDINATOR = Path("/usr/bin/lava-coordinator")
+
+
+class InstalledDebianDaemon(Daemon):
+    """Debian's installed lava-coordinator program, with a private configuration file on a free port
+    (it takes --config; /etc stays untouched), run as a service would: its own Python, not ours."""
+
+    def command(self) -> list[str]:
+        self.config.write_text(f'{{"port": {self.port}, "blocksize": 4096, "coordinator_hostname": "127.0.0.1"}}')
+        return [str(INSTALLED_DEBIAN_COORDINATOR), "--config", str(self.config), "--logfile", str(self.log),
+                "--loglevel", "DEBUG"]
+
+    def start(self):
+        # neither our PYTHONPATH nor a cwd holding our lava_common may shadow Debian's modules
+        env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+        self.process = subprocess.Popen(self.command(), env=env, cwd=self.config.parent)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return
+            except OSError:
+                if self.process.poll() is not None:
+                    break
+                time.sleep(0.05)
+        raise AssertionError(f"Debian's lava-coordinator did not start: {self.log.read_text() if self.log.exists() else ''}")
+
+    def stop(self):
+        self.process.terminate()  # no SIGTERM handler: any exit status is fine
+        self.process.wait(10)

@@ -32,6 +32,7 @@ from lava_common.coordinator.client import CoordinatorClient, CoordinatorRefused
 from lava_common.coordinator.config import DEFAULT_PATH, ConfigError, load_config
 from lava_common.exceptions import ConfigurationError, JobError, MultinodeProtocolTimeoutError, TestError
 from lava_common.timeouts import timeout_seconds
+from lava_dispatcher.protocols.multinode_network import GroupNetwork
 from lava_dispatcher.protocols.multinode_requests import (
     MESSAGE_ID,
     ActionRequest,
@@ -60,6 +61,7 @@ class MultinodeSettings:
     timeout: float  # seconds allowed to each API call (lava-wait, lava-sync...)
     essential: bool = False
     expect_role: str | None = None
+    network: bool = False  # the group's QEMU boards get a network of their own (multinode_network)
 
     @classmethod
     def from_job(cls, job: Mapping[str, Any]) -> MultinodeSettings | None:
@@ -100,6 +102,9 @@ class MultinodeSettings:
         essential = data.get("essential", False)
         if not isinstance(essential, bool):
             errors.append(f"{WHERE}.essential: must be true or false")
+        network = data.get("network", False)
+        if not isinstance(network, bool):
+            errors.append(f"{WHERE}.network: must be true or false")
         expect_role = data.get("expect_role")
         if expect_role is not None and (not isinstance(expect_role, str) or expect_role not in roles.values()):
             errors.append(f"{WHERE}.expect_role: {expect_role!r} is not a role of the group")
@@ -109,7 +114,7 @@ class MultinodeSettings:
         if errors:
             raise JobError("; ".join(errors))
         return cls(target_group, role, {str(k): v for k, v in roles.items()}, int(size), seconds,
-                   essential, expect_role if data.get("request") == "lava-start" else None)
+                   essential, expect_role if data.get("request") == "lava-start" else None, network)
 
 
 def _timeout_or_none(value: dict[str, Any]) -> int | None:
@@ -195,6 +200,8 @@ class MultinodeProtocol:
         self.joined = False
         # $NAME -> value, filled by the waits of action-level requests (multinode_requests)
         self.received: dict[str, str] = {}
+        self.network = (GroupNetwork.for_member(settings.target_group, settings.roles, job_id)
+                        if settings.network and job_id in settings.roles else None)
 
     def _request(self, request: str, **fields: Any) -> dict[str, Any]:
         return {
