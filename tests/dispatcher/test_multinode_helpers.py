@@ -192,3 +192,23 @@ def test_helpers_are_only_for_multinode_jobs_and_check_their_arguments(tmp_path,
         assert proc.returncode == 1 and error in proc.stderr, (args, proc.stderr)
     proc = subprocess.run([str(busybox_sh), str(bin_dir / "lava-group"), "nobody"], capture_output=True, text=True, env=env)
     assert proc.returncode == 1 and proc.stdout == ""
+
+
+def test_the_group_network_address_is_set_by_the_runner_before_the_tests(tmp_path, busybox_sh):
+    defs = fetch_definitions([definition("x", ["true"])], tmp_path / "defs")
+    built = build_overlay(tmp_path / "multi", OverlaySpec(job_id="1", stages={0: defs}, multinode=MultinodeIdentity(
+        "1", "a", {"1": "a"}, network_address="10.100.7.1/24", network_mac="52:54:00:64:07:01")))
+    script = Path(built.root) / "lava-1" / "bin" / "lava-multinode-network-up"
+    assert "LAVA_MULTI_NODE_NETWORK_ADDRESS=10.100.7.1/24\nLAVA_MULTI_NODE_NETWORK_MAC=52:54:00:64:07:01\n" in \
+        script.read_text()
+    assert '"$BIN/lava-multinode-network-up"' in (Path(built.root) / "lava-1" / "bin" / "lava-test-runner").read_text()
+    # no card with that MAC on this host: a clear message, not a silent success
+    proc = subprocess.run([str(busybox_sh), str(script)], capture_output=True, text=True,
+                          env={"PATH": str(busybox_sh.parent)}, timeout=10)
+    assert proc.returncode == 1 and "no network card with MAC 52:54:00:64:07:01" in proc.stderr
+    # without a group network it does nothing
+    plain = build_overlay(tmp_path / "plain", OverlaySpec(job_id="1", stages={0: defs},
+                                                          multinode=MultinodeIdentity("1", "a", {"1": "a"})))
+    proc = subprocess.run([str(busybox_sh), str(Path(plain.root) / "lava-1" / "bin" / "lava-multinode-network-up")],
+                          capture_output=True, text=True, env={"PATH": str(busybox_sh.parent)}, timeout=10)
+    assert proc.returncode == 0 and proc.stdout == proc.stderr == ""

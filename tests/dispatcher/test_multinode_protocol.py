@@ -13,6 +13,7 @@ from lava_dispatcher.protocols.multinode import (
     parse_signal,
     without_protocol,
 )
+from lava_dispatcher.protocols.multinode_network import GroupNetwork
 from lava_dispatcher.protocols.multinode_requests import ActionRequest, action_requests
 
 from .helpers import HERE, job_result, run_lava
@@ -172,3 +173,27 @@ def test_lava_run_validates_a_sub_job_and_names_a_bad_field(tmp_path):
     job["protocols"]["lava-multinode"]["group_size"] = 5
     proc, records, _ = run_lava(tmp_path, job, HERE / "devices" / "fake-board.yaml", "--validate")
     assert "protocols.lava-multinode.group_size: 5, but roles lists 2 members" in job_result(records)["error_msg"]
+
+
+def test_group_network_gives_each_member_its_address_and_card():
+    roles = {"9": "server", "10": "client", "11": "client"}
+    members = [GroupNetwork.for_member("group-uuid", roles, job) for job in ("9", "10", "11")]
+    assert [m.index for m in members] == [0, 1, 2]  # by job id as a number: "9" before "10"
+    assert len({m.address for m in members}) == 3 and len({m.mac for m in members}) == 3
+    assert {(m.subnet, m.multicast, m.port) for m in members} == {(members[0].subnet, members[0].multicast,
+                                                                   members[0].port)}
+    first = members[0]
+    assert first.address == f"10.{first.subnet[0]}.{first.subnet[1]}.1/24" and 100 <= first.subnet[0] < 228
+    assert first.mac == f"52:54:00:{first.subnet[0]:02x}:{first.subnet[1]:02x}:01"
+    assert first.qemu_args() == [
+        "-netdev", f"socket,id=lavamn0,mcast={first.multicast}:{first.port},localaddr=127.0.0.1",
+        "-device", f"virtio-net-pci,netdev=lavamn0,mac={first.mac},romfile="]
+    other = GroupNetwork.for_member("another-group", roles, "9")
+    assert (other.multicast, other.port) != (first.multicast, first.port)
+
+
+def test_the_network_is_asked_for_in_the_protocol_block():
+    assert MultinodeProtocol(settings(network=True), "1", FakeClient({})).network.index == 0
+    assert MultinodeProtocol(settings(), "1", FakeClient({})).network is None
+    with pytest.raises(JobError, match="protocols.lava-multinode.network: must be true or false"):
+        settings(network="yes")
