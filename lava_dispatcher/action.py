@@ -138,7 +138,8 @@ class Pipeline:
         try:
             if top and ctx.multinode is not None:
                 # the action block's own MultiNode requests come first, within its timeout
-                ctx.multinode.before_action(action.name, action.parameters, f"actions[{int(action.level) - 1}].{action.section or action.name}")
+                where = f"actions[{int(action.level) - 1}].{action.section or action.name}"
+                ctx.multinode.before_action(action.name, action.parameters, where)
             action.run(ctx)
         except LAVATimeoutError as exc:
             failed = True
