@@ -50,8 +50,8 @@ class ActionRequest:
 
 def action_requests(parameters: Mapping[str, Any], where: str) -> tuple[list[ActionRequest], list[str]]:
     """The requests of one action block and the errors found in them (field path and reason)."""
-    block = (parameters.get("protocols") or {}) if isinstance(parameters.get("protocols"), dict) else {}
-    items = block.get(PROTOCOL)
+    block = parameters.get("protocols")
+    items = block.get(PROTOCOL) if isinstance(block, dict) else None
     if items is None:
         return [], []
     where = f"{where}.protocols.{PROTOCOL}"
