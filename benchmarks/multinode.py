@@ -5,7 +5,10 @@ per request, as lava-run does). Prints:
   - messages per second: every member lava_sends N messages then lava_waits for each other
     member's (send + wait requests per second, all members together);
   - sync release: time from the last member's lava_sync to every member released (poll_delay
-    bounds it: a waiting member learns of the release at its next poll).
+    bounds it: a waiting member learns of the release at its next poll);
+  - the same two figures with local-shell members (when busybox is installed): each member is
+    lava-test-runner of a real overlay in busybox sh, calling the real lava-send / lava-wait-all /
+    lava-sync helpers, served by lava-run's MultinodeProtocol as on a board's console.
 
 usage: .venv/bin/python benchmarks/multinode.py [MEMBERS] [MESSAGES] [POLL_DELAY]
 """
@@ -13,6 +16,7 @@ usage: .venv/bin/python benchmarks/multinode.py [MEMBERS] [MESSAGES] [POLL_DELAY
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -24,6 +28,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 from lava_common.coordinator.client import CoordinatorClient  # noqa: E402
+from lava_dispatcher.protocols.multinode import MultinodeProtocol, MultinodeSettings, parse_signal  # noqa: E402
+from lava_dispatcher.test_shell.definitions import fetch_definitions  # noqa: E402
+from lava_dispatcher.test_shell.overlay import MultinodeIdentity, OverlaySpec, build_overlay  # noqa: E402
 
 
 def free_port() -> int:
@@ -55,6 +62,72 @@ def run_members(count: int, body) -> None:
         thread.start()
     for thread in threads:
         thread.join()
+
+
+def shell_members(work: Path, port: int, members: int, messages: int, poll_delay: float) -> None:
+    """Local-shell members: the helpers on busybox sh, the protocol of lava-run, the coordinator."""
+    busybox = shutil.which("busybox")
+    if busybox is None:
+        print("local-shell members: skipped (busybox is not installed)")
+        return
+    bindir = work / "bb"
+    bindir.mkdir()
+    subprocess.run([busybox, "--install", "-s", str(bindir)], check=True)
+    roles = {str(100 + i): "member" for i in range(members)}
+    steps = [f"for i in $(seq {messages}); do lava-send m$i from=$(lava-self); done",
+             f"for i in $(seq {messages}); do lava-wait-all m$i; done",
+             "lava-sync bench-sync"]
+    released: dict[str, float] = {}
+    sync_arrivals: list[float] = []
+    lock = threading.Lock()
+
+    def member(job_id: str) -> None:
+        home = work / f"member-{job_id}"
+        settings = MultinodeSettings.from_job({"protocols": {"lava-multinode": {
+            "target_group": "bench-shell", "role": "member", "roles": roles, "group_size": members,
+            "timeout": {"minutes": 5}}}})
+        protocol = MultinodeProtocol(settings, job_id, CoordinatorClient("127.0.0.1", port, poll_delay=poll_delay))
+        definition = {"from": "inline", "name": "bench", "path": "bench.yaml", "repository": {
+            "metadata": {"format": "Lava-Test Test Definition 1.0", "name": "bench"}, "run": {"steps": steps}}}
+        built = build_overlay(home / "root", OverlaySpec(
+            job_id=job_id, stages={0: fetch_definitions([definition], home / "defs")}, results_dir=str(home / "lava"),
+            sh_cmd=str(bindir / "sh"), multinode=MultinodeIdentity(job_id, "member", roles)))
+        shutil.move(str(home / "root" / str(home / "lava").lstrip("/")), home / "lava")
+        env = {"PATH": str(bindir), "SHELL": str(bindir / "sh"), "HOME": str(home),
+               "LAVA_MULTI_NODE_CACHE": str(home / "cache.txt")}
+        proc = subprocess.Popen([str(bindir / "sh"), "-c", f"{built.environment_command()} && {built.runner_command(0)}"],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                env=env, bufsize=1)
+        protocol.initialise()
+        for line in proc.stdout:
+            call = parse_signal(line)
+            if call is None:
+                continue
+            if call.api == "SYNC":
+                with lock:
+                    sync_arrivals.append(time.monotonic())
+            reply = protocol.serve(call)
+            if call.api == "SYNC":
+                with lock:
+                    released[job_id] = time.monotonic()
+            proc.stdin.write(reply + "\n")
+            proc.stdin.flush()
+        protocol.finalise()
+        proc.wait(30)
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=member, args=(job_id,)) for job_id in roles]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.monotonic() - started
+    calls = members * messages * 2
+    print(f"local-shell members: {members} x {messages} lava-send + lava-wait-all through the helpers: {calls} calls "
+          f"in {elapsed:.2f} s = {calls / elapsed:.0f} calls/s ({members * messages / elapsed:.0f} messages/s), "
+          f"sync included")
+    print(f"local-shell sync release: last lava-sync to every member released in "
+          f"{(max(released.values()) - max(sync_arrivals)) * 1000:.0f} ms")
 
 
 def main() -> int:
@@ -97,9 +170,11 @@ def main() -> int:
         run_members(members, sync)
         print(f"sync release: last arrival to every member released in "
               f"{(max(released.values()) - last_arrival[0]) * 1000:.0f} ms (poll_delay {poll_delay} s)")
+        shell_members(work, port, members, messages, poll_delay)
     finally:
         proc.terminate()
         proc.wait(10)
+        shutil.rmtree(work, ignore_errors=True)
     return 0
 
 

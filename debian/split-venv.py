@@ -37,6 +37,7 @@ BY_NAME = {
     "lava-run": "lava-dispatcher",
     "lava-worker": "lava-dispatcher",
     "pduclient": "lava-dispatcher",
+    "lava-coordinator": "lava-server",
 }
 
 

@@ -140,6 +140,10 @@ class Pipeline:
         outer_namespace, ctx.namespace = ctx.namespace, action.namespace
         outer_console, ctx.connection_namespace = ctx.connection_namespace, action.connection_namespace
         try:
+            if top and ctx.multinode is not None:
+                # the action block's own MultiNode requests come first, within its timeout
+                where = f"actions[{int(action.level) - 1}].{action.section or action.name}"
+                ctx.multinode.before_action(action.name, action.parameters, where)
             action.run(ctx)
         except LAVATimeoutError as exc:
             failed = True

@@ -55,23 +55,33 @@ class Daemon:
         return path
 
 
-# Debian's lava-coordinator package (the reference's daemon), unpacked there by
-#   apt-get download lava-coordinator && dpkg-deb -x lava-coordinator_*.deb root
-DEBIAN_COORDINATOR = Path.home() / ".cache/lava/debian-coordinator/root/usr/lib/python3/dist-packages"
-_RUN_DEBIAN = (
-    "import logging, sys; sys.path.insert(0, sys.argv[1]); from lava.coordinator import LavaCoordinator; "
-    "handler = logging.FileHandler(sys.argv[3]); logging.getLogger('lava-coordinator').addHandler(handler); "
-    "logging.getLogger('lava-coordinator').setLevel(logging.DEBUG); "
-    "LavaCoordinator('127.0.0.1', int(sys.argv[2]), 4096).run()"
-)
+INSTALLED_DEBIAN_COORDINATOR = Path("/usr/bin/lava-coordinator")
 
 
-class DebianDaemon(Daemon):
-    """The same tests against Debian's lava-coordinator: our client must speak the reference's protocol."""
+class InstalledDebianDaemon(Daemon):
+    """Debian's installed lava-coordinator program, with a private configuration file on a free port
+    (it takes --config; /etc stays untouched), run as a service would: its own Python, not ours."""
 
     def command(self) -> list[str]:
-        return [sys.executable, "-c", _RUN_DEBIAN, str(DEBIAN_COORDINATOR), str(self.port), str(self.log)]
+        self.config.write_text(f'{{"port": {self.port}, "blocksize": 4096, "coordinator_hostname": "127.0.0.1"}}')
+        return [str(INSTALLED_DEBIAN_COORDINATOR), "--config", str(self.config), "--logfile", str(self.log),
+                "--loglevel", "DEBUG"]
+
+    def start(self):
+        # neither our PYTHONPATH nor a cwd holding our lava_common may shadow Debian's modules
+        env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+        self.process = subprocess.Popen(self.command(), env=env, cwd=self.config.parent)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return
+            except OSError:
+                if self.process.poll() is not None:
+                    break
+                time.sleep(0.05)
+        raise AssertionError(f"Debian's lava-coordinator did not start: {self.log.read_text() if self.log.exists() else ''}")
 
     def stop(self):
-        self.process.terminate()  # it has no SIGTERM handler: any exit is fine
+        self.process.terminate()  # no SIGTERM handler: any exit status is fine
         self.process.wait(10)

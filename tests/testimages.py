@@ -30,6 +30,7 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BUILD_SCRIPT = REPO_ROOT / "share" / "test-images" / "build.sh"
+MULTINODE_BUILD_SCRIPT = REPO_ROOT / "share" / "test-images" / "build-multinode.sh"
 EXTRA_BUILD_SCRIPT = REPO_ROOT / "share" / "test-images" / "build-extra.sh"
 CONTAINER_BUILD_SCRIPT = REPO_ROOT / "share" / "test-images" / "build-container-rootfs.sh"
 ANDROID_BUILD_SCRIPT = REPO_ROOT / "share" / "test-images" / "build-android.sh"
@@ -219,6 +220,31 @@ def android_images(arch: str) -> tuple[Path, Path]:
     if reason or not (boot.is_file() and system.is_file()):
         pytest.skip(f"android test images missing: {reason or 'not built'}")
     return boot, system
+
+
+@functools.cache
+def _build_multinode() -> str:
+    """Build the x86_64 board with a network card; the reason it cannot be had, or ""."""
+    try:
+        proc = subprocess.run(["sh", str(MULTINODE_BUILD_SCRIPT), str(images_dir())],
+                              capture_output=True, text=True, timeout=BUILD_TIMEOUT, check=False)
+    except subprocess.TimeoutExpired:
+        return f"{MULTINODE_BUILD_SCRIPT} took more than {BUILD_TIMEOUT} s"
+    if proc.returncode != 0:
+        tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
+        return f"{MULTINODE_BUILD_SCRIPT} failed (exit {proc.returncode}): " + " | ".join(tail)
+    return ""
+
+
+def network_initramfs() -> Path:
+    """The x86_64 initramfs whose board has virtio-net cards (build-multinode.sh); skips when it cannot be built."""
+    images()  # its base
+    path = images_dir() / "x86_64" / "initramfs-net.cpio.gz"
+    reason = "" if shutil.which("apt-get") else "apt-get is not available to build it"
+    reason = reason or _build_multinode()
+    if not path.is_file():
+        pytest.skip(f"{path} missing: {reason or 'not built'}")
+    return path
 
 
 def require_qemu(arch: str) -> None:

@@ -70,7 +70,8 @@ def _check_not_sub_job(value: dict, path: str, ctx: Context) -> None:
 
 MULTINODE_PROTOCOL = Dict(
     required={"roles": Dict(values=ROLE, description="a mapping of role names to roles")},
-    optional={"timeout": TIMEOUT, "target_group": NAME},
+    # network: the group's QEMU boards share an Ethernet segment of their own (lava-network)
+    optional={"timeout": TIMEOUT, "target_group": NAME, "network": Bool()},
     checks=[_check_not_sub_job, _check_role_references],
 )
 

@@ -32,6 +32,13 @@ from lava_common.coordinator.client import CoordinatorClient, CoordinatorRefused
 from lava_common.coordinator.config import DEFAULT_PATH, ConfigError, load_config
 from lava_common.exceptions import ConfigurationError, JobError, MultinodeProtocolTimeoutError, TestError
 from lava_common.timeouts import timeout_seconds
+from lava_dispatcher.protocols.multinode_network import GroupNetwork
+from lava_dispatcher.protocols.multinode_requests import (
+    MESSAGE_ID,
+    ActionRequest,
+    action_requests,
+    job_action_requests,
+)
 
 if TYPE_CHECKING:
     from lava_dispatcher.context import JobContext
@@ -42,7 +49,6 @@ START_MESSAGE = "lava_start"
 # what the helpers print (lava-multinode-functions); any console noise before it is allowed
 SIGNAL_PATTERN = r"<LAVA_MULTI_NODE> <LAVA_(SEND|WAIT_ALL|WAIT|SYNC)( [^<>\r\n]*)?>"
 _SIGNAL = re.compile(SIGNAL_PATTERN)
-_ID = re.compile(r"^[A-Za-z0-9_.-]+$")
 _REQUESTS = {"SEND": "lava_send", "WAIT": "lava_wait", "WAIT_ALL": "lava_wait_all", "SYNC": "lava_sync"}
 
 
@@ -55,6 +61,7 @@ class MultinodeSettings:
     timeout: float  # seconds allowed to each API call (lava-wait, lava-sync...)
     essential: bool = False
     expect_role: str | None = None
+    network: bool = False  # the group's QEMU boards get a network of their own (multinode_network)
 
     @classmethod
     def from_job(cls, job: Mapping[str, Any]) -> MultinodeSettings | None:
@@ -95,16 +102,19 @@ class MultinodeSettings:
         essential = data.get("essential", False)
         if not isinstance(essential, bool):
             errors.append(f"{WHERE}.essential: must be true or false")
+        network = data.get("network", False)
+        if not isinstance(network, bool):
+            errors.append(f"{WHERE}.network: must be true or false")
         expect_role = data.get("expect_role")
         if expect_role is not None and (not isinstance(expect_role, str) or expect_role not in roles.values()):
             errors.append(f"{WHERE}.expect_role: {expect_role!r} is not a role of the group")
         if role and roles and role not in roles.values():
             errors.append(f"{WHERE}.role: '{role}' is not in roles ({', '.join(sorted(set(roles.values())))})")
-        errors += unsupported_action_requests(job)
+        errors += job_action_requests(job)
         if errors:
             raise JobError("; ".join(errors))
         return cls(target_group, role, {str(k): v for k, v in roles.items()}, int(size), seconds,
-                   essential, expect_role if data.get("request") == "lava-start" else None)
+                   essential, expect_role if data.get("request") == "lava-start" else None, network)
 
 
 def _timeout_or_none(value: dict[str, Any]) -> int | None:
@@ -112,21 +122,6 @@ def _timeout_or_none(value: dict[str, Any]) -> int | None:
         return timeout_seconds(value)
     except (TypeError, ValueError):
         return None
-
-
-def unsupported_action_requests(job: Mapping[str, Any]) -> list[str]:
-    """Action-level ``protocols: lava-multinode`` requests (lava-send/lava-wait around a deploy or a
-    boot, with ``$key`` substitution) are not implemented: refused at validation rather than
-    ignored, since a board would then wait for a message nobody sends."""
-    errors = []
-    for index, item in enumerate(job.get("actions") or []):
-        if not isinstance(item, dict):
-            continue
-        for section, block in item.items():
-            if isinstance(block, dict) and PROTOCOL in (block.get("protocols") or {}):
-                errors.append(f"actions[{index}].{section}.protocols.{PROTOCOL}: MultiNode requests in an "
-                              "action are not supported; call lava-send/lava-wait from a test definition instead")
-    return errors
 
 
 def is_sub_job(job: Mapping[str, Any]) -> bool:
@@ -170,7 +165,7 @@ def start_multinode(ctx: JobContext) -> None:
         return
     path = ctx.dispatcher.raw.get("coordinator_config")
     client = client_from_config(Path(str(path)) if path else None)
-    ctx.multinode = MultinodeProtocol(settings, ctx.job_id, client, log=ctx.logger.info)
+    ctx.multinode = MultinodeProtocol(settings, ctx.job_id, client, log=ctx.logger.info, record=ctx.logger.results)
     ctx.multinode.initialise()
 
 
@@ -195,12 +190,18 @@ class MultinodeProtocol:
         job_id: str,
         client: CoordinatorClient,
         log: Callable[[str], None] = lambda message: None,
+        record: Callable[[dict[str, Any]], None] = lambda result: None,
     ) -> None:
         self.settings = settings
         self.job_id = job_id
         self.client = client
         self.log = log
+        self.record = record
         self.joined = False
+        # $NAME -> value, filled by the waits of action-level requests (multinode_requests)
+        self.received: dict[str, str] = {}
+        self.network = (GroupNetwork.for_member(settings.target_group, settings.roles, job_id)
+                        if settings.network and job_id in settings.roles else None)
 
     def _request(self, request: str, **fields: Any) -> dict[str, Any]:
         return {
@@ -237,23 +238,70 @@ class MultinodeProtocol:
     def serve(self, call: MultinodeCall) -> str:
         """Do what a helper on the board asked; return the line to type back on the console."""
         api = call.api
-        helper = f"lava-{api.lower().replace('_', '-')} {call.message_id}".rstrip()
-        if not _ID.match(call.message_id):
+        helper = _helper_name(api, call.message_id)
+        if not MESSAGE_ID.match(call.message_id):
             raise TestError(f"{helper}: the message id must be letters, digits, _ . - only")
-        fields: dict[str, Any] = {"messageID": call.message_id}
+        message: dict[str, str] = {}
+        role = None
         if api == "SEND":
-            message = {}
             for pair in call.arguments:
                 key, sep, value = pair.partition("=")
                 if not sep or not key:
                     raise TestError(f"{helper}: '{pair}' is not key=value")
                 message[key] = value
-            fields["message"] = message
         elif api == "WAIT_ALL" and call.arguments:
-            fields["waitrole"] = call.arguments[0]
-        self.log(f"MultiNode: {helper} {' '.join(call.arguments)}".rstrip())
-        reply = self._call(self._request(_REQUESTS[api], **fields), self.settings.timeout, helper)
+            role = call.arguments[0]
+        reply = self.call_api(api, call.message_id, message, role, self.settings.timeout, "test shell")
         return f"<LAVA_{api}_COMPLETE{format_message(reply.get('message')) if api != 'SEND' else ''}>"
+
+    def before_action(self, action: str, parameters: Mapping[str, Any], where: str) -> None:
+        """Run the action block's own requests (multinode_requests), in order."""
+        requests, errors = action_requests(parameters, where)
+        if errors:  # refused at validation already: only a definition changed since could get here
+            raise JobError("; ".join(errors))
+        for request in requests:
+            self.run_action_request(request, action)
+
+    def run_action_request(self, request: ActionRequest, action: str) -> None:
+        timeout = request.timeout or self.settings.timeout
+        message = {} if request.api != "SEND" else dict(request.message)
+        reply = self.call_api(request.api, request.message_id, message, request.role, timeout,
+                              request.step or action)
+        data = reply.get("message")
+        for variable, key in request.variables().items():
+            values = [sent[key] for sent in data.values() if isinstance(sent, dict) and key in sent] \
+                if isinstance(data, dict) else []
+            if values:
+                self.received[variable] = str(values[0])
+                self.log(f"MultiNode: ${variable} = {values[0]}")
+            else:
+                self.log(f"MultiNode: the reply to {_helper_name(request.api, request.message_id)} has no "
+                         f"'{key}' for ${variable}")
+
+    def call_api(self, api: str, message_id: str, message: dict[str, str], role: str | None, timeout: float,
+                 origin: str) -> dict[str, Any]:
+        """One MultiNode call, recorded as a result of the ``lava`` suite (the group's page lists them)."""
+        helper = _helper_name(api, message_id)
+        case = f"multinode-{api.lower().replace('_', '-')}-{message_id}"
+        fields: dict[str, Any] = {"messageID": message_id}
+        if api == "SEND":
+            fields["message"] = message
+        if role:
+            fields["waitrole"] = role
+        words = " ".join([*(f"{k}={v}" for k, v in message.items()), *([role] if role else [])])
+        self.log(f"MultiNode: {helper} {words}".rstrip())
+        extra = {"role": self.settings.role, "message_id": message_id, "origin": origin,
+                 **({"data": message} if api == "SEND" else {}), **({"waitrole": role} if role else {})}
+        try:
+            reply = self._call(self._request(_REQUESTS[api], **fields), timeout, helper)
+        except (MultinodeProtocolTimeoutError, TestError) as exc:
+            self.record({"definition": "lava", "case": case, "result": "fail",
+                         "extra": {**extra, "error": str(exc)}})
+            raise
+        if api != "SEND" and isinstance(reply.get("message"), dict):
+            extra["received"] = reply["message"]
+        self.record({"definition": "lava", "case": case, "result": "pass", "extra": extra})
+        return reply
 
     def finalise(self) -> None:
         """Leave the group; best effort, the job's result does not depend on it."""
@@ -264,6 +312,11 @@ class MultinodeProtocol:
             self.client.call(self._request("clear_group"), 10, "leaving the group")
         except Exception as exc:  # noqa: BLE001 - whatever went wrong, the job is over anyway
             self.log(f"MultiNode: could not tell the coordinator this job left: {exc}")
+
+
+def _helper_name(api: str, message_id: str) -> str:
+    """``lava-wait-all done``: the helper's name, as the board would call it."""
+    return f"lava-{api.lower().replace('_', '-')} {message_id}".rstrip()
 
 
 def format_message(message: Any) -> str:

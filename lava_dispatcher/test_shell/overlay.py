@@ -52,7 +52,7 @@ INSTALL_PARTS = ("keys", "sources", "deps", "steps", "git-repos")
 # installed for MultiNode jobs only: outside a group they could only hang waiting for a reply
 MULTINODE_SCRIPTS = frozenset({
     "lava-multinode-functions", "lava-send", "lava-wait", "lava-wait-all", "lava-sync", "lava-self",
-    "lava-role", "lava-group", "lava-network",
+    "lava-role", "lava-group", "lava-network", "lava-multinode-network-up",
 })
 
 
@@ -63,6 +63,8 @@ class MultinodeIdentity:
     job_id: str
     role: str
     roles: Mapping[str, str]  # job id -> role, every member
+    network_address: str = ""  # a.b.c.d/prefix on the group's own network, if it has one
+    network_mac: str = ""  # of the board's card on that network
 
     def shell_values(self) -> dict[str, str]:
         # job ids in numeric order (they are numbers; "10" after "9")
@@ -170,6 +172,8 @@ def _write_scripts(bin_dir: Path, spec: OverlaySpec) -> None:
     dynamic = {"lava-target-ip": {"TARGET_IP": spec.target_ip}, "lava-target-mac": {"TARGET_MAC": spec.target_mac}}
     if spec.multinode is not None:
         dynamic["lava-multinode-functions"] = spec.multinode.shell_values()
+        dynamic["lava-multinode-network-up"] = {"LAVA_MULTI_NODE_NETWORK_ADDRESS": spec.multinode.network_address,
+                                                "LAVA_MULTI_NODE_NETWORK_MAC": spec.multinode.network_mac}
     bin_dir.mkdir(parents=True)
     for script in sorted(scripts_dir().iterdir()):
         if not script.name.startswith("lava-"):

@@ -4,7 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path, re_path
 
 from lava_server.login_gate import gated
-from lava_server.web.views import accounts, joblog, jobs, lab, overview, results, submit
+from lava_server.web.views import accounts, joblog, jobs, lab, multinode, overview, results, submit
 
 JOB = r"(?P<job_id>\d+(?:\.\d+)?)"
 
@@ -15,6 +15,7 @@ urlpatterns = [
     re_path(rf"^scheduler/job/{JOB}/definition$", gated(jobs.job_definition), name="web-job-definition"),
     re_path(rf"^scheduler/job/{JOB}/cancel$", jobs.job_cancel, name="web-job-cancel"),
     re_path(rf"^scheduler/job/{JOB}/resubmit$", jobs.job_resubmit, name="web-job-resubmit"),
+    re_path(rf"^scheduler/job/{JOB}/multinode$", gated(multinode.group_page), name="web-job-multinode"),
     re_path(rf"^scheduler/job/{JOB}/log$", gated(joblog.log_lines), name="web-job-log"),
     re_path(rf"^scheduler/job/{JOB}/log/raw$", gated(joblog.log_raw), name="web-job-log-raw"),
     path("scheduler/jobsubmit", submit.submit_page, name="web-submit"),

@@ -13,6 +13,8 @@ from lava_dispatcher.protocols.multinode import (
     parse_signal,
     without_protocol,
 )
+from lava_dispatcher.protocols.multinode_network import GroupNetwork
+from lava_dispatcher.protocols.multinode_requests import ActionRequest, action_requests
 
 from .helpers import HERE, job_result, run_lava
 
@@ -49,12 +51,54 @@ def test_bad_settings_say_which_field(changes, error):
     assert error in str(exc.value)
 
 
-def test_action_level_requests_are_refused_not_ignored():
-    job = {"protocols": {"lava-multinode": GOOD}, "actions": [{"deploy": {"to": "tmpfs"}}, {"boot": {
-        "method": "qemu", "protocols": {"lava-multinode": [{"action": "execute-qemu", "request": "lava-wait",
-                                                           "messageID": "test"}]}}}]}
-    with pytest.raises(JobError, match=r"actions\[1\]\.boot\.protocols\.lava-multinode: MultiNode requests in an action"):
+CLIENT_BOOT = {"method": "qemu", "protocols": {"lava-multinode": [
+    {"action": "execute-qemu", "request": "lava-wait", "messageID": "test", "message": {"ipv4": "$IPV4"}}]}}
+CLIENT_DEPLOY = {"to": "tmpfs", "protocols": {"lava-multinode": [
+    {"action": "customise", "request": "lava-send", "messageID": "test", "message": {"key": "value"},
+     "timeout": {"seconds": 30}}]}}
+
+
+def test_action_level_requests_are_parsed():
+    requests, errors = action_requests(CLIENT_DEPLOY, "actions[0].deploy")
+    assert errors == []
+    assert requests == [ActionRequest("SEND", "test", {"key": "value"}, 30.0, None, "customise")]
+    (wait,), _ = action_requests(CLIENT_BOOT, "actions[1].boot")
+    assert (wait.api, wait.timeout, wait.variables()) == ("WAIT", None, {"IPV4": "ipv4"})
+    job = {"protocols": {"lava-multinode": GOOD}, "actions": [{"deploy": CLIENT_DEPLOY}, {"boot": CLIENT_BOOT}]}
+    assert MultinodeSettings.from_job(job).role == "server"
+
+
+@pytest.mark.parametrize("request_,error", [
+    ("not-a-list", "actions[1].boot.protocols.lava-multinode: must be a list of requests"),
+    ([{"request": "lava-dance", "messageID": "x"}], "[0].request: 'lava-dance' is not one of lava-send"),
+    ([{"request": "lava-wait"}], "[0].messageID: required"),
+    ([{"request": "lava-send", "messageID": "a b"}], "[0].messageID: required, letters, digits"),
+    ([{"request": "lava-send", "messageID": "x", "message": {"k": "two words"}}], "[0].message.k: must be one word"),
+    ([{"request": "lava-wait", "messageID": "x", "timeout": 5}], "[0].timeout: must be a mapping"),
+    ([{"request": "lava-wait", "messageID": "x", "role": "client"}], "[0].role: only for lava-wait-all"),
+])
+def test_bad_action_level_requests_say_which_field(request_, error):
+    job = {"protocols": {"lava-multinode": GOOD},
+           "actions": [{"deploy": {"to": "tmpfs"}}, {"boot": {"method": "qemu", "protocols": {"lava-multinode": request_}}}]}
+    with pytest.raises(JobError) as exc:
         MultinodeSettings.from_job(job)
+    assert error in str(exc.value)
+
+
+def test_action_level_requests_run_in_order_and_fill_their_variables():
+    client = FakeClient({"response": "ack", "message": {"2": {"ipv4": "10.9.0.2"}}})
+    recorded = []
+    protocol = MultinodeProtocol(settings(), "1", client, record=recorded.append)
+    protocol.before_action("deploy-tmpfs", CLIENT_DEPLOY, "actions[0].deploy")
+    protocol.before_action("boot-qemu", CLIENT_BOOT, "actions[1].boot")
+    (send, _, _), (wait, timeout, what) = [r for r in client.requests]
+    assert (send["request"], send["message"], wait["request"], wait["messageID"]) == (
+        "lava_send", {"key": "value"}, "lava_wait", "test")
+    assert (timeout, what) == (120.0, "lava-wait test")
+    assert protocol.received == {"IPV4": "10.9.0.2"}
+    assert [(r["case"], r["result"], r["extra"]["origin"]) for r in recorded] == [
+        ("multinode-send-test", "pass", "customise"), ("multinode-wait-test", "pass", "execute-qemu")]
+    assert recorded[1]["extra"]["received"] == {"2": {"ipv4": "10.9.0.2"}}
 
 
 def test_signals_from_the_console():
@@ -129,3 +173,27 @@ def test_lava_run_validates_a_sub_job_and_names_a_bad_field(tmp_path):
     job["protocols"]["lava-multinode"]["group_size"] = 5
     proc, records, _ = run_lava(tmp_path, job, HERE / "devices" / "fake-board.yaml", "--validate")
     assert "protocols.lava-multinode.group_size: 5, but roles lists 2 members" in job_result(records)["error_msg"]
+
+
+def test_group_network_gives_each_member_its_address_and_card():
+    roles = {"9": "server", "10": "client", "11": "client"}
+    members = [GroupNetwork.for_member("group-uuid", roles, job) for job in ("9", "10", "11")]
+    assert [m.index for m in members] == [0, 1, 2]  # by job id as a number: "9" before "10"
+    assert len({m.address for m in members}) == 3 and len({m.mac for m in members}) == 3
+    assert {(m.subnet, m.multicast, m.port) for m in members} == {(members[0].subnet, members[0].multicast,
+                                                                   members[0].port)}
+    first = members[0]
+    assert first.address == f"10.{first.subnet[0]}.{first.subnet[1]}.1/24" and 100 <= first.subnet[0] < 228
+    assert first.mac == f"52:54:00:{first.subnet[0]:02x}:{first.subnet[1]:02x}:01"
+    assert first.qemu_args() == [
+        "-netdev", f"socket,id=lavamn0,mcast={first.multicast}:{first.port},localaddr=127.0.0.1",
+        "-device", f"virtio-net-pci,netdev=lavamn0,mac={first.mac},romfile="]
+    other = GroupNetwork.for_member("another-group", roles, "9")
+    assert (other.multicast, other.port) != (first.multicast, first.port)
+
+
+def test_the_network_is_asked_for_in_the_protocol_block():
+    assert MultinodeProtocol(settings(network=True), "1", FakeClient({})).network.index == 0
+    assert MultinodeProtocol(settings(), "1", FakeClient({})).network is None
+    with pytest.raises(JobError, match="protocols.lava-multinode.network: must be true or false"):
+        settings(network="yes")

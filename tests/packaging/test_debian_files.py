@@ -146,3 +146,18 @@ def test_requirements_are_exact_pins_covering_pyproject():
 def test_settings_example_is_yaml():
     data = load_yaml((ETC / "examples" / "settings.yaml").read_text())
     assert {"DATABASE_URL", "SECRET_KEY", "STATE_DIR", "CONFIG_DIR"} <= set(data)
+
+
+def test_every_console_script_is_linked_into_usr_bin():
+    pyproject = (REPO / "pyproject.toml").read_text()
+    block = pyproject.split("[project.scripts]\n", 1)[1].split("\n\n", 1)[0]
+    scripts = [line.split("=")[0].strip() for line in block.splitlines() if "=" in line]
+    assert "lava-coordinator" in scripts
+    links = (DEBIAN / "lava-server.links").read_text() + (DEBIAN / "lava-dispatcher.links").read_text()
+    split = (DEBIAN / "split-venv.py").read_text()
+    for script in scripts:
+        assert f"usr/lib/lava/venv/bin/{script} usr/bin/{script}\n" in links, script
+        assert f'"{script}": ' in split, f"split-venv.py: {script} has no package"
+    # ours replaces Debian's lava-coordinator package, which ships the same /usr/bin/lava-coordinator
+    server = (DEBIAN / "control").read_text().split("Package: lava-server")[1].split("\nPackage:")[0]
+    assert "Conflicts: lava-coordinator" in server and "Replaces: lava-coordinator" in server

@@ -74,6 +74,8 @@ class CallQemuAction(Action):
         from lava_dispatcher.console import Console  # deferred: pexpect is a heavy import
 
         command = qemu_command(ctx.device, ctx.boot_image_args, self.method) + self.extra_args(ctx)
+        if ctx.multinode is not None and ctx.multinode.network is not None:
+            command += ctx.multinode.network.qemu_args()  # the group's own network (multinode_network)
         binary = command[0]
         self.results = {
             "job_arch": ctx.plan.context.get("arch", ""),

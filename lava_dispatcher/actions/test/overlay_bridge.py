@@ -61,7 +61,9 @@ def _multinode_identity(ctx: JobContext, overlay: Any) -> Any:
     protocol = ctx.multinode
     if protocol is None:
         return None
-    return overlay.MultinodeIdentity(ctx.job_id, protocol.settings.role, dict(protocol.settings.roles))
+    network = protocol.network
+    return overlay.MultinodeIdentity(ctx.job_id, protocol.settings.role, dict(protocol.settings.roles),
+                                     network.address if network else "", network.mac if network else "")
 
 
 def append_tree_to_ramdisk(ramdisk: Path, tree: Path) -> None:
