@@ -127,3 +127,21 @@ def test_add_device_names_its_owning_groups(tmp_path):
     assert rows == {("team-a", "view_device"), ("team-a", "submit_to_device"), ("team-a", "change_device")}
     outsider = User.objects.create_user("outsider")
     assert not device_allows(outsider, "qemu-09", VIEW)
+
+
+def test_maintenance_from_the_admin_site(client, user, device, worker):
+    admin_user = User.objects.create_superuser("root-admin", password="x")
+    client.force_login(admin_user)
+    response = client.post("/admin/lab/worker/", {"action": "maintenance_on", "_selected_action": [worker.pk]},
+                           follow=True)
+    assert response.status_code == 200 and "device(s) into maintenance" in response.content.decode()
+    device.refresh_from_db()
+    worker.refresh_from_db()
+    assert (device.health, worker.health) == (DeviceHealth.MAINTENANCE, WorkerHealth.MAINTENANCE)
+    assert "by root-admin" in device.transitions.latest("pk").reason
+    client.post("/admin/lab/device/", {"action": "devices_maintenance_off", "_selected_action": [device.pk]})
+    device.refresh_from_db()
+    assert device.health == DeviceHealth.UNKNOWN  # a health check runs before any job
+    client.post("/admin/lab/devicetype/", {"action": "maintenance_on", "_selected_action": [device.device_type_id]})
+    device.refresh_from_db()
+    assert device.health == DeviceHealth.MAINTENANCE
