@@ -6,7 +6,9 @@ a phone reached over the network, a USB serial otherwise) and adds
 ``docker:`` block the tools run in that image instead of on the worker
 (``docker run --rm``, the job's files mounted read-only at the same path, the
 host's network only for a ``tcp:`` serial); the container gets no privileges
-beyond what docker gives by default.
+beyond what docker gives by default. The client and the daemon are the
+dispatcher configuration's (``docker_binary``, ``docker_host``), as for the
+docker device.
 """
 
 from __future__ import annotations
@@ -14,15 +16,16 @@ from __future__ import annotations
 import os
 import signal
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lava_common.exceptions import InfrastructureError
+from lava_dispatcher.docker_cli import docker_binary
 
 if TYPE_CHECKING:
     from lava_dispatcher.context import JobContext
-    from lava_dispatcher.device import DeviceConfig
+    from lava_dispatcher.device import DeviceConfig, DispatcherConfig
 
 PROBE_INTERVAL = 0.5
 MAX_WAIT = 3600.0
@@ -37,6 +40,8 @@ class HostTools:
     adb_serial: str = ""
     docker_image: str = ""
     docker_local: bool = False
+    # the client and its daemon option (-H): the dispatcher's, known only when the job runs (see ``on``)
+    docker_cli: tuple[str, ...] = ("docker",)
 
     @classmethod
     def for_job(cls, device: DeviceConfig, parameters: dict[str, Any]) -> HostTools:
@@ -50,6 +55,11 @@ class HostTools:
             docker_image=str(docker.get("image") or docker.get("name") or ""),
             docker_local=bool(docker.get("local", False)),
         )
+
+    def on(self, dispatcher: DispatcherConfig) -> HostTools:
+        """These tools calling the dispatcher's docker client and daemon."""
+        host = str(dispatcher.raw.get("docker_host") or "")
+        return replace(self, docker_cli=(docker_binary(dispatcher), *(("-H", host) if host else ())))
 
     def errors(self) -> list[str]:
         found = []
@@ -74,7 +84,7 @@ class HostTools:
         pull = ["--pull=never"] if self.docker_local else []
         # the host's network only to reach a phone over it (tcp:HOST:PORT); nothing else needs it
         network = "--network=host" if self.serial.startswith(("tcp:", "udp:")) else "--network=none"
-        return ["docker", "run", "--rm", "--init", network, *pull, *mounts, self.docker_image, *argv]
+        return [*self.docker_cli, "run", "--rm", "--init", network, *pull, *mounts, self.docker_image, *argv]
 
 
 def check_docker(ctx: JobContext, tools: HostTools) -> None:
@@ -83,14 +93,14 @@ def check_docker(ctx: JobContext, tools: HostTools) -> None:
 
     if not tools.docker_image:
         return
-    if shutil.which("docker") is None:
+    if shutil.which(tools.docker_cli[0]) is None:
         raise InfrastructureError(f"docker: the job runs fastboot in '{tools.docker_image}' "
                                   "but the docker CLI is not installed on the worker")
-    code, output = run_tool(ctx, ["docker", "version", "--format", "{{.Server.Version}}"], 30.0)
+    code, output = run_tool(ctx, [*tools.docker_cli, "version", "--format", "{{.Server.Version}}"], 30.0)
     if code != 0:
         raise InfrastructureError(f"docker: cannot reach the docker daemon on the worker ({last_line(output)})")
     if tools.docker_local:
-        code, output = run_tool(ctx, ["docker", "image", "inspect", "--format", "{{.Id}}", tools.docker_image], 30.0)
+        code, output = run_tool(ctx, [*tools.docker_cli, "image", "inspect", "--format", "{{.Id}}", tools.docker_image], 30.0)
         if code != 0:
             raise InfrastructureError(f"docker: image '{tools.docker_image}' is not on the worker "
                                       f"(local: true forbids pulling it): {last_line(output)}")

@@ -33,6 +33,7 @@ BUILD_SCRIPT = REPO_ROOT / "share" / "test-images" / "build.sh"
 MULTINODE_BUILD_SCRIPT = REPO_ROOT / "share" / "test-images" / "build-multinode.sh"
 EXTRA_BUILD_SCRIPT = REPO_ROOT / "share" / "test-images" / "build-extra.sh"
 CONTAINER_BUILD_SCRIPT = REPO_ROOT / "share" / "test-images" / "build-container-rootfs.sh"
+FASTBOOT_CONTAINER_SCRIPT = REPO_ROOT / "share" / "test-images" / "build-fastboot-container.sh"
 ANDROID_BUILD_SCRIPT = REPO_ROOT / "share" / "test-images" / "build-android.sh"
 EXTRA_KERNELS = {"i386": "bzImage", "armv7": "zImage"}
 UBOOT_ARM64 = Path("/usr/lib/u-boot/qemu_arm64/u-boot.bin")
@@ -202,6 +203,18 @@ def container_rootfs() -> Path:
     if proc.returncode != 0 or not tarball.is_file():
         pytest.skip(f"container rootfs missing: {(proc.stderr or proc.stdout).strip()[-300:]}")
     return tarball
+
+
+def fastboot_container_rootfs() -> Path:
+    """The root filesystem tarball of the fastboot container image: the host's fastboot and its libraries."""
+    tarball = images_dir() / "containers" / "fastboot-rootfs.tar"
+    proc = subprocess.run(["sh", str(FASTBOOT_CONTAINER_SCRIPT), str(images_dir())], capture_output=True, text=True,
+                          timeout=BUILD_TIMEOUT, check=False)
+    if proc.returncode != 0 or not tarball.is_file():
+        pytest.skip(f"fastboot container rootfs missing: {(proc.stderr or proc.stdout).strip()[-300:]}")
+    return tarball
+
+
 @functools.cache
 def _build_android() -> str:
     """Build the virtual phone's boot and sparse system images; the reason they cannot be had, or ""."""

@@ -20,18 +20,20 @@ from pathlib import Path
 
 import pytest
 import yaml
-from testimages import PROMPT_REGEX, android_images, require_qemu
+from testimages import PROMPT_REGEX, android_images, fastboot_container_rootfs, require_qemu
 
 from lava_dispatcher.actions.deploy.fastboot import flash_order
 from lava_dispatcher.device import parse_device
 from lava_dispatcher.fastboot import HostTools
 from lava_scheduler.device_config import render_device_config
 
+from .docker_fixtures import dockerd  # noqa: F401 - a fixture
 from .helpers import HERE, REPO, job_result, results, run_lava
 from .qemu_jobs import inline
 
 VIRTUAL_LAB = REPO / "share" / "virtual-lab"
 DEVICE_TYPES = [REPO / "device-types"]
+FASTBOOT_IMAGE = "lava/fastboot:1"
 
 pytestmark = pytest.mark.skipif(not shutil.which("fastboot"), reason="the fastboot CLI is not installed")
 
@@ -220,6 +222,36 @@ def test_the_docker_variant_runs_fastboot_in_the_image_or_says_why_it_cannot(ben
                                         "'lava-test/no-such-fastboot-image' is not on the worker"))
     assert not phone.partition("boot").exists()
     # the bench's power-off (the fixture) must stop QEMU too: checked there
+
+
+@pytest.mark.qemu
+def test_the_docker_variant_flashes_and_boots_through_the_container(bench, tmp_path, dockerd):  # noqa: F811
+    require_qemu("arm64")
+    boot, system = android_images("arm64")
+    dockerd.import_image(fastboot_container_rootfs(), FASTBOOT_IMAGE)
+    phone = bench()
+    job = fastboot_job(boot, system, [inline("smoke", ["lava-test-case kernel --shell uname -r"])])
+    job["actions"][0]["deploy"]["docker"] = {"image": FASTBOOT_IMAGE, "local": True}
+    proc, records, _ = run_lava(tmp_path, job, phone.device, dispatcher_extra={"docker_host": dockerd.host})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    found = {(r["definition"], r["case"]): r["result"] for r in results(records)}
+    assert found[("0_smoke", "kernel")] == "pass" and found[("lava", "login-action")] == "pass"
+    assert job_result(records)["result"] == "pass"
+    # every fastboot of the deploy ran in the image, on the dispatcher's daemon, with the host's network
+    deploy = [str(r["msg"]) for r in records if str(r["msg"]).startswith("running: ")]
+    deploy = deploy[:next(i for i, m in enumerate(deploy) if "oem device-info" in m)]  # the boot's own, on the host
+    in_container = f"/usr/bin/docker -H {dockerd.host} run --rm --init --network=host --pull=never "
+    fastboots = [m for m in deploy if " fastboot -s tcp:" in m]
+    assert fastboots and all(m.startswith("running: " + in_container) and f" {FASTBOOT_IMAGE} fastboot " in m
+                             for m in fastboots), fastboots
+    assert not any(m.startswith("running: fastboot") for m in deploy)
+    flashes = [m.split(" flash ")[1].split()[0] for m in fastboots if " flash " in m]
+    assert flashes == ["system", "boot"]
+    # the phone got both images through the read-only mounts: the system as sent, the boot with the overlay
+    assert phone.partition("system").is_file() and phone.partition("boot").stat().st_size > boot.stat().st_size
+    assert dockerd.containers() == []
+    assert subprocess.run(["pgrep", "-f", f"{FASTBOOT_IMAGE} fastboot"], capture_output=True).returncode != 0
+    # the bench's power-off (the fixture) checks that no process of the phone is left
 
 
 def test_the_docker_wrapper_runs_the_tools_without_privileges():

@@ -75,7 +75,7 @@ class FastbootBootCommands(Action):
         self.errors.extend(HostTools.for_job(self.device, self.parameters).errors())
 
     def run(self, ctx: JobContext) -> None:
-        tools = HostTools.for_job(self.device, self.parameters)
+        tools = HostTools.for_job(self.device, self.parameters).on(ctx.dispatcher)
         check_docker(ctx, tools)
         for argv in job_commands(self.parameters):
             run_fastboot(ctx, tools, "boot commands", *argv, timeout=60.0)
@@ -104,7 +104,7 @@ class WaitForAdb(Action):
             self.errors.append("a device without a serial console needs adb_serial_number")
 
     def run(self, ctx: JobContext) -> None:
-        tools = HostTools.for_job(self.device, self.parameters)
+        tools = HostTools.for_job(self.device, self.parameters).on(ctx.dispatcher)
         code, output = run_tool(ctx, tools.adb("wait-for-device"), ctx.deadlines.remaining())
         if code != 0:
             raise InfrastructureError(f"adb -s {tools.adb_serial} wait-for-device: the OS never answered "

@@ -59,23 +59,24 @@ class EnterFastboot(Action):
         self.device, self.tools, self.reboot_to_fastboot = device, tools, reboot_to_fastboot
 
     def run(self, ctx: JobContext) -> None:
-        check_docker(ctx, self.tools)
+        tools = self.tools.on(ctx.dispatcher)
+        check_docker(ctx, tools)
         driver = CommandPowerDriver(ctx)
         if driver.can_cycle:
             driver.cycle()
         elif driver.commands.power_on:
             driver.on()
-        if self.reboot_to_fastboot and self.tools.adb_serial:
-            code, _ = run_tool(ctx, self.tools.fastboot("getvar", "product"), 3.0)
+        if self.reboot_to_fastboot and tools.adb_serial:
+            code, _ = run_tool(ctx, tools.fastboot("getvar", "product"), 3.0)
             if code != 0:
                 # a phone running its OS: only adb can send it to the bootloader; without adb, the wait says it all
                 try:
-                    code, output = run_tool(ctx, self.tools.adb("reboot", "bootloader"), 30.0)
+                    code, output = run_tool(ctx, tools.adb("reboot", "bootloader"), 30.0)
                 except InfrastructureError as exc:
                     code, output = -1, str(exc)
                 if code != 0:
-                    ctx.logger.warning(f"adb -s {self.tools.adb_serial} reboot bootloader: {last_line(output)}")
-        wait_for_fastboot(ctx, self.tools)
+                    ctx.logger.warning(f"adb -s {tools.adb_serial} reboot bootloader: {last_line(output)}")
+        wait_for_fastboot(ctx, tools)
 
 
 class FlashPartition(Action):
@@ -92,9 +93,10 @@ class FlashPartition(Action):
         return {**super().describe(), "partition": self.partition}
 
     def run(self, ctx: JobContext) -> None:
+        tools = self.tools.on(ctx.dispatcher)
         image = ctx.downloaded[self.partition]
         ctx.logger.info(f"flashing {image.name} ({image.stat().st_size} bytes) to '{self.partition}'")
-        run_fastboot(ctx, self.tools, f"flashing partition '{self.partition}'", "flash", self.partition, str(image),
+        run_fastboot(ctx, tools, f"flashing partition '{self.partition}'", "flash", self.partition, str(image),
                      files=(image,), timeout=ctx.deadlines.remaining())
 
 
@@ -112,6 +114,7 @@ class RebootBetweenFlashes(Action):
         return {**super().describe(), "reboot": self.how}
 
     def run(self, ctx: JobContext) -> None:
+        tools = self.tools.on(ctx.dispatcher)
         if self.how == "hard-reset":
             driver = CommandPowerDriver(ctx)
             if not driver.can_cycle:
@@ -119,10 +122,10 @@ class RebootBetweenFlashes(Action):
             driver.cycle()
         else:
             command = self.how.removeprefix("fastboot-")
-            run_fastboot(ctx, self.tools, f"reboot: {self.how}", command, timeout=60.0)
+            run_fastboot(ctx, tools, f"reboot: {self.how}", command, timeout=60.0)
             if command == "reboot":
                 return  # the phone boots its OS: nothing more to wait for
-        wait_for_fastboot(ctx, self.tools)
+        wait_for_fastboot(ctx, tools)
 
 
 class FastbootDeployAction(Action):
