@@ -192,7 +192,9 @@ def client(lab):
 def test_health_checks_pass_and_a_job_completes_on_each_device(lab, client, tmp_path):
     started = time.monotonic()
     # lavacli's event stream, through /ws/ of the lab's web port, as a user follows the lab
-    events = subprocess.Popen([str(BIN / "lavacli"), "--uri", client.uri, "events", "listen"], env=client.env,
+    # unbuffered: its lines must be in the pipe when it is killed
+    events = subprocess.Popen([str(BIN / "lavacli"), "--uri", client.uri, "events", "listen"],
+                              env={**client.env, "PYTHONUNBUFFERED": "1"},
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     for device in DEVICES:
         wait_for(lambda d=device: client.device_health(d) == "Good", 300, f"{device} Good", lab)
@@ -206,7 +208,7 @@ def test_health_checks_pass_and_a_job_completes_on_each_device(lab, client, tmp_
         assert (job["health"], job["device"]) == ("Complete", device), (client.how, lab.output())
     print(f"\nlab up in {lab.start_seconds:.1f} s; health checks and three jobs "
           f"Complete {time.monotonic() - started:.1f} s later (driven through {client.how})")
-    events.terminate()
+    events.kill()  # it waits for events until stopped (SIGTERM is not always enough)
     seen = events.communicate(timeout=30)[0]
     for device, job_id in jobs.items():
         assert f"[{job_id}] <{device}> state=Finished health=Complete" in seen, seen[-3000:]
@@ -225,7 +227,7 @@ def test_the_ipxe_board_chains_its_script_through_ser2net_and_the_pdu(lab, clien
     job_id = client.submit(job_file(tmp_path, "ipxe-x86.yaml", images().root))
     job = wait_for(lambda: finished(client, job_id), 300, f"job {job_id} finished", lab)
     assert (job["health"], job["device"]) == ("Complete", "ipxe-x86-01"), lab.output()
-    assert log_has(client, job_id, r"pduclient .*--port 2 --command reboot")
+    assert log_has(client, job_id, r"pduclient .*--hostname lab-pdu --port \d+ --command reboot")
     assert log_has(client, job_id, r"Press Ctrl-B for the iPXE command line")
     assert log_has(client, job_id, r"^chain tftp://10\.0\.2\.2/.*/script\.ipxe$")
     assert log_has(client, job_id, r"script\.ipxe\.\.\. ok")
