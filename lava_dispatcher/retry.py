@@ -105,3 +105,14 @@ class BootRetry(RetryAction):
 
     def build(self, pipeline: Pipeline, parameters: dict[str, Any]) -> None:
         raise NotImplementedError
+
+
+class ConsoleBootRetry(BootRetry):
+    """A boot through the board's console: an attempt that failed closes the console, so that
+    the next attempt (or the next boot) connects afresh."""
+
+    def cleanup(self, ctx: JobContext) -> None:
+        super().cleanup(ctx)
+        if ctx.connection is not None:
+            ctx.connection.stop_process()
+            ctx.connection = None

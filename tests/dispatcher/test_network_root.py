@@ -183,7 +183,7 @@ def test_missing_export_ends_the_job_naming_the_server(tmp_path, ganesha):
     result = job_result(records)
     assert result["result"] == "fail" and result["error_type"] == "Infrastructure"
     assert f"the board cannot mount its NFS root 10.0.2.2:{tmp_path / 'not-exported'}/t-1-nfs-" in result["error_msg"]
-    assert "netroot: failed: cannot mount" in result["error_msg"]
+    assert "netroot: failed" in result["error_msg"]  # the rest of the line may not have arrived yet
     assert not _left(str(tmp_path / "dl"))
 
 

@@ -18,12 +18,14 @@ from lava_common.exceptions import InfrastructureError, JobError
 from lava_common.schemas.boot import BOOT_METHODS
 from lava_dispatcher.action import Action, Pipeline
 from lava_dispatcher.actions.boot.connect import ConnectDevice
-from lava_dispatcher.actions.boot.login import AutoLoginAction, ExpectShellSession, ExportDeviceEnv
+from lava_dispatcher.actions.boot.login import (
+    add_shell_login,
+)
 from lava_dispatcher.device import DeviceConfig
 from lava_dispatcher.fastboot import HostTools, check_docker, last_line, run_fastboot, run_tool
 from lava_dispatcher.methods import BootMethod, retry_count
 from lava_dispatcher.plan import JobPlan, PlanBlock
-from lava_dispatcher.retry import BootRetry
+from lava_dispatcher.retry import ConsoleBootRetry
 
 if TYPE_CHECKING:
     from lava_dispatcher.context import JobContext
@@ -111,7 +113,7 @@ class WaitForAdb(Action):
                                       f"({last_line(output)})")
 
 
-class FastbootBootAction(BootRetry):
+class FastbootBootAction(ConsoleBootRetry):
     name = "fastboot-boot"
     description = "boot the flashed OS with fastboot, then log in"
     summary = "fastboot boot"
@@ -123,16 +125,8 @@ class FastbootBootAction(BootRetry):
         if self.device.primary_connection is None:
             pipeline.add_action(WaitForAdb(self.device), parameters)
             return
-        pipeline.add_action(AutoLoginAction(wait_kernel=True), parameters)
-        pipeline.add_action(ExpectShellSession(), parameters)
-        pipeline.add_action(ExportDeviceEnv(), parameters)
+        add_shell_login(pipeline, parameters)
 
-    def cleanup(self, ctx: JobContext) -> None:
-        super().cleanup(ctx)
-        # a new attempt starts from a fresh console
-        if ctx.connection is not None:
-            ctx.connection.stop_process()
-            ctx.connection = None
 
 
 class FastbootBoot(BootMethod):

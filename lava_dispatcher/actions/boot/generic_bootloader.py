@@ -25,16 +25,16 @@ from lava_dispatcher.actions.boot.reset import ResetDevice
 from lava_dispatcher.device import DeviceConfig
 from lava_dispatcher.methods import BootMethod, retry_count
 from lava_dispatcher.plan import JobPlan, PlanBlock
-from lava_dispatcher.retry import BootRetry
+from lava_dispatcher.retry import ConsoleBootRetry
 
 if TYPE_CHECKING:
-    from lava_dispatcher.context import JobContext
+    pass
 
 SCRIPTS = {"ipxe": IPXE_SCRIPT}
 DEFAULTS = {"ipxe": IPXE_DEFAULTS}
 
 
-class BootloaderRetry(BootRetry):
+class BootloaderRetry(ConsoleBootRetry):
     name = "bootloader-retry"
     description = "interrupt a bootloader and type commands at its prompt"
     summary = "bootloader commands"
@@ -52,11 +52,6 @@ class BootloaderRetry(BootRetry):
         pipeline.add_action(BootloaderInterrupt(settings), parameters)
         pipeline.add_action(commands, parameters)
 
-    def cleanup(self, ctx: JobContext) -> None:
-        super().cleanup(ctx)
-        if ctx.connection is not None:
-            ctx.connection.stop_process()
-            ctx.connection = None
 
 
 class GenericBootloaderBoot(BootMethod):

@@ -18,16 +18,14 @@ from lava_dispatcher.action import Action, Pipeline
 from lava_dispatcher.actions.boot.bootloader import BootloaderCommands, BootloaderOverlay, BootloaderSettings
 from lava_dispatcher.actions.boot.connect import ConnectDevice
 from lava_dispatcher.actions.boot.login import (
-    AutoLoginAction,
-    ExpectShellSession,
-    ExportDeviceEnv,
+    add_shell_login,
     prompt_list,
 )
 from lava_dispatcher.actions.boot.reset import ResetDevice
 from lava_dispatcher.device import DeviceConfig
 from lava_dispatcher.methods import BootMethod, retry_count
 from lava_dispatcher.plan import JobPlan, PlanBlock
-from lava_dispatcher.retry import BootRetry
+from lava_dispatcher.retry import ConsoleBootRetry
 
 if TYPE_CHECKING:
     from lava_dispatcher.context import JobContext
@@ -54,7 +52,7 @@ class GrubPrompt(Action):
             console.expect([prompt], self.connection_wait(ctx), what=f"the GRUB prompt '{self.settings.prompt}'")
 
 
-class GrubAction(BootRetry):
+class GrubAction(ConsoleBootRetry):
     name = "grub-main-action"
     description = "power on, reach the GRUB prompt, send the commands and log in"
     summary = "GRUB boot"
@@ -75,16 +73,8 @@ class GrubAction(BootRetry):
         pipeline.add_action(GrubPrompt(settings), parameters)
         pipeline.add_action(commands, parameters)
         if prompt_list(parameters):  # no prompts: a job that only watches the console (test: monitors)
-            pipeline.add_action(AutoLoginAction(wait_kernel=True, error_messages=settings.error_messages), parameters)
-            pipeline.add_action(ExpectShellSession(), parameters)
-            pipeline.add_action(ExportDeviceEnv(), parameters)
+            add_shell_login(pipeline, parameters, error_messages=settings.error_messages)
 
-    def cleanup(self, ctx: JobContext) -> None:
-        super().cleanup(ctx)
-        # a new attempt starts from a fresh console
-        if ctx.connection is not None:
-            ctx.connection.stop_process()
-            ctx.connection = None
 
 
 class GrubBoot(BootMethod):

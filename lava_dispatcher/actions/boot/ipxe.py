@@ -23,15 +23,17 @@ from lava_dispatcher.actions.boot.bootloader import (
     BootScript,
 )
 from lava_dispatcher.actions.boot.connect import ConnectDevice
-from lava_dispatcher.actions.boot.login import AutoLoginAction, ExpectShellSession, ExportDeviceEnv
+from lava_dispatcher.actions.boot.login import (
+    add_shell_login,
+)
 from lava_dispatcher.actions.boot.reset import ResetDevice
 from lava_dispatcher.device import DeviceConfig
 from lava_dispatcher.methods import BootMethod, retry_count
 from lava_dispatcher.plan import JobPlan, PlanBlock
-from lava_dispatcher.retry import BootRetry
+from lava_dispatcher.retry import ConsoleBootRetry
 
 if TYPE_CHECKING:
-    from lava_dispatcher.context import JobContext
+    pass
 
 # iPXE expands its own ${netX/mac}: the MAC of the interface `dhcp` last opened, when the device names none
 IPXE_DEFAULTS = {"LAVA_MAC": "${netX/mac}"}
@@ -55,7 +57,7 @@ def ipxe_fetch_commands(values: dict[str, str], script: str, commands: list[str]
 IPXE_SCRIPT = BootScript("script.ipxe", ipxe_script, ipxe_fetch_commands)
 
 
-class IpxeAction(BootRetry):
+class IpxeAction(ConsoleBootRetry):
     name = "bootloader-action"
     description = "interactive iPXE action"
     summary = "pass iPXE commands"
@@ -73,16 +75,8 @@ class IpxeAction(BootRetry):
         pipeline.add_action(commands, parameters)
         if not parameters.get("prompts"):
             return  # nobody logs in: a later block (a monitor test...) reads the console from here
-        pipeline.add_action(AutoLoginAction(wait_kernel=True, error_messages=settings.error_messages), parameters)
-        pipeline.add_action(ExpectShellSession(), parameters)
-        pipeline.add_action(ExportDeviceEnv(), parameters)
+        add_shell_login(pipeline, parameters, error_messages=settings.error_messages)
 
-    def cleanup(self, ctx: JobContext) -> None:
-        super().cleanup(ctx)
-        # a new attempt starts from a fresh console
-        if ctx.connection is not None:
-            ctx.connection.stop_process()
-            ctx.connection = None
 
 
 class IpxeBoot(BootMethod):

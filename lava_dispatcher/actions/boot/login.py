@@ -6,7 +6,8 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from lava_common.exceptions import InfrastructureError, JobError
-from lava_dispatcher.action import Action
+from lava_dispatcher.action import Action, Pipeline
+from lava_dispatcher.actions.boot.transfer_overlay import OverlayUnpack
 from lava_dispatcher.kernel_messages import PANIC_PATTERN, KernelMessageDetector
 
 if TYPE_CHECKING:
@@ -167,3 +168,16 @@ class ExportDeviceEnv(Action):
         for key, value in (env or {}).items():
             console.sendline(f"export {key}='{value}'")
             console.expect(console.prompts, self.connection_wait(ctx), what="the shell prompt")
+
+
+def add_shell_login(
+    pipeline: Pipeline, parameters: dict[str, Any], wait_kernel: bool = True, error_messages: list[str] | None = None
+) -> None:
+    """The end of every boot on a console: see the kernel start, log in, find the shell prompt,
+    unpack the overlay when the board fetches it itself (``transfer_overlay``), export the device's
+    environment."""
+    pipeline.add_action(AutoLoginAction(wait_kernel=wait_kernel, error_messages=error_messages), parameters)
+    pipeline.add_action(ExpectShellSession(), parameters)
+    if "transfer_overlay" in parameters:
+        pipeline.add_action(OverlayUnpack(), parameters)
+    pipeline.add_action(ExportDeviceEnv(), parameters)

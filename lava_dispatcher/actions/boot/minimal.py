@@ -14,9 +14,10 @@ from typing import TYPE_CHECKING, Any
 from lava_common.schemas.boot import BOOT_METHODS
 from lava_dispatcher.action import Action, Pipeline
 from lava_dispatcher.actions.boot.connect import ConnectDevice
-from lava_dispatcher.actions.boot.login import AutoLoginAction, ExpectShellSession, ExportDeviceEnv
+from lava_dispatcher.actions.boot.login import (
+    add_shell_login,
+)
 from lava_dispatcher.actions.boot.reset import ResetDevice
-from lava_dispatcher.actions.boot.transfer_overlay import OverlayUnpack
 from lava_dispatcher.device import DeviceConfig
 from lava_dispatcher.methods import BootMethod, retry_count
 from lava_dispatcher.plan import JobPlan, PlanBlock
@@ -65,11 +66,7 @@ class MinimalBoot(BootRetry):
             pipeline.add_action(DeviceHookCommands(self.device, "pre_os_command"), parameters)
         if not parameters.get("prompts"):
             return
-        pipeline.add_action(AutoLoginAction(wait_kernel=bool(parameters.get("wait_kernel", False))), parameters)
-        pipeline.add_action(ExpectShellSession(), parameters)
-        if "transfer_overlay" in parameters:
-            pipeline.add_action(OverlayUnpack(), parameters)
-        pipeline.add_action(ExportDeviceEnv(), parameters)
+        add_shell_login(pipeline, parameters, wait_kernel=bool(parameters.get("wait_kernel", False)))
 
 
 class MinimalBootStrategy(BootMethod):

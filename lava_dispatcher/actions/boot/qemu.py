@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING, Any
 from lava_common.exceptions import InfrastructureError, JobError
 from lava_common.schemas.boot import BOOT_METHODS
 from lava_dispatcher.action import Action, Pipeline
-from lava_dispatcher.actions.boot.login import AutoLoginAction, ExpectShellSession, ExportDeviceEnv
-from lava_dispatcher.actions.boot.transfer_overlay import OverlayUnpack
+from lava_dispatcher.actions.boot.login import (
+    add_shell_login,
+)
 from lava_dispatcher.device import DeviceConfig
 from lava_dispatcher.methods import BootMethod, retry_count
 from lava_dispatcher.plan import JobPlan, PlanBlock
@@ -130,11 +131,7 @@ class BootQemuRetry(BootRetry):
 
     def build(self, pipeline: Pipeline, parameters: dict[str, Any]) -> None:
         pipeline.add_action(BootQemuImage(self.device, self.call), parameters)
-        pipeline.add_action(AutoLoginAction(), parameters)
-        pipeline.add_action(ExpectShellSession(), parameters)
-        if "transfer_overlay" in parameters:
-            pipeline.add_action(OverlayUnpack(), parameters)
-        pipeline.add_action(ExportDeviceEnv(), parameters)
+        add_shell_login(pipeline, parameters)
 
 
 class QemuBoot(BootMethod):

@@ -13,19 +13,20 @@ from lava_dispatcher.actions.boot.bootloader import (
     BootloaderSettings,
 )
 from lava_dispatcher.actions.boot.connect import ConnectDevice
-from lava_dispatcher.actions.boot.login import AutoLoginAction, ExpectShellSession, ExportDeviceEnv
+from lava_dispatcher.actions.boot.login import (
+    add_shell_login,
+)
 from lava_dispatcher.actions.boot.reset import ResetDevice
-from lava_dispatcher.actions.boot.transfer_overlay import OverlayUnpack
 from lava_dispatcher.device import DeviceConfig
 from lava_dispatcher.methods import BootMethod, retry_count
 from lava_dispatcher.plan import JobPlan, PlanBlock
-from lava_dispatcher.retry import BootRetry
+from lava_dispatcher.retry import ConsoleBootRetry
 
 if TYPE_CHECKING:
-    from lava_dispatcher.context import JobContext
+    pass
 
 
-class UBootAction(BootRetry):
+class UBootAction(ConsoleBootRetry):
     name = "uboot-action"
     description = "interactive uboot action"
     summary = "pass uboot commands"
@@ -39,18 +40,8 @@ class UBootAction(BootRetry):
             pipeline.add_action(ResetDevice(self.device), parameters)
         pipeline.add_action(BootloaderInterrupt(settings), parameters)
         pipeline.add_action(commands, parameters)
-        pipeline.add_action(AutoLoginAction(wait_kernel=True, error_messages=settings.error_messages), parameters)
-        pipeline.add_action(ExpectShellSession(), parameters)
-        if "transfer_overlay" in parameters:
-            pipeline.add_action(OverlayUnpack(), parameters)
-        pipeline.add_action(ExportDeviceEnv(), parameters)
+        add_shell_login(pipeline, parameters, error_messages=settings.error_messages)
 
-    def cleanup(self, ctx: JobContext) -> None:
-        super().cleanup(ctx)
-        # a new attempt starts from a fresh console
-        if ctx.connection is not None:
-            ctx.connection.stop_process()
-            ctx.connection = None
 
 
 class UBootBoot(BootMethod):

@@ -29,16 +29,14 @@ from lava_dispatcher.action import Action, Pipeline
 from lava_dispatcher.actions.boot.bootloader import placeholders, substitute
 from lava_dispatcher.actions.boot.connect import ConnectDevice
 from lava_dispatcher.actions.boot.login import (
-    AutoLoginAction,
-    ExpectShellSession,
-    ExportDeviceEnv,
+    add_shell_login,
     prompt_list,
 )
 from lava_dispatcher.actions.boot.reset import ResetDevice
 from lava_dispatcher.device import DeviceConfig
 from lava_dispatcher.methods import BootMethod, retry_count
 from lava_dispatcher.plan import JobPlan, PlanBlock
-from lava_dispatcher.retry import BootRetry
+from lava_dispatcher.retry import ConsoleBootRetry
 
 if TYPE_CHECKING:
     from lava_dispatcher.context import JobContext
@@ -186,7 +184,7 @@ class UefiMenuSelector(Action):
                 ctx.logger.input(filled[0])
 
 
-class UefiMenuAction(BootRetry):
+class UefiMenuAction(ConsoleBootRetry):
     name = "uefi-menu-action"
     description = "power on, stop the firmware, select the boot entries, log in"
     summary = "UEFI menu boot"
@@ -199,15 +197,8 @@ class UefiMenuAction(BootRetry):
         pipeline.add_action(UefiMenuInterrupt(style), parameters)
         pipeline.add_action(UefiMenuSelector(self.device, style), parameters)
         if prompt_list(parameters):
-            pipeline.add_action(AutoLoginAction(wait_kernel=True), parameters)
-            pipeline.add_action(ExpectShellSession(), parameters)
-            pipeline.add_action(ExportDeviceEnv(), parameters)
+            add_shell_login(pipeline, parameters)
 
-    def cleanup(self, ctx: JobContext) -> None:
-        super().cleanup(ctx)
-        if ctx.connection is not None:
-            ctx.connection.stop_process()
-            ctx.connection = None
 
 
 class UefiMenuBoot(BootMethod):

@@ -19,9 +19,7 @@ from lava_dispatcher.action import Action, Pipeline
 from lava_dispatcher.actions.boot.bootloader import BootloaderCommands, BootloaderOverlay, BootloaderSettings
 from lava_dispatcher.actions.boot.connect import ConnectDevice
 from lava_dispatcher.actions.boot.login import (
-    AutoLoginAction,
-    ExpectShellSession,
-    ExportDeviceEnv,
+    add_shell_login,
     prompt_list,
 )
 from lava_dispatcher.actions.boot.reset import ResetDevice
@@ -30,7 +28,7 @@ from lava_dispatcher.actions.boot.uefi_menu import MenuStyle, UefiMenuInterrupt,
 from lava_dispatcher.device import DeviceConfig
 from lava_dispatcher.methods import BootMethod, retry_count
 from lava_dispatcher.plan import JobPlan, PlanBlock
-from lava_dispatcher.retry import BootRetry
+from lava_dispatcher.retry import ConsoleBootRetry
 
 if TYPE_CHECKING:
     from lava_dispatcher.context import JobContext
@@ -94,7 +92,7 @@ class UefiShellPrompt(Action):
                        what=f"the UEFI shell prompt '{self.settings.prompt}'")
 
 
-class UefiShellAction(BootRetry):
+class UefiShellAction(ConsoleBootRetry):
     name = "uefi-shell-action"
     description = "power on, stop in the UEFI shell, start the kernel from it, log in"
     summary = "UEFI shell boot"
@@ -115,15 +113,8 @@ class UefiShellAction(BootRetry):
         pipeline.add_action(commands, parameters)
         if prompt_list(parameters):
             # the sender's last wait was the kernel's first words (boot_message)
-            pipeline.add_action(AutoLoginAction(wait_kernel=False), parameters)
-            pipeline.add_action(ExpectShellSession(), parameters)
-            pipeline.add_action(ExportDeviceEnv(), parameters)
+            add_shell_login(pipeline, parameters, wait_kernel=False)
 
-    def cleanup(self, ctx: JobContext) -> None:
-        super().cleanup(ctx)
-        if ctx.connection is not None:
-            ctx.connection.stop_process()
-            ctx.connection = None
 
 
 class UefiShellBoot(BootMethod):
