@@ -15,6 +15,7 @@ from lava_dispatcher.actions.boot.minimal import MinimalBootStrategy
 from lava_dispatcher.actions.boot.new_connection import NewConnectionBoot
 from lava_dispatcher.actions.boot.qemu import QemuBoot
 from lava_dispatcher.actions.boot.qemu_nfs import QemuNfsBoot
+from lava_dispatcher.actions.boot.recovery import RecoveryBoot
 from lava_dispatcher.actions.boot.schroot import SchrootBoot
 from lava_dispatcher.actions.boot.ssh import SshBoot
 from lava_dispatcher.actions.boot.uboot import UBootBoot
@@ -27,6 +28,7 @@ from lava_dispatcher.actions.deploy.fastboot import FastbootDeploy
 from lava_dispatcher.actions.deploy.lxc import LxcDeploy
 from lava_dispatcher.actions.deploy.nbd import NbdDeploy
 from lava_dispatcher.actions.deploy.nfs import NfsDeploy
+from lava_dispatcher.actions.deploy.recovery import RecoveryDeploy
 from lava_dispatcher.actions.deploy.ssh import SshDeploy
 from lava_dispatcher.actions.deploy.tftp import TftpDeploy
 from lava_dispatcher.actions.deploy.tmpfs import TmpfsDeploy
@@ -48,6 +50,7 @@ DEPLOY_METHODS: list[type[Method]] = [
     SshDeploy,
     NfsDeploy,
     NbdDeploy,
+    RecoveryDeploy,
 ]
 BOOT_METHODS: list[type[Method]] = [
     QemuBoot,
@@ -66,6 +69,7 @@ BOOT_METHODS: list[type[Method]] = [
     SshBoot,
     SchrootBoot,
     NewConnectionBoot,
+    RecoveryBoot,
 ]
 TEST_METHODS: list[type[Method]] = [
     ShellTest,

@@ -26,7 +26,6 @@ JOBS = CORPUS / "jobs"
 REFUSED = {
     "jobs/dispatcher/qemu-nfs.yaml": "context.netdevice 'tap': our QEMU argument policy refuses host tap devices",
     "jobs/dispatcher/x15-nfs.yaml": "a docker test shell (test: docker:), not in this branch",
-    "jobs/docs/fastboot-nfs.yaml": "dragonboard-410c's template offers no nfs deploy (its boot image names the root)",
     "jobs/docs/bbb-2serial.yaml": "its board needs a second UART in the dictionary: test_ssh_corpus.py covers it",
 }
 DICTIONARIES = CORPUS / "device-dictionaries"
