@@ -84,6 +84,7 @@ METHODS: dict[str, tuple[set[str], set[str]]] = {
     "sdm845-mtp": ({"fastboot"}, {"fastboot"}),
     "sharkl2": ({"fastboot"}, {"fastboot"}),
     "ssh": ({"ssh"}, {"ssh"}),
+    "intel1521": ({"ssh"}, {"ssh"}),
     "synquacer-acpi": ({"tftp"}, {"grub"}),
     "synquacer-dtb": ({"tftp"}, {"grub"}),
     "tc2": ({"vemsd", "tftp", "nfs"}, {"uefi-menu"}),
