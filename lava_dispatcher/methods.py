@@ -39,12 +39,13 @@ class Method:
 
 
 def named_method_accepts(
-    device_methods: dict[str, Any], block: PlanBlock, key: str, value: str, what: str
+    device_methods: dict[str, Any] | None, block: PlanBlock, key: str, value: str, what: str
 ) -> tuple[bool, str]:
-    """The usual rule: the block names this method (``key: value``) and the device lists it."""
+    """The usual rule: the block names this method (``key: value``) and the device lists it
+    (``device_methods`` None: a method any device has)."""
     if block.parameters.get(key) != value:
         return False, f"'{key}' is not '{value}'"
-    if value not in device_methods:
+    if device_methods is not None and value not in device_methods:
         return False, f"the device does not support {what} '{value}'"
     return True, "accepted"
 
@@ -53,20 +54,24 @@ class DeployMethod(Method):
     """``deploy: to: <name>``, on a device that lists <name> in actions.deploy.methods."""
 
     section = "deploy"
+    any_device = False  # True: a method that needs nothing of the device (it need not list it)
 
     @classmethod
     def accepts(cls, device: DeviceConfig, block: PlanBlock) -> tuple[bool, str]:
-        return named_method_accepts(device.deploy_methods(), block, "to", cls.name, "deploy method")
+        listed = None if cls.any_device else device.deploy_methods()
+        return named_method_accepts(listed, block, "to", cls.name, "deploy method")
 
 
 class BootMethod(Method):
     """``boot: method: <name>``, on a device that lists <name> in actions.boot.methods."""
 
     section = "boot"
+    any_device = False  # True: a method that needs nothing of the device (it need not list it)
 
     @classmethod
     def accepts(cls, device: DeviceConfig, block: PlanBlock) -> tuple[bool, str]:
-        return named_method_accepts(device.boot_methods(), block, "method", cls.name, "boot method")
+        listed = None if cls.any_device else device.boot_methods()
+        return named_method_accepts(listed, block, "method", cls.name, "boot method")
 
 
 class TestMethod(Method):

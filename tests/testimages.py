@@ -167,19 +167,16 @@ def images() -> TestImages:
 
 
 @functools.cache
-def _build_extra() -> str:
-    """Build the optional 32-bit images; the reason they cannot be had, or ""."""
-    root = images_dir()
+def _run_build_script(script: Path) -> str:
+    """Run one of share/test-images' cached build scripts into the images folder; why it failed, or ""."""
     try:
-        proc = subprocess.run(
-            ["sh", str(EXTRA_BUILD_SCRIPT), str(root)],
-            capture_output=True, text=True, timeout=BUILD_TIMEOUT, check=False,
-        )
+        proc = subprocess.run(["sh", str(script), str(images_dir())],
+                              capture_output=True, text=True, timeout=BUILD_TIMEOUT, check=False)
     except subprocess.TimeoutExpired:
-        return f"{EXTRA_BUILD_SCRIPT} took more than {BUILD_TIMEOUT} s"
+        return f"{script} took more than {BUILD_TIMEOUT} s"
     if proc.returncode != 0:
         tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
-        return f"{EXTRA_BUILD_SCRIPT} failed (exit {proc.returncode}): " + " | ".join(tail)
+        return f"{script} failed (exit {proc.returncode}): " + " | ".join(tail)
     return ""
 
 
@@ -189,7 +186,7 @@ def extra_images(arch: str) -> tuple[Path, Path]:
     kernel, initramfs = root / arch / EXTRA_KERNELS[arch], root / arch / "initramfs.cpio.gz"
     reason = "" if shutil.which("apt-get") else "apt-get is not available to build them"
     if not reason:
-        reason = _build_extra()
+        reason = _run_build_script(EXTRA_BUILD_SCRIPT)
     if not (kernel.is_file() and initramfs.is_file()):
         pytest.skip(f"{arch} test images missing: {reason or 'not built'}")
     return kernel, initramfs
@@ -235,26 +232,12 @@ def android_images(arch: str) -> tuple[Path, Path]:
     return boot, system
 
 
-@functools.cache
-def _build_multinode() -> str:
-    """Build the x86_64 board with a network card; the reason it cannot be had, or ""."""
-    try:
-        proc = subprocess.run(["sh", str(MULTINODE_BUILD_SCRIPT), str(images_dir())],
-                              capture_output=True, text=True, timeout=BUILD_TIMEOUT, check=False)
-    except subprocess.TimeoutExpired:
-        return f"{MULTINODE_BUILD_SCRIPT} took more than {BUILD_TIMEOUT} s"
-    if proc.returncode != 0:
-        tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
-        return f"{MULTINODE_BUILD_SCRIPT} failed (exit {proc.returncode}): " + " | ".join(tail)
-    return ""
-
-
 def network_initramfs() -> Path:
     """The x86_64 initramfs whose board has virtio-net cards (build-multinode.sh); skips when it cannot be built."""
     images()  # its base
     path = images_dir() / "x86_64" / "initramfs-net.cpio.gz"
     reason = "" if shutil.which("apt-get") else "apt-get is not available to build it"
-    reason = reason or _build_multinode()
+    reason = reason or _run_build_script(MULTINODE_BUILD_SCRIPT)
     if not path.is_file():
         pytest.skip(f"{path} missing: {reason or 'not built'}")
     return path
@@ -273,26 +256,12 @@ def require_qemu(arch: str) -> None:
 DROPBEAR_BUILD_SCRIPT = REPO_ROOT / "share" / "test-images" / "build-dropbear.sh"
 
 
-@functools.cache
-def _build_dropbear() -> str:
-    """Build the x86_64 board with dropbear; the reason it cannot be had, or ""."""
-    images()  # build.sh's images come first: the dropbear board extends them
-    try:
-        proc = subprocess.run(["sh", str(DROPBEAR_BUILD_SCRIPT), str(images_dir())],
-                              capture_output=True, text=True, timeout=BUILD_TIMEOUT, check=False)
-    except subprocess.TimeoutExpired:
-        return f"{DROPBEAR_BUILD_SCRIPT} took more than {BUILD_TIMEOUT} s"
-    if proc.returncode != 0:
-        tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
-        return f"{DROPBEAR_BUILD_SCRIPT} failed (exit {proc.returncode}): " + " | ".join(tail)
-    return ""
-
-
 def dropbear_initramfs() -> Path:
     """The x86_64 initramfs whose board runs dropbear on 10.0.2.15:22 (share/test-images/build-dropbear.sh);
     boot it with build.sh's x86_64 kernel and a virtio NIC. Skips when it cannot be built."""
     path = images_dir() / "x86_64" / "initramfs-dropbear.cpio.gz"
-    reason = _build_dropbear()
+    images()  # build.sh's images come first: the dropbear board extends them
+    reason = _run_build_script(DROPBEAR_BUILD_SCRIPT)
     if not path.is_file():
         pytest.skip(f"dropbear test board missing: {reason or 'not built'}")
     return path
@@ -311,25 +280,12 @@ class NetrootImages:
     rootfs_ext4: Path  # the same as an ext4 image (nbdroot)
 
 
-@functools.cache
-def _build_netroot() -> str:
-    try:
-        proc = subprocess.run(["sh", str(NETROOT_BUILD_SCRIPT), str(images_dir())],
-                              capture_output=True, text=True, timeout=BUILD_TIMEOUT, check=False)
-    except subprocess.TimeoutExpired:
-        return f"{NETROOT_BUILD_SCRIPT} took more than {BUILD_TIMEOUT} s"
-    if proc.returncode != 0:
-        tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
-        return f"{NETROOT_BUILD_SCRIPT} failed (exit {proc.returncode}): " + " | ".join(tail)
-    return ""
-
-
 def netroot_images() -> NetrootImages:
     """The network-root images, built when missing; skips the calling test when they cannot be had."""
     arm64 = images().arm64
     root = images_dir() / "arm64"
     found = NetrootImages(arm64.kernel, root / "netroot.cpio.gz", root / "rootfs.tar.gz", root / "rootfs.ext4")
-    reason = _build_netroot()
+    reason = _run_build_script(NETROOT_BUILD_SCRIPT)
     if reason or not all(p.is_file() for p in (found.initramfs, found.rootfs_tar, found.rootfs_ext4)):
         pytest.skip(f"network-root test images missing: {reason or 'not built'}")
     return found

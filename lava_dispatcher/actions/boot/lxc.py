@@ -79,12 +79,7 @@ class LxcBootRetry(BootRetry):
 class LxcBoot(BootMethod):
     name = "lxc"
     schema = BOOT_METHODS["lxc"]
-
-    @classmethod
-    def accepts(cls, device: DeviceConfig, block: PlanBlock) -> tuple[bool, str]:
-        if block.parameters.get("method") != cls.name:
-            return False, f"'method' is not '{cls.name}'"
-        return True, "accepted"
+    any_device = True
 
     @classmethod
     def build(cls, device: DeviceConfig, block: PlanBlock, plan: JobPlan) -> Action:

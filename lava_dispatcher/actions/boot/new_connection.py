@@ -42,12 +42,7 @@ class NewConnectionBoot(BootMethod):
 
     name = "new_connection"
     schema = BOOT_METHODS["new_connection"]
-
-    @classmethod
-    def accepts(cls, device: DeviceConfig, block: PlanBlock) -> tuple[bool, str]:
-        if block.parameters.get("method") != cls.name:
-            return False, f"'method' is not '{cls.name}'"
-        return True, "accepted"
+    any_device = True
 
     @classmethod
     def build(cls, device: DeviceConfig, block: PlanBlock, plan: JobPlan) -> Action:

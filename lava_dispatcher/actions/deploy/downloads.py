@@ -96,12 +96,7 @@ class DownloadsDeploy(DeployMethod):
 
     name = "downloads"
     schema = DEPLOY_TARGETS["downloads"]
-
-    @classmethod
-    def accepts(cls, device: DeviceConfig, block: PlanBlock) -> tuple[bool, str]:
-        if block.parameters.get("to") != cls.name:
-            return False, f"'to' is not '{cls.name}'"
-        return True, "accepted"
+    any_device = True
 
     @classmethod
     def build(cls, device: DeviceConfig, block: PlanBlock, plan: JobPlan) -> Action:

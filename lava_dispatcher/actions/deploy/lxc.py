@@ -76,12 +76,7 @@ class LxcDeploy(DeployMethod):
 
     name = "lxc"
     schema = DEPLOY_TARGETS["lxc"]
-
-    @classmethod
-    def accepts(cls, device: DeviceConfig, block: PlanBlock) -> tuple[bool, str]:
-        if block.parameters.get("to") != cls.name:
-            return False, f"'to' is not '{cls.name}'"
-        return True, "accepted"
+    any_device = True
 
     @classmethod
     def build(cls, device: DeviceConfig, block: PlanBlock, plan: JobPlan) -> Action:
