@@ -10,10 +10,10 @@ from lava_common.timeouts import TimeoutSources
 from lava_dispatcher.action import Pipeline
 from lava_dispatcher.actions.finalize import FinalizeAction
 from lava_dispatcher.device import DeviceConfig
-from lava_dispatcher.methods import select_method
-from lava_dispatcher.plan import JobPlan
+from lava_dispatcher.methods import Method, select_method
+from lava_dispatcher.plan import JobPlan, PlanBlock
 from lava_dispatcher.protocols.multinode import MultinodeSettings, is_sub_job, without_protocol
-from lava_dispatcher.registry import METHODS
+from lava_dispatcher.registry import named_methods, section_methods
 from lava_dispatcher.retry import RepeatAction
 
 
@@ -35,13 +35,22 @@ def schema_check(job: dict[str, Any]) -> list[str]:
         raise JobError(f"Invalid job definition: {exc}") from exc
 
 
+def choose_method(device: DeviceConfig, block: PlanBlock) -> type[Method]:
+    """The method that runs the block, loading only the methods the block names."""
+    try:
+        return select_method(named_methods(block), device, block)
+    except JobError:
+        # the refusal names every method of the section with its reason
+        return select_method(section_methods(block.section), device, block)
+
+
 def build_pipeline(job: dict[str, Any], device: DeviceConfig, job_id: str) -> tuple[Pipeline, JobPlan]:
     plan = JobPlan.from_job(job_id, job)
     if not isinstance(job.get("timeouts", {}), dict):
         raise JobError("Invalid job definition: 'timeouts' must be a mapping")
     pipeline = Pipeline(sources=TimeoutSources(job.get("timeouts") or {}, device.timeouts))
     for block in plan.blocks:
-        method = select_method(METHODS[block.section], device, block)
+        method = choose_method(device, block)
         parameters = dict(block.parameters)
         repeat = parameters.get("repeat")
         if repeat is None:

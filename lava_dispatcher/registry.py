@@ -1,89 +1,105 @@
-"""Every method the dispatcher has, one list per section: adding a method is one line here.
+"""Every method the dispatcher has, one line per method: adding a method is one line here.
 
-The parser tries a block against its section's list, in this order.
+A line names the method as a block selects it (deploy ``to:``, boot ``method:``, the key a test
+block has; every command block selects ``command``) and the class, as ``module:Class`` below
+``lava_dispatcher.actions``. A class's module is imported when a job names the method, so
+``lava-run --validate`` loads only what its job uses. The parser tries a block against its
+section's methods in this order; a block no named method accepts is refused with every method's
+reason (then all of them are imported).
 """
 
 from __future__ import annotations
 
-from lava_dispatcher.actions.boot.docker import DockerBoot
-from lava_dispatcher.actions.boot.fastboot import FastbootBoot
-from lava_dispatcher.actions.boot.generic_bootloader import GenericBootloaderBoot
-from lava_dispatcher.actions.boot.grub import GrubBoot, GrubEfiBoot
-from lava_dispatcher.actions.boot.ipxe import IpxeBoot
-from lava_dispatcher.actions.boot.lxc import LxcBoot
-from lava_dispatcher.actions.boot.minimal import MinimalBootStrategy
-from lava_dispatcher.actions.boot.new_connection import NewConnectionBoot
-from lava_dispatcher.actions.boot.qemu import QemuBoot
-from lava_dispatcher.actions.boot.qemu_nfs import QemuNfsBoot
-from lava_dispatcher.actions.boot.recovery import RecoveryBoot
-from lava_dispatcher.actions.boot.schroot import SchrootBoot
-from lava_dispatcher.actions.boot.ssh import SshBoot
-from lava_dispatcher.actions.boot.uboot import UBootBoot
-from lava_dispatcher.actions.boot.uefi_menu import UefiMenuBoot
-from lava_dispatcher.actions.boot.uefi_shell import UefiShellBoot
-from lava_dispatcher.actions.command import DeviceCommand
-from lava_dispatcher.actions.deploy.docker import DockerDeploy
-from lava_dispatcher.actions.deploy.downloads import DownloadDeploy, DownloadsDeploy, OverlayDeploy
-from lava_dispatcher.actions.deploy.fastboot import FastbootDeploy
-from lava_dispatcher.actions.deploy.lxc import LxcDeploy
-from lava_dispatcher.actions.deploy.nbd import NbdDeploy
-from lava_dispatcher.actions.deploy.nfs import NfsDeploy
-from lava_dispatcher.actions.deploy.recovery import RecoveryDeploy
-from lava_dispatcher.actions.deploy.ssh import SshDeploy
-from lava_dispatcher.actions.deploy.tftp import TftpDeploy
-from lava_dispatcher.actions.deploy.tmpfs import TmpfsDeploy
-from lava_dispatcher.actions.test.docker import DockerTest
-from lava_dispatcher.actions.test.interactive import InteractiveTest
-from lava_dispatcher.actions.test.monitor import MonitorTest
-from lava_dispatcher.actions.test.shell import ShellTest
-from lava_dispatcher.methods import Method
+import importlib
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
-DEPLOY_METHODS: list[type[Method]] = [
-    TmpfsDeploy,
-    TftpDeploy,
-    DockerDeploy,
-    LxcDeploy,
-    FastbootDeploy,
-    DownloadsDeploy,
-    DownloadDeploy,
-    OverlayDeploy,
-    SshDeploy,
-    NfsDeploy,
-    NbdDeploy,
-    RecoveryDeploy,
-]
-BOOT_METHODS: list[type[Method]] = [
-    QemuBoot,
-    QemuNfsBoot,
-    UBootBoot,
-    IpxeBoot,
-    GrubBoot,
-    GrubEfiBoot,
-    UefiMenuBoot,
-    UefiShellBoot,
-    GenericBootloaderBoot,
-    MinimalBootStrategy,
-    DockerBoot,
-    LxcBoot,
-    FastbootBoot,
-    SshBoot,
-    SchrootBoot,
-    NewConnectionBoot,
-    RecoveryBoot,
-]
-TEST_METHODS: list[type[Method]] = [
-    ShellTest,
-    InteractiveTest,
-    MonitorTest,
-    DockerTest,
-]
-COMMAND_METHODS: list[type[Method]] = [
-    DeviceCommand,
-]
+if TYPE_CHECKING:
+    from lava_dispatcher.methods import Method
+    from lava_dispatcher.plan import PlanBlock
 
-METHODS: dict[str, list[type[Method]]] = {
+DEPLOY_METHODS: dict[str, str] = {  # by the block's `to:`
+    "tmpfs": "deploy.tmpfs:TmpfsDeploy",
+    "tftp": "deploy.tftp:TftpDeploy",
+    "docker": "deploy.docker:DockerDeploy",
+    "lxc": "deploy.lxc:LxcDeploy",
+    "fastboot": "deploy.fastboot:FastbootDeploy",
+    "downloads": "deploy.downloads:DownloadsDeploy",
+    "download": "deploy.downloads:DownloadDeploy",
+    "overlay": "deploy.downloads:OverlayDeploy",
+    "ssh": "deploy.ssh:SshDeploy",
+    "nfs": "deploy.nfs:NfsDeploy",
+    "nbd": "deploy.nbd:NbdDeploy",
+    "recovery": "deploy.recovery:RecoveryDeploy",
+}
+BOOT_METHODS: dict[str, str] = {  # by the block's `method:`
+    "qemu": "boot.qemu:QemuBoot",
+    "qemu-nfs": "boot.qemu_nfs:QemuNfsBoot",
+    "u-boot": "boot.uboot:UBootBoot",
+    "ipxe": "boot.ipxe:IpxeBoot",
+    "grub": "boot.grub:GrubBoot",
+    "grub-efi": "boot.grub:GrubEfiBoot",
+    "uefi-menu": "boot.uefi_menu:UefiMenuBoot",
+    "uefi": "boot.uefi_shell:UefiShellBoot",
+    "bootloader": "boot.generic_bootloader:GenericBootloaderBoot",
+    "minimal": "boot.minimal:MinimalBootStrategy",
+    "docker": "boot.docker:DockerBoot",
+    "lxc": "boot.lxc:LxcBoot",
+    "fastboot": "boot.fastboot:FastbootBoot",
+    "ssh": "boot.ssh:SshBoot",
+    "schroot": "boot.schroot:SchrootBoot",
+    "new_connection": "boot.new_connection:NewConnectionBoot",
+    "recovery": "boot.recovery:RecoveryBoot",
+}
+TEST_METHODS: dict[str, str] = {  # by a key the block has
+    "definitions": "test.shell:ShellTest",
+    "interactive": "test.interactive:InteractiveTest",
+    "monitors": "test.monitor:MonitorTest",
+    "docker": "test.docker:DockerTest",
+}
+COMMAND_METHODS: dict[str, str] = {  # every command block
+    "command": "command:DeviceCommand",
+}
+
+SECTIONS: dict[str, dict[str, str]] = {
     "deploy": DEPLOY_METHODS,
     "boot": BOOT_METHODS,
     "test": TEST_METHODS,
     "command": COMMAND_METHODS,
 }
+
+
+def method_class(target: str) -> type[Method]:
+    """The class a registry line names, its module imported now."""
+    module, _, name = target.partition(":")
+    return getattr(importlib.import_module(f"lava_dispatcher.actions.{module}"), name)
+
+
+def block_names(block: PlanBlock) -> list[str]:
+    """The registry names a block selects: the methods that may accept it."""
+    if block.section == "deploy":
+        return [str(block.parameters.get("to"))]
+    if block.section == "boot":
+        return [str(block.parameters.get("method"))]
+    if block.section == "test":
+        return [str(key) for key in block.parameters]
+    return ["command"]
+
+
+def named_methods(block: PlanBlock) -> list[type[Method]]:
+    """The methods the block names, in registry order (imported now)."""
+    names = set(block_names(block))
+    return [method_class(target) for name, target in SECTIONS[block.section].items() if name in names]
+
+
+def section_methods(section: str) -> list[type[Method]]:
+    """Every method of a section, in registry order (all imported)."""
+    return [method_class(target) for target in SECTIONS[section].values()]
+
+
+def __getattr__(name: str) -> Any:
+    # METHODS, every section's classes, costs every method module: only tests and tools ask for it
+    if name == "METHODS":
+        methods: Mapping[str, list[type[Method]]] = {section: section_methods(section) for section in SECTIONS}
+        return methods
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
