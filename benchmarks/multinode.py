@@ -28,7 +28,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 from lava_common.coordinator.client import CoordinatorClient  # noqa: E402
-from lava_dispatcher.protocols.multinode import MultinodeProtocol, MultinodeSettings, parse_signal  # noqa: E402
+from lava_dispatcher.protocols.multinode import MultinodeProtocol  # noqa: E402
+from lava_dispatcher.protocols.multinode_job import MultinodeSettings, parse_signal  # noqa: E402
 from lava_dispatcher.test_shell.definitions import fetch_definitions  # noqa: E402
 from lava_dispatcher.test_shell.overlay import MultinodeIdentity, OverlaySpec, build_overlay  # noqa: E402
 

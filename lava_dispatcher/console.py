@@ -24,6 +24,8 @@ from lava_dispatcher.processes import ProcessRegistry
 
 LineObserver = Callable[[str], None]
 MAX_PENDING = 64 * 1024
+DRAIN_QUIET = 0.02  # seconds of silence after which a console has said what it had to say
+STOP_GRACE = 0.5  # seconds a console process has to end on SIGTERM before SIGKILL (as long as pexpect took)
 _ESCAPES = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b")
 
 
@@ -190,14 +192,15 @@ class Console:
         self.logger.input(f"Ctrl-{char.upper()}")
         self.spawn.sendcontrol(char)
 
-    def drain(self, seconds: float = 0.2) -> None:
-        """Read (and log) whatever the board still prints, for a short while."""
+    def drain(self, seconds: float = 0.2, quiet: float | None = DRAIN_QUIET) -> None:
+        """Read (and log) whatever the board still prints: until it has been silent for ``quiet``
+        seconds (None: for the whole ``seconds``), ``seconds`` at most."""
         if self.spawn.closed or (not self.spawn.isalive() and self.spawn.eof()):
             return
         end = time.monotonic() + seconds
         try:
-            while time.monotonic() < end:
-                self.spawn.read_nonblocking(65536, timeout=max(0.01, end - time.monotonic()))
+            while (left := end - time.monotonic()) > 0:
+                self.spawn.read_nonblocking(65536, timeout=max(0.001, left if quiet is None else min(quiet, left)))
         except (pexpect.TIMEOUT, pexpect.EOF, OSError):
             pass
         self.lines.flush_partial()
@@ -215,21 +218,35 @@ class Console:
                 pass
 
     def stop_process(self) -> None:
-        """Kill the console process and everything in its group."""
+        """End the console process and everything in its group: SIGTERM and SIGHUP (a hung-up line
+        ends an interactive shell), SIGKILL for what is left after STOP_GRACE; returns as soon as
+        the process has ended."""
         pid = self.spawn.pid
-        try:
-            os.killpg(pid, signal.SIGTERM)
-        except (ProcessLookupError, PermissionError):
-            pass
-        try:
-            self.spawn.close(force=True)
-        except (OSError, pexpect.ExceptionPexpect):
-            pass
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            try:
+                os.killpg(pid, sig)
+            except (ProcessLookupError, PermissionError):
+                break
+        deadline = time.monotonic() + STOP_GRACE
+        while self._alive() and time.monotonic() < deadline:
+            time.sleep(0.005)
         try:
             os.killpg(pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
+        # ptyprocess sleeps 0.1 s after closing, for a process that is still ending: ours has ended
+        self.spawn.ptyproc.delayafterclose = 0
+        try:
+            self.spawn.close(force=True)
+        except (OSError, pexpect.ExceptionPexpect):
+            pass
         self.processes.discard(pid)
+
+    def _alive(self) -> bool:
+        try:
+            return self.spawn.isalive()  # reaps the process once it has ended
+        except (OSError, pexpect.ExceptionPexpect):
+            return False
 
     def close(self) -> None:
         if not self.spawn.closed and self.spawn.isalive():

@@ -13,7 +13,7 @@ from lava_dispatcher.context import JobContext
 from lava_dispatcher.local_files import job_local_file_errors
 from lava_dispatcher.parser import build_pipeline, schema_check
 from lava_dispatcher.plan import JobPlan
-from lava_dispatcher.protocols.multinode import finish_multinode, start_multinode
+from lava_dispatcher.protocols.multinode_job import MultinodeSettings
 from lava_dispatcher.qemu_args import check_context
 
 
@@ -81,7 +81,7 @@ class Job:
         body = Pipeline(sources=self.pipeline.sources)
         body.actions = self.pipeline.actions[:-1]
         try:
-            start_multinode(ctx)
+            self._join_group()
             body.run_actions(ctx)
         except BaseException as exc:  # noqa: BLE001 - reported below, after cleanup
             failure = exc
@@ -96,6 +96,18 @@ class Job:
             if isinstance(failure, KeyboardInterrupt):
                 raise JobCanceled("canceled") from failure
             raise LAVABug(f"{type(failure).__name__}: {failure}") from failure
+
+    def _join_group(self) -> None:
+        """A MultiNode sub-job joins its group; the protocol then lives in ``ctx.multinode``."""
+        settings = MultinodeSettings.from_job(self.ctx.job)
+        if settings is None:
+            return
+        # deferred: the coordinator client and socket, which only a MultiNode job uses
+        from lava_dispatcher.protocols.multinode import group_protocol
+
+        config = self.ctx.dispatcher.raw.get("coordinator_config")
+        self.ctx.multinode = group_protocol(settings, self.ctx.job_id, str(config) if config else None, self.ctx.logger)
+        self.ctx.multinode.initialise()
 
     def _cleanup(self, failure: BaseException) -> None:
         ctx = self.ctx
@@ -118,7 +130,8 @@ class Job:
         finalize = Pipeline(sources=self.pipeline.sources)
         finalize.actions = [self.finalize]
         try:
-            finish_multinode(ctx)
+            if ctx.multinode is not None:
+                ctx.multinode.finalise()
             finalize.run_actions(ctx)
         except LAVAError as exc:
             ctx.logger.error(f"finalize: {exc}")

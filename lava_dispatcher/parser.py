@@ -12,7 +12,7 @@ from lava_dispatcher.actions.finalize import FinalizeAction
 from lava_dispatcher.device import DeviceConfig
 from lava_dispatcher.methods import Method, select_method
 from lava_dispatcher.plan import JobPlan, PlanBlock
-from lava_dispatcher.protocols.multinode import MultinodeSettings, is_sub_job, without_protocol
+from lava_dispatcher.protocols.multinode_job import MultinodeSettings, is_sub_job, without_protocol
 from lava_dispatcher.registry import named_methods, section_methods
 from lava_dispatcher.retry import RepeatAction
 

@@ -11,8 +11,9 @@ The server splits a MultiNode submission into sub-jobs and writes into each one
     console.sendline(protocol.serve(call))   # "<LAVA_WAIT_COMPLETE 12:ip=10.0.0.1>"
     protocol.finalise()           # leave the group: whoever still waits for us fails at once
 
-lava-run does this through start_multinode(ctx) / finish_multinode(ctx) (the job) and
-ctx.multinode.serve() (the test shell).
+lava-run does this through group_protocol() (the job, which keeps it in ``ctx.multinode``) and
+ctx.multinode.serve() (the test shell). What validation needs (the settings, the signals' grammar)
+is in ``multinode_job``, which loads nothing of the coordinator.
 
 Coordinator errors become MultinodeProtocolTimeoutError (no answer in time, with who was missing)
 or TestError (the coordinator refused the call, with its reason).
@@ -20,10 +21,8 @@ or TestError (the coordinator refused the call, with its reason).
 
 from __future__ import annotations
 
-import re
 import socket
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,147 +30,28 @@ from lava_common.constants import LAVA_MULTINODE_SYSTEM_TIMEOUT
 from lava_common.coordinator.client import CoordinatorClient, CoordinatorRefused, CoordinatorTimeout
 from lava_common.coordinator.config import DEFAULT_PATH, ConfigError, load_config
 from lava_common.exceptions import ConfigurationError, JobError, MultinodeProtocolTimeoutError, TestError
-from lava_common.timeouts import timeout_seconds
+from lava_dispatcher.protocols.multinode_job import WHERE, MultinodeCall, MultinodeSettings
 from lava_dispatcher.protocols.multinode_network import GroupNetwork
 from lava_dispatcher.protocols.multinode_requests import (
     MESSAGE_ID,
     ActionRequest,
     action_requests,
-    job_action_requests,
 )
 
 if TYPE_CHECKING:
-    from lava_dispatcher.context import JobContext
+    from lava_dispatcher.logger import JobLogger
 
-PROTOCOL = "lava-multinode"
-WHERE = f"protocols.{PROTOCOL}"
 START_MESSAGE = "lava_start"
-# what the helpers print (lava-multinode-functions); any console noise before it is allowed
-SIGNAL_PATTERN = r"<LAVA_MULTI_NODE> <LAVA_(SEND|WAIT_ALL|WAIT|SYNC)( [^<>\r\n]*)?>"
-_SIGNAL = re.compile(SIGNAL_PATTERN)
 _REQUESTS = {"SEND": "lava_send", "WAIT": "lava_wait", "WAIT_ALL": "lava_wait_all", "SYNC": "lava_sync"}
 
 
-@dataclass(frozen=True)
-class MultinodeSettings:
-    target_group: str
-    role: str
-    roles: Mapping[str, str]  # job id -> role
-    group_size: int
-    timeout: float  # seconds allowed to each API call (lava-wait, lava-sync...)
-    essential: bool = False
-    expect_role: str | None = None
-    network: bool = False  # the group's QEMU boards get a network of their own (multinode_network)
-
-    @classmethod
-    def from_job(cls, job: Mapping[str, Any]) -> MultinodeSettings | None:
-        data = (job.get("protocols") or {}).get(PROTOCOL)
-        if data is None:
-            return None
-        if not isinstance(data, dict):
-            raise JobError(f"{WHERE}: must be a mapping")
-        errors: list[str] = []
-
-        def text(key: str) -> str:
-            value = data.get(key)
-            if not isinstance(value, str | int) or isinstance(value, bool) or str(value) == "":
-                errors.append(f"{WHERE}.{key}: required, a non-empty string")
-                return ""
-            return str(value)
-
-        target_group, role = text("target_group"), text("role")
-        roles = data.get("roles")
-        if not isinstance(roles, dict) or not roles or not all(
-            isinstance(r, str) and r for r in roles.values()
-        ):
-            errors.append(f"{WHERE}.roles: required, a mapping of job id to role name "
-                          "(written by the server when the whole group is scheduled)")
-            roles = {}
-        size = data.get("group_size")
-        if not isinstance(size, int) or isinstance(size, bool) or size < 1:
-            errors.append(f"{WHERE}.group_size: required, a positive integer")
-        elif roles and size != len(roles):
-            errors.append(f"{WHERE}.group_size: {size}, but roles lists {len(roles)} members")
-        timeout = data.get("timeout")
-        seconds = float(LAVA_MULTINODE_SYSTEM_TIMEOUT)
-        if timeout is not None:
-            if not isinstance(timeout, dict) or _timeout_or_none(timeout) is None:
-                errors.append(f"{WHERE}.timeout: must be a mapping such as {{minutes: 5}}")
-            else:
-                seconds = float(timeout_seconds(timeout)) or seconds
-        essential = data.get("essential", False)
-        if not isinstance(essential, bool):
-            errors.append(f"{WHERE}.essential: must be true or false")
-        network = data.get("network", False)
-        if not isinstance(network, bool):
-            errors.append(f"{WHERE}.network: must be true or false")
-        expect_role = data.get("expect_role")
-        if expect_role is not None and (not isinstance(expect_role, str) or expect_role not in roles.values()):
-            errors.append(f"{WHERE}.expect_role: {expect_role!r} is not a role of the group")
-        if role and roles and role not in roles.values():
-            errors.append(f"{WHERE}.role: '{role}' is not in roles ({', '.join(sorted(set(roles.values())))})")
-        errors += job_action_requests(job)
-        if errors:
-            raise JobError("; ".join(errors))
-        return cls(target_group, role, {str(k): v for k, v in roles.items()}, int(size), seconds,
-                   essential, expect_role if data.get("request") == "lava-start" else None, network)
-
-
-def _timeout_or_none(value: dict[str, Any]) -> int | None:
-    try:
-        return timeout_seconds(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def is_sub_job(job: Mapping[str, Any]) -> bool:
-    data = (job.get("protocols") or {}).get(PROTOCOL)
-    return isinstance(data, dict) and "group_size" in data
-
-
-def without_protocol(job: Mapping[str, Any]) -> dict[str, Any]:
-    """The job as a single-node job, for the submission schema (which refuses sub-jobs); the
-    protocol block is checked by MultinodeSettings.from_job instead."""
-    protocols = {k: v for k, v in (job.get("protocols") or {}).items() if k != PROTOCOL}
-    stripped = {k: v for k, v in job.items() if k != "protocols"}
-    if protocols:
-        stripped["protocols"] = protocols
-    return stripped
-
-
-@dataclass(frozen=True)
-class MultinodeCall:
-    api: str  # SEND, WAIT, WAIT_ALL, SYNC
-    message_id: str
-    arguments: tuple[str, ...]  # key=value pairs (SEND) or the role (WAIT_ALL)
-
-
-def parse_signal(text: str) -> MultinodeCall | None:
-    match = _SIGNAL.search(text)
-    if match is None:
-        return None
-    words = (match.group(2) or "").split()
-    return MultinodeCall(match.group(1), words[0] if words else "", tuple(words[1:]))
-
-
-def start_multinode(ctx: JobContext) -> None:
-    """Join the group when the job is a MultiNode sub-job; the protocol then lives in ``ctx.multinode``.
-
-    The coordinator is the one lava-coordinator.conf names; dispatcher.yaml's ``coordinator_config``
-    points at another copy of that file (tests, several labs on one worker).
-    """
-    settings = MultinodeSettings.from_job(ctx.job)
-    if settings is None:
-        return
-    path = ctx.dispatcher.raw.get("coordinator_config")
-    client = client_from_config(Path(str(path)) if path else None)
-    ctx.multinode = MultinodeProtocol(settings, ctx.job_id, client, log=ctx.logger.info, record=ctx.logger.results)
-    ctx.multinode.initialise()
-
-
-def finish_multinode(ctx: JobContext) -> None:
-    if ctx.multinode is not None:
-        ctx.multinode.finalise()
+def group_protocol(settings: MultinodeSettings, job_id: str, coordinator_config: str | None,
+                   logger: JobLogger) -> MultinodeProtocol:
+    """This sub-job's protocol, to ``initialise()``: the coordinator is the one lava-coordinator.conf
+    names; dispatcher.yaml's ``coordinator_config`` points at another copy of that file (tests,
+    several labs on one worker)."""
+    client = client_from_config(Path(coordinator_config) if coordinator_config else None)
+    return MultinodeProtocol(settings, job_id, client, log=logger.info, record=logger.results)
 
 
 def client_from_config(path: Path | None) -> CoordinatorClient:

@@ -16,12 +16,8 @@ import pytest
 from coordinator_daemon import INSTALLED_DEBIAN_COORDINATOR, Daemon, InstalledDebianDaemon
 
 from lava_common.exceptions import MultinodeProtocolTimeoutError
-from lava_dispatcher.protocols.multinode import (
-    MultinodeProtocol,
-    MultinodeSettings,
-    client_from_config,
-    parse_signal,
-)
+from lava_dispatcher.protocols.multinode import MultinodeProtocol, client_from_config
+from lava_dispatcher.protocols.multinode_job import MultinodeSettings, parse_signal
 from lava_dispatcher.test_shell.definitions import fetch_definitions
 from lava_dispatcher.test_shell.overlay import MultinodeIdentity, OverlaySpec, build_overlay
 from lava_dispatcher.test_shell.signals import Result, SignalParser

@@ -5,11 +5,10 @@ from __future__ import annotations
 import pytest
 
 from lava_common.exceptions import JobError, TestError
-from lava_dispatcher.protocols.multinode import (
+from lava_dispatcher.protocols.multinode import MultinodeProtocol, format_message
+from lava_dispatcher.protocols.multinode_job import (
     MultinodeCall,
-    MultinodeProtocol,
     MultinodeSettings,
-    format_message,
     parse_signal,
     without_protocol,
 )

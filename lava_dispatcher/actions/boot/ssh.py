@@ -21,6 +21,7 @@ from lava_dispatcher.actions.boot.login import AutoLoginAction, ExpectShellSessi
 from lava_dispatcher.device import DeviceConfig
 from lava_dispatcher.methods import BootMethod, retry_count
 from lava_dispatcher.plan import JobPlan, PlanBlock
+from lava_dispatcher.protocols.multinode_job import MultinodeCall
 from lava_dispatcher.retry import BootRetry
 from lava_dispatcher.ssh_target import SshTarget, check_identity, refuse_dictionary_keys, ssh_target
 
@@ -42,8 +43,6 @@ def _target(ctx: JobContext, parameters: dict[str, Any]) -> SshTarget:
 
 
 def _host_from_message(ctx: JobContext, host_id: str, host_key: str) -> str:
-    from lava_dispatcher.protocols.multinode import MultinodeCall  # deferred: only MultiNode guests need it
-
     if ctx.multinode is None:
         raise JobError(f"parameters.hostID '{host_id}': the host comes from a MultiNode message, "
                        "but this is not a MultiNode job")

@@ -17,7 +17,7 @@ from lava_dispatcher.actions.test.overlay_bridge import signal_parser
 from lava_dispatcher.device import DeviceConfig
 from lava_dispatcher.methods import TestMethod, retry_count
 from lava_dispatcher.plan import JobPlan, PlanBlock
-from lava_dispatcher.protocols.multinode import SIGNAL_PATTERN, parse_signal
+from lava_dispatcher.protocols.multinode_job import SIGNAL_PATTERN, parse_signal
 from lava_dispatcher.retry import RetryAction
 
 if TYPE_CHECKING:
