@@ -78,3 +78,28 @@ def _live_members(pgid):
         if int(fields[2]) == pgid and fields[0] != "Z":
             live.append(int(entry))
     return live
+
+
+@pytest.mark.parametrize("command,longest", [
+    (["sh", "-i"], 0.1),  # an interactive shell ignores SIGTERM, not SIGHUP
+    (["sleep", "60"], 0.1),
+    (["sh", "-c", "trap '' TERM HUP; sleep 60"], 0.5 + 0.2),  # SIGKILL after the grace
+], ids=["interactive-shell", "sleep", "ignores-term-and-hup"])
+def test_stop_process_ends_the_console_without_a_fixed_delay(command, longest):
+    console, _, registry = _console(command)
+    pid = console.pid
+    time.sleep(0.2)
+    started = time.monotonic()
+    console.stop_process()
+    assert time.monotonic() - started < longest
+    assert _live_members(pid) == [] and len(registry) == 0
+
+
+def test_drain_returns_once_the_board_is_quiet():
+    console, sink, _ = _console("printf 'last words\\n'; sleep 60")
+    time.sleep(0.2)
+    started = time.monotonic()
+    console.drain()
+    assert time.monotonic() - started < 0.1
+    assert any("last words" in line for line in sink)
+    console.stop_process()

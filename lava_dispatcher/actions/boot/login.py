@@ -78,7 +78,7 @@ class LoginAction(Action):
                 ctx.logger.warning(f"kernel {message.kind}: {message.lines[0].strip()}")
 
     def _panic(self, ctx: JobContext, detector: KernelMessageDetector) -> None:
-        ctx.connection.drain(PANIC_DRAIN_SECONDS)  # let the end of the panic report be captured
+        ctx.connection.drain(PANIC_DRAIN_SECONDS, quiet=None)  # let the end of the panic report be captured
         first = detector.panic.lines[0].strip() if detector.panic else "Kernel panic"
         raise JobError(f"kernel panic: {first}")
 

@@ -22,6 +22,8 @@ from lava_dispatcher.qemu_args import admin_argv
 from lava_dispatcher.retry import BootRetry
 
 if TYPE_CHECKING:
+    import subprocess
+
     from lava_dispatcher.context import JobContext
 
 KVM_ONLY = {"-enable-kvm", "-cpu host"}
@@ -77,12 +79,7 @@ class CallQemuAction(Action):
         command = qemu_command(ctx.device, ctx.boot_image_args, self.method) + self.extra_args(ctx)
         if ctx.multinode is not None and ctx.multinode.network is not None:
             command += ctx.multinode.network.qemu_args()  # the group's own network (multinode_network)
-        binary = command[0]
-        self.results = {
-            "job_arch": ctx.plan.context.get("arch", ""),
-            "host_arch": platform.machine(),
-            "qemu_version": _qemu_version(binary),
-        }
+        version = _ask_qemu_version(command[0])  # answers while the board boots
         ctx.logger.info(f"Boot command: {shlex.join(command)}")
         if ctx.connection is not None:
             ctx.connection.stop_process()
@@ -91,19 +88,35 @@ class CallQemuAction(Action):
         console.prompts = [ctx.device.default_shell_prompt]
         console.owns_board = True
         ctx.connection = console
+        self.results = {
+            "job_arch": ctx.plan.context.get("arch", ""),
+            "host_arch": platform.machine(),
+            "qemu_version": _qemu_version(version),
+        }
 
     def cleanup(self, ctx: JobContext) -> None:
         if ctx.connection is not None:
             ctx.connection.stop_process()
 
 
-def _qemu_version(binary: str) -> str:
+def _ask_qemu_version(binary: str) -> subprocess.Popen[str]:
     import subprocess  # deferred: only a run needs it, not `lava-run --validate`
 
     try:
-        out = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=10).stdout
-    except (OSError, subprocess.TimeoutExpired) as exc:
+        return subprocess.Popen([binary, "--version"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    except OSError as exc:
         raise InfrastructureError(f"cannot run '{binary}': {exc}") from exc
+
+
+def _qemu_version(probe: subprocess.Popen[str]) -> str:
+    import subprocess  # deferred: only a run needs it, not `lava-run --validate`
+
+    try:
+        out = probe.communicate(timeout=10)[0]
+    except subprocess.TimeoutExpired as exc:
+        probe.kill()
+        probe.wait()
+        raise InfrastructureError(f"cannot run '{probe.args[0]}': {exc}") from exc
     first = out.splitlines()[0] if out else ""
     return first.split("version", 1)[-1].strip().split()[0] if "version" in first else first
 
