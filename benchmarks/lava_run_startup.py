@@ -1,4 +1,6 @@
-"""Start-up time of ``lava-run --validate`` on a small job, whole process (target < 0.5 s, stretch 0.12 s).
+"""Start-up time of ``lava-run --validate`` on a small job, whole process (target: at most 80 ms, issue 17).
+
+Wall time and the CPU time of the process (steadier than wall time on a shared host).
 
 usage: .venv/bin/python benchmarks/lava_run_startup.py [RUNS]
 """
@@ -6,6 +8,7 @@ usage: .venv/bin/python benchmarks/lava_run_startup.py [RUNS]
 from __future__ import annotations
 
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -16,6 +19,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 JOB = REPO / "tests" / "dispatcher" / "jobs" / "qemu-tests.yaml"
 DEVICE = REPO / "tests" / "dispatcher" / "devices" / "qemu-x86_64.yaml"
+TARGET = 0.08
 
 
 def main() -> int:
@@ -23,6 +27,7 @@ def main() -> int:
     lava_run = REPO / ".venv" / "bin" / "lava-run"
     base = [str(lava_run)] if lava_run.exists() else [sys.executable, "-m", "lava_dispatcher.cli"]
     times = []
+    cpu = []
     with tempfile.TemporaryDirectory() as work, tempfile.TemporaryDirectory() as pycache:
         # an installed lava-run has its byte code compiled; a checkout run with
         # PYTHONDONTWRITEBYTECODE would recompile every module on every start
@@ -32,15 +37,19 @@ def main() -> int:
         subprocess.run(warm, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         for _ in range(runs):
             cmd = [*base, "--job-id", "1", "--output-dir", work, "--device", str(DEVICE), "--validate", str(JOB)]
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
             started = time.monotonic()
             proc = subprocess.run(cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             times.append(time.monotonic() - started)
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
             if proc.returncode != 0:
                 print(f"lava-run --validate failed (exit {proc.returncode})")
                 return 1
     print(f"lava-run --validate, {runs} runs ({' '.join(base[-1:])}): median {statistics.median(times) * 1000:.0f} ms, "
-          f"min {min(times) * 1000:.0f} ms, max {max(times) * 1000:.0f} ms (target < 500 ms, stretch 120 ms)")
-    return 0 if statistics.median(times) < 0.5 else 1
+          f"min {min(times) * 1000:.0f} ms, max {max(times) * 1000:.0f} ms; CPU median {statistics.median(cpu) * 1000:.0f} ms "
+          f"(target <= {TARGET * 1000:.0f} ms)")
+    return 0 if statistics.median(times) <= TARGET else 1
 
 
 if __name__ == "__main__":

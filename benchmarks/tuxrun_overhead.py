@@ -1,0 +1,207 @@
+"""tuxrun's overhead over the same QEMU boot done by hand (target: at most 0.5 s).
+
+Four runs, in turn, RUNS times: ``tuxrun --runtime null`` boot-only and ``tuxrun ... -- uname -a``
+(our lava-run from the venv), and the same QEMU command line run by hand: started, read until
+the shell prompt (and ``uname -a``'s output), then stopped; each timed from start to exit. The QEMU
+command line is the one tuxrun's job produced (``Boot command:`` in lava-run's log), with the
+kernel and the decompressed ramdisk as the job's deploy made them.
+
+A QEMU boot under TCG on a shared host varies by seconds from one run to the next, so besides the
+difference of the medians it prints the overhead measured apart from the boot: each run's time
+outside the QEMU boot (tuxrun: the whole run less the boot seen in lava-run's log, from the boot
+command to the prompt; by hand: the whole run less start to prompt), medians compared. And where
+tuxrun's run goes: tuxrun's and lava-run's start-up (before lava-run's first log record), lava-run
+before QEMU starts, after the prompt or ``uname`` output (the test shell, finalize, power-off), and
+after lava-run's last record (lava-run's exit, tuxrun's results).
+
+usage: .venv/bin/python benchmarks/tuxrun_overhead.py [--device qemu-x86_64|qemu-arm64] [--runs N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import os
+import re
+import select
+import shlex
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests"))
+from testimages import images  # noqa: E402 - the test images' finder lives with the tests
+
+TARGET = 0.5
+VENV_BIN = REPO / ".venv" / "bin"
+ARCH = {"qemu-x86_64": "x86_64", "qemu-arm64": "arm64"}
+# tuxrun's job: prompts and the auto-login prompt of its qemu boot block
+PROMPT = re.compile(rb"root@(.*):[/~]#|[/~] #")
+LOGIN = re.compile(rb"login:")
+UNAME = re.compile(rb"Linux \S+ .*GNU/Linux")
+TIMEOUT = 300
+
+
+def tuxrun_run(work: Path, device: str, kernel: Path, rootfs: Path, command: list[str]) -> dict:
+    """One tuxrun run in a fresh folder: its wall time and lava-run's log records."""
+    if work.exists():
+        shutil.rmtree(work)
+    work.mkdir(parents=True)
+    env = {**os.environ, "PATH": f"{VENV_BIN}:{os.environ['PATH']}", "XDG_CACHE_HOME": str(work / "cache"),
+           "PYTHONPATH": str(REPO)}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # an installed lava-run has its byte code compiled
+    cmd = [str(VENV_BIN / "tuxrun"), "--runtime", "null", "--device", device, "--kernel", str(kernel),
+           "--rootfs", str(rootfs), "--results", str(work / "results.json")]
+    if command:
+        cmd += ["--", *command]
+    started = time.time()
+    proc = subprocess.run(cmd, cwd=work, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                          timeout=TIMEOUT)
+    ended = time.time()
+    if proc.returncode != 0:
+        raise SystemExit(f"tuxrun failed (exit {proc.returncode}): {proc.stderr[-2000:]}")
+    records = yaml.load((work / "output" / "logs.yaml").read_text(), Loader=yaml.CSafeLoader)
+    return {"start": started, "end": ended, "wall": ended - started, "records": records}
+
+
+def _at(record: dict) -> float:
+    return datetime.fromisoformat(record["dt"]).timestamp()
+
+
+def tuxrun_timeline(run: dict, uname: bool) -> dict[str, float]:
+    records = run["records"]
+    boot = next(r for r in records if isinstance(r["msg"], str) and r["msg"].startswith("Boot command: "))
+    after_boot = records[records.index(boot):]
+    prompt = next(r for r in after_boot if r["lvl"] == "target" and PROMPT.search(r["msg"].encode()))
+    if uname:
+        done = next(r for r in after_boot if r["lvl"] == "target" and UNAME.search(r["msg"].encode()))
+    else:
+        done = prompt
+    return {
+        "wall": run["wall"],
+        "boot": _at(prompt) - _at(boot),  # QEMU's boot as lava-run saw it
+        "start-up": _at(records[0]) - run["start"],  # tuxrun + lava-run start-up, to lava-run's first record
+        "before QEMU": _at(boot) - _at(records[0]),
+        "after": _at(records[-1]) - _at(done),  # test shell for uname, finalize, power-off
+        "exit": run["end"] - _at(records[-1]),
+    }
+
+
+def qemu_argv(run: dict, kernel: Path, ramdisk: Path) -> list[str]:
+    """The job's QEMU command line, on this benchmark's copies of the images."""
+    line = next(r["msg"] for r in run["records"] if isinstance(r["msg"], str) and r["msg"].startswith("Boot command: "))
+    argv = shlex.split(line.removeprefix("Boot command: "))
+    argv[argv.index("-kernel") + 1] = str(kernel)
+    argv[argv.index("-initrd") + 1] = str(ramdisk)
+    return argv
+
+
+def by_hand(argv: list[str], uname: bool) -> dict[str, float]:
+    """QEMU started, read to the prompt (and uname's output), stopped: timed to its exit."""
+    started = time.monotonic()
+    proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    assert proc.stdin is not None and proc.stdout is not None
+    seen = b""
+
+    def wait_for(pattern: re.Pattern[bytes], login: bool = False) -> None:
+        nonlocal seen
+        while not pattern.search(seen):
+            if time.monotonic() - started > TIMEOUT:
+                raise SystemExit(f"by hand: no {pattern.pattern!r} in {TIMEOUT} s: {seen[-500:]!r}")
+            select.select([proc.stdout], [], [], 1.0)
+            chunk = os.read(proc.stdout.fileno(), 65536)
+            if not chunk:
+                raise SystemExit(f"by hand: QEMU ended before {pattern.pattern!r}: {seen[-500:]!r}")
+            seen += chunk
+            if login and LOGIN.search(seen):
+                seen = b""
+                proc.stdin.write(b"root\n")
+                proc.stdin.flush()
+
+    wait_for(PROMPT, login=True)
+    prompt = time.monotonic()
+    if uname:
+        seen = b""
+        proc.stdin.write(b"uname -a\n")
+        proc.stdin.flush()
+        wait_for(UNAME)
+    os.killpg(proc.pid, signal.SIGTERM)
+    proc.wait()
+    ended = time.monotonic()
+    return {"wall": ended - started, "boot": prompt - started}
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def startup(cmd: list[str], runs: int = 5) -> float:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    times = []
+    for _ in range(runs):
+        started = time.monotonic()
+        subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        times.append(time.monotonic() - started)
+    return median(times)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default="qemu-x86_64", choices=sorted(ARCH))
+    parser.add_argument("--runs", type=int, default=3)
+    options = parser.parse_args()
+    if not (VENV_BIN / "tuxrun").exists():
+        print("tuxrun is not installed in the venv")
+        return 1
+    board = images().arch(ARCH[options.device])
+    work = Path(tempfile.mkdtemp(prefix="lava-tuxrun-bench-"))
+    try:
+        ramdisk = work / "initramfs.cpio"  # the job's deploy decompresses the rootfs
+        with gzip.open(board.initramfs) as compressed, ramdisk.open("wb") as plain:
+            shutil.copyfileobj(compressed, plain)
+        kinds = {"boot-only": [], "-- uname -a": ["uname", "-a"]}
+        tux: dict[str, list[dict[str, float]]] = {kind: [] for kind in kinds}
+        hand: dict[str, list[dict[str, float]]] = {kind: [] for kind in kinds}
+        argv: list[str] = []
+        for _ in range(options.runs):
+            for kind, command in kinds.items():
+                run = tuxrun_run(work / "tuxrun", options.device, board.kernel, board.initramfs, command)
+                argv = argv or qemu_argv(run, board.kernel, ramdisk)
+                tux[kind].append(tuxrun_timeline(run, uname=bool(command)))
+                hand[kind].append(by_hand(argv, uname=bool(command)))
+        print(f"tuxrun --device {options.device} against its QEMU by hand, medians of {options.runs} "
+              f"(QEMU: {shlex.join(argv)})")
+        worst = 0.0
+        for kind in kinds:
+            t, h = tux[kind], hand[kind]
+            difference = median([r["wall"] for r in t]) - median([r["wall"] for r in h])
+            apart = median([r["wall"] - r["boot"] for r in t]) - median([r["wall"] - r["boot"] for r in h])
+            worst = max(worst, apart)
+            print(f"{kind:12} tuxrun {median([r['wall'] for r in t]):6.2f} s, by hand {median([r['wall'] for r in h]):6.2f} s "
+                  f"(QEMU boot {median([r['boot'] for r in t]):.2f} / {median([r['boot'] for r in h]):.2f} s): "
+                  f"difference of medians {difference:+.2f} s; overhead apart from the boot {apart:.2f} s "
+                  f"(target <= {TARGET} s)")
+            parts = ", ".join(f"{name} {median([r[name] for r in t]):.2f} s"
+                              for name in ("start-up", "before QEMU", "after", "exit"))
+            print(f"{'':12} where tuxrun's run goes: {parts}")
+        tuxrun_alone = startup([str(VENV_BIN / "tuxrun"), "--version"])
+        lava_run_alone = startup([str(VENV_BIN / "lava-run"), "--help"])
+        print(f"start-up alone: tuxrun --version {tuxrun_alone:.2f} s (not ours), lava-run --help {lava_run_alone:.2f} s")
+        return 0 if worst <= TARGET else 1
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
