@@ -32,8 +32,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import TypeVar
 
 import yaml
 
@@ -42,13 +44,33 @@ sys.path.insert(0, str(REPO / "tests"))
 from testimages import images  # noqa: E402 - the test images' finder lives with the tests
 
 TARGET = 0.5
+T = TypeVar("T")
 VENV_BIN = REPO / ".venv" / "bin"
 ARCH = {"qemu-x86_64": "x86_64", "qemu-arm64": "arm64"}
 # tuxrun's job: prompts and the auto-login prompt of its qemu boot block
 PROMPT = re.compile(rb"root@(.*):[/~]#|[/~] #")
 LOGIN = re.compile(rb"login:")
 UNAME = re.compile(rb"Linux \S+ .*GNU/Linux")
+CURSOR_QUERY = b"\x1b[6n"
+# a host so loaded that QEMU's timer check fails panics the kernel ("IO-APIC + timer doesn't work"):
+# such a boot is tried again, up to ATTEMPTS times
+PANIC = b"Kernel panic"
+ATTEMPTS = 3
 TIMEOUT = 300
+
+
+class BootFailed(Exception):
+    pass
+
+
+def attempts(run: Callable[[], T]) -> T:
+    for attempt in range(ATTEMPTS):
+        try:
+            return run()
+        except BootFailed as exc:
+            print(f"attempt {attempt + 1}: {str(exc)[:300]}", file=sys.stderr)
+    raise SystemExit(f"no boot in {ATTEMPTS} attempts")
+
 
 
 def tuxrun_run(work: Path, device: str, kernel: Path, rootfs: Path, command: list[str]) -> dict:
@@ -68,7 +90,7 @@ def tuxrun_run(work: Path, device: str, kernel: Path, rootfs: Path, command: lis
                           timeout=TIMEOUT)
     ended = time.time()
     if proc.returncode != 0:
-        raise SystemExit(f"tuxrun failed (exit {proc.returncode}): {proc.stderr[-2000:]}")
+        raise BootFailed(f"tuxrun failed (exit {proc.returncode}): {proc.stderr[-2000:]}")
     records = yaml.load((work / "output" / "logs.yaml").read_text(), Loader=yaml.CSafeLoader)
     return {"start": started, "end": ended, "wall": ended - started, "records": records}
 
@@ -118,26 +140,40 @@ def by_hand(argv: list[str], uname: bool) -> dict[str, float]:
         while not pattern.search(seen):
             if time.monotonic() - started > TIMEOUT:
                 raise SystemExit(f"by hand: no {pattern.pattern!r} in {TIMEOUT} s: {seen[-500:]!r}")
-            select.select([proc.stdout], [], [], 1.0)
+            if not select.select([proc.stdout], [], [], 1.0)[0]:
+                continue
             chunk = os.read(proc.stdout.fileno(), 65536)
             if not chunk:
                 raise SystemExit(f"by hand: QEMU ended before {pattern.pattern!r}: {seen[-500:]!r}")
             seen += chunk
+            if PANIC in seen:
+                raise BootFailed("by hand: the kernel panicked")
+            if CURSOR_QUERY in chunk:
+                # busybox's shell asks the terminal where its cursor is, and would take what is typed
+                # next for the answer: answer as a terminal does
+                type_in(b"\x1b[1;1R")
             if login and LOGIN.search(seen):
                 seen = b""
-                proc.stdin.write(b"root\n")
-                proc.stdin.flush()
+                type_in(b"root\n")
 
-    wait_for(PROMPT, login=True)
-    prompt = time.monotonic()
-    if uname:
-        seen = b""
-        proc.stdin.write(b"uname -a\n")
+    def type_in(text: bytes) -> None:
+        proc.stdin.write(text)
         proc.stdin.flush()
-        wait_for(UNAME)
-    os.killpg(proc.pid, signal.SIGTERM)
-    proc.wait()
-    ended = time.monotonic()
+
+    try:
+        wait_for(PROMPT, login=True)
+        prompt = time.monotonic()
+        if uname:
+            seen = b""
+            type_in(b"uname -a\n")
+            wait_for(UNAME)
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait()
+        ended = time.monotonic()
+    finally:
+        if proc.poll() is None:  # never leave a QEMU behind
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
     return {"wall": ended - started, "boot": prompt - started}
 
 
@@ -176,10 +212,11 @@ def main() -> int:
         argv: list[str] = []
         for _ in range(options.runs):
             for kind, command in kinds.items():
-                run = tuxrun_run(work / "tuxrun", options.device, board.kernel, board.initramfs, command)
+                run = attempts(lambda c=command: tuxrun_run(work / "tuxrun", options.device, board.kernel,
+                                                            board.initramfs, c))
                 argv = argv or qemu_argv(run, board.kernel, ramdisk)
                 tux[kind].append(tuxrun_timeline(run, uname=bool(command)))
-                hand[kind].append(by_hand(argv, uname=bool(command)))
+                hand[kind].append(attempts(lambda a=argv, c=command: by_hand(a, uname=bool(c))))
         print(f"tuxrun --device {options.device} against its QEMU by hand, medians of {options.runs} "
               f"(QEMU: {shlex.join(argv)})")
         worst = 0.0

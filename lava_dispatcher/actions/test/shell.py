@@ -117,11 +117,10 @@ class TestShellAction(Action):
         wait = self.connection_wait
         console.sendline("#")
         console.expect(console.prompts, wait(ctx), what="the shell prompt")
-        console.sendline(f"export SHELL={ctx.device.posix['lava_test_sh_cmd']}")
-        console.expect(console.prompts, wait(ctx), what="the shell prompt")
         if ctx.overlay.board_commands and ctx.overlay.prepared_on is not console:
             run_overlay_commands(ctx, console, ctx.overlay.board_commands, wait(ctx))
-        console.sendline(f". {directory}/environment")
+        # one line: every command waits for the prompt, a round trip on a slow serial line
+        console.sendline(f"export SHELL={ctx.device.posix['lava_test_sh_cmd']}; . {directory}/environment")
         console.expect(console.prompts, wait(ctx), what="the shell prompt")
         console.add_observer(sink, needs_line_index=True)
         try:
