@@ -56,7 +56,7 @@ CURSOR_QUERY = b"\x1b[6n"
 # such a boot is tried again, up to ATTEMPTS times
 PANIC = b"Kernel panic"
 ATTEMPTS = 3
-TIMEOUT = 300
+TIMEOUT = 900  # tuxrun's own boot timeout is 15 minutes
 
 
 class BootFailed(Exception):
