@@ -1,7 +1,8 @@
 """``lava-run``: run one job standalone (by hand, by the worker, by tuxrun).
 
 ``lava-run --validate`` has to start in a fraction of a second, so pexpect,
-requests and the test-shell modules are only loaded by the actions that use them.
+requests and the test-shell modules are only loaded by the actions that use them,
+and a method's module only when the job names the method (registry.py).
 """
 
 from __future__ import annotations
