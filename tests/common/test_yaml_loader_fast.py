@@ -1,11 +1,11 @@
-"""load_yaml builds plain documents itself: the result, shared objects and errors are PyYAML's own."""
+"""load_yaml and dump_yaml handle plain documents themselves: results, shared objects and errors are PyYAML's own."""
 
 import datetime
 
 import pytest
 import yaml
 
-from lava_common.yaml_loader import Loader, YAMLLoadError, load_yaml
+from lava_common.yaml_loader import Dumper, Loader, YAMLLoadError, dump_yaml, load_yaml
 
 DOCUMENTS = [
     "device_type: qemu\njob_name: a\nactions:\n- boot: {method: minimal, prompts: ['# ']}\n",
@@ -67,3 +67,23 @@ def test_same_errors_as_pyyaml(text):
         with pytest.raises(type(pyyaml.value)) as ours:
             load_yaml(text)
         assert str(ours.value) == str(pyyaml.value)
+
+
+SHARED = [1, 2]
+DUMPED = [
+    {"device_type": "qemu", "actions": [{"boot": {"method": "minimal", "prompts": ["# ", "$ "]}}], "n": 3},
+    {"t": True, "f": False, "none": None, "empty": {}, "nothing": [], "big": 10**30, "neg": -1},
+    {"yes": "yes", "colon": "a: b", "lines": "a\nb\n", "unicode": "ünïcode", "num": "007", "": "empty key"},
+    {2: "int key", None: "null key", True: "bool key"},
+    {"float": 1.5, "inf": float("inf"), "date": datetime.date(2026, 1, 2), "bytes": b"\x00"},  # PyYAML's own path
+    {"a": SHARED, "b": SHARED},  # an anchor and an alias
+    ["top", "level", "list"],
+    "a plain string",
+    None,
+]
+
+
+@pytest.mark.parametrize("data", DUMPED)
+def test_dump_is_pyyamls(data):
+    expected = yaml.dump(data, Dumper=Dumper, default_flow_style=False, sort_keys=False, allow_unicode=True)
+    assert dump_yaml(data) == expected
