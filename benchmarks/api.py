@@ -85,13 +85,13 @@ class RequestsTransport(xmlrpc.client.Transport):
         return unmarshaller.close()
 
 
-def lavacli_proxy(port: int, username: str, token: str) -> tuple[xmlrpc.client.ServerProxy, str]:
+def lavacli_proxy(port: int, username: str, token: str, host: str = "127.0.0.1") -> tuple[xmlrpc.client.ServerProxy, str]:
     try:
         from lavacli import RequestsTransport as LavacliTransport
     except ImportError:
         transport, name = RequestsTransport((username, token)), "requests (lavacli is not installed)"
-        return xmlrpc.client.ServerProxy(f"http://127.0.0.1:{port}/RPC2", allow_none=True, transport=transport), name
-    return xmlrpc.client.ServerProxy(f"http://{username}:{token}@127.0.0.1:{port}/RPC2", allow_none=True,
+        return xmlrpc.client.ServerProxy(f"http://{host}:{port}/RPC2", allow_none=True, transport=transport), name
+    return xmlrpc.client.ServerProxy(f"http://{username}:{token}@{host}:{port}/RPC2", allow_none=True,
                                      transport=LavacliTransport("http")), "lavacli's transport"
 
 
@@ -138,6 +138,16 @@ def start_server(port: int, workdir: Path) -> subprocess.Popen:
     server = subprocess.Popen(command, cwd=REPO, env=dict(os.environ), stdout=log, stderr=subprocess.STDOUT)
     server.description = f"gunicorn {' '.join(packaged)} lava_server.wsgi_lab (as ./lab.sh)"
     return server
+
+
+def stop_server(server: subprocess.Popen) -> None:
+    server.terminate()
+    try:
+        # gthread workers wait for kept-alive connections up to --timeout on a graceful stop
+        server.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
 
 
 def wait_up(proxy: xmlrpc.client.ServerProxy, server: subprocess.Popen) -> None:
@@ -251,8 +261,7 @@ def main() -> None:
             print(f"  scheduler.jobs.logs, {RANGE:,} lines of {LOG_LINES:,}: {ms(timings)} over HTTP "
                   f"(target <= {LOGS_TARGET_MS:g} ms)")
     finally:
-        server.terminate()
-        server.wait(timeout=20)
+        stop_server(server)
 
     ctx = Context(user)
     figure, _ = rate(lambda: call(ctx, "scheduler.jobs.validate", (next_definition(), False)), args.seconds)
