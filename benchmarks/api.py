@@ -29,6 +29,7 @@ import importlib.util
 import itertools
 import os
 import random
+import signal
 import statistics
 import subprocess
 import sys
@@ -135,18 +136,20 @@ def start_server(port: int, workdir: Path) -> subprocess.Popen:
     command = [str(Path(sys.executable).parent / "gunicorn"), *packaged, "--no-control-socket",
                "--bind", f"127.0.0.1:{port}", "--log-level", "warning", "lava_server.wsgi_lab:application"]
     log = open(workdir / "server.log", "wb")  # noqa: SIM115 - kept for the process's life
-    server = subprocess.Popen(command, cwd=REPO, env=dict(os.environ), stdout=log, stderr=subprocess.STDOUT)
+    # a session of its own: stopping it stops its workers too
+    server = subprocess.Popen(command, cwd=REPO, env=dict(os.environ), stdout=log, stderr=subprocess.STDOUT,
+                              start_new_session=True)
     server.description = f"gunicorn {' '.join(packaged)} lava_server.wsgi_lab (as ./lab.sh)"
     return server
 
 
 def stop_server(server: subprocess.Popen) -> None:
-    server.terminate()
+    os.killpg(server.pid, signal.SIGTERM)
     try:
         # gthread workers wait for kept-alive connections up to --timeout on a graceful stop
         server.wait(timeout=10)
     except subprocess.TimeoutExpired:
-        server.kill()
+        os.killpg(server.pid, signal.SIGKILL)
         server.wait()
 
 
