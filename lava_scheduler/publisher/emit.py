@@ -43,12 +43,14 @@ def publish(all_frames: list[messages.Frames]) -> None:
 def emit_jobs(jobs: list[TestJob]) -> None:
     if not settings.EVENT_NOTIFICATION or not jobs:
         return
-    # two queries for the lot: the scheduler emits for hundreds of jobs at once
-    usernames = dict(User.objects.filter(pk__in={j.submitter_id for j in jobs}).values_list("pk", "username"))
-    workers = dict(
-        Device.objects.filter(pk__in={j.actual_device_id for j in jobs if j.actual_device_id})
-        .values_list("hostname", "worker_host_id")
-    )
+    # two queries at most for the lot: the scheduler emits for hundreds of jobs at once; a job just
+    # submitted already holds its submitter
+    usernames = {j.submitter_id: j.submitter.username for j in jobs if TestJob.submitter.is_cached(j)}
+    unknown = {j.submitter_id for j in jobs} - usernames.keys()
+    if unknown:
+        usernames |= dict(User.objects.filter(pk__in=unknown).values_list("pk", "username"))
+    devices = {j.actual_device_id for j in jobs if j.actual_device_id}
+    workers = dict(Device.objects.filter(pk__in=devices).values_list("hostname", "worker_host_id")) if devices else {}
     publish([
         messages.frames(
             "testjob", usernames.get(job.submitter_id, ""),

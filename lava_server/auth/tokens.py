@@ -62,6 +62,7 @@ def user_for_token(secret: str, username: str | None = None):
     if user is not None:
         return user if username is None or user.username == username else None
     sql, attnames = _token_query()
+    verified_in = recent_tokens.generation()
     with connection.cursor() as cursor:
         cursor.execute(sql, [digest])
         row = cursor.fetchone()
@@ -72,7 +73,7 @@ def user_for_token(secret: str, username: str | None = None):
     if not user.is_active or (username is not None and user.username != username):
         return None
     _touch(token_id, last_used_on)
-    recent_tokens.remember(digest, user)
+    recent_tokens.remember(digest, user, verified_in)
     return user
 
 

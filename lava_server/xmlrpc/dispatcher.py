@@ -17,6 +17,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from lava_server.auth import AuthenticationFailed, user_from_authorization
 from lava_server.login_gate import REFUSAL, refuses
+from lava_server.xmlrpc.marshal import method_response
 from lava_server.xmlrpc.registry import METHODS, Context, fault, method
 
 logger = logging.getLogger("lava_server.xmlrpc")
@@ -107,7 +108,7 @@ def rpc_view(request: HttpRequest) -> HttpResponse:
         return _fault_response(fault(400, "malformed XML-RPC request: no methodName"))
     try:
         result = call(Context(user, request), name, params)
-        return _response(xmlrpc.client.dumps((result,), methodresponse=True, allow_none=True))
+        return _response(method_response(result))
     except xmlrpc.client.Fault as exc:
         return _fault_response(exc)
 

@@ -18,6 +18,7 @@ from lava_scheduler.lab.config_access import can_read_job_configuration
 from lava_scheduler.lab.states import TransitionError
 from lava_scheduler.logs.store import LogStore, job_output_dir
 from lava_server.xmlrpc.lookup import parse_label, visible_job
+from lava_server.xmlrpc.marshal import EscapedText, escape_bytes
 from lava_server.xmlrpc.registry import (
     Context,
     as_bool,
@@ -186,7 +187,8 @@ def logs(ctx: Context, job_id: Any, start: Any = 0, end: Any = None) -> list[Any
     if raw.translate(None, XML_SAFE_BYTES) or b"\xef\xbf\xbe" in raw or b"\xef\xbf\xbf" in raw:
         # lavacli takes Binary or str; str is much cheaper to marshal, Binary carries anything
         return [finished, xmlrpc.client.Binary(raw)]
-    return [finished, raw.decode("utf-8", errors="replace")]
+    # escaping bytes touches only ASCII: decoding afterwards replaces bad UTF-8 as decoding before would
+    return [finished, EscapedText(escape_bytes(raw).decode("utf-8", errors="replace"))]
 
 
 @method("scheduler.jobs.logs_count")

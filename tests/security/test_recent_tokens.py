@@ -33,7 +33,7 @@ def test_a_remembered_token_is_forgotten_when_revoked_or_its_user_changes():
 @pytest.mark.django_db
 def test_a_change_made_by_another_process_is_seen_through_the_generation_file():
     digest = hash_secret("x" * 64)
-    recent_tokens.remember(digest, User(username="ghost"))
+    recent_tokens.remember(digest, User(username="ghost"), recent_tokens.generation())
     assert recent_tokens.recall(digest) is not None
     # what forget_all() in another web process leaves behind: only the file changes, not our memory
     path = recent_tokens._generation_file()

@@ -16,6 +16,7 @@ from lava_scheduler.logs.store import LogStore, job_output_dir
 from lava_scheduler.master.jobfiles import archive
 from lava_scheduler.results.models import TestCase, TestSuite
 from lava_server.xmlrpc.dispatcher import call
+from lava_server.xmlrpc.marshal import method_response
 from lava_server.xmlrpc.registry import Context
 from tests.server.test_xmlrpc import Lab, job_text
 
@@ -49,7 +50,7 @@ def wire(lab: Lab, name: str, *params, user="alice"):
     """The result as a client decodes it from the XML-RPC answer."""
     user_obj = {"alice": lab.alice, "admin": lab.admin}[user]
     result = call(Context(user_obj), name, params)
-    body = xmlrpc.client.dumps((result,), methodresponse=True, allow_none=True)
+    body = method_response(result)  # the dispatcher's marshalling (jobs.logs hands it escaped text)
     (decoded,), _ = xmlrpc.client.loads(body, use_builtin_types=False)
     return decoded
 
