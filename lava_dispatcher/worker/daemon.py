@@ -25,7 +25,10 @@ from lava_dispatcher.worker.spawn import SpawnError
 
 LOG = logging.getLogger("lava-worker")
 
-LOG_POLL_SECONDS = 0.05  # how often logs.yaml is looked at while a job runs (exits wake the loop at once)
+LOG_POLL_SECONDS = 0.05  # how often logs.yaml is looked at while a job logs (exits wake the loop at once)
+# a quiet log is looked at less and less often, up to this: 50 workers on one host, each waking 20 times
+# a second for jobs that wait on their boards, used more CPU than the jobs (doc/scaling.md)
+QUIET_LOG_POLL_SECONDS = 0.5
 IDLE_POLL_SECONDS = 1.0
 
 
@@ -52,6 +55,7 @@ class Worker:
         self.exit_on_refused = exit_on_refused
         self.stopping = False
         self._hello_seen = 0
+        self._log_poll = LOG_POLL_SECONDS
         self._wake_read, self._wake_write = socket.socketpair()
         for end in (self._wake_read, self._wake_write):
             end.setblocking(False)
@@ -110,9 +114,13 @@ class Worker:
             self.pump(now)
 
     def _timeout(self, now: float) -> float:
-        if any(not job.finished or job.tail.in_flight is None and job.tail.available()
-               for job in self.store.jobs.values()):
+        jobs = self.store.jobs.values()
+        if any(job.tail.in_flight is None and job.tail.available() for job in jobs):
+            self._log_poll = LOG_POLL_SECONDS  # lines to send: their batch is due within LOG_BATCH_SECONDS
             return LOG_POLL_SECONDS
+        if any(not job.finished for job in jobs):
+            timeout, self._log_poll = self._log_poll, min(2 * self._log_poll, QUIET_LOG_POLL_SECONDS)
+            return max(min(timeout, self.link.wait_time(now)), 0.001)
         timeout = min(IDLE_POLL_SECONDS, self.link.wait_time(now))
         for job in self.store.jobs.values():
             timeout = min(timeout, max(0.0, job.end_due - now))
