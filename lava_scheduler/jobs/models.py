@@ -115,6 +115,8 @@ class TestJob(GuardedStateModel):
             models.Index(
                 fields=["actual_device", "-submit_time"], condition=Q(health_check=True), name="job_health_checks"
             ),
+            # the jobs list of health checks alone (kind=health), newest first: without it, a scan of every job
+            models.Index(fields=["-submit_time"], condition=Q(health_check=True), name="job_health_checks_by_time"),
             models.Index(
                 fields=["actual_device", "-start_time"],
                 condition=Q(state=JobState.FINISHED, health_check=False),
