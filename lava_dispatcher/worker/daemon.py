@@ -118,12 +118,20 @@ class Worker:
         if any(job.tail.in_flight is None and job.tail.available() for job in jobs):
             self._log_poll = LOG_POLL_SECONDS  # lines to send: their batch is due within LOG_BATCH_SECONDS
             return LOG_POLL_SECONDS
-        if any(not job.finished for job in jobs):
-            timeout, self._log_poll = self._log_poll, min(2 * self._log_poll, QUIET_LOG_POLL_SECONDS)
-            return max(min(timeout, self.link.wait_time(now)), 0.001)
         timeout = min(IDLE_POLL_SECONDS, self.link.wait_time(now))
-        for job in self.store.jobs.values():
-            timeout = min(timeout, max(0.0, job.end_due - now))
+        if any(not job.finished for job in jobs):
+            timeout = min(timeout, self._log_poll)
+            self._log_poll = min(2 * self._log_poll, QUIET_LOG_POLL_SECONDS)
+        for job in jobs:
+            if job.tail.in_flight is not None:
+                # the master's logs-ok wakes the loop; without one, pump() sends the batch again a heartbeat
+                # later (waiting on end_due instead spun the loop every millisecond until logs-ok came)
+                due = job.batch_sent_at + self.link.heartbeat
+            elif job.finished:
+                due = job.end_due
+            else:
+                continue
+            timeout = min(timeout, max(0.0, due - now))
         return max(timeout, 0.001)
 
     def _drain_wakeups(self) -> None:
