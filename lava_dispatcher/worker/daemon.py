@@ -122,7 +122,9 @@ class Worker:
         if any(not job.finished for job in jobs):
             timeout = min(timeout, self._log_poll)
             self._log_poll = min(2 * self._log_poll, QUIET_LOG_POLL_SECONDS)
-        for job in jobs:
+        # pump() sends nothing while the link is not ready: waiting on a job's due time then would spin the
+        # loop every millisecond (50 such workers starved the master into a reconnect storm)
+        for job in jobs if self.link.ready else ():
             if job.tail.in_flight is not None:
                 # the master's logs-ok wakes the loop; without one, pump() sends the batch again a heartbeat
                 # later (waiting on end_due instead spun the loop every millisecond until logs-ok came)
