@@ -6,7 +6,8 @@ recent jobs), then renders each page through the Django test client (server
 side: URL routing, middleware, queries, templates) as a logged-in user who is
 not an admin (the visibility rule applies in full) and prints the median and
 worst of repeated renders against the targets:
-- jobs list, a job page, a device page, the device list, the lab overview: <= 100 ms median;
+- jobs list (also filtered), a job page, device, device type and worker pages, the device list, the lab
+  overview, a job's results (by suite, by case, as CSV): <= 100 ms median;
 - the log endpoint: any 1,000-line range of a 1,000,000-line log: < 50 ms.
 Runs on a throwaway PostgreSQL unless LAVA_DATABASE_URL is set (that database is flushed).
 """
@@ -224,10 +225,20 @@ def measure(fixture: dict, log_job: int, rng: random.Random) -> None:
         ("jobs list  /scheduler/jobs", "/scheduler/jobs", client),
         ("jobs list, page 200", "/scheduler/jobs?page=200", client),
         ("jobs list, filtered (incomplete on type-03)", "/scheduler/jobs?health=incomplete&device_type=type-03", client),
+        ("jobs list, health checks only", "/scheduler/jobs?kind=health", client),
+        ("jobs list, running", "/scheduler/jobs?state=running", client),
+        ("jobs list, one submitter", "/scheduler/jobs?submitter=user05", client),
+        ("jobs list, one device", "/scheduler/jobs?device=board-007", client),
         ("jobs list, anonymous", "/scheduler/jobs", anonymous),
         (f"job page  /scheduler/job/{job}", f"/scheduler/job/{job}", client),
         ("device list  /scheduler/devices", "/scheduler/devices", client),
         ("device page  /scheduler/device/board-007", "/scheduler/device/board-007", client),
+        ("device type page  /scheduler/device_type/type-03", "/scheduler/device_type/type-03", client),
+        ("worker page  /scheduler/worker/worker-03", "/scheduler/worker/worker-03", client),
+        (f"results  /results/{job}", f"/results/{job}", client),
+        (f"suite results  /results/{job}/0_smoke", f"/results/{job}/0_smoke", client),
+        ("one test case  .../0_smoke/case-4", f"/results/{job}/0_smoke/case-4", client),
+        ("results as CSV", f"/results/{job}/csv", client),
     ]
     print(f"server-side render times over {RUNS} requests each (Django test client, logged-in non-admin user):")
     results = [report(label, timed(c, url), PAGE_TARGET_MS) for label, url, c in pages]

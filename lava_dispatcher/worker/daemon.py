@@ -25,7 +25,10 @@ from lava_dispatcher.worker.spawn import SpawnError
 
 LOG = logging.getLogger("lava-worker")
 
-LOG_POLL_SECONDS = 0.05  # how often logs.yaml is looked at while a job runs (exits wake the loop at once)
+LOG_POLL_SECONDS = 0.05  # how often logs.yaml is looked at while a job logs (exits wake the loop at once)
+# a quiet log is looked at less and less often, up to this: 50 workers on one host, each waking 20 times
+# a second for jobs that wait on their boards, used more CPU than the jobs (doc/scaling.md)
+QUIET_LOG_POLL_SECONDS = 0.5
 IDLE_POLL_SECONDS = 1.0
 
 
@@ -52,6 +55,7 @@ class Worker:
         self.exit_on_refused = exit_on_refused
         self.stopping = False
         self._hello_seen = 0
+        self._log_poll = LOG_POLL_SECONDS
         self._wake_read, self._wake_write = socket.socketpair()
         for end in (self._wake_read, self._wake_write):
             end.setblocking(False)
@@ -110,12 +114,26 @@ class Worker:
             self.pump(now)
 
     def _timeout(self, now: float) -> float:
-        if any(not job.finished or job.tail.in_flight is None and job.tail.available()
-               for job in self.store.jobs.values()):
+        jobs = self.store.jobs.values()
+        if any(job.tail.in_flight is None and job.tail.available() for job in jobs):
+            self._log_poll = LOG_POLL_SECONDS  # lines to send: their batch is due within LOG_BATCH_SECONDS
             return LOG_POLL_SECONDS
         timeout = min(IDLE_POLL_SECONDS, self.link.wait_time(now))
-        for job in self.store.jobs.values():
-            timeout = min(timeout, max(0.0, job.end_due - now))
+        if any(not job.finished for job in jobs):
+            timeout = min(timeout, self._log_poll)
+            self._log_poll = min(2 * self._log_poll, QUIET_LOG_POLL_SECONDS)
+        # pump() sends nothing while the link is not ready: waiting on a job's due time then would spin the
+        # loop every millisecond (50 such workers starved the master into a reconnect storm)
+        for job in jobs if self.link.ready else ():
+            if job.tail.in_flight is not None:
+                # the master's logs-ok wakes the loop; without one, pump() sends the batch again a heartbeat
+                # later (waiting on end_due instead spun the loop every millisecond until logs-ok came)
+                due = job.batch_sent_at + self.link.heartbeat
+            elif job.finished:
+                due = job.end_due
+            else:
+                continue
+            timeout = min(timeout, max(0.0, due - now))
         return max(timeout, 0.001)
 
     def _drain_wakeups(self) -> None:

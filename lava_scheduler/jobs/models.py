@@ -27,6 +27,11 @@ def new_job_token() -> str:
     return secrets.token_hex(16)
 
 
+def state_once_assigned(target_group: str) -> int:
+    """A queued job given a device: a MultiNode sub-job waits for its group, any other may start."""
+    return JobState.SCHEDULING if target_group else JobState.SCHEDULED
+
+
 class JobFailureTag(models.Model):
     name = models.CharField(max_length=256, unique=True)
     description = models.TextField(blank=True, default="")
@@ -110,6 +115,8 @@ class TestJob(GuardedStateModel):
             models.Index(
                 fields=["actual_device", "-submit_time"], condition=Q(health_check=True), name="job_health_checks"
             ),
+            # the jobs list of health checks alone (kind=health), newest first: without it, a scan of every job
+            models.Index(fields=["-submit_time"], condition=Q(health_check=True), name="job_health_checks_by_time"),
             models.Index(
                 fields=["actual_device", "-start_time"],
                 condition=Q(state=JobState.FINISHED, health_check=False),
@@ -140,13 +147,6 @@ class TestJob(GuardedStateModel):
         device.go_state_reserved(self)
         self.actual_device = device
         self._set_guarded("state", state)
-
-    def assign(self, device: Device) -> None:
-        """Reserve ``device`` for this queued job, in memory only (the scheduler saves in bulk).
-
-        A MultiNode sub-job goes Scheduling (it waits for its group), any other Scheduled.
-        """
-        self._reserve(device, JobState.SCHEDULING if self.is_multinode else JobState.SCHEDULED)
 
     @transaction.atomic
     def go_state_scheduling(self, device: Device) -> None:

@@ -181,21 +181,6 @@ class Device(GuardedStateModel):
             DeviceTransition.objects.bulk_create(pending)
             self._pending_history = []
 
-    @classmethod
-    def save_states(cls, devices: list["Device"]) -> None:
-        """Save the state/health that transition methods set on many devices, with their history."""
-        groups: dict[tuple[int, int], list[str]] = {}
-        for device in devices:
-            groups.setdefault((device.state, device.health), []).append(device.hostname)
-        # one UPDATE per distinct (state, health): Django's bulk_update builds a CASE per row
-        for (state, health), hostnames in groups.items():
-            cls.objects.filter(hostname__in=hostnames).update(state=state, health=health)
-        history = [t for device in devices for t in getattr(device, "_pending_history", [])]
-        DeviceTransition.objects.bulk_create(history)
-        for device in devices:
-            device._pending_history = []
-            device._remember_guarded()
-
     # health
 
     def go_health(self, health: int, reason: str, user=None, job=None, manual: bool = False) -> None:
@@ -212,7 +197,7 @@ class Device(GuardedStateModel):
             raise TransitionError(
                 f"device {self.hostname} is {self.get_state_display()}: only an Idle device can be reserved"
             )
-        self._record("state", DeviceState.RESERVED, f"reserved for job {job.pk}", job=job)
+        self._record("state", DeviceState.RESERVED, reserved_reason(job.pk), job=job)
 
     def go_state_running(self, job) -> None:
         if self.state not in (DeviceState.RESERVED, DeviceState.RUNNING):
@@ -240,6 +225,11 @@ class Device(GuardedStateModel):
                 )
         elif infrastructure_error and self.health in (DeviceHealth.GOOD, DeviceHealth.UNKNOWN):
             self.go_health(DeviceHealth.UNKNOWN, f"job {job.pk} failed with an infrastructure error", job=job)
+
+
+def reserved_reason(job_id: int) -> str:
+    """Why a device went Reserved, in its history (also written in bulk by the scheduler)."""
+    return f"reserved for job {job_id}"
 
 
 class DeviceTransition(models.Model):

@@ -5,7 +5,7 @@ import random
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from lava_common.yaml_loader import dump_yaml, load_yaml
@@ -13,10 +13,10 @@ from lava_scheduler.events import wake_master
 from lava_scheduler.jobs.models import TestJob
 from lava_scheduler.jobs.states import JobState
 from lava_scheduler.lab.models import Device
-from lava_scheduler.lab.states import DeviceHealth, DeviceState
+from lava_scheduler.lab.states import DeviceHealth
 from lava_scheduler.permissions.rules import SubmitRule
-from lava_scheduler.publisher.emit import emit_devices, emit_jobs
 from lava_scheduler.scheduler import device_checks
+from lava_scheduler.scheduler.assign import apply_plans
 from lava_scheduler.scheduler.health_checks import config_error, due_health_checks, make_health_check
 from lava_scheduler.scheduler.lab_view import DeviceInfo, LabView, QueuedJob, queued_jobs
 
@@ -39,33 +39,60 @@ def _fits(job: QueuedJob, device: DeviceInfo) -> bool:
     )
 
 
+def _take(queue: list[QueuedJob], device: DeviceInfo, rule: SubmitRule) -> QueuedJob | None:
+    """The first job of the queue that fits the device and whose submitter may use it, out of the queue."""
+    for index, job in enumerate(queue):
+        if _fits(job, device) and rule.allows(job.submitter, device.hostname, device.device_type):
+            return queue.pop(index)
+    return None
+
+
+def _place(view: LabView, devices: list[DeviceInfo], queue: list[QueuedJob], rule: SubmitRule,
+           plans: list[tuple[int, str]]) -> list[DeviceInfo]:
+    """Give each device (in turn) its job from the queue; returns the devices that found none."""
+    left = []
+    for device in devices:
+        load = view.workers[device.worker]
+        if load.overused:
+            continue
+        job = _take(queue, device, rule) if queue else None
+        if job is None:
+            left.append(device)
+            continue
+        plans.append((job.id, device.hostname))
+        load.busy += 1
+    return left
+
+
 def plan_jobs(view: LabView, available: list[DeviceInfo]) -> list[tuple[int, str]]:
     """(job id, hostname) pairs: each device takes the first queued job of its type that fits
     and whose submitter may submit to it."""
-    queues = queued_jobs({d.device_type for d in available})
-    rule = SubmitRule.load({job.submitter for queue in queues.values() for job in queue})
     by_type: dict[str, list[DeviceInfo]] = {}
     for device in available:
         by_type.setdefault(device.device_type, []).append(device)
-    plans = []
+    if not by_type:
+        return []
+    # the head of each queue first; the types whose head leaves a device without a job read the rest
+    window = 2 * max(len(devices) for devices in by_type.values()) + 8
+    queues = queued_jobs(set(by_type), upto=window)
+    submitters = {job.submitter for queue in queues.values() for job in queue}
+    rule = SubmitRule.load(submitters)
+    plans: list[tuple[int, str]] = []
+    left: dict[str, list[DeviceInfo]] = {}
     for device_type in sorted(by_type):
-        queue = queues.get(device_type)
-        if not queue:
-            continue
         devices = by_type[device_type]
         random.shuffle(devices)  # spread the wear, never always the same board
-        for device in devices:
-            load = view.workers[device.worker]
-            if load.overused:
-                continue
-            for index, job in enumerate(queue):
-                if _fits(job, device) and rule.allows(job.submitter, device.hostname, device.device_type):
-                    plans.append((job.id, device.hostname))
-                    del queue[index]
-                    load.busy += 1
-                    break
-            if not queue:
-                break
+        queue = queues.get(device_type, [])
+        truncated = len(queue) == window
+        unplaced = _place(view, devices, queue, rule, plans)
+        if unplaced and truncated:
+            left[device_type] = unplaced
+    if left:
+        rest = queued_jobs(set(left), after=window)
+        if not submitters.issuperset(job.submitter for queue in rest.values() for job in queue):
+            rule = SubmitRule.load(submitters | {job.submitter for queue in rest.values() for job in queue})
+        for device_type in sorted(left):
+            _place(view, left[device_type], queues.get(device_type, []) + rest.get(device_type, []), rule, plans)
     return plans
 
 
@@ -74,61 +101,6 @@ def _mark_bad(hostname: str, reason: str) -> None:
     if device.health not in (DeviceHealth.BAD, DeviceHealth.MAINTENANCE, DeviceHealth.RETIRED):
         device.go_health(DeviceHealth.BAD, reason)
         device.save()
-
-
-def _save_assignments(jobs: list[TestJob]) -> None:
-    """Write state and device of many jobs in a few statements (Django's bulk_update is slow here)."""
-    table = TestJob._meta.db_table
-    for state in {job.state for job in jobs}:
-        chunk_jobs = [job for job in jobs if job.state == state]
-        for start in range(0, len(chunk_jobs), 500):
-            chunk = chunk_jobs[start : start + 500]
-            cases = " ".join("WHEN %s THEN %s" for _ in chunk)
-            params: list = [value for job in chunk for value in (job.pk, job.actual_device_id)]
-            params += [state, *[job.pk for job in chunk]]
-            placeholders = ", ".join("%s" for _ in chunk)
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    f"UPDATE {table} SET actual_device_id = CASE id {cases} END, state = %s "
-                    f"WHERE id IN ({placeholders})",
-                    params,
-                )
-
-
-@transaction.atomic
-def apply_plans(plans: list[tuple[int, str]]) -> list[int]:
-    """Reserve the planned devices; rows changed by someone else meanwhile are skipped."""
-    if not plans:
-        return []
-    hostnames = sorted({hostname for _, hostname in plans})
-    devices = {
-        d.hostname: d
-        for d in Device.objects.select_for_update().filter(hostname__in=hostnames, state=DeviceState.IDLE).order_by("hostname")
-    }
-    # a job row's definitions are most of its bytes, and nothing here reads them
-    jobs = {
-        j.pk: j
-        for j in TestJob.objects.select_for_update()
-        .filter(pk__in=[job_id for job_id, _ in plans], state=JobState.SUBMITTED, actual_device=None)
-        .defer("definition", "original_definition", "multinode_definition", "metadata").order_by("pk")
-    }
-    changed_jobs, changed_devices = [], []
-    for job_id, hostname in plans:
-        job, device = jobs.get(job_id), devices.pop(hostname, None)
-        if job is None or device is None:
-            continue
-        job.assign(device)
-        changed_jobs.append(job)
-        changed_devices.append(device)
-    _save_assignments(changed_jobs)
-    Device.save_states(changed_devices)
-    emit_jobs(changed_jobs)  # raw UPDATEs above: no post_save to emit them
-    emit_devices(changed_devices, {job.actual_device_id: job.pk for job in changed_jobs})
-    for job in changed_jobs:
-        job._remember_guarded()
-    if changed_jobs:
-        wake_master()
-    return [job.pk for job in changed_jobs]
 
 
 def schedule_health_checks(view: LabView, now: datetime, summary: PassSummary) -> list[DeviceInfo]:

@@ -8,6 +8,9 @@ queued jobs and tags once each, decides in memory, and writes in bulk.
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from django.db.models import F, Window
+from django.db.models.functions import RowNumber
+
 from lava_scheduler.jobs.models import TestJob
 from lava_scheduler.jobs.states import JobState
 from lava_scheduler.lab.models import Device, Worker
@@ -16,7 +19,7 @@ from lava_scheduler.lab.states import DeviceHealth, DeviceState, WorkerHealth, W
 USABLE_HEALTH = (DeviceHealth.GOOD, DeviceHealth.UNKNOWN, DeviceHealth.LOOPING)
 
 
-@dataclass
+@dataclass(slots=True)
 class DeviceInfo:
     hostname: str
     device_type: str
@@ -25,7 +28,7 @@ class DeviceInfo:
     tags: frozenset[int] = frozenset()
 
 
-@dataclass
+@dataclass(slots=True)
 class QueuedJob:
     id: int
     device_type: str
@@ -76,21 +79,34 @@ class LabView:
         return view
 
 
-def queued_jobs(device_types: set[str]) -> dict[str, list[QueuedJob]]:
-    """Submitted jobs per requested device type, in the order they should run."""
-    rows = (
-        TestJob.objects.filter(state=JobState.SUBMITTED, requested_device_type__in=device_types, actual_device=None)
-        .order_by("-priority", "submit_time", "sub_id", "id")
-        .values_list("id", "requested_device_type", "requested_device", "requested_worker", "submitter_id")
-    )
-    jobs = [QueuedJob(*row) for row in rows]
+QUEUE_ORDER = (F("priority").desc(), F("submit_time").asc(), F("sub_id").asc(), F("id").asc())
+
+
+def queued_jobs(device_types: set[str], after: int = 0, upto: int | None = None) -> dict[str, list[QueuedJob]]:
+    """Submitted jobs per requested device type, in the order they should run; with ``upto``, only
+    the places ``after`` + 1 to ``upto`` of each type's queue (a pass rarely looks further than a few
+    jobs per idle device), else all from ``after`` + 1."""
+    fields = ("id", "requested_device_type", "requested_device", "requested_worker", "submitter_id")
+    # the columns are chosen before the window: PostgreSQL then sorts narrow rows, not whole jobs
+    rows = TestJob.objects.filter(
+        state=JobState.SUBMITTED, requested_device_type__in=device_types, actual_device=None
+    ).values_list(*fields)
+    if after or upto is not None:
+        rows = rows.annotate(
+            place=Window(RowNumber(), partition_by=[F("requested_device_type")], order_by=QUEUE_ORDER)
+        ).filter(place__gt=after)
+        if upto is not None:
+            rows = rows.filter(place__lte=upto)
+    rows = rows.order_by(*QUEUE_ORDER)
+    jobs = [QueuedJob(*row[: len(fields)]) for row in rows]
     tags = defaultdict(set)
     if jobs:
-        through = TestJob.tags.through.objects.filter(testjob__state=JobState.SUBMITTED)
+        through = TestJob.tags.through.objects.filter(testjob_id__in=[job.id for job in jobs])
         for job_id, tag in through.values_list("testjob_id", "tag_id"):
             tags[job_id].add(tag)
     queues: dict[str, list[QueuedJob]] = defaultdict(list)
     for job in jobs:
-        job.tags = frozenset(tags.get(job.id, ()))
+        if job.id in tags:
+            job.tags = frozenset(tags[job.id])
         queues[job.device_type].append(job)
     return queues

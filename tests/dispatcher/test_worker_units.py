@@ -13,8 +13,8 @@ import pytest
 from lava_common.keys import KeyFileError, create_key_pair, read_key_pair, read_public_key
 from lava_dispatcher.processes import group_exists
 from lava_dispatcher.worker import procfs
-from lava_dispatcher.worker.daemon import Worker
-from lava_dispatcher.worker.jobs import JobStore
+from lava_dispatcher.worker.daemon import IDLE_POLL_SECONDS, LOG_POLL_SECONDS, QUIET_LOG_POLL_SECONDS, Worker
+from lava_dispatcher.worker.jobs import FINISHED, RUNNING, JobStore, WorkerJob, WorkerJobState
 from lava_dispatcher.worker.logs import LogTail
 from lava_dispatcher.worker.report import build_end, stderr_tail
 from lava_dispatcher.worker.spawn import SpawnError, build_env
@@ -254,3 +254,37 @@ def test_a_log_the_master_could_not_store_is_reported_and_kept(tmp_path, caplog)
     worker = Worker(link=None, store=JobStore(tmp_path, "lava-run", 30.0))
     worker.handle({"type": "logs-ok", "job_id": 7, "count": 5, "error": "the server cannot store this job's log"})
     assert "job 7: the server did not store the log: the server cannot store this job's log" in caplog.text
+
+
+def test_a_quiet_running_job_is_looked_at_less_often_until_its_log_grows(tmp_path):
+    class Link:  # connected; the master's heartbeat is far off
+        ready, heartbeat = True, 10.0
+
+        def wait_time(self, now):
+            return 10.0
+
+    store = JobStore(tmp_path, "lava-run", 30.0)
+    job = WorkerJob(tmp_path / "1", WorkerJobState(job_id=1, status=RUNNING))
+    (tmp_path / "1" / "output").mkdir(parents=True)
+    store.jobs[1] = job
+    worker = Worker(link=Link(), store=store)
+    quiet = [worker._timeout(0.0) for _ in range(6)]
+    assert quiet == [0.05, 0.1, 0.2, 0.4, 0.5, 0.5] and quiet[-1] == QUIET_LOG_POLL_SECONDS
+    write_lines(job.tail.path, 0, 3)
+    assert worker._timeout(0.0) == LOG_POLL_SECONDS  # lines to send: their batch is due soon
+    batch = job.tail.next_batch(flush=True)
+    assert batch is not None and job.tail.acknowledge(batch.stop)
+    assert worker._timeout(0.0) == LOG_POLL_SECONDS  # it logged: looked at often again, then less
+    assert worker._timeout(0.0) == 2 * LOG_POLL_SECONDS
+
+
+def test_a_finished_job_does_not_spin_the_loop_while_the_master_is_away(tmp_path):
+    class Link:  # down: the next connection attempt is 8 s away
+        ready, heartbeat = False, 10.0
+
+        def wait_time(self, now):
+            return 8.0
+
+    store = JobStore(tmp_path, "lava-run", 30.0)
+    store.jobs[1] = WorkerJob(tmp_path / "1", WorkerJobState(job_id=1, status=FINISHED))  # its end is due now
+    assert Worker(link=Link(), store=store)._timeout(100.0) == IDLE_POLL_SECONDS

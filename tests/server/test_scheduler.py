@@ -292,3 +292,37 @@ def test_health_check_due_by_number_of_jobs(lab, user, worker, qemu_type):
         job.go_state_running()
         job.go_state_finished(JobHealth.COMPLETE)
     assert len(schedule().health_checks) == 1  # two jobs since the last check
+
+
+def test_a_job_behind_the_head_of_the_queue_still_gets_its_device(lab, user, worker):
+    # one idle device: the pass reads the first 10 of the queue, none fits, so it reads the rest
+    add_device(lab, "plain", worker)
+    add_device(lab, "usb", worker, health=DeviceHealth.MAINTENANCE, tags=["usb"])
+    blocked = [submit_job(job_yaml(tags=["usb"]), user)[0] for _ in range(12)]
+    (fits,) = submit_job(job_yaml(), user)
+    assert schedule().scheduled == [fits.pk]
+    assert {state(job)[0] for job in blocked} == {"Submitted"}
+
+
+def test_a_pass_reads_and_writes_with_as_many_queries_for_a_bigger_lab(lab, user, worker):
+    from django.test.utils import CaptureQueriesContext
+
+    def one_pass(devices: int, jobs: int) -> tuple[int, int]:
+        TestJob.objects.all().delete()
+        Device.objects.all().delete()
+        for index in range(devices):
+            add_device(lab, f"qemu-{index:02d}", worker, tags=["usb"] if index % 2 else ())
+        for index in range(jobs):
+            submit_job(job_yaml(tags=["usb"] if index % 3 == 0 else []), user)
+        with CaptureQueriesContext(connection) as queries:
+            scheduled = schedule().scheduled
+        return len(scheduled), len(queries)
+
+    small, large = one_pass(2, 3), one_pass(12, 40)
+    assert (small[0], large[0]) == (2, 12)
+    assert small[1] == large[1] <= 25  # no query per job or per device
+    reserved = Device.objects.filter(state=DeviceState.RESERVED)
+    assert reserved.count() == 12
+    assert {t.reason for d in reserved for t in d.transitions.filter(field="state")} == {
+        f"reserved for job {job_id}" for job_id in TestJob.objects.exclude(actual_device=None).values_list("pk", flat=True)
+    }

@@ -1,0 +1,149 @@
+"""Reserving the planned devices for their jobs, hundreds at a time, in one transaction.
+
+A pass may place a thousand jobs. Loading each job and device as a model,
+calling its transition methods and saving it cost most of such a pass
+(model instances, one history object per device), so this module locks and
+reads plain rows, applies the same rules as ``TestJob.assign`` and
+``Device.go_state_reserved`` (``state_once_assigned``, ``reserved_reason``)
+and writes each table with one statement.
+
+The rows are locked (``SELECT ... FOR UPDATE``, in key order so that two
+schedulers never deadlock) and re-read: a device that is no longer Idle or a
+job that is no longer queued, because another scheduler or an admin got there
+first, is skipped, so two schedulers never double-book.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import connection, transaction
+from django.utils import timezone
+
+from lava_scheduler.events import wake_master
+from lava_scheduler.jobs.models import TestJob, state_once_assigned
+from lava_scheduler.jobs.states import JobHealth, JobState
+from lava_scheduler.lab.models import Device, DeviceTransition, reserved_reason
+from lava_scheduler.lab.states import DeviceState
+from lava_scheduler.publisher.emit import publish
+from lava_scheduler.publisher.messages import device_data, frames, job_data
+
+JOB_FIELDS = ("id", "sub_id", "target_group", "description", "submitter_id", "requested_device_type_id",
+              "health_check", "priority", "submit_time")
+DEVICE_FIELDS = ("hostname", "device_type_id", "health", "worker_host_id")
+
+
+@dataclass(slots=True)
+class AssignedJob:
+    """What the job and device events need of a job just placed (the fields of ``TestJob`` they read)."""
+
+    id: int
+    sub_id: str
+    target_group: str
+    description: str
+    submitter_id: int
+    requested_device_type_id: str | None
+    health_check: bool
+    priority: int
+    submit_time: datetime
+    state: int = JobState.SUBMITTED
+    health: int = JobHealth.UNKNOWN
+    actual_device_id: str | None = None
+    start_time: None = None
+    end_time: None = None
+
+    @property
+    def display_id(self) -> str:
+        return self.sub_id or str(self.id)
+
+
+@dataclass(slots=True)
+class ReservedDevice:
+    hostname: str
+    device_type_id: str
+    health: int
+    worker_host_id: str | None
+    state: int = DeviceState.RESERVED
+
+
+@transaction.atomic
+def apply_plans(plans: list[tuple[int, str]]) -> list[int]:
+    """Reserve the planned (job id, hostname) pairs; rows changed by someone else meanwhile are skipped."""
+    if not plans:
+        return []
+    devices = {
+        row[0]: ReservedDevice(*row)
+        for row in Device.objects.select_for_update()
+        .filter(hostname__in=sorted({hostname for _, hostname in plans}), state=DeviceState.IDLE)
+        .order_by("hostname").values_list(*DEVICE_FIELDS)
+    }
+    jobs = {
+        row[0]: AssignedJob(*row)
+        for row in TestJob.objects.select_for_update()
+        .filter(pk__in=[job_id for job_id, _ in plans], state=JobState.SUBMITTED, actual_device=None)
+        .order_by("pk").values_list(*JOB_FIELDS)
+    }
+    placed: list[tuple[AssignedJob, ReservedDevice]] = []
+    for job_id, hostname in plans:
+        job, device = jobs.get(job_id), devices.pop(hostname, None)
+        if job is None or device is None:
+            continue
+        job.actual_device_id, job.state = hostname, state_once_assigned(job.target_group)
+        placed.append((job, device))
+    if not placed:
+        return []
+    _write(placed, timezone.now())
+    _emit(placed)
+    wake_master()
+    return [job.id for job, _ in placed]
+
+
+def _write(placed: list[tuple[AssignedJob, ReservedDevice]], now: datetime) -> None:
+    Device.objects.filter(hostname__in=[device.hostname for _, device in placed]).update(state=DeviceState.RESERVED)
+    jobs_table, history_table = TestJob._meta.db_table, DeviceTransition._meta.db_table
+    created = connection.ops.adapt_datetimefield_value(now)  # SQLite keeps text
+    hostnames = [device.hostname for _, device in placed]
+    reasons = [reserved_reason(job.id) for job, _ in placed]
+    job_ids = [job.id for job, _ in placed]
+    history_columns = "device_id, created, field, old_value, new_value, reason, job_id"
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # one statement each whatever the number of rows: arrays, not thousands of placeholders
+            cursor.execute(
+                f"UPDATE {jobs_table} AS job SET actual_device_id = placed.device, state = placed.state "
+                "FROM unnest(%s::bigint[], %s::varchar[], %s::integer[]) AS placed(id, device, state) "
+                "WHERE job.id = placed.id",
+                [job_ids, hostnames, [job.state for job, _ in placed]],
+            )
+            cursor.execute(
+                f"INSERT INTO {history_table} ({history_columns}) "
+                "SELECT device, %s, 'state', %s, %s, reason, job "
+                "FROM unnest(%s::varchar[], %s::text[], %s::bigint[]) AS placed(device, reason, job)",
+                [created, DeviceState.IDLE, DeviceState.RESERVED, hostnames, reasons, job_ids],
+            )
+        else:  # SQLite runs in process: one statement per row costs no round trip
+            cursor.executemany(
+                f"UPDATE {jobs_table} SET actual_device_id = %s, state = %s WHERE id = %s",
+                [(job.actual_device_id, job.state, job.id) for job, _ in placed],
+            )
+            cursor.executemany(
+                f"INSERT INTO {history_table} ({history_columns}) VALUES (%s, %s, 'state', %s, %s, %s, %s)",
+                [(hostname, created, DeviceState.IDLE, DeviceState.RESERVED, reason, job_id)
+                 for hostname, reason, job_id in zip(hostnames, reasons, job_ids, strict=True)],
+            )
+
+
+def _emit(placed: list[tuple[AssignedJob, ReservedDevice]]) -> None:
+    """The job and device events of a plain save (the rows were written without models: no post_save)."""
+    if not settings.EVENT_NOTIFICATION:
+        return
+    usernames = dict(
+        get_user_model().objects.filter(pk__in={job.submitter_id for job, _ in placed}).values_list("pk", "username")
+    )
+    messages = []
+    for job, device in placed:
+        username = usernames.get(job.submitter_id, "")
+        messages.append(frames("testjob", username, job_data(job, username, device.worker_host_id)))
+        messages.append(frames("device", "", device_data(device, str(job.id))))
+    publish(messages)
