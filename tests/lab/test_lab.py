@@ -249,7 +249,15 @@ def test_the_multinode_sample_group_completes_with_each_roles_results(lab, clien
     for sub, role, device in ((f"{first}.0", "server", "qemu-x86-64-01"), (f"{first}.1", "client", "qemu-arm64-01")):
         row = re.search(rf'<tr id="member-{re.escape(sub)}">(.*?)</tr>', html, re.S).group(1)
         assert all(f"{word}<" in row for word in (sub, role, device, "Finished", "Complete")), row
-    assert "greeting=hello port=5201" in html and f"{first}:port=5201" in html and "rate=42" in html, html[-3000:]
+    sent = re.findall(r"<td>(lava-send|lava-wait-all|lava-wait)\b.*?</td>\s*<td>(\w+)</td>\s*<td><code>(.*?)</code></td>"
+                      r"\s*<td><code>(.*?)</code></td>", html, re.S)
+    # what a member received is keyed by the sender's job number: the server's is the group's first
+    words = {(call, message): (set(out.split()), set(re.sub(rf"\b(?!{first}:)\d+:", "CLIENT:", received).split()))
+             for call, message, out, received in sent}
+    assert words == {("lava-send", "ready"): ({"greeting=hello", "port=5201"}, set()),
+                     ("lava-wait", "ready"): (set(), {f"{first}:greeting=hello", f"{first}:port=5201"}),
+                     ("lava-send", "done"): ({"rate=42"}, set()),
+                     ("lava-wait-all", "done"): (set(), {"CLIENT:rate=42"})}, words
 
 
 def test_the_ipxe_board_chains_its_script_through_ser2net_and_the_pdu(lab, client, tmp_path):
