@@ -38,8 +38,8 @@ def runnable(sample: dict, boards: list[catalog.LabBoard]) -> bool:
     asking for nfs-root waits for a board that has it), a board of its own for each member of a
     MultiNode group."""
     roles = (sample.get("protocols") or {}).get("lava-multinode", {}).get("roles")
-    wanted = [(role["device_type"], set(role.get("tags") or ())) for role in roles.values()
-              for _ in range(role.get("count", 1))] if roles else [(sample.get("device_type"), set(sample.get("tags") or ()))]
+    members = [role for role in roles.values() for _ in range(role.get("count", 1))] if roles else [sample]
+    wanted = [(member.get("device_type"), set(member.get("tags") or ())) for member in members]
     free = list(boards)
     # the most demanding members first, so that a member asking for nothing special takes what is left
     for device_type, tags in sorted(wanted, key=lambda want: -len(want[1])):

@@ -243,6 +243,8 @@ def test_the_multinode_sample_group_completes_with_each_roles_results(lab, clien
     for role_cases in (server, group_client):
         assert {r["result"] for r in role_cases.values()} == {"pass"}, role_cases
     assert ("lava", "multinode-wait-all-done") in server and ("lava", "multinode-wait-ready") in group_client
+    for sub in sub_ids:  # lavacli jobs logs <id>.<n>
+        assert log_has(client, sub, r"^MultiNode: lava-sync finished"), sub
     # the group's page, from the lab's web server: both members, their state, the messages exchanged
     with urllib.request.urlopen(f"{lab.url}/scheduler/job/{first}.1/multinode", timeout=60) as page:
         html = page.read().decode()
