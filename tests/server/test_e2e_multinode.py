@@ -196,6 +196,8 @@ def test_a_member_whose_lava_run_is_killed_ends_the_group_within_its_timeout(tmp
         assert client.get_health_display() == "Incomplete", states
         assert client.error_type == "MultinodeTimeout", states
         assert "lava-wait ready: no answer within 45 s (waiting for message 'ready' from" in client.error_msg
+        # within its MultiNode timeout of the kill (plus the time to end lava-run and report)
+        assert (client.end_time - server.end_time).total_seconds() < 45 + 30, states
         # a lava-run that died without a result is a Bug, an infrastructure error by the reference's rules:
         # the killed member's device goes to Unknown and its health check brings it back Good
         assert Device.objects.get(pk=client.actual_device_id).get_health_display() == "Good"
