@@ -229,10 +229,11 @@ def test_the_multinode_sample_group_completes_with_each_roles_results(lab, clien
     sub_ids = client.submit_group(job_file(tmp_path, "multinode-qemu.yaml", images().root))
     first = sub_ids[0].split(".")[0]
     assert sub_ids == [f"{first}.0", f"{first}.1"], sub_ids
-    jobs = {sub: wait_for(lambda s=sub: finished(client, s), 420, f"job {sub} finished", lab) for sub in sub_ids}
+    jobs = {sub: wait_for(lambda s=sub: finished(client, s), 720, f"job {sub} finished", lab) for sub in sub_ids}
     # the server role was split first (roles in submission order), each on the board its tags name
+    ends = {sub: [r["msg"] for r in client.log(sub) if r.get("lvl") in ("results", "error")][-3:] for sub in sub_ids}
     assert {sub: (job["health"], job["device"]) for sub, job in jobs.items()} == {
-        f"{first}.0": ("Complete", "qemu-x86-64-01"), f"{first}.1": ("Complete", "qemu-arm64-01")}, lab.output()
+        f"{first}.0": ("Complete", "qemu-x86-64-01"), f"{first}.1": ("Complete", "qemu-arm64-01")}, (ends, lab.output())
     cases = {sub: {(r["suite"], r["name"]): r for r in client.results(sub)} for sub in sub_ids}
     server, group_client = cases[f"{first}.0"], cases[f"{first}.1"]
     assert server[("0_multinode-server", "client-rate")]["result"] == "pass", server
