@@ -39,8 +39,9 @@ XML_UNSAFE_BYTES = bytes([*range(0, 9), 11, 12, *range(13, 32)])
 XML_SAFE_BYTES = bytes(b for b in range(256) if b not in XML_UNSAFE_BYTES)
 
 
-def _ids(jobs: list[TestJob]) -> int | list[int]:
-    return jobs[0].pk if len(jobs) == 1 else [job.pk for job in jobs]
+def _ids(jobs: list[TestJob]) -> int | list[str]:
+    """A job's id; a MultiNode group's sub-job ids ("12.0", "12.1"), as the reference returns them."""
+    return jobs[0].pk if not jobs[0].sub_id else [job.sub_id for job in jobs]
 
 
 def _submission_fault(exc: Exception) -> xmlrpc.client.Fault:
@@ -49,8 +50,8 @@ def _submission_fault(exc: Exception) -> xmlrpc.client.Fault:
 
 
 @method("scheduler.jobs.submit")
-def submit(ctx: Context, definition: Any) -> int | list[int]:
-    """Submit a job definition (YAML); returns the job id, or a list of ids for MultiNode."""
+def submit(ctx: Context, definition: Any) -> int | list[str]:
+    """Submit a job definition (YAML); returns the job id, or the sub-job ids of a MultiNode group."""
     user = require_user(ctx)
     try:
         return _ids(submit_job(as_text(definition, "definition"), user))
@@ -59,7 +60,7 @@ def submit(ctx: Context, definition: Any) -> int | list[int]:
 
 
 @method("scheduler.submit_job")
-def submit_job_legacy(ctx: Context, definition: Any) -> int | list[int]:
+def submit_job_legacy(ctx: Context, definition: Any) -> int | list[str]:
     """Old name of scheduler.jobs.submit."""
     return submit(ctx, definition)
 
@@ -83,8 +84,8 @@ def validate(ctx: Context, definition: Any, strict: Any = False) -> dict[str, st
 
 
 @method("scheduler.jobs.resubmit")
-def resubmit(ctx: Context, job_id: Any) -> int | list[int]:
-    """Submit a job's definition again; returns the new id (or ids for MultiNode)."""
+def resubmit(ctx: Context, job_id: Any) -> int | list[str]:
+    """Submit a job's definition again; returns the new id (or the new sub-job ids for MultiNode)."""
     user = require_user(ctx)
     job = visible_job(ctx, job_id)
     if not can_change(job, user):

@@ -38,7 +38,7 @@ JOB_OUTPUT_MAX_BYTES = 16 << 20
 
 
 @method("scheduler.resubmit_job")
-def resubmit_job(ctx: Context, job_id: Any) -> int | list[int]:
+def resubmit_job(ctx: Context, job_id: Any) -> int | list[str]:
     """Old name of scheduler.jobs.resubmit."""
     return scheduler_jobs.resubmit(ctx, job_id)
 

@@ -33,6 +33,23 @@ def with_images(text: str, images: Path) -> str:
     return text.replace(SHIPPED_IMAGES, str(images))
 
 
+def runnable(sample: dict, boards: list[catalog.LabBoard]) -> bool:
+    """Whether the chosen boards can run the sample job: one board per device (tags included: a job
+    asking for nfs-root waits for a board that has it), a board of its own for each member of a
+    MultiNode group."""
+    roles = (sample.get("protocols") or {}).get("lava-multinode", {}).get("roles")
+    members = [role for role in roles.values() for _ in range(role.get("count", 1))] if roles else [sample]
+    wanted = [(member.get("device_type"), set(member.get("tags") or ())) for member in members]
+    free = list(boards)
+    # the most demanding members first, so that a member asking for nothing special takes what is left
+    for device_type, tags in sorted(wanted, key=lambda want: -len(want[1])):
+        board = next((b for b in free if b.device_type == device_type and tags <= set(b.tags)), None)
+        if board is None:
+            return False
+        free.remove(board)
+    return True
+
+
 def quiet(*args: str) -> str:
     from django.core.management import call_command
 
@@ -149,14 +166,11 @@ def main() -> int:
         done = {entry["file"] for entry in submitted}
         for source in sorted(SAMPLE_JOBS.glob("*.yaml")):
             text = source.read_text()
-            sample = yaml.safe_load(text)
-            # a job asking for tags (nfs-root...) waits for a board that has them: submit it only with one
-            runnable = any(b.device_type == sample.get("device_type") and set(sample.get("tags") or ()) <= set(b.tags)
-                           for b in chosen)
-            if source.name in done or not runnable:
+            if source.name in done or not runnable(yaml.safe_load(text), chosen):
                 continue
-            (job,) = submit_job(with_images(text, args.images), admin)
-            summary["jobs"].append({"id": job.pk, "file": source.name})
+            jobs = submit_job(with_images(text, args.images), admin)
+            # a MultiNode sample is one job per role's board: "12.0, 12.1"
+            summary["jobs"].append({"id": ", ".join(job.display_id for job in jobs), "file": source.name})
         marker.write_text(json.dumps(submitted + summary["jobs"]) + "\n")
     print(json.dumps(summary))
     return 0

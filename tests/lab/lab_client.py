@@ -51,7 +51,17 @@ class LabClient:
             return int(self._cli("jobs", "submit", str(path)).split()[0])
         return int(self._manage("jobs", "submit", "--submitter", self.username, str(path)).split()[0])
 
-    def job(self, job_id: int) -> dict:
+    def submit_group(self, path: Path) -> list[str]:
+        """A MultiNode submission: its sub-job ids ("12.0", "12.1"...), as lavacli prints them."""
+        assert self.lavacli, "MultiNode sub-jobs are driven through lavacli"
+        return self._cli("jobs", "submit", str(path)).split()
+
+    def results(self, job_id: int | str) -> list[dict]:
+        """The job's test cases as the server stores them (``lavacli results``)."""
+        assert self.lavacli, "results are read through lavacli"
+        return yaml.safe_load(self._cli("results", str(job_id), "--yaml")) or []
+
+    def job(self, job_id: int | str) -> dict:
         """state, health, device (names as the web UI shows them)."""
         if self.lavacli:
             data = yaml.safe_load(self._cli("jobs", "show", str(job_id), "--yaml"))
@@ -74,7 +84,7 @@ class LabClient:
                 return row["health"]
         raise AssertionError(f"device {hostname} is not listed")
 
-    def log(self, job_id: int) -> list[dict]:
+    def log(self, job_id: int | str) -> list[dict]:
         if self.lavacli:
             return yaml.safe_load(self._cli("jobs", "logs", str(job_id), "--raw", "--no-follow")) or []
         matches = list((self.state / "media" / "job-output").glob(f"*/*/*/{job_id}/output.yaml"))

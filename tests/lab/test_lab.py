@@ -17,6 +17,7 @@ import stat
 import subprocess
 import threading
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -219,6 +220,47 @@ def test_health_checks_pass_and_a_job_completes_on_each_device(lab, client, tmp_
     assert log_has(client, uboot, r"Bytes transferred = \d+")
     assert log_has(client, uboot, r"lava login: ")
     assert log_has(client, uboot, r"pduclient .*--command reboot")
+
+
+def test_the_multinode_sample_group_completes_with_each_roles_results(lab, client, tmp_path):
+    """share/lab/jobs/multinode-qemu.yaml: a server and a client board exchanging key=value messages."""
+    for device in DEVICES[:2]:
+        wait_for(lambda d=device: client.device_health(d) == "Good", 300, f"{device} Good", lab)
+    sub_ids = client.submit_group(job_file(tmp_path, "multinode-qemu.yaml", images().root))
+    first = sub_ids[0].split(".")[0]
+    assert sub_ids == [f"{first}.0", f"{first}.1"], sub_ids
+    jobs = {sub: wait_for(lambda s=sub: finished(client, s), 720, f"job {sub} finished", lab) for sub in sub_ids}
+    # the server role was split first (roles in submission order), each on the board its tags name
+    ends = {sub: [r["msg"] for r in client.log(sub) if r.get("lvl") in ("results", "error")][-3:] for sub in sub_ids}
+    assert {sub: (job["health"], job["device"]) for sub, job in jobs.items()} == {
+        f"{first}.0": ("Complete", "qemu-x86-64-01"), f"{first}.1": ("Complete", "qemu-arm64-01")}, (ends, lab.output())
+    cases = {sub: {(r["suite"], r["name"]): r for r in client.results(sub)} for sub in sub_ids}
+    server, group_client = cases[f"{first}.0"], cases[f"{first}.1"]
+    assert server[("0_multinode-server", "client-rate")]["result"] == "pass", server
+    assert float(server[("0_multinode-server", "client-count")]["measurement"]) == 1
+    assert group_client[("0_multinode-client", "server-greeting")]["result"] == "pass", group_client
+    port = group_client[("0_multinode-client", "server-port")]
+    assert (float(port["measurement"]), port["unit"]) == (5201, "port"), port
+    for role_cases in (server, group_client):
+        assert {r["result"] for r in role_cases.values()} == {"pass"}, role_cases
+    assert ("lava", "multinode-wait-all-done") in server and ("lava", "multinode-wait-ready") in group_client
+    for sub in sub_ids:  # lavacli jobs logs <id>.<n>
+        assert log_has(client, sub, r"^MultiNode: lava-sync finished"), sub
+    # the group's page, from the lab's web server: both members, their state, the messages exchanged
+    with urllib.request.urlopen(f"{lab.url}/scheduler/job/{first}.1/multinode", timeout=60) as page:
+        html = page.read().decode()
+    for sub, role, device in ((f"{first}.0", "server", "qemu-x86-64-01"), (f"{first}.1", "client", "qemu-arm64-01")):
+        row = re.search(rf'<tr id="member-{re.escape(sub)}">(.*?)</tr>', html, re.S).group(1)
+        assert all(f"{word}<" in row for word in (sub, role, device, "Finished", "Complete")), row
+    sent = re.findall(r"<td>(lava-send|lava-wait-all|lava-wait)\b.*?</td>\s*<td>(\w+)</td>\s*<td><code>(.*?)</code></td>"
+                      r"\s*<td><code>(.*?)</code></td>", html, re.S)
+    # what a member received is keyed by the sender's job number: the server's is the group's first
+    words = {(call, message): (set(out.split()), set(re.sub(rf"\b(?!{first}:)\d+:", "CLIENT:", received).split()))
+             for call, message, out, received in sent}
+    assert words == {("lava-send", "ready"): ({"greeting=hello", "port=5201"}, set()),
+                     ("lava-wait", "ready"): (set(), {f"{first}:greeting=hello", f"{first}:port=5201"}),
+                     ("lava-send", "done"): ({"rate=42"}, set()),
+                     ("lava-wait-all", "done"): (set(), {"CLIENT:rate=42"})}, words
 
 
 def test_the_ipxe_board_chains_its_script_through_ser2net_and_the_pdu(lab, client, tmp_path):

@@ -11,10 +11,13 @@ import yaml
 from django.contrib.auth.models import User
 from django.test import Client
 
+from lava_scheduler.jobs.models import TestJob
+from lava_scheduler.jobs.states import JobHealth, JobState
 from lava_scheduler.jobs.submission import submit_job
 from lava_scheduler.lab.models import Device, DeviceType, Worker
 from lava_scheduler.lab.states import DeviceHealth
 from lava_scheduler.results.models import TestCase
+from lava_scheduler.scheduler.health_checks import health_user
 from lava_server.accounts.models import AuthToken
 from tests.server.live_lab import LAVACLI, Cli, LiveLab, start_web, wait_for
 from tests.server.test_e2e_jobs import finished
@@ -59,7 +62,9 @@ def multinode_definition(server=SERVER, client=CLIENT, essential=False, clients=
     return job
 
 
-def start_group_lab(tmp_path, settings) -> LiveLab:
+def start_group_lab(tmp_path, settings, health_check: dict | None = None) -> LiveLab:
+    """A lab of three QEMU boards; with ``health_check``, the qemu type's health-check job (each board
+    counts as checked at setup: only a board sent to a check by a job's outcome runs it)."""
     require_qemu("arm64")
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     lab = LiveLab(tmp_path)
@@ -72,6 +77,12 @@ def start_group_lab(tmp_path, settings) -> LiveLab:
         device.go_health(DeviceHealth.GOOD, "test setup")
         device.save()
         lab.write_dictionary(hostname, "{% extends 'qemu.jinja2' %}\n{% set memory = 256 %}\n")
+        if health_check:
+            TestJob.objects.create(submitter=health_user(), description="checked at setup", definition="{}",
+                                   requested_device_type_id="qemu", actual_device=device, health_check=True,
+                                   state=JobState.FINISHED, health=JobHealth.COMPLETE)
+    if health_check:
+        (Path(settings.HEALTH_CHECKS_PATH) / "qemu.yaml").write_text(yaml.safe_dump(health_check))
     lab.start_coordinator()
     lab.start_master()
     lab.start_scheduler()
@@ -162,7 +173,9 @@ def test_a_failing_essential_server_cancels_both_clients(tmp_path, settings):
 
 
 def test_a_member_whose_lava_run_is_killed_ends_the_group_within_its_timeout(tmp_path, settings):
-    lab = start_group_lab(tmp_path, settings)
+    health_check = qemu_job(images().arm64)
+    health_check["job_name"] = "qemu health check"
+    lab = start_group_lab(tmp_path, settings, health_check)
     definition = multinode_definition(server=["lava-sync started", "sleep 600"],
                                       client=["lava-sync started", "lava-wait ready"], timeout={"seconds": 45})
 
@@ -172,21 +185,29 @@ def test_a_member_whose_lava_run_is_killed_ends_the_group_within_its_timeout(tmp
         pid = wait_for(lambda: lava_run_pid(server.pk), 60, "the server's lava-run", lab, interval=0.5)
         os.kill(pid, signal.SIGKILL)
 
-    done = run_group(lab, definition, "victor", while_running=kill_the_servers_lava_run)
-    (server,) = [job for job in done if role_of(job) == "server"]
-    (client,) = [job for job in done if role_of(job) == "client"]
-    states = {role_of(job): (job.get_health_display(), job.error_type, job.error_msg, job.failure_comment)
-              for job in done}
-    assert server.get_health_display() == "Incomplete", states
-    assert "lava-run ended without a result (killed by SIGKILL" in server.error_msg, states
-    assert client.get_health_display() == "Incomplete", states
-    assert client.error_type == "MultinodeTimeout", states
-    assert "lava-wait ready: no answer within 45 s (waiting for message 'ready' from" in client.error_msg
-    # every device is free again; the client's is Good, the killed member's waits for a health check
-    # (Unknown: a lava-run that died without a result is a Bug, an infrastructure error by the reference's rules)
-    devices = {d.hostname: (d.get_state_display(), d.get_health_display()) for d in Device.objects.filter(pk__in=DEVICES)}
-    assert devices[client.actual_device_id] == ("Idle", "Good"), devices
-    assert devices[server.actual_device_id] == ("Idle", "Unknown"), devices
+    try:
+        done = run_group(lab, definition, "victor", while_running=kill_the_servers_lava_run, stop=False)
+        (server,) = [job for job in done if role_of(job) == "server"]
+        (client,) = [job for job in done if role_of(job) == "client"]
+        states = {role_of(job): (job.get_health_display(), job.error_type, job.error_msg, job.failure_comment)
+                  for job in done}
+        assert server.get_health_display() == "Incomplete", states
+        assert "lava-run ended without a result (killed by SIGKILL" in server.error_msg, states
+        assert client.get_health_display() == "Incomplete", states
+        assert client.error_type == "MultinodeTimeout", states
+        assert "lava-wait ready: no answer within 45 s (waiting for message 'ready' from" in client.error_msg
+        # within its MultiNode timeout of the kill (plus the time to end lava-run and report)
+        assert (client.end_time - server.end_time).total_seconds() < 45 + 30, states
+        # a lava-run that died without a result is a Bug, an infrastructure error by the reference's rules:
+        # the killed member's device goes to Unknown and its health check brings it back Good
+        assert Device.objects.get(pk=client.actual_device_id).get_health_display() == "Good"
+        wait_for(devices_idle_and_good, 300, "every device Idle and Good", lab, interval=1)
+    finally:
+        lab.stop_all()
+    (check,) = TestJob.objects.filter(health_check=True, actual_device=server.actual_device_id, start_time__isnull=False)
+    assert check.get_health_display() == "Complete" and check.submit_time > server.end_time
+    reasons = [t.reason for t in Device.objects.get(pk=server.actual_device_id).transitions.filter(field="health")]
+    assert any(f"job {server.pk} failed with an infrastructure error" in r for r in reasons), reasons
     assert subprocess.run(["pgrep", "-f", f"qemu-system.*{tmp_path}"], capture_output=True).returncode != 0
 
 

@@ -176,3 +176,20 @@ def test_tags_and_aliases_are_json_safe(lab):
                          ("scheduler.aliases.list", ()), ("scheduler.aliases.show", ("kvm",))):
         json.dumps(wire(lab, name, *params))
     assert wire(lab, "scheduler.aliases.show", "kvm") == {"name": "kvm", "device_type": "qemu"}
+
+
+def test_a_multinode_submission_answers_its_sub_job_ids(lab):
+    """The reference answers a group with its sub ids ("12.0", "12.1"), which lavacli prints and
+    ``jobs show``/``logs``/``results`` take back."""
+    group = yaml.safe_dump({
+        "job_name": "group", "visibility": "public", "timeouts": {"job": {"minutes": 5}},
+        "protocols": {"lava-multinode": {"timeout": {"minutes": 1}, "roles": {
+            "server": {"device_type": "qemu", "count": 1}, "client": {"device_type": "qemu", "count": 1}}}},
+        "actions": [{"boot": {"role": ["server", "client"], "method": "minimal", "prompts": ["# "]}}],
+    })
+    ids = wire(lab, "scheduler.jobs.submit", group)
+    first = ids[0].split(".")[0]
+    assert ids == [f"{first}.0", f"{first}.1"]
+    assert wire(lab, "scheduler.jobs.show", ids[1])["id"] == ids[1]
+    again = wire(lab, "scheduler.jobs.resubmit", ids[1])
+    assert isinstance(again, list) and len(again) == 2 and again[0].endswith(".0") and again[0] != ids[0]
