@@ -40,6 +40,28 @@ BARE_DICTIONARY = """{{% extends '{device_type}.jinja2' %}}
 {{% set hard_reset_command = 'pduclient --daemon pdu --hostname pdu --port 1 --command reboot' %}}
 """
 _EXTENDS = re.compile(r"{%\s*extends\s+['\"]([^'\"]+)\.jinja2['\"]")
+_CONSOLE_SET = re.compile(r"{%-?\s*set\s+(connection_command|connection_list)\b")
+_POWER_SET = re.compile(r"{%-?\s*set\s+(power_on_command|hard_reset_command)\b")
+# boards reached another way than a serial line and a PDU: a program on the worker, adb, ssh
+_NO_SERIAL_TYPES = {"qemu", "docker", "lxc", "fvp", "avh", "ssh"}
+_NO_SERIAL_SET = re.compile(r"{%-?\s*set\s+(adb_serial_number|ssh_host)\b")
+
+
+def with_admin_lines(device_type: str, dictionary: str) -> str:
+    """A corpus dictionary with the console and power an admin gives a board on a serial line.
+
+    The reference's sample dictionaries often leave them out (its tests add them). Only those
+    are added: a second console the job names (``connection: uart1``) or any other setting
+    is not, so when the job needs it, the dictionary is what fails.
+    """
+    if device_type in _NO_SERIAL_TYPES or _NO_SERIAL_SET.search(dictionary):
+        return dictionary
+    lines = BARE_DICTIONARY.format(device_type="").splitlines()[1:]
+    if not _CONSOLE_SET.search(dictionary):
+        dictionary += "\n" + "\n".join(line for line in lines if "connection_command" in line)
+    if not _POWER_SET.search(dictionary):
+        dictionary += "\n" + "\n".join(line for line in lines if "connection_command" not in line)
+    return dictionary + "\n"
 
 
 def dictionaries_by_type(corpus: Path) -> dict[str, str]:
@@ -70,7 +92,8 @@ def check(label: str, definition: dict, dictionaries: dict[str, str], work: Path
     device_type = str(definition.get("device_type", ""))
     if not device_type:
         return label, "a role without a device type (a connection to another role's board)"
-    dictionary = dictionaries.get(device_type, BARE_DICTIONARY.format(device_type=device_type))
+    dictionary = dictionaries.get(device_type)
+    dictionary = with_admin_lines(device_type, dictionary) if dictionary else BARE_DICTIONARY.format(device_type=device_type)
     folder = Path(tempfile.mkdtemp(dir=work))
     try:
         device = render_device_yaml("corpus-device", dictionary, definition.get("context"))
