@@ -40,8 +40,10 @@ HOST_KEYS = frozenset({
 })
 # character devices that stay inside QEMU; file:, pipe:, unix:, mon: (the monitor) and others are refused
 SAFE_CHARDEVS = frozenset({"none", "null", "stdio", "pty", "vc"})
-# tap is left to the device dictionary: it runs the host's qemu-ifup script and changes the host's network
+# a tap the job describes runs the host's qemu-ifup script and changes the host's network: a job only
+# says `netdevice: tap`, and the device dictionary's tap_bridge/tap_interface give the admin's network
 SAFE_NETDEVS = frozenset({"user", "nic", "none"})
+TAP_KEYWORD = "tap"
 SAFE_OBJECTS = frozenset({"rng-builtin", "rng-random", "memory-backend-ram", "iothread", "throttle-group"})
 RANDOM_DEVICES = frozenset({"/dev/urandom", "/dev/random"})
 # -device drivers that hand host hardware or host sockets to the guest
@@ -198,14 +200,22 @@ def split_job_text(text: str, where: str) -> tuple[list[str], list[str]]:
         return [], [f"{where}: cannot split '{text}' into arguments: {exc}"]
 
 
-def check_context(context: Any) -> list[str]:
-    """Errors of the QEMU variables of a job's ``context`` (each error names ``context.<key>``)."""
+def check_context(context: Any, tap_network: str = "") -> list[str]:
+    """Errors of the QEMU variables of a job's ``context`` (each error names ``context.<key>``).
+
+    ``tap_network`` is the device's tap network (its dictionary's ``tap_bridge`` or ``tap_interface``,
+    which the template put in place of ``netdevice: tap``); without one, ``tap`` is refused.
+    """
     if not isinstance(context, Mapping):
         return []
     errors = []
     for key, value in context.items():
         where = f"context.{key}"
-        if key in CONTEXT_OPTIONS:
+        if key == "netdevice" and str(value) == TAP_KEYWORD:
+            if not tap_network:
+                errors.append(f"{where}: 'tap': this device has no tap network on its worker (its dictionary "
+                              "sets neither tap_bridge nor tap_interface); use user, nic or none")
+        elif key in CONTEXT_OPTIONS:
             text = str(value)
             check = JOB_OPTIONS[CONTEXT_OPTIONS[key]]
             if error := _word(text) or (check(text, False) if check else None):

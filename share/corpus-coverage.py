@@ -44,6 +44,9 @@ _CONSOLE_SET = re.compile(r"{%-?\s*set\s+(connection_command|connection_list)\b"
 _POWER_SET = re.compile(r"{%-?\s*set\s+(power_on_command|hard_reset_command)\b")
 # boards reached another way than a serial line and a PDU: a program on the worker, adb, ssh
 _NO_SERIAL_TYPES = {"qemu", "docker", "lxc", "fvp", "avh", "ssh"}
+_TAP_SET = re.compile(r"{%-?\s*set\s+(tap_bridge|tap_interface)\b")
+# a worker with a bridge for QEMU's bridge helper (/etc/qemu/bridge.conf allows it)
+QEMU_TAP_LINE = "{% set tap_bridge = 'lavabr0' %}"
 _NO_SERIAL_SET = re.compile(r"{%-?\s*set\s+(adb_serial_number|ssh_host)\b")
 
 
@@ -51,11 +54,13 @@ def with_admin_lines(device_type: str, dictionary: str) -> str:
     """A corpus dictionary with the console and power an admin gives a board on a serial line.
 
     The reference's sample dictionaries often leave them out (its tests add them). Only those
-    are added: a second console the job names (``connection: uart1``) or any other setting
-    is not, so when the job needs it, the dictionary is what fails.
+    are added, and a QEMU worker's tap bridge: a second console the job names (``connection:
+    uart1``) or any other setting is not, so when the job needs it, the dictionary is what fails.
     """
+    if device_type == "qemu" and not _TAP_SET.search(dictionary):
+        dictionary += "\n" + QEMU_TAP_LINE  # for the jobs that ask for netdevice: tap
     if device_type in _NO_SERIAL_TYPES or _NO_SERIAL_SET.search(dictionary):
-        return dictionary
+        return dictionary + "\n"
     lines = BARE_DICTIONARY.format(device_type="").splitlines()[1:]
     if not _CONSOLE_SET.search(dictionary):
         dictionary += "\n" + "\n".join(line for line in lines if "connection_command" in line)
