@@ -39,6 +39,9 @@ BARE_DICTIONARY = """{{% extends '{device_type}.jinja2' %}}
 {{% set power_off_command = 'pduclient --daemon pdu --hostname pdu --port 1 --command off' %}}
 {{% set hard_reset_command = 'pduclient --daemon pdu --hostname pdu --port 1 --command reboot' %}}
 """
+# what the reference's labs declare as device-type aliases (scheduler.aliases): the corpus's bbb-*
+# dictionaries are beaglebone-black boards, and a submission for 'bbb' runs on one of them
+ALIASES = {"bbb": "beaglebone-black"}
 _EXTENDS = re.compile(r"{%\s*extends\s+['\"]([^'\"]+)\.jinja2['\"]")
 _CONSOLE_SET = re.compile(r"{%-?\s*set\s+(connection_command|connection_list)\b")
 _POWER_SET = re.compile(r"{%-?\s*set\s+(power_on_command|hard_reset_command)\b")
@@ -95,6 +98,7 @@ def definitions(path: Path) -> list[tuple[str, dict]]:
 
 def check(label: str, definition: dict, dictionaries: dict[str, str], work: Path) -> tuple[str, str | None]:
     device_type = str(definition.get("device_type", ""))
+    device_type = ALIASES.get(device_type, device_type)
     if not device_type:
         return label, "a role without a device type (a connection to another role's board)"
     dictionary = dictionaries.get(device_type)
