@@ -90,6 +90,9 @@ def _named(value: str, placeholders: bool) -> str | None:
 def _chardev(value: str, placeholders: bool) -> str | None:
     if value in SAFE_CHARDEVS:
         return None
+    if value.startswith("mon:"):
+        return ("'mon:' puts the QEMU monitor on the console, where the job's text could make QEMU run "
+                "commands or write files on the worker (use stdio)")
     return f"must be one of {', '.join(sorted(SAFE_CHARDEVS))} (others open host files, sockets or the monitor)"
 
 
@@ -161,6 +164,19 @@ CONTEXT_OPTIONS: dict[str, str] = {
 }
 # context variables written into the middle of an option (``-net nic,model=X``, ``-drive ...,id=X``)
 CONTEXT_NAMES = ("model", "guestfs_driveid", "guestfs_interface")
+# the reference's jobs may write the option's name too (``vga: '-vga none'``, ``model: model=stellaris``):
+# qemu.jinja2 drops it, and the rest is checked as the value, one argv word
+CONTEXT_PREFIXES = {"vga": "-vga ", "serial": "-serial ", "model": "model="}
+
+
+def context_value(key: str, value: Any) -> str:
+    """A context variable's value as qemu.jinja2 writes it into the option (the same prefix dropped)."""
+    text = str(value)
+    prefix = CONTEXT_PREFIXES.get(key)
+    if prefix and text.startswith(prefix):
+        text = text[len(prefix):]
+        return text if key == "model" else text.strip()
+    return text
 
 
 def check_job_args(args: list[str], where: str, placeholders: bool = False) -> list[str]:
@@ -216,11 +232,11 @@ def check_context(context: Any, tap_network: str = "") -> list[str]:
                 errors.append(f"{where}: 'tap': this device has no tap network on its worker (its dictionary "
                               "sets neither tap_bridge nor tap_interface); use user, nic or none")
         elif key in CONTEXT_OPTIONS:
-            text = str(value)
+            text = context_value(key, value)
             check = JOB_OPTIONS[CONTEXT_OPTIONS[key]]
             if error := _word(text) or (check(text, False) if check else None):
                 errors.append(f"{where}: '{text}' {error}" if error.startswith("must") else f"{where}: '{text}': {error}")
-        elif key in CONTEXT_NAMES and not _NAME.match(str(value)):
+        elif key in CONTEXT_NAMES and not _NAME.match(context_value(key, value)):
             errors.append(f"{where}: '{value}' must be a name (letters, digits and _ . + -)")
         elif key == "extra_options":
             errors.extend(check_job_args(_extra_options_args(value, where, errors), where))

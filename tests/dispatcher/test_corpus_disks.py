@@ -34,7 +34,7 @@ LEFT_OUT = {
     "docs/fastboot-nfs.yaml": "its other deploys are to: fastboot and nfs (the fastboot and NFS work)",
     "server/bbb-qemu-multinode.yaml": "its beaglebone role's tftp deploy is not offered by that dictionary",
     "dispatcher/kvm-command.yaml": "its user command is not in the device dictionary (device configuration)",
-    "dispatcher/zephyr-qemu-test-task.yaml": "QEMU options the job may not give (-serial, model=)",
+    "dispatcher/zephyr-qemu-test-task.yaml": "serial: '-serial mon:stdio' puts the QEMU monitor on the console (refused)",
     "docs/qemu-cubieboard.yaml": "placeholder URLs (__FQDN__/...) without a scheme",
     "docs/qemu-ppc-bamboo.yaml": "placeholder URLs (__FQDN__/...) without a scheme",
     "docs/qemu-vexpress-a9.yaml": "placeholder URLs (__FQDN__/...) without a scheme",
