@@ -5,6 +5,7 @@ The parser tries a block against its section's list, in this order.
 
 from __future__ import annotations
 
+from lava_dispatcher.actions.boot.barebox import BareboxBoot
 from lava_dispatcher.actions.boot.docker import DockerBoot
 from lava_dispatcher.actions.boot.fastboot import FastbootBoot
 from lava_dispatcher.actions.boot.generic_bootloader import GenericBootloaderBoot
@@ -70,6 +71,7 @@ BOOT_METHODS: list[type[Method]] = [
     SchrootBoot,
     NewConnectionBoot,
     RecoveryBoot,
+    BareboxBoot,
 ]
 TEST_METHODS: list[type[Method]] = [
     ShellTest,
