@@ -6,6 +6,7 @@ The parser tries a block against its section's list, in this order.
 from __future__ import annotations
 
 from lava_dispatcher.actions.boot.barebox import BareboxBoot
+from lava_dispatcher.actions.boot.depthcharge import DepthchargeBoot
 from lava_dispatcher.actions.boot.docker import DockerBoot
 from lava_dispatcher.actions.boot.fastboot import FastbootBoot
 from lava_dispatcher.actions.boot.generic_bootloader import GenericBootloaderBoot
@@ -72,6 +73,7 @@ BOOT_METHODS: list[type[Method]] = [
     NewConnectionBoot,
     RecoveryBoot,
     BareboxBoot,
+    DepthchargeBoot,
 ]
 TEST_METHODS: list[type[Method]] = [
     ShellTest,

@@ -5,8 +5,8 @@
 The script (a JSON map) says what the board prints: ``banner`` (the bootloader's autoboot
 message), then, with ``interrupt: true``, reads the interrupt (raw bytes, up to a newline or
 0.5 s of quiet); then ``prompt`` after each line typed, until a line matches ``boot_command``:
-it prints ``boot_output`` (kernel start, login prompt), takes ``login`` and answers with
-``shell_prompt`` from then on. Every line received is appended to ``log`` (``interrupt: <hex>``
+it prints ``boot_output`` (kernel start, login prompt), takes ``login`` (when the script has
+one) and answers with ``shell_prompt`` from then on. Every line received is appended to ``log`` (``interrupt: <hex>``
 first), for the test to check what was typed.
 """
 
@@ -68,7 +68,7 @@ def main() -> None:
             log.flush()
             if state == "bootloader" and re.search(script["boot_command"], line):
                 say("\r\n" + script["boot_output"])
-                state = "login"
+                state = "login" if script.get("login") else "shell"
             elif state == "bootloader":
                 say("\r\n" + script["prompt"])
             elif state == "login" and line == script.get("login"):
