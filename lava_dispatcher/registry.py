@@ -34,6 +34,7 @@ from lava_dispatcher.actions.deploy.recovery import RecoveryDeploy
 from lava_dispatcher.actions.deploy.ssh import SshDeploy
 from lava_dispatcher.actions.deploy.tftp import TftpDeploy
 from lava_dispatcher.actions.deploy.tmpfs import TmpfsDeploy
+from lava_dispatcher.actions.deploy.vemsd import VemsdDeploy
 from lava_dispatcher.actions.test.docker import DockerTest
 from lava_dispatcher.actions.test.interactive import InteractiveTest
 from lava_dispatcher.actions.test.monitor import MonitorTest
@@ -53,6 +54,7 @@ DEPLOY_METHODS: list[type[Method]] = [
     NfsDeploy,
     NbdDeploy,
     RecoveryDeploy,
+    VemsdDeploy,
 ]
 BOOT_METHODS: list[type[Method]] = [
     QemuBoot,
