@@ -23,6 +23,7 @@ from lava_dispatcher.actions.boot.ssh import SshBoot
 from lava_dispatcher.actions.boot.uboot import UBootBoot
 from lava_dispatcher.actions.boot.uefi_menu import UefiMenuBoot
 from lava_dispatcher.actions.boot.uefi_shell import UefiShellBoot
+from lava_dispatcher.actions.boot.uuu import UuuBoot
 from lava_dispatcher.actions.command import DeviceCommand
 from lava_dispatcher.actions.deploy.docker import DockerDeploy
 from lava_dispatcher.actions.deploy.downloads import DownloadDeploy, DownloadsDeploy, OverlayDeploy
@@ -34,6 +35,7 @@ from lava_dispatcher.actions.deploy.recovery import RecoveryDeploy
 from lava_dispatcher.actions.deploy.ssh import SshDeploy
 from lava_dispatcher.actions.deploy.tftp import TftpDeploy
 from lava_dispatcher.actions.deploy.tmpfs import TmpfsDeploy
+from lava_dispatcher.actions.deploy.uuu import UuuDeploy
 from lava_dispatcher.actions.deploy.vemsd import VemsdDeploy
 from lava_dispatcher.actions.test.docker import DockerTest
 from lava_dispatcher.actions.test.interactive import InteractiveTest
@@ -55,6 +57,7 @@ DEPLOY_METHODS: list[type[Method]] = [
     NbdDeploy,
     RecoveryDeploy,
     VemsdDeploy,
+    UuuDeploy,
 ]
 BOOT_METHODS: list[type[Method]] = [
     QemuBoot,
@@ -76,6 +79,7 @@ BOOT_METHODS: list[type[Method]] = [
     RecoveryBoot,
     BareboxBoot,
     DepthchargeBoot,
+    UuuBoot,
 ]
 TEST_METHODS: list[type[Method]] = [
     ShellTest,
