@@ -6,9 +6,10 @@
 For every job the reference calls valid (``jobs/verdicts.json``), MultiNode
 submissions split into their sub-jobs as the server does, a device of the
 job's type is rendered from our templates (a corpus dictionary of that type
-when there is one, else the type's template with a console and power commands) and
-``lava-run --validate`` runs on it as a separate process, as a worker would
-run it. Prints one line per job that fails with its first error, then the
+when there is one, else the type's template) with what an admin adds to a board
+the sample dictionaries leave bare: a console and power commands, a QEMU
+worker's tap bridge, the reference labs' ``bbb`` alias. ``lava-run --validate``
+runs on it as a separate process, as a worker would run it. Prints one line per job that fails with its first error, then the
 counts by reason.
 """
 
