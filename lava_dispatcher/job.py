@@ -69,8 +69,12 @@ class Job:
     def _worker_access_errors(self) -> list[str]:
         """What the job would start or read on the worker: QEMU's arguments, local files."""
         errors = []
-        if any(method.startswith("qemu") for method in self.ctx.device.boot_methods()):
-            errors += check_context(self.ctx.job.get("context"))
+        qemu_params = [(spec or {}).get("parameters") or {}
+                       for name, spec in self.ctx.device.boot_methods().items() if name.startswith("qemu")]
+        if qemu_params:
+            # the admin's tap network, which the template put where the job says `netdevice: tap`
+            tap_network = next((str(params["tap_network"]) for params in qemu_params if params.get("tap_network")), "")
+            errors += check_context(self.ctx.job.get("context"), tap_network)
         errors += job_local_file_errors(self.ctx.job, self.ctx.local_files)
         return errors
 

@@ -82,6 +82,20 @@ class JobPlan:
             raise JobError(f"{block.where}: not a test-shell block (no 'definitions')")
         return positions.index(block.position)
 
+    def shell_prompts(self, block: PlanBlock) -> list[str]:
+        """The shell prompts a test block finds on its console: the ``prompts`` of the last boot
+        before it, in the namespace whose console it uses, that gave some ([] when none did).
+
+        A boot without ``prompts`` waits for no shell (the reference's rule): a test shell after it
+        looks for the prompts an earlier boot of that console declared, besides the device's default.
+        """
+        console = str(block.parameters.get("connection-namespace") or block.namespace)
+        for boot in reversed(self.section("boot")):
+            if boot.position < block.position and boot.namespace == console and boot.parameters.get("prompts"):
+                prompts = boot.parameters["prompts"]
+                return [prompts] if isinstance(prompts, str) else [str(prompt) for prompt in prompts]
+        return []
+
     @property
     def deploy_os(self) -> str:
         """The ``os:`` of the first deploy that names one ('' when none does)."""

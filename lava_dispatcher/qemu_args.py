@@ -40,8 +40,10 @@ HOST_KEYS = frozenset({
 })
 # character devices that stay inside QEMU; file:, pipe:, unix:, mon: (the monitor) and others are refused
 SAFE_CHARDEVS = frozenset({"none", "null", "stdio", "pty", "vc"})
-# tap is left to the device dictionary: it runs the host's qemu-ifup script and changes the host's network
+# a tap the job describes runs the host's qemu-ifup script and changes the host's network: a job only
+# says `netdevice: tap`, and the device dictionary's tap_bridge/tap_interface give the admin's network
 SAFE_NETDEVS = frozenset({"user", "nic", "none"})
+TAP_KEYWORD = "tap"
 SAFE_OBJECTS = frozenset({"rng-builtin", "rng-random", "memory-backend-ram", "iothread", "throttle-group"})
 RANDOM_DEVICES = frozenset({"/dev/urandom", "/dev/random"})
 # -device drivers that hand host hardware or host sockets to the guest
@@ -88,6 +90,9 @@ def _named(value: str, placeholders: bool) -> str | None:
 def _chardev(value: str, placeholders: bool) -> str | None:
     if value in SAFE_CHARDEVS:
         return None
+    if value.startswith("mon:"):
+        return ("'mon:' puts the QEMU monitor on the console, where the job's text could make QEMU run "
+                "commands or write files on the worker (use stdio)")
     return f"must be one of {', '.join(sorted(SAFE_CHARDEVS))} (others open host files, sockets or the monitor)"
 
 
@@ -159,6 +164,19 @@ CONTEXT_OPTIONS: dict[str, str] = {
 }
 # context variables written into the middle of an option (``-net nic,model=X``, ``-drive ...,id=X``)
 CONTEXT_NAMES = ("model", "guestfs_driveid", "guestfs_interface")
+# the reference's jobs may write the option's name too (``vga: '-vga none'``, ``model: model=stellaris``):
+# qemu.jinja2 drops it, and the rest is checked as the value, one argv word
+CONTEXT_PREFIXES = {"vga": "-vga ", "serial": "-serial ", "model": "model="}
+
+
+def context_value(key: str, value: Any) -> str:
+    """A context variable's value as qemu.jinja2 writes it into the option (the same prefix dropped)."""
+    text = str(value)
+    prefix = CONTEXT_PREFIXES.get(key)
+    if prefix and text.startswith(prefix):
+        text = text[len(prefix):]
+        return text if key == "model" else text.strip()
+    return text
 
 
 def check_job_args(args: list[str], where: str, placeholders: bool = False) -> list[str]:
@@ -198,19 +216,27 @@ def split_job_text(text: str, where: str) -> tuple[list[str], list[str]]:
         return [], [f"{where}: cannot split '{text}' into arguments: {exc}"]
 
 
-def check_context(context: Any) -> list[str]:
-    """Errors of the QEMU variables of a job's ``context`` (each error names ``context.<key>``)."""
+def check_context(context: Any, tap_network: str = "") -> list[str]:
+    """Errors of the QEMU variables of a job's ``context`` (each error names ``context.<key>``).
+
+    ``tap_network`` is the device's tap network (its dictionary's ``tap_bridge`` or ``tap_interface``,
+    which the template put in place of ``netdevice: tap``); without one, ``tap`` is refused.
+    """
     if not isinstance(context, Mapping):
         return []
     errors = []
     for key, value in context.items():
         where = f"context.{key}"
-        if key in CONTEXT_OPTIONS:
-            text = str(value)
+        if key == "netdevice" and str(value) == TAP_KEYWORD:
+            if not tap_network:
+                errors.append(f"{where}: 'tap': this device has no tap network on its worker (its dictionary "
+                              "sets neither tap_bridge nor tap_interface); use user, nic or none")
+        elif key in CONTEXT_OPTIONS:
+            text = context_value(key, value)
             check = JOB_OPTIONS[CONTEXT_OPTIONS[key]]
             if error := _word(text) or (check(text, False) if check else None):
                 errors.append(f"{where}: '{text}' {error}" if error.startswith("must") else f"{where}: '{text}': {error}")
-        elif key in CONTEXT_NAMES and not _NAME.match(str(value)):
+        elif key in CONTEXT_NAMES and not _NAME.match(context_value(key, value)):
             errors.append(f"{where}: '{value}' must be a name (letters, digits and _ . + -)")
         elif key == "extra_options":
             errors.extend(check_job_args(_extra_options_args(value, where, errors), where))

@@ -31,6 +31,8 @@ DEPLOY_METHODS: dict[str, str] = {  # by the block's `to:`
     "nfs": "deploy.nfs:NfsDeploy",
     "nbd": "deploy.nbd:NbdDeploy",
     "recovery": "deploy.recovery:RecoveryDeploy",
+    "vemsd": "deploy.vemsd:VemsdDeploy",
+    "uuu": "deploy.uuu:UuuDeploy",
 }
 BOOT_METHODS: dict[str, str] = {  # by the block's `method:`
     "qemu": "boot.qemu:QemuBoot",
@@ -50,6 +52,9 @@ BOOT_METHODS: dict[str, str] = {  # by the block's `method:`
     "schroot": "boot.schroot:SchrootBoot",
     "new_connection": "boot.new_connection:NewConnectionBoot",
     "recovery": "boot.recovery:RecoveryBoot",
+    "barebox": "boot.barebox:BareboxBoot",
+    "depthcharge": "boot.depthcharge:DepthchargeBoot",
+    "uuu": "boot.uuu:UuuBoot",
 }
 TEST_METHODS: dict[str, str] = {  # by a key the block has
     "definitions": "test.shell:ShellTest",

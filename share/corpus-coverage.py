@@ -6,9 +6,10 @@
 For every job the reference calls valid (``jobs/verdicts.json``), MultiNode
 submissions split into their sub-jobs as the server does, a device of the
 job's type is rendered from our templates (a corpus dictionary of that type
-when there is one, else the type's template with a console and power commands) and
-``lava-run --validate`` runs on it as a separate process, as a worker would
-run it. Prints one line per job that fails with its first error, then the
+when there is one, else the type's template) with what an admin adds to a board
+the sample dictionaries leave bare: a console and power commands, a QEMU
+worker's tap bridge, the reference labs' ``bbb`` alias. ``lava-run --validate``
+runs on it as a separate process, as a worker would run it. Prints one line per job that fails with its first error, then the
 counts by reason.
 """
 
@@ -39,7 +40,39 @@ BARE_DICTIONARY = """{{% extends '{device_type}.jinja2' %}}
 {{% set power_off_command = 'pduclient --daemon pdu --hostname pdu --port 1 --command off' %}}
 {{% set hard_reset_command = 'pduclient --daemon pdu --hostname pdu --port 1 --command reboot' %}}
 """
+# what the reference's labs declare as device-type aliases (scheduler.aliases): the corpus's bbb-*
+# dictionaries are beaglebone-black boards, and a submission for 'bbb' runs on one of them
+ALIASES = {"bbb": "beaglebone-black"}
+# samples written for the reference's unit tests, which run them on another device than the job's type
+UNIT_TEST_DEVICES = {"depthcharge.yaml": "rk3288-veyron-jaq", "depthcharge_commands_override.yaml": "rk3288-veyron-jaq"}
 _EXTENDS = re.compile(r"{%\s*extends\s+['\"]([^'\"]+)\.jinja2['\"]")
+_CONSOLE_SET = re.compile(r"{%-?\s*set\s+(connection_command|connection_list)\b")
+_POWER_SET = re.compile(r"{%-?\s*set\s+(power_on_command|hard_reset_command)\b")
+# boards reached another way than a serial line and a PDU: a program on the worker, adb, ssh
+_NO_SERIAL_TYPES = {"qemu", "docker", "lxc", "fvp", "avh", "ssh"}
+_TAP_SET = re.compile(r"{%-?\s*set\s+(tap_bridge|tap_interface)\b")
+# a worker with a bridge for QEMU's bridge helper (/etc/qemu/bridge.conf allows it)
+QEMU_TAP_LINE = "{% set tap_bridge = 'lavabr0' %}"
+_NO_SERIAL_SET = re.compile(r"{%-?\s*set\s+(adb_serial_number|ssh_host)\b")
+
+
+def with_admin_lines(device_type: str, dictionary: str) -> str:
+    """A corpus dictionary with the console and power an admin gives a board on a serial line.
+
+    The reference's sample dictionaries often leave them out (its tests add them). Only those
+    are added, and a QEMU worker's tap bridge: a second console the job names (``connection:
+    uart1``) or any other setting is not, so when the job needs it, the dictionary is what fails.
+    """
+    if device_type == "qemu" and not _TAP_SET.search(dictionary):
+        dictionary += "\n" + QEMU_TAP_LINE  # for the jobs that ask for netdevice: tap
+    if device_type in _NO_SERIAL_TYPES or _NO_SERIAL_SET.search(dictionary):
+        return dictionary + "\n"
+    lines = BARE_DICTIONARY.format(device_type="").splitlines()[1:]
+    if not _CONSOLE_SET.search(dictionary):
+        dictionary += "\n" + "\n".join(line for line in lines if "connection_command" in line)
+    if not _POWER_SET.search(dictionary):
+        dictionary += "\n" + "\n".join(line for line in lines if "connection_command" not in line)
+    return dictionary + "\n"
 
 
 def dictionaries_by_type(corpus: Path) -> dict[str, str]:
@@ -68,9 +101,11 @@ def definitions(path: Path) -> list[tuple[str, dict]]:
 
 def check(label: str, definition: dict, dictionaries: dict[str, str], work: Path) -> tuple[str, str | None]:
     device_type = str(definition.get("device_type", ""))
+    device_type = UNIT_TEST_DEVICES.get(label, ALIASES.get(device_type, device_type))
     if not device_type:
         return label, "a role without a device type (a connection to another role's board)"
-    dictionary = dictionaries.get(device_type, BARE_DICTIONARY.format(device_type=device_type))
+    dictionary = dictionaries.get(device_type)
+    dictionary = with_admin_lines(device_type, dictionary) if dictionary else BARE_DICTIONARY.format(device_type=device_type)
     folder = Path(tempfile.mkdtemp(dir=work))
     try:
         device = render_device_yaml("corpus-device", dictionary, definition.get("context"))

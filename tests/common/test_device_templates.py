@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from lava_dispatcher.qemu_args import admin_argv
 from lava_scheduler.device_config import (
     DeviceConfigError,
     device_type_of_dictionary,
@@ -117,6 +118,15 @@ def test_qemu_network_options() -> None:
     assert "-net none" in qemu_params(render(text, {"no_network": True}))["options"]
     assert "-net nic,model=e1000,macaddr=52:54:00:12:34:59 -net tap" in qemu_params(
         render(text, {"netdevice": "tap", "model": "e1000"}))["options"]
+
+
+def test_qemu_reference_context_forms_become_separate_words() -> None:
+    # zephyr-qemu-test-task.yaml writes the option's name in the value
+    context = {"arch": "arm", "model": "model=stellaris", "vga": "-vga none", "serial": "-serial stdio"}
+    argv = admin_argv(qemu_params(render("{% extends 'qemu.jinja2' %}", context))["options"])
+    assert ["-vga", "none"] == argv[argv.index("-vga"):argv.index("-vga") + 2]
+    assert ["-serial", "stdio"] == argv[argv.index("-serial"):argv.index("-serial") + 2]
+    assert "nic,model=stellaris,macaddr=52:54:00:12:34:58" in argv
 
 
 def test_qemu_extra_options_and_guest_interface() -> None:

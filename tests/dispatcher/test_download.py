@@ -103,3 +103,6 @@ def test_url_block_validation():
     assert check_url_block({"url": "scp://x/y"}, "kernel") == ["kernel.url: unsupported scheme 'scp' (use file, http, https, downloads)"]
     assert check_url_block({"url": "file:///x", "compression": "rar"}, "k")[0].startswith("k.compression")
     assert check_url_block({}, "k") == ["k.url is required"]
+    # the reference's documentation samples: __FQDN__ is filled in before they are published
+    assert check_url_block({"url": "__FQDN__/vmlinux"}, "kernel") == [
+        "kernel.url: '__FQDN__/vmlinux' has no scheme (use file, http, https, downloads)"]

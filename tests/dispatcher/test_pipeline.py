@@ -107,13 +107,40 @@ def test_repeat_with_failure_retry_repeats_the_retried_block():
 
 def test_validate_collects_errors():
     data = job()
-    del data["actions"][1]["boot"]["prompts"]
+    data["actions"][1]["boot"]["prompts"] = ["root@(debian"]
     data["actions"][0]["deploy"]["images"]["kernel"]["url"] = "ftp://x/y"
     pipeline, _ = build_pipeline(data, device(), "1")
     pipeline.validate()
     errors = [e for a in pipeline.actions for e in a.all_errors()]
     assert any("unsupported scheme 'ftp'" in e for e in errors)
-    assert any("'prompts' is required" in e for e in errors)
+    assert any("is not a valid regular expression" in e for e in errors)
+
+
+def _names(action) -> list[str]:
+    return [action.name, *(name for child in (action.pipeline.actions if action.pipeline else [])
+                           for name in _names(child))]
+
+
+def test_a_boot_without_prompts_waits_for_no_shell():
+    # the reference's rule: no prompts, no login (kvm-notest-noprompts, qemu-monitor)
+    data = job()
+    del data["actions"][1]["boot"]["prompts"]
+    pipeline, _ = build_pipeline(data, device(), "1")
+    pipeline.validate()
+    assert not [e for a in pipeline.actions for e in a.all_errors()]
+    names = _names(pipeline.actions[1])
+    assert "auto-login-action" not in names and "expect-shell-connection" not in names
+
+
+def test_a_test_shell_after_a_boot_without_prompts_knows_the_earlier_ones():
+    # kvm-multi: the second boot of the same board gives no prompts
+    data = job()
+    prompts = data["actions"][1]["boot"]["prompts"]
+    second_boot = {key: value for key, value in data["actions"][1]["boot"].items() if key != "prompts"}
+    data["actions"] += [{"boot": second_boot}, data["actions"][2]]
+    pipeline, _ = build_pipeline(data, device(), "1")
+    shells = [a for top in pipeline.actions for a in top.pipeline.actions if a.name == "lava-test-shell"]
+    assert [shell.prompts for shell in shells] == [list(prompts), list(prompts)]
 
 
 def test_retry_runs_until_success():

@@ -141,12 +141,25 @@ LEGITIMATE_CONTEXTS = [
     {"extra_options": ["-device virtio-rng-pci", "-object rng-random,filename=/dev/urandom,id=rng0",
                        "-append 'console=ttyS0 $(not run: one argument)'", "-no-reboot"]},
     {"boot_console": "ttyAMA0,115200", "boot_root": "/dev/ram0", "lava_test_results_dir": "/lava-%s"},
+    # the reference's forms (zephyr-qemu-test-task.yaml): the option's name, then the value
+    {"model": "model=stellaris", "vga": "-vga none", "serial": "-serial stdio"},
 ]
 
 
 @pytest.mark.parametrize("context", LEGITIMATE_CONTEXTS)
 def test_legitimate_qemu_contexts_pass(context):
     assert check_context(context) == []
+
+
+@pytest.mark.parametrize(("context", "reason"), [
+    ({"vga": "-vga none -drive file=/etc/shadow"}, "must be one word"),
+    ({"serial": "-serial file:/tmp/x"}, "must be one of"),
+    ({"serial": "-serial mon:stdio"}, "'mon:' puts the QEMU monitor on the console"),
+    ({"model": "model=e1000,romfile=/etc/shadow"}, "must be a name"),
+])
+def test_the_reference_forms_still_carry_one_checked_value(context, reason):
+    errors = check_context(context)
+    assert len(errors) == 1 and reason in errors[0], errors
 
 
 @pytest.mark.parametrize("image_arg", [

@@ -92,6 +92,8 @@ DHCP_ATTEMPTS = 3  # a DHCP exchange on a busy lab network can fail once; anythi
 # bootloaders whose echo of a typed line is the line itself (wrapped at the screen's width), and that
 # erase the line on Ctrl-U: a command is only entered once its echo is whole
 ECHO_CHECKED = {"ipxe"}
+# bootloaders whose prompt names the board and the directory (barebox@BBB:/ ): their prompt is a regex
+REGEX_PROMPTS = {"barebox"}
 TYPING_ATTEMPTS = 3
 
 
@@ -118,6 +120,7 @@ class BootloaderSettings:
             block.get("bootloader_prompt") or params.get("bootloader_prompt") or constants.get("bootloader-prompt")
             or "=>"
         )
+        self.prompt_pattern = self.prompt if method in REGEX_PROMPTS else re.escape(self.prompt)
         self.interrupt_prompt = str(
             params.get("interrupt_prompt") or constants.get("interrupt-prompt") or "Hit any key to stop autoboot"
         )
@@ -233,7 +236,7 @@ class BootloaderInterrupt(Action):
                 console.send(settings.interrupt_char, delay_ms=delay)
         # a bootloader that stops by itself still has to show its prompt before it is typed at
         console.expect(
-            [re.escape(settings.prompt)], self.connection_wait(ctx), what=f"the {settings.method} prompt '{settings.prompt}'"
+            [settings.prompt_pattern], self.connection_wait(ctx), what=f"the {settings.method} prompt '{settings.prompt}'"
         )
 
 
@@ -273,7 +276,7 @@ class BootloaderCommands(Action):
 
         Either way the console is quiet for the next block (an interactive test typing at the prompt).
         """
-        ends = [re.escape(self.settings.prompt), ctx.device.kernel_start_message]
+        ends = [self.settings.prompt_pattern, ctx.device.kernel_start_message]
         if self.settings.final_message:
             ends.append(self.settings.final_message)
         self._expect(ctx, "|".join(f"(?:{end})" for end in ends), f"{self._prompt_name} or a kernel", command)
@@ -283,14 +286,14 @@ class BootloaderCommands(Action):
         for attempt in range(1, attempts + 1):
             self._type(ctx, command, delay)
             try:
-                self._expect(ctx, re.escape(self.settings.prompt), self._prompt_name, command)
+                self._expect(ctx, self.settings.prompt_pattern, self._prompt_name, command)
                 return
             except BootloaderErrorMessage as exc:
                 if attempt == attempts:
                     raise
                 ctx.logger.warning(f"'{command}' failed ({exc}), trying again ({attempt + 1} of {attempts})")
                 # the bootloader prints its prompt after the error: wait for it before typing again
-                self._expect(ctx, re.escape(self.settings.prompt), self._prompt_name, command)
+                self._expect(ctx, self.settings.prompt_pattern, self._prompt_name, command)
 
     def _type(self, ctx: JobContext, command: str, delay: int) -> None:
         """Type one command and enter it; where the echo is checked, only once it arrived whole.

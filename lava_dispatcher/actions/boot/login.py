@@ -175,7 +175,14 @@ def add_shell_login(
 ) -> None:
     """The end of every boot on a console: see the kernel start, log in, find the shell prompt,
     unpack the overlay when the board fetches it itself (``transfer_overlay``), export the device's
-    environment."""
+    environment.
+
+    A block without ``prompts`` ends when the board is started (the reference's rule: it waits for
+    no shell); a test shell after it looks for the device's default prompt and those of an earlier
+    boot (``JobPlan.shell_prompts``).
+    """
+    if not prompt_list(parameters):
+        return
     pipeline.add_action(AutoLoginAction(wait_kernel=wait_kernel, error_messages=error_messages), parameters)
     pipeline.add_action(ExpectShellSession(), parameters)
     if "transfer_overlay" in parameters:

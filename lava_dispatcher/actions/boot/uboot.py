@@ -30,11 +30,12 @@ class UBootAction(ConsoleBootRetry):
     name = "uboot-action"
     description = "interactive uboot action"
     summary = "pass uboot commands"
+    bootloader = "u-boot"  # the device's boot method (and constants block) that gives prompts and lists
 
     def build(self, pipeline: Pipeline, parameters: dict[str, Any]) -> None:
-        settings = BootloaderSettings(self.device, "u-boot", parameters)
+        settings = BootloaderSettings(self.device, self.bootloader, parameters)
         commands = BootloaderCommands(settings)
-        pipeline.add_action(BootloaderOverlay(self.device, "u-boot", commands), parameters)
+        pipeline.add_action(BootloaderOverlay(self.device, self.bootloader, commands), parameters)
         pipeline.add_action(ConnectDevice(self.device), parameters)
         if parameters.get("reset", True) is not False:
             pipeline.add_action(ResetDevice(self.device), parameters)

@@ -143,7 +143,10 @@ def check_url_block(block: Any, where: str) -> list[str]:
         return [f"{where}.url is required"]
     errors = []
     scheme = urlparse(block["url"]).scheme
-    if scheme not in SCHEMES:
+    if not scheme:
+        # as the reference's lava-run: a documentation sample's __FQDN__/file is not a URL yet
+        errors.append(f"{where}.url: '{block['url']}' has no scheme (use {', '.join(SCHEMES)})")
+    elif scheme not in SCHEMES:
         errors.append(f"{where}.url: unsupported scheme '{scheme}' (use {', '.join(SCHEMES)})")
     compression = block.get("compression")
     if compression not in (None, *COMPRESSIONS):

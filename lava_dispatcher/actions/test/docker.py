@@ -133,7 +133,7 @@ class DockerTestShell(Action):
     def populate(self, parameters: dict[str, Any]) -> None:
         pipeline = self.new_pipeline()
         pipeline.add_action(StartTestContainer(self.device, self.plan), parameters)
-        shell = pipeline.add_action(TestShellAction(self.stage), parameters)
+        shell = pipeline.add_action(TestShellAction(self.stage, [PROMPT]), parameters)
         shell.namespace = NAMESPACE
 
     def run(self, ctx: JobContext) -> None:

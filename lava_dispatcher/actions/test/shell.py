@@ -77,9 +77,10 @@ class TestShellAction(Action):
     summary = "Lava Test Shell"
     section = "test"
 
-    def __init__(self, stage: int) -> None:
+    def __init__(self, stage: int, prompts: list[str]) -> None:
         super().__init__()
         self.stage = stage  # this block's rank among the job's test-shell blocks: its overlay directory
+        self.prompts = prompts  # the shell prompts its console's boots declared (JobPlan.shell_prompts)
 
     def validate(self) -> None:
         definitions = self.parameters.get("definitions")
@@ -110,6 +111,9 @@ class TestShellAction(Action):
         if ctx.overlay is None:
             raise JobError("lava-test-shell needs the test overlay on the board (deploy one first)")
         console.character_delay_ms = ctx.device.character_delays.get("test", 0)
+        # a boot without prompts did not log in: its console knows only the device's default prompt,
+        # and the shell may show the one an earlier boot of this console declared
+        console.prompts = list(dict.fromkeys([*console.prompts, *self.prompts]))
         stage = self.stage
         directory = ctx.overlay.results_dir
         parser = signal_parser(ctx, stage, self.namespace)
@@ -170,13 +174,14 @@ class TestShellRetry(RetryAction):
     summary = "Retry support for Lava Test Shell"
     section = "test"
 
-    def __init__(self, stage: int, retries: int) -> None:
+    def __init__(self, stage: int, prompts: list[str], retries: int) -> None:
         super().__init__(max_retries=retries)
         self.stage = stage
+        self.prompts = prompts
 
     def populate(self, parameters: dict[str, Any]) -> None:
         self.max_retries = self._explicit_retries or 1
-        self.new_pipeline().add_action(TestShellAction(self.stage), parameters)
+        self.new_pipeline().add_action(TestShellAction(self.stage, self.prompts), parameters)
 
 
 class ShellTest(TestMethod):
@@ -193,4 +198,4 @@ class ShellTest(TestMethod):
 
     @classmethod
     def build(cls, device: DeviceConfig, block: PlanBlock, plan: JobPlan) -> Action:
-        return TestShellRetry(plan.test_stage(block), retry_count(device, block))
+        return TestShellRetry(plan.test_stage(block), plan.shell_prompts(block), retry_count(device, block))
