@@ -14,6 +14,7 @@ from lava_dispatcher.actions.boot.lxc import LxcBoot
 from lava_dispatcher.actions.boot.minimal import MinimalBootStrategy
 from lava_dispatcher.actions.boot.new_connection import NewConnectionBoot
 from lava_dispatcher.actions.boot.qemu import QemuBoot
+from lava_dispatcher.actions.boot.qemu_iso import QemuIsoBoot
 from lava_dispatcher.actions.boot.qemu_nfs import QemuNfsBoot
 from lava_dispatcher.actions.boot.recovery import RecoveryBoot
 from lava_dispatcher.actions.boot.schroot import SchrootBoot
@@ -25,6 +26,7 @@ from lava_dispatcher.actions.command import DeviceCommand
 from lava_dispatcher.actions.deploy.docker import DockerDeploy
 from lava_dispatcher.actions.deploy.downloads import DownloadDeploy, DownloadsDeploy, OverlayDeploy
 from lava_dispatcher.actions.deploy.fastboot import FastbootDeploy
+from lava_dispatcher.actions.deploy.iso_installer import IsoInstallerDeploy
 from lava_dispatcher.actions.deploy.lxc import LxcDeploy
 from lava_dispatcher.actions.deploy.nbd import NbdDeploy
 from lava_dispatcher.actions.deploy.nfs import NfsDeploy
@@ -51,6 +53,7 @@ DEPLOY_METHODS: list[type[Method]] = [
     NfsDeploy,
     NbdDeploy,
     RecoveryDeploy,
+    IsoInstallerDeploy,
 ]
 BOOT_METHODS: list[type[Method]] = [
     QemuBoot,
@@ -70,6 +73,7 @@ BOOT_METHODS: list[type[Method]] = [
     SchrootBoot,
     NewConnectionBoot,
     RecoveryBoot,
+    QemuIsoBoot,
 ]
 TEST_METHODS: list[type[Method]] = [
     ShellTest,
