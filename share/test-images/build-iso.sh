@@ -15,7 +15,8 @@
 #   OUT/iso/STAMP                       what was built from what; a second run returns at once
 #
 # The ramdisk has two roles, chosen by the kernel command line:
-#   root=DEV         the installed system's boot: load the drivers, mount DEV, switch_root to it
+#   root=DEV         the installed system's boot: load the drivers, mount DEV (or UUID=/LABEL=),
+#                    switch_root to it
 #   preseed/url=URL  the installer: DHCP on eth0, fetch URL with busybox wget, read the d-i keys
 #                    below, run preseed/early_command, write an MBR (one bootable partition over
 #                    the whole disk) with SYSLINUX's boot code, mke2fs, unpack base.tar.gz from the
@@ -149,8 +150,14 @@ mount -t devtmpfs devtmpfs /dev 2>/dev/null
 while read -r module; do insmod "/lib/modules/$module" 2>/dev/null; done </etc/modules.order
 ROOT=$(tr ' ' '\n' </proc/cmdline | sed -n 's/^root=//p' | tail -n 1)
 [ -z "$ROOT" ] && exec /installer
-for _ in $(seq 50); do [ -b "$ROOT" ] && break; sleep 0.1; done
-if mount -t ext4 -o rw "$ROOT" /newroot; then
+# disks are probed in parallel: sda and sdb may swap from one boot to the next, a UUID does not
+DEVICE=$ROOT
+for _ in $(seq 100); do
+    case $ROOT in UUID=*|LABEL=*) DEVICE=$(findfs "$ROOT" 2>/dev/null) ;; esac
+    [ -b "$DEVICE" ] && break
+    sleep 0.1
+done
+if mount -t ext4 -o rw "$DEVICE" /newroot; then
     mount --move /dev /newroot/dev
     umount /proc /sys
     exec switch_root /newroot /init
@@ -224,6 +231,8 @@ for _ in $(seq 50); do [ -b "$PART" ] && break; sleep 0.1; done
 say "creating an ext2 filesystem on $PART"
 mke2fs -F -L lavaroot "$PART" >/dev/null 2>&1 || step_failed "mke2fs $PART failed."
 mount -t ext4 "$PART" /target || step_failed "Cannot mount $PART."
+# the filesystem's UUID (superblock at 1024, UUID at +104) names the root for the installed system
+UUID=$(xxd -p -s 1128 -l 16 "$PART" | sed 's/^\(.\{8\}\)\(.\{4\}\)\(.\{4\}\)\(.\{4\}\)/\1-\2-\3-\4-/')
 
 for _ in $(seq 50); do [ -b /dev/sr0 ] && break; sleep 0.1; done
 mount -t iso9660 -o ro /dev/sr0 /cdrom 2>/dev/null && [ -f /cdrom/install/base.tar.gz ] \
@@ -243,7 +252,8 @@ PASSWORD=$(preseed passwd/root-password)
 if [ -n "$HASH" ]; then
     sed -i "s|^root:[^:]*:|root:$HASH:|" /target/etc/shadow
 fi
-echo "installed $(date -u +%Y-%m-%dT%H:%M:%SZ) from $(cat /cdrom/.disk/info) onto $DISK" >/target/etc/lava-installed
+echo "installed $(date -u +%Y-%m-%dT%H:%M:%SZ) from $(cat /cdrom/.disk/info) onto $DISK, root UUID=$UUID" \
+    >/target/etc/lava-installed
 
 say "installing the boot loader (EXTLINUX) on $DISK"
 # what follows `---` on the installer's command line is for the installed system's kernel
@@ -258,7 +268,7 @@ TIMEOUT 1
 LABEL installed
   KERNEL /boot/vmlinuz
   INITRD /boot/initrd.img
-  APPEND root=${PART} rw login=1 panic=-1 $EXTRA
+  APPEND root=UUID=${UUID} rw login=1 panic=-1 $EXTRA
 CONF
 extlinux --install /target/boot/extlinux >/tmp/extlinux.log 2>&1 \
     || step_failed "extlinux --install failed: $(tail -n 1 /tmp/extlinux.log)"
