@@ -150,6 +150,7 @@ def test_installer_failures_name_the_cause(tmp_path, case):
     proc, records, _ = run_lava(tmp_path, job, _device(tmp_path), timeout=300, dispatcher_extra=dispatcher_extra)
     assert proc.returncode != 0
     result = job_result(records)
+    print(f"{case}: {result['error_type']}: {result['error_msg']}")
     if case == "preseed-unreachable":
         assert result["error_type"] == "Job", result
         assert "the installer failed: " in result["error_msg"]
