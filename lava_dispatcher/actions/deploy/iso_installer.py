@@ -10,7 +10,6 @@ over HTTP instead. ``boot: method: qemu-iso`` runs the installer, then boots the
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,15 +35,15 @@ if TYPE_CHECKING:
 MAX_INSTALLATION_MB = 8 * 1024  # an installation disk larger than this is a mistake in the job
 INSTALLER_OS = "debian_installer"  # the only installer whose kernel command line we know
 ISO9660_MAGIC_OFFSET = 16 * 2048 + 1  # "CD001" in the primary volume descriptor
-SIZE = re.compile(r"^([1-9][0-9]*)([MG])$")
+UNIT_MB = {"M": 1, "G": 1024}
 
 
 def installation_bytes(value: Any) -> int:
     """``installation_size`` ("2G", "800M") in bytes; ValueError says what is wrong."""
-    found = SIZE.match(str(value)) if isinstance(value, str) else None
-    if not found:
+    number, unit = (value[:-1], value[-1:]) if isinstance(value, str) else ("", "")
+    if not (number.isdigit() and number.isascii() and int(number) > 0 and unit in UNIT_MB):
         raise ValueError(f"iso.installation_size '{value}' must be a number of megabytes or gigabytes, e.g. 800M or 2G")
-    megabytes = int(found.group(1)) * (1024 if found.group(2) == "G" else 1)
+    megabytes = int(number) * UNIT_MB[unit]
     if megabytes > MAX_INSTALLATION_MB:
         raise ValueError(f"iso.installation_size '{value}' is more than the {MAX_INSTALLATION_MB} MiB allowed")
     return megabytes * 1024 * 1024
