@@ -260,6 +260,7 @@ say "installing the boot loader (EXTLINUX) on $DISK"
 EXTRA=$(sed -n 's/.* --- *//p' /proc/cmdline)
 [ -n "$EXTRA" ] || EXTRA=$(tr ' ' '\n' </proc/cmdline | grep '^console=' | tr '\n' ' ')
 SERIAL=$(echo "$EXTRA" | sed -n 's/.*console=ttyS\([0-9]\),\{0,1\}\([0-9]*\).*/\1 \2/p')
+# no_timer_check: on a loaded host a TCG guest can fail the kernel's IO-APIC timer check and panic
 cat >/target/boot/extlinux/extlinux.conf <<CONF
 ${SERIAL:+SERIAL $SERIAL}
 DEFAULT installed
@@ -268,7 +269,7 @@ TIMEOUT 1
 LABEL installed
   KERNEL /boot/vmlinuz
   INITRD /boot/initrd.img
-  APPEND root=UUID=${UUID} rw login=1 panic=-1 $EXTRA
+  APPEND root=UUID=${UUID} rw login=1 panic=-1 no_timer_check $EXTRA
 CONF
 extlinux --install /target/boot/extlinux >/tmp/extlinux.log 2>&1 \
     || step_failed "extlinux --install failed: $(tail -n 1 /tmp/extlinux.log)"
