@@ -57,6 +57,16 @@ class NbdExport:
 
 
 @dataclass
+class IsoInstallation:
+    """``deploy: to: iso-installer``: what the installer boots and the disk it installs onto."""
+
+    disk: Path  # the empty raw disk of installation_size; the installed system boots from it
+    kernel: Path | None = None  # pulled out of the ISO
+    initrd: Path | None = None
+    console: str = ""  # iso.console: the installer's console= (else the device's boot_options.console)
+
+
+@dataclass
 class NamespaceState:
     """What the actions of one namespace leave for the later ones."""
 
@@ -76,6 +86,7 @@ class NamespaceState:
     test_definitions: dict[int, list[Any]] = field(default_factory=dict)
     ssh_target: SshTarget | None = None  # the host a boot over ssh logged in to
     remote_overlay: str = ""  # the overlay tarball copied to that host, not yet unpacked
+    installation: IsoInstallation | None = None  # `deploy: to: iso-installer`, for `boot: method: qemu-iso`
 
 
 @dataclass
@@ -221,3 +232,11 @@ class JobContext:
     @remote_overlay.setter
     def remote_overlay(self, value: str) -> None:
         self.current.remote_overlay = value
+
+    @property
+    def installation(self) -> IsoInstallation | None:
+        return self.current.installation
+
+    @installation.setter
+    def installation(self, value: IsoInstallation | None) -> None:
+        self.current.installation = value

@@ -33,6 +33,7 @@ DEPLOY_METHODS: dict[str, str] = {  # by the block's `to:`
     "recovery": "deploy.recovery:RecoveryDeploy",
     "vemsd": "deploy.vemsd:VemsdDeploy",
     "uuu": "deploy.uuu:UuuDeploy",
+    "iso-installer": "deploy.iso_installer:IsoInstallerDeploy",
 }
 BOOT_METHODS: dict[str, str] = {  # by the block's `method:`
     "qemu": "boot.qemu:QemuBoot",
@@ -55,6 +56,7 @@ BOOT_METHODS: dict[str, str] = {  # by the block's `method:`
     "barebox": "boot.barebox:BareboxBoot",
     "depthcharge": "boot.depthcharge:DepthchargeBoot",
     "uuu": "boot.uuu:UuuBoot",
+    "qemu-iso": "boot.qemu_iso:QemuIsoBoot",
 }
 TEST_METHODS: dict[str, str] = {  # by a key the block has
     "definitions": "test.shell:ShellTest",

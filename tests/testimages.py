@@ -331,3 +331,28 @@ def disk_images() -> DiskImages:
     if found is None:
         pytest.skip(reason)
     return found
+
+
+ISO_BUILD_SCRIPT = REPO_ROOT / "share" / "test-images" / "build-iso.sh"
+
+
+@dataclass(frozen=True)
+class InstallerImages:
+    """The test installer CD (share/test-images/build-iso.sh) and a preseed for it."""
+
+    iso: Path  # /install.amd/vmlinuz, /install.amd/initrd.gz, /install/base.tar.gz
+    preseed: Path  # hostname debian, root password root, a late_command, power off at the end
+    kernel_path: str = "/install.amd/vmlinuz"
+    initrd_path: str = "/install.amd/initrd.gz"
+
+
+def installer_images() -> InstallerImages:
+    """The installer ISO and its preseed, built when missing; skips the calling test when they cannot be."""
+    images()  # build.sh's busybox board is the system it installs
+    found = InstallerImages(images_dir() / "iso" / "x86_64" / "lava-installer.iso",
+                            images_dir() / "iso" / "x86_64" / "preseed.cfg")
+    reason = "" if shutil.which("apt-get") else "apt-get is not available to build it"
+    reason = reason or _run_build_script(ISO_BUILD_SCRIPT)
+    if not (found.iso.is_file() and found.preseed.is_file()):
+        pytest.skip(f"installer ISO missing: {reason or 'not built'}")
+    return found

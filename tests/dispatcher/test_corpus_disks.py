@@ -25,8 +25,6 @@ DEPLOYS = {"download", "downloads", "overlay", "iso-installer"}
 LEFT_OUT = {
     "dispatcher/download.yaml": "its second deploy is to: fastboot (the fastboot work)",
     "docs/artifact-conversion-download.yaml": "its second deploy is to: fastboot (the fastboot work)",
-    "dispatcher/qemu-debian-installer.yaml": "iso-installer / qemu-iso is not built yet",
-    "docs/qemu-debian-installer.yaml": "iso-installer / qemu-iso is not built yet",
     "dispatcher/qemu-rclone-download.yaml": "rclone:// URLs: no rclone on the workers",
     "dispatcher/dfu-zephyr-monitor.yaml": "boot method dfu (an MCU board) after its download deploy",
     "dispatcher/rzn1d-dfu.yaml": "deploys to tmpfs on a dfu board (an MCU board's deploy)",

@@ -67,6 +67,10 @@ class CallQemuAction(Action):
         if not params.get("command"):
             self.errors.append(f"the device's boot.methods.{self.method}.parameters.command is missing")
 
+    def image_args(self, ctx: JobContext) -> list[str]:
+        """The images' arguments: what the deploy prepared."""
+        return ctx.boot_image_args
+
     def extra_args(self, ctx: JobContext) -> list[str]:
         """What a variant adds after the images' arguments."""
         return []
@@ -76,7 +80,7 @@ class CallQemuAction(Action):
 
         from lava_dispatcher.console import Console  # deferred: pexpect is a heavy import
 
-        command = qemu_command(ctx.device, ctx.boot_image_args, self.method) + self.extra_args(ctx)
+        command = qemu_command(ctx.device, self.image_args(ctx), self.method) + self.extra_args(ctx)
         if ctx.multinode is not None and ctx.multinode.network is not None:
             command += ctx.multinode.network.qemu_args()  # the group's own network (multinode_network)
         version = _ask_qemu_version(command[0])  # answers while the board boots

@@ -8,7 +8,7 @@ tarball over HTTP for the time of this action (a fresh port, a random path) and 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from lava_common.exceptions import JobError
 from lava_dispatcher.action import Action
@@ -52,34 +52,17 @@ class OverlayUnpack(Action):
 
     def run(self, ctx: JobContext) -> None:
         # deferred: a server thread and a tarball only for jobs that transfer their overlay
-        import secrets
-        import threading
-        from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
-
         from lava_dispatcher.actions.boot.bootloader import dispatcher_ip
+        from lava_dispatcher.file_server import serve_file
         from lava_dispatcher.test_shell.ramdisk import pack_overlay_tarball
 
         if ctx.overlay is None or ctx.connection is None:
             raise JobError("transfer_overlay needs a test overlay (a deploy) and a booted board")
-        token = secrets.token_hex(16)
-        folder = ctx.scratch() / "transfer" / token
-        folder.mkdir(parents=True)
+        folder = ctx.scratch() / "transfer"
+        folder.mkdir(parents=True, exist_ok=True)
         pack_overlay_tarball(ctx.overlay.root, folder / TARBALL)
-        logger = ctx.logger
-
-        class Handler(SimpleHTTPRequestHandler):
-            def log_message(self, fmt: str, *args: Any) -> None:
-                logger.debug(f"overlay server: {self.address_string()} {fmt % args}")
-
-        server = ThreadingHTTPServer(("", 0), lambda *a: Handler(*a, directory=str(folder.parent)))
-        thread = threading.Thread(target=server.serve_forever, name="overlay-server", daemon=True)
-        thread.start()
-        url = f"http://{dispatcher_ip(ctx)}:{server.server_address[1]}/{token}/{TARBALL}"
         transfer = self.parameters["transfer_overlay"]
-        commands = [f"{transfer['download_command']} {url} && {transfer['unpack_command']} {TARBALL}"]
-        ctx.logger.info(f"serving the overlay at {url}")
-        try:
+        with serve_file(folder / TARBALL, dispatcher_ip(ctx), ctx.logger) as url:
+            ctx.logger.info(f"serving the overlay at {url}")
+            commands = [f"{transfer['download_command']} {url} && {transfer['unpack_command']} {TARBALL}"]
             run_overlay_commands(ctx, ctx.connection, commands, self.connection_wait(ctx))
-        finally:
-            server.shutdown()
-            server.server_close()

@@ -150,11 +150,8 @@ class DeployImagesAction(Action):
         ctx.boot_image_args = substitute_image_args(images, ctx.downloaded) + guest_drive
 
 
-class TmpfsDeploy(DeployMethod):
-    """On QEMU devices, which need not list tmpfs among their deploy methods."""
-
-    name = "tmpfs"
-    schema = DEPLOY_TARGETS["tmpfs"]
+class QemuDeployMethod(DeployMethod):
+    """A deploy any QEMU device offers, whether or not it lists it among its deploy methods."""
 
     @classmethod
     def accepts(cls, device: DeviceConfig, block: PlanBlock) -> tuple[bool, str]:
@@ -163,6 +160,11 @@ class TmpfsDeploy(DeployMethod):
         if "qemu" not in device.boot_methods():
             return False, "the device is not a QEMU device (no boot method 'qemu')"
         return True, "accepted"
+
+
+class TmpfsDeploy(QemuDeployMethod):
+    name = "tmpfs"
+    schema = DEPLOY_TARGETS["tmpfs"]
 
     @classmethod
     def build(cls, device: DeviceConfig, block: PlanBlock, plan: JobPlan) -> Action:
