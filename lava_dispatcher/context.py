@@ -56,6 +56,16 @@ class NbdExport:
     name: str  # the export name
 
 
+@dataclass(frozen=True)
+class RemovableMedia:
+    """The disk a ``to: usb|sata|sd`` deploy wrote, as the dictionary names it: for the boot's ``{ROOT_PART}``."""
+
+    kind: str  # usb, sata, sd
+    label: str  # the job's `device:`
+    uuid: str  # its /dev/disk/by-id name on the board
+    device_id: int  # its number in the bootloader (usb 0, scsi 1...)
+
+
 @dataclass
 class NamespaceState:
     """What the actions of one namespace leave for the later ones."""
@@ -76,6 +86,7 @@ class NamespaceState:
     test_definitions: dict[int, list[Any]] = field(default_factory=dict)
     ssh_target: SshTarget | None = None  # the host a boot over ssh logged in to
     remote_overlay: str = ""  # the overlay tarball copied to that host, not yet unpacked
+    media: RemovableMedia | None = None  # the secondary media a `to: usb|sata|sd` deploy chose
 
 
 @dataclass

@@ -29,9 +29,11 @@ from lava_dispatcher.actions.deploy.lxc import LxcDeploy
 from lava_dispatcher.actions.deploy.nbd import NbdDeploy
 from lava_dispatcher.actions.deploy.nfs import NfsDeploy
 from lava_dispatcher.actions.deploy.recovery import RecoveryDeploy
+from lava_dispatcher.actions.deploy.removable import SataDeploy, SdDeploy, UsbDeploy
 from lava_dispatcher.actions.deploy.ssh import SshDeploy
 from lava_dispatcher.actions.deploy.tftp import TftpDeploy
 from lava_dispatcher.actions.deploy.tmpfs import TmpfsDeploy
+from lava_dispatcher.actions.deploy.uboot_ums import UBootUmsDeploy
 from lava_dispatcher.actions.test.docker import DockerTest
 from lava_dispatcher.actions.test.interactive import InteractiveTest
 from lava_dispatcher.actions.test.monitor import MonitorTest
@@ -51,6 +53,10 @@ DEPLOY_METHODS: list[type[Method]] = [
     NfsDeploy,
     NbdDeploy,
     RecoveryDeploy,
+    UsbDeploy,
+    SataDeploy,
+    SdDeploy,
+    UBootUmsDeploy,
 ]
 BOOT_METHODS: list[type[Method]] = [
     QemuBoot,
