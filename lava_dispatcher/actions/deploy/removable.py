@@ -163,7 +163,7 @@ class WriteMediaAction(Action):
             status = f"$(cat {STATUS_FILE})"
         else:
             line, status = write, "0"
-        started = [str((writer or download)["prompt"])]
+        started = [str((download or writer)["prompt"])]  # the download, when there is one, starts first
         return f"rm -f {STATUS_FILE}; {line}; echo \"{RESULT}: $? {status}\"", started
 
     def run(self, ctx: JobContext) -> None:
