@@ -31,6 +31,7 @@ CASES = [
     ("bootloader-ipxe.yaml", "ipxe-x86.yaml", "bootloader-ipxe.yaml"),
     ("grub-efi-tftp.yaml", "grub-x86.yaml", "grub-efi.yaml"),
     ("uefi-menu.yaml", "mustang-uefi.yaml", "uefi-menu.yaml"),
+    ("uboot-usb.yaml", "uboot-media.yaml", "uboot-usb.yaml"),
 ]
 
 

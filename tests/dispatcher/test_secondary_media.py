@@ -211,5 +211,6 @@ def test_uboot_boots_from_the_usb_stick_and_sata_disk_the_master_os_wrote(tmp_pa
     proc, records, _ = run_lava(tmp_path / "blank", blank, device, timeout=300)
     result = job_result(records)
     assert result["result"] == "fail" and result["error_type"] == "Infrastructure", result
-    assert "matched a bootloader error message after 'load scsi 0:1 " in result["error_msg"]
+    assert ("u-boot: matched a bootloader error message after 'load scsi 0:1 0x40400000 /boot/Image': "
+            "'Couldn't find partition'") in result["error_msg"]
     assert not _left(str(tmp_path / "board")), "QEMU outlived the job"
