@@ -210,6 +210,14 @@ class JobContext:
         self.console_state.connection = value
 
     @property
+    def media(self) -> RemovableMedia | None:
+        return self.current.media
+
+    @media.setter
+    def media(self, value: RemovableMedia | None) -> None:
+        self.current.media = value
+
+    @property
     def test_definitions(self) -> dict[int, list[Any]]:
         return self.current.test_definitions
 

@@ -46,8 +46,8 @@ def check_media_boot(device: DeviceConfig, parameters: dict[str, Any]) -> list[s
 
 def _media(ctx: JobContext, kind: str) -> RemovableMedia | None:
     """The media this namespace's deploy wrote, else the only one of its kind the device has."""
-    if ctx.current.media is not None and ctx.current.media.kind == kind:
-        return ctx.current.media
+    if ctx.media is not None and ctx.media.kind == kind:
+        return ctx.media
     entries = (ctx.device.parameters.get("media") or {}).get(kind) or {}
     if len(entries) != 1:
         return None

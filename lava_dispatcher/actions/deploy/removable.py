@@ -170,7 +170,7 @@ class WriteMediaAction(Action):
         media, error = media_of(ctx.device, self.kind, self.parameters.get("device"))
         if media is None:
             raise JobError(str(error))
-        ctx.current.media = media
+        ctx.media = media
         image = ctx.downloaded.get("image")
         if image is None:
             ctx.logger.info(f"nothing to write: {self.kind} '{media.label}' keeps what it holds")
