@@ -18,6 +18,9 @@ import pytest
 import yaml
 from testimages import PROMPT_REGEX, images, media_images, require_qemu
 
+from lava_dispatcher.actions.boot.secondary_media import media_values
+from lava_dispatcher.context import RemovableMedia
+from lava_dispatcher.device import parse_device
 from lava_scheduler.device_config import render_device_config
 
 from .helpers import HERE, REPO, job_result, results, run_lava
@@ -214,3 +217,32 @@ def test_uboot_boots_from_the_usb_stick_and_sata_disk_the_master_os_wrote(tmp_pa
     assert ("u-boot: matched a bootloader error message after 'load scsi 0:1 0x40400000 /boot/Image': "
             "'Couldn't find partition'") in result["error_msg"]
     assert not _left(str(tmp_path / "board")), "QEMU outlived the job"
+
+
+def test_a_boot_from_media_needs_its_files_and_the_media(tmp_path):
+    job = yaml.safe_load((HERE / "jobs" / "uboot-usb.yaml").read_text())
+    boot = job["actions"][3]["boot"]
+    del boot["kernel"], boot["root_uuid"]
+    proc, _, _ = run_lava(tmp_path, job, HERE / "devices" / "uboot-media.yaml", "--validate")
+    assert proc.returncode != 0
+    assert "commands: usb: 'kernel' (its path inside the written image) is required" in proc.stderr
+    assert "commands: usb: 'root_uuid' (the root the kernel mounts, e.g. UUID=...) is required" in proc.stderr
+    # a board without a USB stick: neither the deploy nor the boot is taken
+    device = yaml.safe_load((HERE / "devices" / "uboot-media.yaml").read_text())
+    del device["parameters"]["media"]
+    (tmp_path / "bare.yaml").write_text(yaml.safe_dump(device))
+    job["actions"][2:3] = []
+    proc, _, _ = run_lava(tmp_path, job, tmp_path / "bare.yaml", "--validate")
+    assert "commands: usb: the device has no usb media (parameters.media.usb: set usb_uuid in its dictionary)" in proc.stderr
+
+
+def test_the_boot_fills_root_part_from_the_media_device_id():
+    """``{ROOT_PART}`` is the dictionary's device_id and the job's boot_part; GRUB's is taken as written."""
+    device = parse_device(yaml.safe_load((HERE / "devices" / "uboot-media.yaml").read_text()))
+    ctx = type("Ctx", (), {"device": device, "media": RemovableMedia("usb", "QemuStick", "x", 2)})()
+    block = {"commands": "usb", "kernel": "/boot/Image", "root_uuid": "UUID=1", "boot_part": 1}
+    assert media_values(ctx, block) == {"ROOT": "UUID=1", "ROOT_PART": "2:1", "KERNEL": "/boot/Image"}
+    ctx.media = None  # no deploy in this namespace: the board's only stick
+    assert media_values(ctx, {**block, "boot_part": "(hd0,gpt1)"})["ROOT_PART"] == "(hd0,gpt1)"
+    assert media_values(ctx, block)["ROOT_PART"] == "0:1"
+    assert media_values(ctx, {**block, "commands": "ramdisk"}) == {}
