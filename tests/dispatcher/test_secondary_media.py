@@ -74,6 +74,22 @@ def test_the_master_os_downloads_and_writes_the_image(tmp_path, image):
     assert f"/image.img; echo $? >/tmp/lava-download.status; }} | /usr/bin/dd of={disk} bs=1M;" in typed
 
 
+def test_a_writer_alone_finds_the_other_files_beside_the_image(tmp_path, image):
+    """The reference's bmaptool job: no download tool, ``images: {image, bmap}``, the writer fetches both."""
+    data, path = image
+    (tmp_path / "image.img.bmap").write_text("<bmap/>")
+    job = fake_job(path, writer={"tool": "/usr/bin/wget", "options": f"-q -P {tmp_path / 'got'} "
+                                 "{DOWNLOAD_URL} {DOWNLOAD_URL}.bmap", "prompt": "bmaptool: info"})
+    deploy = job["actions"][1]["deploy"]
+    del deploy["download"]
+    deploy["images"] = {"image": deploy.pop("image"), "bmap": {"url": f"file://{tmp_path / 'image.img.bmap'}"}}
+    proc, _, _ = run_lava(tmp_path, job, fake_device(tmp_path, tmp_path / "disk.img"),
+                          dispatcher_extra={"dispatcher_ip": "127.0.0.1"}, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert (tmp_path / "got" / "image.img").read_bytes() == data
+    assert (tmp_path / "got" / "image.img.bmap").read_text() == "<bmap/>"
+
+
 def test_a_download_that_fails_ends_the_job_naming_the_url(tmp_path, image):
     _, path = image
     broken = {**WGET, "options": "-O - {DOWNLOAD_URL}.missing"}

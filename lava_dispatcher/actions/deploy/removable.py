@@ -177,7 +177,10 @@ class WriteMediaAction(Action):
             return
         device_path = f"/dev/disk/by-id/{media.uuid}"
         console = master_console(ctx, self.kind)
-        with serve_file(ctx, image) as url:
+        files = {ctx.downloaded[label].name: ctx.downloaded[label]
+                 for label in images_of(self.parameters) if label in ctx.downloaded}
+        with serve_files(ctx, files) as folder:
+            url = folder + image.name
             line, started = self.command(url, device_path)
             ctx.logger.info(f"writing {image.name} ({image.stat().st_size} bytes) to {self.kind} '{media.label}' "
                             f"({device_path}) from {url}")
@@ -189,7 +192,7 @@ class WriteMediaAction(Action):
         result = rf"{RESULT}: (\d+) (\d*)"
         console.sendline(line)
         # the echo of the typed line holds "$?", never digits: only the board's answer matches `result`
-        if console.expect([*started, result], wait, what=f"'{started[0]}' (the download starting)") == 0:
+        if console.expect([*started, result], wait, what=f"'{started[0]}' (the transfer starting)") == 0:
             if console.expect([*done, result], wait, what="the end of the writing") < len(done):
                 console.expect([result], wait, what=f"'{RESULT}'")
         writer_status, download_status = console.match.group(1), console.match.group(2)
@@ -202,8 +205,10 @@ class WriteMediaAction(Action):
 
 
 @contextmanager
-def serve_file(ctx: JobContext, path: Path) -> Iterator[str]:
-    """Serve one file over HTTP on a fresh port and a random path, for the time of the ``with`` block."""
+def serve_files(ctx: JobContext, files: dict[str, Path]) -> Iterator[str]:
+    """Serve these files (by name) over HTTP on a fresh port under a random folder, for the time of the
+    ``with`` block; yields that folder's URL. All of a deploy's files sit side by side there, as a writer
+    such as bmaptool looks for ``<image>.bmap`` beside the image."""
     # deferred: a server thread only for jobs that write media
     import secrets
     import threading
@@ -211,13 +216,15 @@ def serve_file(ctx: JobContext, path: Path) -> Iterator[str]:
 
     from lava_dispatcher.actions.boot.bootloader import dispatcher_ip
 
-    wanted = f"/{secrets.token_hex(16)}/{path.name}"
+    folder = f"/{secrets.token_hex(16)}/"
     logger = ctx.logger
+    nowhere = str(ctx.scratch() / MEDIA_DIR / folder.strip("/"))  # never created: a 404
 
     class Handler(SimpleHTTPRequestHandler):
         def translate_path(self, request: str) -> str:
-            # that one file, under its random path; anything else is a file that does not exist
-            return str(path) if request.split("?")[0] == wanted else str(path.parent / wanted.split("/")[1])
+            request = request.split("?")[0]
+            found = files.get(request[len(folder):]) if request.startswith(folder) else None
+            return str(found) if found is not None else nowhere
 
         def log_message(self, fmt: str, *args: Any) -> None:
             logger.debug(f"media server: {self.address_string()} {fmt % args}")
@@ -225,7 +232,7 @@ def serve_file(ctx: JobContext, path: Path) -> Iterator[str]:
     server = ThreadingHTTPServer(("", 0), Handler)
     threading.Thread(target=server.serve_forever, name="media-server", daemon=True).start()
     try:
-        yield f"http://{dispatcher_ip(ctx)}:{server.server_address[1]}{wanted}"
+        yield f"http://{dispatcher_ip(ctx)}:{server.server_address[1]}{folder}"
     finally:
         server.shutdown()
         server.server_close()
