@@ -32,12 +32,12 @@ def media_boot(device: DeviceConfig, parameters: dict[str, Any]) -> str | None:
 def check_media_boot(device: DeviceConfig, parameters: dict[str, Any]) -> list[str]:
     """What a boot from secondary media needs from its block (and its device)."""
     chosen = parameters.get("commands")
-    if chosen in MEDIA_KINDS and media_boot(device, parameters) is None:
-        return [f"commands: {chosen}: the device has no {chosen} media (parameters.media.{chosen}: "
-                f"set {chosen}_uuid in its dictionary)"]
     kind = media_boot(device, parameters)
     if kind is None:
-        return []
+        if chosen not in MEDIA_KINDS:
+            return []
+        return [f"commands: {chosen}: the device has no {chosen} media (parameters.media.{chosen}: "
+                f"set {chosen}_uuid in its dictionary)"]
     errors = []
     if not parameters.get("kernel"):
         errors.append(f"commands: {kind}: 'kernel' (its path inside the written image) is required")
