@@ -211,7 +211,7 @@ def test_uboot_boots_from_the_usb_stick_and_sata_disk_the_master_os_wrote(tmp_pa
     imgs = media_images()
     device, usb, sata = media_board(tmp_path, *serial_line)
     proc, records, _ = run_lava(tmp_path, media_job(imgs), device, dispatcher_extra={"dispatcher_ip": "10.0.2.2"},
-                                timeout=900)
+                                timeout=1600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     found = {(r["definition"], r["case"]): r["result"] for r in results(records)}
     for definition in ("stick", "disk"):  # the test definitions' names, ranked by the job's order
@@ -230,7 +230,7 @@ def test_uboot_boots_from_the_usb_stick_and_sata_disk_the_master_os_wrote(tmp_pa
     blank["actions"] = [blank["actions"][6]]
     blank["actions"][0]["boot"]["namespace"] = "blank"
     (tmp_path / "blank").mkdir()
-    proc, records, _ = run_lava(tmp_path / "blank", blank, device, timeout=300)
+    proc, records, _ = run_lava(tmp_path / "blank", blank, device, timeout=900)
     result = job_result(records)
     assert result["result"] == "fail" and result["error_type"] == "Infrastructure", result
     assert ("u-boot: matched a bootloader error message after 'load scsi 0:1 0x40400000 /boot/Image': "
