@@ -56,6 +56,16 @@ class NbdExport:
     name: str  # the export name
 
 
+@dataclass(frozen=True)
+class RemovableMedia:
+    """The disk a ``to: usb|sata|sd`` deploy wrote, as the dictionary names it: for the boot's ``{ROOT_PART}``."""
+
+    kind: str  # usb, sata, sd
+    label: str  # the job's `device:`
+    uuid: str  # its /dev/disk/by-id name on the board
+    device_id: int  # its number in the bootloader (usb 0, scsi 1...)
+
+
 @dataclass
 class IsoInstallation:
     """``deploy: to: iso-installer``: what the installer boots and the disk it installs onto."""
@@ -87,6 +97,7 @@ class NamespaceState:
     ssh_target: SshTarget | None = None  # the host a boot over ssh logged in to
     remote_overlay: str = ""  # the overlay tarball copied to that host, not yet unpacked
     installation: IsoInstallation | None = None  # `deploy: to: iso-installer`, for `boot: method: qemu-iso`
+    media: RemovableMedia | None = None  # the secondary media a `to: usb|sata|sd` deploy chose
 
 
 @dataclass
@@ -208,6 +219,14 @@ class JobContext:
     @connection.setter
     def connection(self, value: Console | None) -> None:
         self.console_state.connection = value
+
+    @property
+    def media(self) -> RemovableMedia | None:
+        return self.current.media
+
+    @media.setter
+    def media(self, value: RemovableMedia | None) -> None:
+        self.current.media = value
 
     @property
     def test_definitions(self) -> dict[int, list[Any]]:

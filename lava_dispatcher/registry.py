@@ -34,6 +34,10 @@ DEPLOY_METHODS: dict[str, str] = {  # by the block's `to:`
     "vemsd": "deploy.vemsd:VemsdDeploy",
     "uuu": "deploy.uuu:UuuDeploy",
     "iso-installer": "deploy.iso_installer:IsoInstallerDeploy",
+    "usb": "deploy.removable:UsbDeploy",
+    "sata": "deploy.removable:SataDeploy",
+    "sd": "deploy.removable:SdDeploy",
+    "u-boot-ums": "deploy.uboot_ums:UBootUmsDeploy",
 }
 BOOT_METHODS: dict[str, str] = {  # by the block's `method:`
     "qemu": "boot.qemu:QemuBoot",

@@ -356,3 +356,26 @@ def installer_images() -> InstallerImages:
     if not (found.iso.is_file() and found.preseed.is_file()):
         pytest.skip(f"installer ISO missing: {reason or 'not built'}")
     return found
+
+
+MEDIA_BUILD_SCRIPT = REPO_ROOT / "share" / "test-images" / "build-media.sh"
+
+
+@dataclass(frozen=True)
+class MediaImages:
+    """arm64 images for secondary media (share/test-images/build-media.sh)."""
+
+    kernel: Path
+    initramfs: Path  # USB (EHCI), AHCI, ext4 drivers and /dev/disk/by-id links; root=/dev/... mounts it
+    disk: Path  # raw, MBR, partition 1 ext4: /boot/Image, /boot/media.cpio.gz, /etc/lava-rootfs "media rootfs"
+
+
+def media_images() -> MediaImages:
+    """The secondary-media images, built when missing; skips the calling test when they cannot be had."""
+    arm64 = images().arm64
+    root = images_dir() / "arm64"
+    found = MediaImages(arm64.kernel, root / "media.cpio.gz", root / "media-disk.img")
+    reason = _run_build_script(MEDIA_BUILD_SCRIPT)
+    if reason or not (found.initramfs.is_file() and found.disk.is_file()):
+        pytest.skip(f"secondary-media test images missing: {reason or 'not built'}")
+    return found

@@ -32,6 +32,7 @@ CASES = [
     ("grub-efi-tftp.yaml", "grub-x86.yaml", "grub-efi.yaml"),
     ("uefi-menu.yaml", "mustang-uefi.yaml", "uefi-menu.yaml"),
     ("iso-installer.yaml", "qemu-x86_64.yaml", "iso-installer.yaml"),
+    ("uboot-usb.yaml", "uboot-media.yaml", "uboot-usb.yaml"),
 ]
 
 

@@ -42,6 +42,12 @@ def _network_root(job: dict) -> bool:
     return False
 
 
+def _secondary_media(job: dict) -> bool:
+    """A deploy to a USB stick, SATA disk or SD card: only a dictionary naming that disk takes it."""
+    return any(isinstance(action, dict) and (action.get("deploy") or {}).get("to") in ("usb", "sata", "sd")
+               for action in job.get("actions") or [])
+
+
 def _missing_methods(job: dict) -> list[str]:
     """The job's deploy targets and boot methods that no registered method handles."""
     known = {
@@ -97,6 +103,9 @@ def survey(tmp_path: Path) -> tuple[list[str], dict[str, str]]:
     for name, job in corpus_jobs():
         if name in REFUSED:
             left_out[name] = REFUSED[name]
+            continue
+        if _secondary_media(job):
+            left_out[name] = "writes secondary media: test_secondary_media_corpus.py validates it with a board that has them"
             continue
         missing = _missing_methods(job)
         if job.get("protocols", {}).get("lava-multinode"):

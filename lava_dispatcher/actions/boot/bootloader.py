@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from lava_common.exceptions import InfrastructureError, JobError, LAVATimeoutError
 from lava_dispatcher.action import Action
+from lava_dispatcher.actions.boot.secondary_media import check_media_boot, media_values
 from lava_dispatcher.device import DeviceConfig
 
 if TYPE_CHECKING:
@@ -30,7 +31,8 @@ def dispatcher_ip(ctx: JobContext) -> str:
 
 def placeholders(ctx: JobContext, parameters: dict[str, Any]) -> dict[str, str]:
     """Values for ``{SERVER_IP}``, ``{KERNEL_ADDR}``, ``{RAMDISK}``... from the deploy and the device."""
-    command = BOOT_COMMANDS.get(ctx.kernel_type, "booti")
+    # a boot from secondary media says which kernel the written image holds
+    command = BOOT_COMMANDS.get(parameters.get("kernel_type") or ctx.kernel_type, "booti")
     addresses = ctx.device.parameters.get(command) or {}
     root = ctx.dispatcher.tftp_root
     values = {
@@ -50,6 +52,7 @@ def placeholders(ctx: JobContext, parameters: dict[str, Any]) -> dict[str, str]:
     if "RAMDISK" in values:
         values["INITRD"] = values["RAMDISK"]
     values.update(network_root_values(ctx))
+    values.update(media_values(ctx, parameters))
     target = (ctx.device.parameters.get("interfaces") or {}).get("target")
     if isinstance(target, dict) and target.get("mac"):
         values["LAVA_MAC"] = str(target["mac"])
@@ -176,6 +179,7 @@ class BootloaderOverlay(Action):
         commands, error = command_list(self.device, self.method, self.parameters)
         if error:
             self.errors.append(error)
+        self.errors.extend(check_media_boot(self.device, self.parameters))
         if self.parameters.get("use_bootscript") and self.script is None:
             self.errors.append(f"use_bootscript: boot method '{self.method}' cannot run a boot script")
         self.commands_action.commands = commands
