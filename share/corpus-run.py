@@ -43,6 +43,7 @@ import sys
 import tempfile
 import zipfile
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,8 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
+sys.path.insert(0, str(REPO / "share" / "virtual-lab"))
+import private_dockerd  # noqa: E402 - share/virtual-lab is not a package
 from coordinator_daemon import Daemon  # noqa: E402
 
 from lava_scheduler.device_config import render_device_config  # noqa: E402
@@ -75,6 +78,8 @@ FOREIGN_METHODS = {
     "dfu": "an MCU board flashed over DFU (real hardware)",
     "nbd": "an NBD root on an Intel UP2 whose initrd is a Yocto ext4 netboot image we cannot substitute",
 }
+# jobs that exist to fail: adapting their URLs and checksums would defeat them
+MEANT_TO_FAIL = {"jobs/dispatcher/compression_bad.yaml": "a negative sample: its checksums and formats are wrong on purpose"}
 ANDROID_LABELS = {"system", "userdata", "cache", "boot", "vendor", "recovery"}
 
 
@@ -225,7 +230,7 @@ def boot_disk(board: Board, folder: Path) -> Path:
     (tree / "boot" / "grub" / "grub.cfg").write_text(GRUB_CFG)
     part = folder / "part2.ext4"
     subprocess.run(["mke2fs", "-q", "-F", "-t", "ext4", "-L", "lavaboot", "-d", str(tree), "-E", "root_owner=0:0",
-                    str(part), "40M"], check=True, capture_output=True)
+                    str(part), "16M"], check=True, capture_output=True)
     first = 4096  # sectors: partition 1 (1 MiB, empty) at 2048, partition 2 after it
     mbr = bytearray((pieces / "boot.img").read_bytes()[:440]) + bytes(6)
     for start, count in ((2048, 2048), (first, part.stat().st_size // 512)):
@@ -253,7 +258,7 @@ def compress(path: Path, method: str | None) -> Path:
     if method == "gz":
         out.write_bytes(gzip.compress(data, mtime=0))
     elif method == "xz":
-        out.write_bytes(lzma.compress(data))
+        out.write_bytes(lzma.compress(data, preset=1))
     elif method == "bz2":
         out.write_bytes(bz2.compress(data))
     elif method == "zip":
@@ -311,7 +316,9 @@ class Adapter:
         image_arg = str(spec.get("image_arg", ""))
         if fmt == "ext4" or "format=ext4" in image_arg:
             raise LeftOut("a bare ext4 filesystem given to QEMU as format=ext4 (QEMU has no such format)")
-        if deploy.get("to") == "tmpfs" and ("-drive" in image_arg or "-hda" in image_arg or fmt in ("", "raw", "qcow2")):
+        if not image_arg:  # a file the board is not given: any payload does
+            return ramdisk_for(self.board, folder)
+        if "-drive" in image_arg or "-hd" in image_arg:
             disk = boot_disk(self.board, folder)
             if fmt == "qcow2" or "format=qcow2" in image_arg:
                 qcow = folder / "disk.qcow2"
@@ -431,10 +438,47 @@ def ipxe_device(job: dict, folder: Path) -> dict:
 
 
 def docker_device(job: dict, folder: Path) -> dict:
-    if not shutil.which("docker"):
-        raise LeftOut("docker is not installed: no container board")
-    dictionary = "{% extends 'docker.jinja2' %}\n"
-    return render_device_config("docker-01", dictionary, job.get("context"), device_types_paths=[REPO / "device-types"])
+    if DOCKERD.daemon is None:
+        raise LeftOut(f"no docker daemon of ours: {DOCKERD.reason}")
+    for action in job.get("actions") or []:
+        block = action.get("deploy")
+        if isinstance(block, dict) and block.get("to") == "docker":
+            image = block.get("image")
+            DOCKERD.provide(str(image.get("name") if isinstance(image, dict) else image))
+    return render_device_config("docker-01", "{% extends 'docker.jinja2' %}\n", job.get("context"),
+                                device_types_paths=[REPO / "device-types"])
+
+
+class Dockerd:
+    """A private docker daemon (share/virtual-lab/private_dockerd.py) whose images are all our busybox
+    root filesystem, under the names the jobs ask for (no registry is reachable)."""
+
+    def __init__(self) -> None:
+        self.daemon: private_dockerd.PrivateDockerd | None = None
+        self.reason = "not started"
+        self.tags: set[str] = set()
+
+    def start(self) -> None:
+        self.reason = private_dockerd.available() or build_images("build-container-rootfs.sh")
+        if self.reason:
+            return
+        daemon = private_dockerd.PrivateDockerd(Path(tempfile.mkdtemp(prefix="lava-cr-dk-", dir="/tmp")))
+        daemon.start()
+        self.daemon = daemon
+
+    def provide(self, tag: str) -> None:
+        if tag not in self.tags:
+            self.daemon.import_image(images_dir() / "containers" / "busybox-rootfs.tar", tag)
+            self.tags.add(tag)
+
+    def stop(self) -> None:
+        if self.daemon is not None:
+            self.daemon.stop()
+            self.daemon.remove_scratch()
+            self.daemon = None
+
+
+DOCKERD = Dockerd()
 
 
 def board_of(job: dict) -> tuple[str, Any]:
@@ -448,6 +492,9 @@ def board_of(job: dict) -> tuple[str, Any]:
             raise LeftOut("context netdevice: tap (a host tap device; our workers refuse it)")
         return ARCHES[arch], qemu_device
     if device_type == "x86":
+        methods = {a["boot"].get("method") for a in job.get("actions") or [] if isinstance(a.get("boot"), dict)}
+        if methods - {"ipxe"}:
+            raise LeftOut(f"boot method {sorted(methods - {'ipxe'})} on an x86 board: our x86 board is the iPXE one")
         return "x86_64", ipxe_device
     if device_type == "docker":
         return "x86_64", docker_device
@@ -470,6 +517,8 @@ def dispatcher_config(folder: Path, coordinator: Path | None) -> Path:
               "prefix": "cr-", "dispatcher_ip": "10.0.2.2"}
     if coordinator:
         config["coordinator_config"] = str(coordinator)
+    if DOCKERD.daemon is not None:
+        config["docker_host"] = DOCKERD.daemon.host
     path.write_text(yaml.safe_dump(config))
     return path
 
@@ -526,7 +575,9 @@ def job_timeout(job: dict) -> float:
 def adapt(job: dict, work: Path, repo: Path) -> tuple[dict, dict, list[str]]:
     """The job with our images, test repository and prompts' board; the device; notes on other changes."""
     arch, device_maker = board_of(job)
-    adapter = Adapter(work, board_for(job, arch), f"file://{repo}")
+    # a container's prompt is its image's: only the boards that boot our images take the job's
+    board = Board(arch) if device_maker is docker_device else board_for(job, arch)
+    adapter = Adapter(work, board, f"file://{repo}")
     adapted = adapter.job(job)
     return adapted, device_maker(adapted, work), adapter.notes
 
@@ -583,8 +634,10 @@ def main() -> int:
     parser.add_argument("--only", nargs="*", default=[], help="substrings of the job files to run")
     parser.add_argument("--keep", type=Path, help="keep each job's folder (logs, adapted job) under this one")
     parser.add_argument("--all", action="store_true", help="also list the jobs of other device types")
+    parser.add_argument("--jobs", type=int, default=1, help="jobs (or groups) run at once")
     args = parser.parse_args()
-    outcomes = run_all(args.corpus, args.only, args.keep, args.all)
+    progress = lambda outcome: print(f"... {outcome.label}: {outcome.state}", file=sys.stderr, flush=True)  # noqa: E731
+    outcomes = run_all(args.corpus, args.only, args.keep, args.all, args.jobs, progress)
     for outcome in outcomes:
         print(f"{outcome.label}: {outcome.state}" + (f" ({outcome.detail})" if outcome.detail else ""), flush=True)
     counts = Counter(o.state for o in outcomes)
@@ -593,39 +646,45 @@ def main() -> int:
     return 0
 
 
-def run_all(corpus: Path, only: list[str], keep: Path | None = None, every: bool = False,
-            report=lambda outcome: print(f"{outcome.label}: {outcome.state} {outcome.detail}", file=sys.stderr,
-                                         flush=True)) -> list[Outcome]:
+def run_all(corpus: Path, only: list[str], keep: Path | None = None, every: bool = False, parallel: int = 1,
+            report=lambda outcome: None) -> list[Outcome]:
+    """Adapt and run every job in scope (``only``: substrings of the file names); outcomes in corpus order."""
     jobs = corpus_jobs(corpus, only)
-    outcomes: list[Outcome] = []
     base = keep or Path(tempfile.mkdtemp(prefix="corpus-run-"))
     base.mkdir(parents=True, exist_ok=True)
     coordinator = None
+
+    def one(index: int, name: str, subs: list[tuple[str, dict]]) -> list[Outcome]:
+        if not in_scope(subs):
+            return [Outcome(name, "left out", "real hardware needed")] if every else []
+        if name in MEANT_TO_FAIL:
+            return [Outcome(name, "left out", MEANT_TO_FAIL[name])]
+        work = base / f"{index:03}-{Path(name).stem}"
+        work.mkdir()
+        if "lava-multinode" in (subs[0][1].get("protocols") or {}):
+            found = run_group(Path(name).stem, subs, work, repo, coordinator.config)
+        else:
+            found = [run_single(subs[0][0], subs[0][1], work, repo)]
+        for outcome in found:
+            outcome.label = name if outcome.label == Path(name).name else f"{name}[{outcome.label.split('[')[-1]}"
+            report(outcome)
+        return found
+
     try:
         repo = testdef_repository(corpus, [job for _, subs in jobs for _, job in subs], base)
-        for index, (name, subs) in enumerate(jobs):
-            if not in_scope(subs):
-                if every:
-                    outcomes.append(Outcome(name, "left out", "real hardware needed"))
-                continue
-            work = base / f"{index:03}-{Path(name).stem}"
-            work.mkdir()
-            if len(subs) > 1 or "lava-multinode" in (subs[0][1].get("protocols") or {}):
-                if coordinator is None:
-                    coordinator = Coordinator(base / "coordinator")
-                found = run_group(Path(name).stem, subs, work, repo, coordinator.config)
-            else:
-                found = [run_single(subs[0][0], subs[0][1], work, repo)]
-            for outcome in found:
-                outcome.label = name if outcome.label == Path(name).name else f"{name}[{outcome.label.split('[')[-1]}"
-                report(outcome)
-            outcomes.extend(found)
+        if any("lava-multinode" in (subs[0][1].get("protocols") or {}) for _, subs in jobs):
+            coordinator = Coordinator(base / "coordinator")
+        if any(job.get("device_type") == "docker" for _, subs in jobs for _, job in subs):
+            DOCKERD.start()
+        with ThreadPoolExecutor(parallel) as pool:
+            done = list(pool.map(lambda item: one(item[0], *item[1]), enumerate(jobs)))
     finally:
+        DOCKERD.stop()
         if coordinator is not None:
             coordinator.stop()
         if keep is None:
             shutil.rmtree(base, ignore_errors=True)
-    return outcomes
+    return [outcome for found in done for outcome in found]
 
 
 class Coordinator:
