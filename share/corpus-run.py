@@ -376,6 +376,16 @@ class Adapter:
         return yaml.safe_load(path.read_text()) or {}
 
 
+def local_git_repos(text: str, url: str) -> str:
+    """The test definition with the repositories its install step clones (``git-repos``) pointing at ``url``."""
+    testdef = yaml.safe_load(text)
+    repos = (testdef.get("install") or {}).get("git-repos") if isinstance(testdef, dict) else None
+    if not repos:
+        return text
+    testdef["install"]["git-repos"] = [dict(entry, url=url) if isinstance(entry, dict) else url for entry in repos]
+    return yaml.safe_dump(testdef, sort_keys=False)
+
+
 def testdef_repository(corpus: Path, jobs: list[dict], work: Path) -> Path:
     """One git repository with every test definition path the jobs name: the corpus's file of that name,
     else ours (share/corpus-run-testdefs); a branch for each branch the jobs name."""
@@ -394,7 +404,7 @@ def testdef_repository(corpus: Path, jobs: list[dict], work: Path) -> Path:
                 source = ours.get(path) or corpus_files.get(Path(path).name)
                 if source:
                     (repo / path).parent.mkdir(parents=True, exist_ok=True)
-                    shutil.copy(source, repo / path)
+                    (repo / path).write_text(local_git_repos(source.read_text(), f"file://{repo}"))
                 if definition.get("branch"):
                     branches.add(str(definition["branch"]))
     git = ["git", "-C", str(repo), "-c", "user.name=corpus-run", "-c", "user.email=corpus-run@localhost"]
@@ -417,7 +427,10 @@ def free_port() -> int:
 
 def qemu_device(job: dict, folder: Path, name: str = "qemu-01") -> dict:
     # the test overlay's disk is virtio: the modules our boot disk loads drive it
-    dictionary = "{% extends 'qemu.jinja2' %}\n{% set guestfs_interface = 'virtio' %}\n"
+    dictionary = ("{% extends 'qemu.jinja2' %}\n{% set guestfs_interface = 'virtio' %}\n"
+                  # the admin command kvm-command.yaml runs: a board of ours that has one by that name
+                  "{% set user_commands = {'user_command_to_run': {'do': 'echo corpus-run user command',"
+                  " 'undo': 'echo corpus-run user command undone'}} %}\n")
     return render_device_config(name, dictionary, job.get("context"), device_types_paths=[REPO / "device-types"])
 
 
