@@ -203,7 +203,7 @@ def ramdisk_for(board: Board, folder: Path) -> Path:
 
 
 GRUB_CFG = """set timeout=0
-linux /boot/bzImage console=ttyS0 panic=-1
+linux /boot/bzImage console=ttyS0 panic=-1 loglevel=6
 initrd /boot/initrd.gz /boot/board.cpio.gz
 boot
 """
@@ -511,7 +511,9 @@ def board_of(job: dict) -> tuple[str, Any]:
         return "x86_64", ipxe_device
     if device_type == "docker":
         return "x86_64", docker_device
-    raise LeftOut(f"device type {device_type or 'none'!r}: real hardware needed")
+    if not device_type:
+        raise LeftOut("a role without a device: an ssh connection into another role's board (to: ssh), not run here")
+    raise LeftOut(f"device type {device_type!r}: real hardware needed")
 
 
 # -- running ------------------------------------------------------------------------------------------
@@ -637,8 +639,9 @@ def corpus_jobs(corpus: Path, only: list[str]) -> list[tuple[str, list[tuple[str
 
 
 def in_scope(subs: list[tuple[str, dict]]) -> bool:
-    """A job of a device type with a peer here: qemu, x86, docker (every role of a group)."""
-    return all(str(job.get("device_type", "")) in ("qemu", "x86", "docker") for _, job in subs)
+    """A job of a device type with a peer here: qemu, x86, docker (every role of a group that has a device)."""
+    types = {str(job.get("device_type", "")) for _, job in subs}
+    return bool(types - {""}) and types - {""} <= {"qemu", "x86", "docker"}
 
 
 def main() -> int:

@@ -1,10 +1,10 @@
 """A lean subset of share/corpus-run.py: the reference's sample jobs, adapted in URLs and devices, run to Complete.
 
-One job per kind of board and method: a whole-disk QEMU image booted by the BIOS with git test
-definitions and a login (docs/qemu-pipeline-first-job.yaml), the iPXE board with a gzip ramdisk
-and xz modules (dispatcher/ipxe-ramdisk.yaml), a docker container with an interactive test
-(dispatcher/docker-interactive.yaml), and a MultiNode group of two QEMU boards
-(server/kvm-multinode.yaml). The whole survey is ``share/corpus-run.py``. Skips without the corpus.
+One job per kind of board and method: an arm64 kernel and initrd in tmpfs
+(docs/qemu-kernel-standard-sid.yaml), the iPXE board with a gzip ramdisk, xz modules and git test
+definitions (dispatcher/ipxe-ramdisk.yaml), a docker container with an interactive test
+(dispatcher/docker-interactive.yaml), and a MultiNode group of two QEMU boards booting whole-disk
+images through the BIOS (server/kvm-multinode.yaml). The whole survey is ``share/corpus-run.py``. Skips without the corpus.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from .helpers import CORPUS, REPO
 
 pytestmark = pytest.mark.qemu
 
-SUBSET = ["docs/qemu-pipeline-first-job.yaml", "dispatcher/ipxe-ramdisk.yaml", "dispatcher/docker-interactive.yaml",
+SUBSET = ["docs/qemu-kernel-standard-sid.yaml", "dispatcher/ipxe-ramdisk.yaml", "dispatcher/docker-interactive.yaml",
           "server/kvm-multinode.yaml"]
 
 
@@ -33,6 +33,7 @@ def corpus_run():
 @pytest.mark.skipif(not (CORPUS / "jobs" / "verdicts.json").is_file(), reason="../shared/corpus is not there")
 def test_sample_jobs_run_to_complete_on_virtual_boards(tmp_path):
     require_qemu("x86_64")
+    require_qemu("arm64")
     images(), disk_images()
     outcomes = corpus_run().run_all(CORPUS, [f"jobs/{name}" for name in SUBSET], keep=tmp_path, parallel=2)
     by_job = {outcome.label: outcome for outcome in outcomes}
@@ -46,7 +47,7 @@ def test_sample_jobs_run_to_complete_on_virtual_boards(tmp_path):
     failed = {label: o.detail for label, o in by_job.items() if o.state not in ("Complete", "left out")}
     assert not failed, failed
     # test cases ran: the git definitions from our local repository, the MultiNode calls through the coordinator
-    assert "pass" in by_job["jobs/docs/qemu-pipeline-first-job.yaml"].detail
+    assert "pass" in by_job["jobs/dispatcher/ipxe-ramdisk.yaml"].detail
     for role in ("server", "client"):
         assert "pass" in by_job[f"jobs/server/kvm-multinode.yaml[{role}]"].detail
     # nothing of the boards is left running
