@@ -280,8 +280,8 @@ class Adapter:
     count: int = 0
 
     def image(self, label: str, spec: dict, deploy: dict) -> None:
-        if not isinstance(spec, dict) or "url" not in spec:
-            return
+        if not isinstance(spec, dict) or "url" not in spec or str(spec["url"]).startswith("downloads://"):
+            return  # downloads:// names a file an earlier deploy fetched
         if label in ANDROID_LABELS or spec.get("sparse"):
             raise LeftOut(f"Android images ({label}): an image kind we cannot substitute")
         if str(spec.get("url", "")).startswith("rclone"):
@@ -316,9 +316,9 @@ class Adapter:
         image_arg = str(spec.get("image_arg", ""))
         if fmt == "ext4" or "format=ext4" in image_arg:
             raise LeftOut("a bare ext4 filesystem given to QEMU as format=ext4 (QEMU has no such format)")
-        if not image_arg:  # a file the board is not given: any payload does
+        if not image_arg and deploy.get("to") != "downloads":  # a file the board is not given: any payload does
             return ramdisk_for(self.board, folder)
-        if "-drive" in image_arg or "-hd" in image_arg:
+        if "-drive" in image_arg or "-hd" in image_arg or label == "rootfs":
             disk = boot_disk(self.board, folder)
             if fmt == "qcow2" or "format=qcow2" in image_arg:
                 qcow = folder / "disk.qcow2"
@@ -336,6 +336,11 @@ class Adapter:
             if method in FOREIGN_METHODS:
                 raise LeftOut(FOREIGN_METHODS[method])
             if section == "deploy":
+                postprocess = (block.get("postprocess") or {}).get("docker")
+                if isinstance(postprocess, dict) and postprocess.get("image"):
+                    if DOCKERD.daemon is None:
+                        raise LeftOut(f"postprocess in docker: no docker daemon of ours ({DOCKERD.reason})")
+                    DOCKERD.provide(str(postprocess["image"]))
                 for label, spec in (block.get("images") or {}).items():
                     self.image(label, spec, block)
                 for label in ("kernel", "ramdisk", "initrd", "nfsrootfs", "modules", "dtb"):
@@ -690,7 +695,7 @@ def run_all(corpus: Path, only: list[str], keep: Path | None = None, every: bool
         repo = testdef_repository(corpus, [job for _, subs in jobs for _, job in subs], base)
         if any("lava-multinode" in (subs[0][1].get("protocols") or {}) for _, subs in jobs):
             coordinator = Coordinator(base / "coordinator")
-        if any(job.get("device_type") == "docker" for _, subs in jobs for _, job in subs):
+        if any(job.get("device_type") == "docker" or "postprocess" in str(job) for _, subs in jobs for _, job in subs):
             DOCKERD.start()
         with ThreadPoolExecutor(parallel) as pool:
             done = list(pool.map(lambda item: one(item[0], *item[1]), enumerate(jobs)))
