@@ -381,13 +381,22 @@ class Adapter:
         return yaml.safe_load(path.read_text()) or {}
 
 
-def local_git_repos(text: str, url: str) -> str:
-    """The test definition with the repositories its install step clones (``git-repos``) pointing at ``url``."""
+def local_git_repos(text: str, repo: Path) -> str:
+    """The test definition with the repositories its install step clones (``git-repos``) made local: a bare
+    clone of ``repo`` under the original repository's name (the name is the clone's default folder)."""
     testdef = yaml.safe_load(text)
     repos = (testdef.get("install") or {}).get("git-repos") if isinstance(testdef, dict) else None
     if not repos:
         return text
-    testdef["install"]["git-repos"] = [dict(entry, url=url) if isinstance(entry, dict) else url for entry in repos]
+
+    def local(url: str) -> str:
+        clone = repo.parent / "git-repos" / Path(url.rstrip("/")).name
+        if not clone.exists():
+            subprocess.run(["git", "clone", "-q", "--bare", str(repo), str(clone)], check=True)
+        return f"file://{clone}"
+
+    testdef["install"]["git-repos"] = [dict(entry, url=local(str(entry.get("url"))))
+                                       if isinstance(entry, dict) else local(str(entry)) for entry in repos]
     return yaml.safe_dump(testdef, sort_keys=False)
 
 
@@ -409,13 +418,20 @@ def testdef_repository(corpus: Path, jobs: list[dict], work: Path) -> Path:
                 source = ours.get(path) or corpus_files.get(Path(path).name)
                 if source:
                     (repo / path).parent.mkdir(parents=True, exist_ok=True)
-                    (repo / path).write_text(local_git_repos(source.read_text(), f"file://{repo}"))
+                    (repo / path).write_text(source.read_text())
                 if definition.get("branch"):
                     branches.add(str(definition["branch"]))
     git = ["git", "-C", str(repo), "-c", "user.name=corpus-run", "-c", "user.email=corpus-run@localhost"]
     subprocess.run([*git, "init", "-q", "-b", "master"], check=True)
     subprocess.run([*git, "add", "-A"], check=True)
     subprocess.run([*git, "commit", "-q", "-m", "test definitions for corpus-run"], check=True)
+    # what install steps clone: the same content, so the clones are made from this first commit
+    for path in sorted(repo.rglob("*.yaml")):
+        text = path.read_text()
+        rewritten = local_git_repos(text, repo)
+        if rewritten != text:
+            path.write_text(rewritten)
+    subprocess.run([*git, "commit", "-q", "-a", "--allow-empty", "-m", "git-repos made local"], check=True)
     for branch in sorted(branches):
         subprocess.run([*git, "branch", branch], check=True)
     return repo

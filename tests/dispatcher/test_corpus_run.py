@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib.util
 import subprocess
+import sys
 
 import pytest
 from testimages import disk_images, images, require_qemu
@@ -26,6 +27,7 @@ SUBSET = ["docs/qemu-kernel-standard-sid.yaml", "dispatcher/ipxe-ramdisk.yaml", 
 def corpus_run():
     spec = importlib.util.spec_from_file_location("corpus_run", REPO / "share" / "corpus-run.py")
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up there
     spec.loader.exec_module(module)
     return module
 
