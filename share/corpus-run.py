@@ -40,6 +40,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tarfile
 import tempfile
 import zipfile
 from collections import Counter
@@ -202,6 +203,21 @@ def ramdisk_for(board: Board, folder: Path) -> Path:
     return path
 
 
+def nfs_rootfs(board: Board, tarball: Path, folder: Path) -> Path:
+    """Our arm64 root filesystem tarball with the job's board files (/init, hostname, profile) in place of ours."""
+    board_cpio(board, folder)  # writes folder/board-tree
+    tree = folder / "board-tree"
+    replaced = {f"./{p.relative_to(tree)}" for p in tree.rglob("*") if p.is_file()}
+    out = folder / "rootfs.tar"
+    with tarfile.open(tarball) as source, tarfile.open(out, "w") as target:
+        for member in source:
+            if member.name not in replaced and f"./{member.name}" not in replaced:
+                target.addfile(member, source.extractfile(member) if member.isfile() else None)
+        for name in sorted(replaced):
+            target.add(tree / name[2:], arcname=name, recursive=False)
+    return out
+
+
 GRUB_CFG = """set timeout=0
 linux /boot/bzImage console=ttyS0 panic=-1 loglevel=6
 initrd /boot/initrd.gz /boot/board.cpio.gz
@@ -302,11 +318,11 @@ class Adapter:
         if label == "kernel":
             return images_dir() / KERNELS[arch]
         if label in ("ramdisk", "initrd"):
+            if isinstance(deploy.get("images", {}).get("nfsrootfs"), dict) or "nfsrootfs" in deploy:
+                return self.netroot("netroot.cpio.gz")  # mounts nfsroot= and switches to it
             return ramdisk_for(self.board, folder)
         if label == "nfsrootfs":
-            if arch != "arm64" or build_images("build-netroot.sh"):
-                raise LeftOut(f"an NFS root filesystem for {arch}: our nfsrootfs tarball is arm64's")
-            return images_dir() / "arm64" / "rootfs.tar.gz"
+            return nfs_rootfs(self.board, self.netroot("rootfs.tar.gz"), folder)
         if label == "modules":
             tarball = folder / "modules.tar"
             subprocess.run(["tar", "-cf", str(tarball), "-C", str(folder), "--files-from", "/dev/null"], check=True)
@@ -326,6 +342,11 @@ class Adapter:
                 return qcow
             return disk
         raise LeftOut(f"image {label!r} ({deploy.get('to')}): no test image of ours has that role")
+
+    def netroot(self, name: str) -> Path:
+        if self.board.arch != "arm64" or build_images("build-netroot.sh"):
+            raise LeftOut(f"an NFS root filesystem for {self.board.arch}: our network-root images are arm64's")
+        return images_dir() / "arm64" / name
 
     def job(self, job: dict) -> dict:
         for action in job.get("actions") or []:
@@ -599,6 +620,8 @@ def test_summary(folder: Path) -> str:
             msg = record.get("msg")
             if record.get("lvl") == "results" and isinstance(msg, dict) and msg.get("definition") != "lava":
                 counts[str(msg.get("result"))] += 1
+    if not counts:
+        return "no test cases"
     return f"{sum(counts.values())} test cases: " + ", ".join(f"{n} {r}" for r, n in sorted(counts.items()))
 
 
