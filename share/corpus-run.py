@@ -48,6 +48,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -306,7 +307,17 @@ class Adapter:
         folder = self.work / f"image-{self.count}-{label}"
         folder.mkdir(parents=True)
         path = self.substitute(label, spec, deploy, folder)
-        path = compress(path, spec.get("compression"))
+        # under the original file name: postprocess steps and image_args may name it
+        compression = spec.get("compression")
+        name = Path(urlsplit(str(spec["url"])).path).name
+        if compression and name.endswith(f".{compression}"):
+            name = name[: -len(compression) - 1]
+        if name and name != path.name:
+            named = folder / "named" / name
+            named.parent.mkdir()
+            shutil.copyfile(path, named)
+            path = named
+        path = compress(path, compression)
         spec["url"] = f"file://{path}"
         for algorithm in ("md5sum", "sha256sum", "sha512sum"):
             if algorithm in spec:
