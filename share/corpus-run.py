@@ -456,7 +456,7 @@ def testdef_repository(corpus: Path, jobs: list[dict], work: Path) -> Path:
     git = ["git", "-C", str(repo), "-c", "user.name=corpus-run", "-c", "user.email=corpus-run@localhost"]
     subprocess.run([*git, "init", "-q", "-b", "master"], check=True)
     subprocess.run([*git, "add", "-A"], check=True)
-    subprocess.run([*git, "commit", "-q", "-m", "test definitions for corpus-run"], check=True)
+    subprocess.run([*git, "commit", "-q", "--allow-empty", "-m", "test definitions for corpus-run"], check=True)
     # what install steps clone: the same content, so the clones are made from this first commit
     for path in sorted(repo.rglob("*.yaml")):
         text = path.read_text()
