@@ -71,7 +71,6 @@ IPXE_ROM = Path("/usr/lib/ipxe/qemu/pxe-e1000.rom")
 ARCHES = {"amd64": "x86_64", "x86_64": "x86_64", "arm64": "arm64", "aarch64": "arm64"}
 KERNELS = {"x86_64": "x86_64/bzImage", "arm64": "arm64/Image"}
 DEFAULT_PROMPT_SAMPLE = "root@lava:~# "
-LOGIN_PROMPT_SAMPLE = "lava login: "
 # boot methods and deploys whose board is not one of ours, with why
 FOREIGN_METHODS = {
     "iso-installer": "an x86 ISO installer (the iso-installer helper's work)",
@@ -478,13 +477,13 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def qemu_device(job: dict, folder: Path, name: str = "qemu-01") -> dict:
+def qemu_device(job: dict, folder: Path) -> dict:
     # the test overlay's disk is virtio: the modules our boot disk loads drive it
     dictionary = ("{% extends 'qemu.jinja2' %}\n{% set guestfs_interface = 'virtio' %}\n"
                   # the admin command kvm-command.yaml runs: a board of ours that has one by that name
                   "{% set user_commands = {'user_command_to_run': {'do': 'echo corpus-run user command',"
                   " 'undo': 'echo corpus-run user command undone'}} %}\n")
-    return render_device_config(name, dictionary, job.get("context"), device_types_paths=[REPO / "device-types"])
+    return render_device_config("qemu-01", dictionary, job.get("context"), device_types_paths=[REPO / "device-types"])
 
 
 def ipxe_device(job: dict, folder: Path) -> dict:
@@ -615,11 +614,11 @@ def finish(proc: subprocess.Popen, folder: Path, timeout: float) -> tuple[str, s
     result_file = folder / "out" / "result.yaml"
     result = (yaml.safe_load(result_file.read_text()) if result_file.exists() else None) or {}
     if proc.returncode == 0 and result.get("result") == "pass":
-        return "Complete", test_summary(folder)
+        return "Complete", results_summary(folder)
     return "Incomplete", str(result.get("error_msg") or f"lava-run exit {proc.returncode}")[:300]
 
 
-def test_summary(folder: Path) -> str:
+def results_summary(folder: Path) -> str:
     """'N test cases: P pass, F fail' from the results lava-run logged, the job's own excluded."""
     counts: Counter[str] = Counter()
     for line in (folder / "log.jsonl").read_text(errors="replace").splitlines():
