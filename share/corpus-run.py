@@ -81,6 +81,8 @@ FOREIGN_METHODS = {
 }
 # jobs that exist to fail: adapting their URLs and checksums would defeat them
 MEANT_TO_FAIL = {"jobs/dispatcher/compression_bad.yaml": "a negative sample: its checksums and formats are wrong on purpose"}
+# the named entries of a job's timeouts: block (job, action, connection, and per-action names)
+TIMEOUT_NAMES = ("job", "action", "connection", "actions", "connections")
 ANDROID_LABELS = {"system", "userdata", "cache", "boot", "vendor", "recovery"}
 
 
@@ -641,34 +643,52 @@ def job_timeout(job: dict) -> float:
     return seconds + 60
 
 
-def adapt(job: dict, work: Path, repo: Path) -> tuple[dict, dict, list[str]]:
+def scale_timeouts(value: Any, factor: float) -> None:
+    """Multiply every timeout of the job (``timeout:``/``timeouts:`` blocks) by ``factor``, in place."""
+    if isinstance(value, list):
+        for item in value:
+            scale_timeouts(item, factor)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if key in ("timeout", "timeouts") or key in TIMEOUT_NAMES:
+                for unit in ("hours", "minutes", "seconds"):
+                    if isinstance(item, dict) and isinstance(item.get(unit), (int, float)):
+                        item[unit] = item[unit] * factor
+            scale_timeouts(item, factor)
+
+
+def adapt(job: dict, work: Path, repo: Path, timeout_factor: float = 1) -> tuple[dict, dict, list[str]]:
     """The job with our images, test repository and prompts' board; the device; notes on other changes."""
     arch, device_maker = board_of(job)
     # a container's prompt is its image's: only the boards that boot our images take the job's
     board = Board(arch) if device_maker is docker_device else board_for(job, arch)
     adapter = Adapter(work, board, f"file://{repo}")
     adapted = adapter.job(job)
+    if timeout_factor != 1:
+        scale_timeouts(adapted, timeout_factor)
+        adapter.notes.append(f"timeouts x{timeout_factor:g}")
     return adapted, device_maker(adapted, work), adapter.notes
 
 
-def run_single(label: str, job: dict, work: Path, repo: Path) -> Outcome:
+def run_single(label: str, job: dict, work: Path, repo: Path, timeout_factor: float = 1) -> Outcome:
     try:
-        adapted, device, notes = adapt(job, work, repo)
+        adapted, device, notes = adapt(job, work, repo, timeout_factor)
     except LeftOut as exc:
         return Outcome(label, "left out", str(exc))
     proc = lava_run(work, adapted, device, "1")
-    state, detail = finish(proc, work, job_timeout(job))
+    state, detail = finish(proc, work, job_timeout(adapted))
     return Outcome(label, state, "; ".join([detail, *notes]).strip("; "))
 
 
-def run_group(name: str, subs: list[tuple[str, dict]], work: Path, repo: Path, coordinator: Path) -> list[Outcome]:
+def run_group(name: str, subs: list[tuple[str, dict]], work: Path, repo: Path, coordinator: Path,
+              timeout_factor: float = 1) -> list[Outcome]:
     """Every role of a MultiNode group at once, each its own lava-run and QEMU, one coordinator."""
     prepared = []
     for index, (label, job) in enumerate(subs):
         folder = work / f"role-{index}"
         folder.mkdir()
         try:
-            adapted, device, notes = adapt(job, folder, repo)
+            adapted, device, notes = adapt(job, folder, repo, timeout_factor)
         except LeftOut as exc:
             return [Outcome(sub_label, "left out", f"{label}: {exc}") for sub_label, _ in subs]
         adapted["protocols"]["lava-multinode"]["target_group"] = f"corpus-run-{os.getpid()}-{name}"
@@ -677,7 +697,7 @@ def run_group(name: str, subs: list[tuple[str, dict]], work: Path, repo: Path, c
              for index, (label, folder, adapted, device, notes) in enumerate(prepared)]
     outcomes = []
     for label, folder, proc, notes in procs:
-        state, detail = finish(proc, folder, job_timeout(subs[0][1]))
+        state, detail = finish(proc, folder, job_timeout(prepared[0][2]))
         outcomes.append(Outcome(label, state, "; ".join([detail, *notes]).strip("; ")))
     return outcomes
 
@@ -705,9 +725,11 @@ def main() -> int:
     parser.add_argument("--keep", type=Path, help="keep each job's folder (logs, adapted job) under this one")
     parser.add_argument("--all", action="store_true", help="also list the jobs of other device types")
     parser.add_argument("--jobs", type=int, default=1, help="jobs (or groups) run at once")
+    parser.add_argument("--timeout-factor", type=float, default=1,
+                        help="multiply the jobs' timeouts (a loaded machine; each job's line says so)")
     args = parser.parse_args()
     progress = lambda outcome: print(f"... {outcome.label}: {outcome.state}", file=sys.stderr, flush=True)  # noqa: E731
-    outcomes = run_all(args.corpus, args.only, args.keep, args.all, args.jobs, progress)
+    outcomes = run_all(args.corpus, args.only, args.keep, args.all, args.jobs, progress, args.timeout_factor)
     for outcome in outcomes:
         print(f"{outcome.label}: {outcome.state}" + (f" ({outcome.detail})" if outcome.detail else ""), flush=True)
     counts = Counter(o.state for o in outcomes)
@@ -717,7 +739,7 @@ def main() -> int:
 
 
 def run_all(corpus: Path, only: list[str], keep: Path | None = None, every: bool = False, parallel: int = 1,
-            report=lambda outcome: None) -> list[Outcome]:
+            report=lambda outcome: None, timeout_factor: float = 1) -> list[Outcome]:
     """Adapt and run every job in scope (``only``: substrings of the file names); outcomes in corpus order."""
     jobs = corpus_jobs(corpus, only)
     base = keep or Path(tempfile.mkdtemp(prefix="corpus-run-"))
@@ -732,9 +754,9 @@ def run_all(corpus: Path, only: list[str], keep: Path | None = None, every: bool
         work = base / f"{index:03}-{Path(name).stem}"
         work.mkdir()
         if "lava-multinode" in (subs[0][1].get("protocols") or {}):
-            found = run_group(Path(name).stem, subs, work, repo, coordinator.config)
+            found = run_group(Path(name).stem, subs, work, repo, coordinator.config, timeout_factor)
         else:
-            found = [run_single(subs[0][0], subs[0][1], work, repo)]
+            found = [run_single(subs[0][0], subs[0][1], work, repo, timeout_factor)]
         for outcome in found:
             outcome.label = name if outcome.label == Path(name).name else f"{name}[{outcome.label.split('[')[-1]}"
             report(outcome)
