@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from lava_common.exceptions import InfrastructureError, JobError
+from lava_common.exceptions import JobError
 from lava_common.schemas.deploy import DEPLOY_TARGETS
 from lava_dispatcher.action import Action
 from lava_dispatcher.actions.deploy.download import DOWNLOADS_DIR, DownloadRetry
 from lava_dispatcher.actions.deploy.overlay import ApplyOverlayAction, OverlayAction
 from lava_dispatcher.actions.deploy.tmpfs import overlay_target, with_lava_overlay
 from lava_dispatcher.device import DeviceConfig
+from lava_dispatcher.docker_cli import DockerClient
 from lava_dispatcher.methods import DeployMethod
 from lava_dispatcher.plan import JobPlan, PlanBlock
 
@@ -72,19 +73,15 @@ class PostprocessWithDocker(Action):
             self.errors.append("postprocess.docker.steps must list at least one command")
 
     def run(self, ctx: JobContext) -> None:
-        import shutil  # deferred: only a run needs these
-        import subprocess
-
         docker = self.parameters["postprocess"]["docker"]
-        binary = shutil.which("docker")
-        if binary is None:
-            raise InfrastructureError("postprocess.docker needs the 'docker' program on the worker")
         folder = ctx.scratch() / DOWNLOADS_DIR
+        # the daemon (docker_host) and client (docker_binary) of the dispatcher configuration, as for docker devices;
         # the steps are the job's own commands, meant for a shell: they run inside the container only
-        argv = [binary, "run", "--rm", "--network", "none", "-v", f"{folder}:{POSTPROCESS_WORKDIR}",
+        client = DockerClient(ctx.dispatcher)
+        args = ["run", "--rm", "--network", "none", "-v", f"{folder}:{POSTPROCESS_WORKDIR}",
                 "-w", POSTPROCESS_WORKDIR, str(docker["image"]), "sh", "-e", "-c", "\n".join(docker["steps"])]
         ctx.logger.info(f"postprocess in {docker['image']}: {len(docker['steps'])} steps")
-        proc = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=self.timeout.duration)
+        proc = client.call(args, "postprocess.docker", timeout=self.timeout.duration)
         for line in (proc.stdout + proc.stderr).splitlines():
             ctx.logger.debug(line)
         if proc.returncode != 0:

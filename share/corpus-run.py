@@ -1,0 +1,796 @@
+#!/usr/bin/env python3
+"""Run the reference's sample jobs whose boards have a virtual peer here, adapted only in URLs and devices.
+
+    .venv/bin/python share/corpus-run.py [--corpus ../shared/corpus] [--only NAME ...] [--keep DIR]
+
+For each valid job of ``jobs/verdicts.json`` (MultiNode submissions split as the server splits
+them, with share/corpus-coverage.py's reading) whose device type has a peer here (``qemu`` for
+amd64/arm64, ``x86`` on the virtual iPXE board, ``docker``), the job is adapted:
+
+* artefact URLs -> local test images of the same role and architecture (share/test-images):
+  kernel, ramdisk (our busybox initramfs), whole-disk images (a BIOS-bootable disk made here:
+  GRUB from build-bootdisk.sh, then our kernel and initramfs), nfsrootfs, modules; recompressed
+  when the job names a compression, checksums recomputed;
+* the board answers with the job's own prompts: a small cpio archive appended to our initramfs
+  sets the hostname (``root@debian:`` -> hostname ``debian``), the shell prompt, and a login
+  prompt with the job's password (or none) when the job logs in;
+* git test-definition repositories -> one local git repository (file:// URL) holding
+  ``../shared/corpus/testdefs`` (matched by file name) and share/corpus-run-testdefs (ours) at the
+  paths the jobs name; a pinned ``revision`` of the reference's repository is dropped;
+* the device -> one of our virtual boards.
+
+Single-node jobs run through ``lava-run`` against the virtual board; MultiNode groups run each
+role's ``lava-run`` at once with our coordinator (tests/coordinator_daemon.py). Prints one line per
+job (Complete, Incomplete with the first error, or left out with the reason), then the counts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import bz2
+import gzip
+import hashlib
+import importlib.util
+import json
+import lzma
+import os
+import re
+import shlex
+import shutil
+import socket
+import subprocess
+import sys
+import tarfile
+import tempfile
+import zipfile
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "tests"))
+sys.path.insert(0, str(REPO / "share" / "virtual-lab"))
+import private_dockerd  # noqa: E402 - share/virtual-lab is not a package
+from coordinator_daemon import Daemon  # noqa: E402
+
+from lava_scheduler.device_config import render_device_config  # noqa: E402
+
+_spec = importlib.util.spec_from_file_location("corpus_coverage", REPO / "share" / "corpus-coverage.py")
+corpus_coverage = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(corpus_coverage)
+
+OUR_TESTDEFS = REPO / "share" / "corpus-run-testdefs"
+IPXE_POWER = REPO / "tests" / "dispatcher" / "virtual-ipxe" / "power.sh"
+IPXE_ROM = Path("/usr/lib/ipxe/qemu/pxe-e1000.rom")
+ARCHES = {"amd64": "x86_64", "x86_64": "x86_64", "arm64": "arm64", "aarch64": "arm64"}
+KERNELS = {"x86_64": "x86_64/bzImage", "arm64": "arm64/Image"}
+DEFAULT_PROMPT_SAMPLE = "root@lava:~# "
+# boot methods and deploys whose board is not one of ours, with why
+FOREIGN_METHODS = {
+    "iso-installer": "an x86 ISO installer (the iso-installer helper's work)",
+    "qemu-iso": "an x86 ISO installer (the iso-installer helper's work)",
+    "monitor": "an MCU firmware image (zephyr/luvos) we cannot substitute",
+    "dfu": "an MCU board flashed over DFU (real hardware)",
+    "nbd": "an NBD root on an Intel UP2 whose initrd is a Yocto ext4 netboot image we cannot substitute",
+}
+# jobs that exist to fail: adapting their URLs and checksums would defeat them
+MEANT_TO_FAIL = {"jobs/dispatcher/compression_bad.yaml": "a negative sample: its checksums and formats are wrong on purpose"}
+# the named entries of a job's timeouts: block (job, action, connection, and per-action names)
+TIMEOUT_NAMES = ("job", "action", "connection", "actions", "connections")
+ANDROID_LABELS = {"system", "userdata", "cache", "boot", "vendor", "recovery"}
+
+
+class LeftOut(Exception):
+    """The job cannot run here; the message says why."""
+
+
+# -- test images --------------------------------------------------------------------------------------
+
+
+def images_dir() -> Path:
+    if os.environ.get("LAVA_TEST_IMAGES"):
+        return Path(os.environ["LAVA_TEST_IMAGES"])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "lava" / "test-images"
+
+
+def build_images(script: str) -> str:
+    """Run a share/test-images build script (cached, returns at once when current); why it failed, or ""."""
+    proc = subprocess.run(["sh", str(REPO / "share" / "test-images" / script), str(images_dir())],
+                          capture_output=True, text=True, timeout=900, check=False)
+    return "" if proc.returncode == 0 else f"{script}: " + (proc.stderr or proc.stdout).strip()[-200:]
+
+
+@dataclass
+class Board:
+    """What the substituted images must say so that the job's prompts and login match."""
+
+    arch: str
+    hostname: str = "lava"
+    ps1: str | None = None  # None: our images' own PS1, which follows the cwd
+    login: bool = False
+    password: str | None = None
+
+
+def board_for(job: dict, arch: str) -> Board:
+    """Hostname, shell prompt and login of a board that answers with the job's first boot's prompts."""
+    boot = next((a["boot"] for a in job.get("actions") or [] if "boot" in a), {})
+    prompts = boot.get("prompts") or []
+    prompts = [prompts] if isinstance(prompts, str) else [str(p) for p in prompts]
+    login = boot.get("auto_login") or {}
+    board = Board(arch=arch, login=bool(login), password=login.get("password"))
+    if not prompts or any(re.search(p, DEFAULT_PROMPT_SAMPLE) for p in prompts):
+        hostname = "lava"
+    else:
+        hostname = ""
+        for prompt in prompts:
+            match = re.fullmatch(r"root@([\w.-]+):.*", prompt)
+            if match and re.search(prompt, f"root@{match.group(1)}:~# "):
+                hostname = match.group(1)
+                break
+        if not hostname:
+            hostname = "lava"
+            literal = re.sub(r"\\(.)", r"\1", prompts[0])
+            if not re.search(prompts[0], literal):
+                raise LeftOut(f"no shell prompt of ours matches the job's prompt {prompts[0]!r}")
+            board.ps1 = literal + " "
+    board.hostname = hostname
+    login_prompt = str(login.get("login_prompt", "login:"))
+    if login and not re.search(re.escape(login_prompt), f"{hostname} login: "):
+        raise LeftOut(f"the job's login prompt {login_prompt!r} is not what our getty prints")
+    return board
+
+
+INIT = """#!/bin/sh
+# ours (share/corpus-run.py): the test board's /init, with the job's hostname, prompt and login
+export PATH=/sbin:/usr/sbin:/bin:/usr/bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev 2>/dev/null
+mkdir -p /dev/pts /dev/shm && mount -t devpts devpts /dev/pts
+if [ -f /lib/modules/order ]; then
+    for m in $(cat /lib/modules/order); do insmod /lib/modules/$m.ko 2>/dev/null; done
+fi
+hostname -F /etc/hostname
+ip link set lo up 2>/dev/null
+echo "init: boot done"
+# a login prompt of our own rather than getty's: it needs nothing from the console's line settings
+while [ {login} = 1 ]; do
+    printf '\n%s login: ' "$(hostname)"
+    read -r user || continue
+    if [ -n {password} ]; then
+        printf 'Password: '
+        stty -echo 2>/dev/null; read -r pass; stty echo 2>/dev/null; echo
+        [ "$pass" = {password} ] || { echo "Login incorrect"; continue; }
+    fi
+    [ "$user" = root ] && setsid cttyhack /bin/sh -l
+done
+while true; do setsid cttyhack /bin/sh -l; done
+"""
+PROFILE = """export PATH=/sbin:/usr/sbin:/bin:/usr/bin
+export HOME=/root
+export PS1={ps1}
+cd "$HOME"
+"""
+
+
+def board_cpio(board: Board, folder: Path) -> Path:
+    """A gzip cpio archive that, appended to our initramfs, makes it the job's board (later files win)."""
+    tree = folder / "board-tree"
+    (tree / "etc").mkdir(parents=True, exist_ok=True)
+    init = tree / "init"
+    init.write_text(INIT.replace("{login}", "1" if board.login else "0")
+                    .replace("{password}", shlex.quote(board.password or "")))
+    init.chmod(0o755)
+    (tree / "etc" / "hostname").write_text(board.hostname + "\n")
+    (tree / "etc" / "profile").write_text(PROFILE.format(ps1=shlex.quote(board.ps1 or r"\u@\h:\w\$ ")))
+    out = folder / "board.cpio.gz"
+    files = sorted(str(p.relative_to(tree)) for p in tree.rglob("*"))
+    proc = subprocess.run(["cpio", "-o", "-H", "newc", "-R", "0:0", "--quiet"], input=("\n".join(files) + "\n").encode(),
+                          capture_output=True, cwd=tree, check=True)
+    out.write_bytes(gzip.compress(proc.stdout, mtime=0))
+    return out
+
+
+def ramdisk_for(board: Board, folder: Path) -> Path:
+    """Our busybox initramfs of the board's architecture with the job's board archive appended."""
+    path = folder / "ramdisk.cpio.gz"
+    path.write_bytes((images_dir() / board.arch / "initramfs.cpio.gz").read_bytes()
+                     + board_cpio(board, folder).read_bytes())
+    return path
+
+
+def nfs_rootfs(board: Board, tarball: Path, folder: Path) -> Path:
+    """Our arm64 root filesystem tarball with the job's board files (/init, hostname, profile) in place of ours."""
+    board_cpio(board, folder)  # writes folder/board-tree
+    tree = folder / "board-tree"
+    replaced = {f"./{p.relative_to(tree)}" for p in tree.rglob("*") if p.is_file()}
+    out = folder / "rootfs.tar"
+    with tarfile.open(tarball) as source, tarfile.open(out, "w") as target:
+        for member in source:
+            if member.name not in replaced and f"./{member.name}" not in replaced:
+                target.addfile(member, source.extractfile(member) if member.isfile() else None)
+        for name in sorted(replaced):
+            target.add(tree / name[2:], arcname=name, recursive=False)
+    return out
+
+
+GRUB_CFG = """set timeout=0
+linux /boot/bzImage console=ttyS0 panic=-1 loglevel=6
+initrd /boot/initrd.gz /boot/board.cpio.gz
+boot
+"""
+
+
+def boot_disk(board: Board, folder: Path) -> Path:
+    """A raw MBR disk a PC's BIOS boots: GRUB in the MBR gap, partition 2 (ext4) holds /boot.
+
+    The kernel is the disk board's (build-disk.sh), its initramfs loads the virtio and ext4 modules
+    (the test overlay's disk is virtio on our board) and stays in RAM: the disk only boots it.
+    """
+    if board.arch != "x86_64":
+        raise LeftOut(f"a whole-disk image for {board.arch}: we make BIOS-bootable disks for x86_64 only")
+    for script in ("build-disk.sh", "build-bootdisk.sh"):
+        reason = build_images(script)
+        if reason:
+            raise LeftOut(f"cannot build the bootable disk: {reason}")
+    pieces, disk_images = images_dir() / "bootdisk", images_dir() / "disk" / "x86_64"
+    tree = folder / "disk-tree"
+    (tree / "boot" / "grub").mkdir(parents=True, exist_ok=True)
+    shutil.copy(disk_images / "bzImage", tree / "boot" / "bzImage")
+    shutil.copy(disk_images / "initramfs-disk.cpio.gz", tree / "boot" / "initrd.gz")
+    shutil.copy(board_cpio(board, folder), tree / "boot" / "board.cpio.gz")
+    (tree / "boot" / "grub" / "grub.cfg").write_text(GRUB_CFG)
+    part = folder / "part2.ext4"
+    subprocess.run(["mke2fs", "-q", "-F", "-t", "ext4", "-L", "lavaboot", "-d", str(tree), "-E", "root_owner=0:0",
+                    str(part), "16M"], check=True, capture_output=True)
+    first = 4096  # sectors: partition 1 (1 MiB, empty) at 2048, partition 2 after it
+    mbr = bytearray((pieces / "boot.img").read_bytes()[:440]) + bytes(6)
+    for start, count in ((2048, 2048), (first, part.stat().st_size // 512)):
+        mbr += bytes([0, 0, 0, 0, 0x83, 0, 0, 0]) + start.to_bytes(4, "little") + count.to_bytes(4, "little")
+    mbr += bytes(32) + b"\x55\xaa"
+    disk = folder / "disk.img"
+    with disk.open("wb") as out:
+        out.write(mbr)
+        out.write((pieces / "core.img").read_bytes())
+        out.seek(first * 512)
+        with part.open("rb") as src:
+            shutil.copyfileobj(src, out)
+    part.unlink()
+    return disk
+
+
+# -- adapting a job -----------------------------------------------------------------------------------
+
+
+def compress(path: Path, method: str | None) -> Path:
+    if not method:
+        return path
+    data = path.read_bytes()
+    out = path.with_name(f"{path.name}.{method}")
+    if method == "gz":
+        out.write_bytes(gzip.compress(data, mtime=0))
+    elif method == "xz":
+        out.write_bytes(lzma.compress(data, preset=1))
+    elif method == "bz2":
+        out.write_bytes(bz2.compress(data))
+    elif method == "zip":
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+            archive.write(path, path.name)
+    else:
+        raise LeftOut(f"compression {method!r}: we cannot make it")
+    return out
+
+
+@dataclass
+class Adapter:
+    """Rewrites one job's URLs and test repositories; remembers what it changed beyond URLs."""
+
+    work: Path
+    board: Board
+    repo_url: str
+    notes: list[str] = field(default_factory=list)
+    count: int = 0
+
+    def image(self, label: str, spec: dict, deploy: dict) -> None:
+        if not isinstance(spec, dict) or "url" not in spec or str(spec["url"]).startswith("downloads://"):
+            return  # downloads:// names a file an earlier deploy fetched
+        if label in ANDROID_LABELS or spec.get("sparse"):
+            raise LeftOut(f"Android images ({label}): an image kind we cannot substitute")
+        if str(spec.get("url", "")).startswith("rclone"):
+            raise LeftOut("an rclone:// download: no rclone remote here")
+        self.count += 1
+        folder = self.work / f"image-{self.count}-{label}"
+        folder.mkdir(parents=True)
+        path = self.substitute(label, spec, deploy, folder)
+        # under the original file name: postprocess steps and image_args may name it
+        compression = spec.get("compression")
+        name = Path(urlsplit(str(spec["url"])).path).name
+        if compression and name.endswith(f".{compression}"):
+            name = name[: -len(compression) - 1]
+        if name and name != path.name:
+            named = folder / "named" / name
+            named.parent.mkdir()
+            shutil.copyfile(path, named)
+            path = named
+        path = compress(path, compression)
+        spec["url"] = f"file://{path}"
+        for algorithm in ("md5sum", "sha256sum", "sha512sum"):
+            if algorithm in spec:
+                spec[algorithm] = hashlib.new(algorithm[:-3], path.read_bytes()).hexdigest()
+
+    def substitute(self, label: str, spec: dict, deploy: dict, folder: Path) -> Path:
+        arch = self.board.arch
+        fmt = str(spec.get("format", ""))
+        if label == "kernel":
+            return images_dir() / KERNELS[arch]
+        if label in ("ramdisk", "initrd"):
+            if isinstance(deploy.get("images", {}).get("nfsrootfs"), dict) or "nfsrootfs" in deploy:
+                return self.netroot("netroot.cpio.gz")  # mounts nfsroot= and switches to it
+            return ramdisk_for(self.board, folder)
+        if label == "nfsrootfs":
+            return nfs_rootfs(self.board, self.netroot("rootfs.tar.gz"), folder)
+        if label == "modules":
+            tarball = folder / "modules.tar"
+            subprocess.run(["tar", "-cf", str(tarball), "-C", str(folder), "--files-from", "/dev/null"], check=True)
+            return tarball
+        if label == "dtb":
+            raise LeftOut(f"a device tree for {arch}: our QEMU boards make their own")
+        image_arg = str(spec.get("image_arg", ""))
+        if fmt == "ext4" or "format=ext4" in image_arg:
+            raise LeftOut("a bare ext4 filesystem given to QEMU as format=ext4 (QEMU has no such format)")
+        if not image_arg and deploy.get("to") != "downloads":  # a file the board is not given: any payload does
+            return ramdisk_for(self.board, folder)
+        if "-drive" in image_arg or "-hd" in image_arg or label == "rootfs":
+            disk = boot_disk(self.board, folder)
+            if fmt == "qcow2" or "format=qcow2" in image_arg:
+                qcow = folder / "disk.qcow2"
+                subprocess.run(["qemu-img", "convert", "-q", "-f", "raw", "-O", "qcow2", str(disk), str(qcow)], check=True)
+                return qcow
+            return disk
+        raise LeftOut(f"image {label!r} ({deploy.get('to')}): no test image of ours has that role")
+
+    def netroot(self, name: str) -> Path:
+        if self.board.arch != "arm64" or build_images("build-netroot.sh"):
+            raise LeftOut(f"an NFS root filesystem for {self.board.arch}: our network-root images are arm64's")
+        return images_dir() / "arm64" / name
+
+    def job(self, job: dict) -> dict:
+        for action in job.get("actions") or []:
+            (section, block), = action.items()
+            if not isinstance(block, dict):
+                continue
+            method = block.get("to") if section == "deploy" else block.get("method")
+            if method in FOREIGN_METHODS:
+                raise LeftOut(FOREIGN_METHODS[method])
+            if section == "deploy":
+                postprocess = (block.get("postprocess") or {}).get("docker")
+                if isinstance(postprocess, dict) and postprocess.get("image"):
+                    if DOCKERD.daemon is None:
+                        raise LeftOut(f"postprocess in docker: no docker daemon of ours ({DOCKERD.reason})")
+                    DOCKERD.provide(str(postprocess["image"]))
+                for label, spec in (block.get("images") or {}).items():
+                    self.image(label, spec, block)
+                for label in ("kernel", "ramdisk", "initrd", "nfsrootfs", "modules", "dtb"):
+                    if isinstance(block.get(label), dict):
+                        self.image(label, block[label], block)
+            if section == "test":
+                if block.get("monitors"):
+                    raise LeftOut("a monitor test of an MCU firmware image we cannot substitute")
+                for definition in block.get("definitions") or []:
+                    self.definition(definition)
+        return job
+
+    def definition(self, definition: dict) -> None:
+        source = definition.get("from")
+        if source == "git":
+            definition["repository"] = self.repo_url
+            if definition.pop("revision", None):
+                self.notes.append("dropped a pinned revision of the reference's repository")
+        elif source == "url":
+            definition["repository"] = f"{self.repo_url}/{definition['path']}"
+        testdef = self.testdef(definition)
+        install = testdef.get("install") if isinstance(testdef, dict) else None
+        if isinstance(install, dict) and any(key == "deps" or key.startswith("deps-") for key in install):
+            # the reference's images are distributions; our busybox boards have no package manager
+            skip = definition.setdefault("skip_install", [])
+            if isinstance(skip, list) and "deps" not in skip and "all" not in skip:
+                skip.append("deps")
+                self.notes.append(f"skip_install: deps for {definition.get('name')} (no package manager on busybox)")
+
+    def testdef(self, definition: dict) -> dict:
+        if definition.get("from") == "inline":
+            return definition.get("repository") or {}
+        if definition.get("from") not in ("git", "url"):
+            return {}
+        path = Path(self.repo_url.removeprefix("file://")) / str(definition.get("path", ""))
+        if not path.is_file():
+            raise LeftOut(f"test definition {definition.get('path')!r}: neither the corpus nor we have it")
+        return yaml.safe_load(path.read_text()) or {}
+
+
+def local_git_repos(text: str, repo: Path) -> str:
+    """The test definition with the repositories its install step clones (``git-repos``) made local: a bare
+    clone of ``repo`` under the original repository's name (the name is the clone's default folder)."""
+    testdef = yaml.safe_load(text)
+    repos = (testdef.get("install") or {}).get("git-repos") if isinstance(testdef, dict) else None
+    if not repos:
+        return text
+
+    def local(url: str) -> str:
+        clone = repo.parent / "git-repos" / Path(url.rstrip("/")).name
+        if not clone.exists():
+            subprocess.run(["git", "clone", "-q", "--bare", str(repo), str(clone)], check=True)
+        return f"file://{clone}"
+
+    testdef["install"]["git-repos"] = [dict(entry, url=local(str(entry.get("url"))))
+                                       if isinstance(entry, dict) else local(str(entry)) for entry in repos]
+    return yaml.safe_dump(testdef, sort_keys=False)
+
+
+def testdef_repository(corpus: Path, jobs: list[dict], work: Path) -> Path:
+    """One git repository with every test definition path the jobs name: the corpus's file of that name,
+    else ours (share/corpus-run-testdefs); a branch for each branch the jobs name."""
+    repo = work / "testdefs"
+    repo.mkdir()
+    ours = {p.relative_to(OUR_TESTDEFS).as_posix(): p for p in OUR_TESTDEFS.rglob("*.yaml")}
+    corpus_files = {p.name: p for p in (corpus / "testdefs").glob("*.yaml")}
+    branches = set()
+    for job in jobs:
+        for action in job.get("actions") or []:
+            block = action.get("test") if isinstance(action, dict) else None
+            for definition in (block or {}).get("definitions") or [] if isinstance(block, dict) else []:
+                path = str(definition.get("path", ""))
+                if definition.get("from") not in ("git", "url") or not path:
+                    continue
+                source = ours.get(path) or corpus_files.get(Path(path).name)
+                if source:
+                    (repo / path).parent.mkdir(parents=True, exist_ok=True)
+                    (repo / path).write_text(source.read_text())
+                if definition.get("branch"):
+                    branches.add(str(definition["branch"]))
+    git = ["git", "-C", str(repo), "-c", "user.name=corpus-run", "-c", "user.email=corpus-run@localhost"]
+    subprocess.run([*git, "init", "-q", "-b", "master"], check=True)
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-q", "--allow-empty", "-m", "test definitions for corpus-run"], check=True)
+    # what install steps clone: the same content, so the clones are made from this first commit
+    for path in sorted(repo.rglob("*.yaml")):
+        text = path.read_text()
+        rewritten = local_git_repos(text, repo)
+        if rewritten != text:
+            path.write_text(rewritten)
+    subprocess.run([*git, "commit", "-q", "-a", "--allow-empty", "-m", "git-repos made local"], check=True)
+    for branch in sorted(branches):
+        subprocess.run([*git, "branch", branch], check=True)
+    return repo
+
+
+# -- the virtual boards -------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def qemu_device(job: dict, folder: Path) -> dict:
+    # the test overlay's disk is virtio: the modules our boot disk loads drive it
+    dictionary = ("{% extends 'qemu.jinja2' %}\n{% set guestfs_interface = 'virtio' %}\n"
+                  # the admin command kvm-command.yaml runs: a board of ours that has one by that name
+                  "{% set user_commands = {'user_command_to_run': {'do': 'echo corpus-run user command',"
+                  " 'undo': 'echo corpus-run user command undone'}} %}\n")
+    return render_device_config("qemu-01", dictionary, job.get("context"), device_types_paths=[REPO / "device-types"])
+
+
+def ipxe_device(job: dict, folder: Path) -> dict:
+    """The virtual iPXE board of tests/dispatcher/test_ipxe.py: SeaBIOS + iPXE ROM, TFTP from the dispatcher's root."""
+    if not IPXE_ROM.exists():
+        raise LeftOut("ipxe-qemu is not installed: no virtual iPXE board")
+    port = free_port()
+    power = f"{IPXE_POWER} {{}} {folder / 'board'} {port} {folder / 'tftp'} {IPXE_ROM}"
+    dictionary = (
+        "{% extends 'x86.jinja2' %}\n"
+        f"{{% set connection_command = 'socat STDIO,raw,echo=0 TCP:127.0.0.1:{port},retry=300,interval=0.1' %}}\n"
+        f"{{% set power_on_command = '{power.format('on')}' %}}\n"
+        f"{{% set power_off_command = '{power.format('off')}' %}}\n"
+        "{% set boot_character_delay = 20 %}\n"
+    )
+    return render_device_config("ipxe-x86-01", dictionary, job.get("context"), device_types_paths=[REPO / "device-types"])
+
+
+def docker_device(job: dict, folder: Path) -> dict:
+    if DOCKERD.daemon is None:
+        raise LeftOut(f"no docker daemon of ours: {DOCKERD.reason}")
+    for action in job.get("actions") or []:
+        block = action.get("deploy")
+        if isinstance(block, dict) and block.get("to") == "docker":
+            image = block.get("image")
+            DOCKERD.provide(str(image.get("name") if isinstance(image, dict) else image))
+    return render_device_config("docker-01", "{% extends 'docker.jinja2' %}\n", job.get("context"),
+                                device_types_paths=[REPO / "device-types"])
+
+
+class Dockerd:
+    """A private docker daemon (share/virtual-lab/private_dockerd.py) whose images are all our busybox
+    root filesystem, under the names the jobs ask for (no registry is reachable)."""
+
+    def __init__(self) -> None:
+        self.daemon: private_dockerd.PrivateDockerd | None = None
+        self.reason = "not started"
+        self.tags: set[str] = set()
+
+    def start(self) -> None:
+        self.reason = private_dockerd.available() or build_images("build-container-rootfs.sh")
+        if self.reason:
+            return
+        daemon = private_dockerd.PrivateDockerd(Path(tempfile.mkdtemp(prefix="lava-cr-dk-", dir="/tmp")))
+        daemon.start()
+        self.daemon = daemon
+
+    def provide(self, tag: str) -> None:
+        if tag not in self.tags:
+            self.daemon.import_image(images_dir() / "containers" / "busybox-rootfs.tar", tag)
+            self.tags.add(tag)
+
+    def stop(self) -> None:
+        if self.daemon is not None:
+            self.daemon.stop()
+            self.daemon.remove_scratch()
+            self.daemon = None
+
+
+DOCKERD = Dockerd()
+
+
+def board_of(job: dict) -> tuple[str, Any]:
+    """The architecture of our images for the job, and the function that renders its virtual board."""
+    device_type = str(job.get("device_type", ""))
+    if device_type == "qemu":
+        arch = str((job.get("context") or {}).get("arch", "amd64"))
+        if arch not in ARCHES:
+            raise LeftOut(f"QEMU arch {arch!r}: our test images are x86_64 and arm64 only")
+        if (job.get("context") or {}).get("netdevice") == "tap":
+            raise LeftOut("context netdevice: tap (a host tap device; our workers refuse it)")
+        return ARCHES[arch], qemu_device
+    if device_type == "x86":
+        methods = {a["boot"].get("method") for a in job.get("actions") or [] if isinstance(a.get("boot"), dict)}
+        if methods - {"ipxe"}:
+            raise LeftOut(f"boot method {sorted(methods - {'ipxe'})} on an x86 board: our x86 board is the iPXE one")
+        return "x86_64", ipxe_device
+    if device_type == "docker":
+        return "x86_64", docker_device
+    if not device_type:
+        raise LeftOut("a role without a device: an ssh connection into another role's board (to: ssh), not run here")
+    raise LeftOut(f"device type {device_type!r}: real hardware needed")
+
+
+# -- running ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Outcome:
+    label: str
+    state: str  # Complete, Incomplete, left out
+    detail: str = ""
+
+
+def dispatcher_config(folder: Path, coordinator: Path | None) -> Path:
+    path = folder / "dispatcher.yaml"
+    config = {"dispatcher_download_dir": str(folder / "dl"), "tftp_root": str(folder / "tftp"),
+              "prefix": "cr-", "dispatcher_ip": "10.0.2.2"}
+    if coordinator:
+        config["coordinator_config"] = str(coordinator)
+    if DOCKERD.daemon is not None:
+        config["docker_host"] = DOCKERD.daemon.host
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def lava_run(folder: Path, job: dict, device: dict, job_id: str, coordinator: Path | None = None) -> subprocess.Popen:
+    (folder / "job.yaml").write_text(yaml.safe_dump(job))
+    (folder / "device.yaml").write_text(yaml.safe_dump(device))
+    cmd = [sys.executable, "-m", "lava_dispatcher.cli", "--job-id", job_id, "--output-dir", str(folder / "out"),
+           "--device", str(folder / "device.yaml"), "--dispatcher", str(dispatcher_config(folder, coordinator)),
+           str(folder / "job.yaml")]
+    return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=(folder / "log.jsonl").open("w"), cwd=REPO,
+                            env={**os.environ, "PYTHONPATH": str(REPO)})
+
+
+def finish(proc: subprocess.Popen, folder: Path, timeout: float) -> tuple[str, str]:
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.terminate()
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        return "Incomplete", f"lava-run still running after {timeout:.0f} s"
+    result_file = folder / "out" / "result.yaml"
+    result = (yaml.safe_load(result_file.read_text()) if result_file.exists() else None) or {}
+    if proc.returncode == 0 and result.get("result") == "pass":
+        return "Complete", results_summary(folder)
+    return "Incomplete", str(result.get("error_msg") or f"lava-run exit {proc.returncode}")[:300]
+
+
+def results_summary(folder: Path) -> str:
+    """'N test cases: P pass, F fail' from the results lava-run logged, the job's own excluded."""
+    counts: Counter[str] = Counter()
+    for line in (folder / "log.jsonl").read_text(errors="replace").splitlines():
+        if line.startswith("{"):
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            msg = record.get("msg")
+            if record.get("lvl") == "results" and isinstance(msg, dict) and msg.get("definition") != "lava":
+                counts[str(msg.get("result"))] += 1
+    if not counts:
+        return "no test cases"
+    return f"{sum(counts.values())} test cases: " + ", ".join(f"{n} {r}" for r, n in sorted(counts.items()))
+
+
+def job_timeout(job: dict) -> float:
+    job_limit = ((job.get("timeouts") or {}).get("job") or {"minutes": 10})
+    seconds = sum(float(job_limit.get(k, 0)) * m for k, m in (("hours", 3600), ("minutes", 60), ("seconds", 1)))
+    return seconds + 60
+
+
+def scale_timeouts(value: Any, factor: float) -> None:
+    """Multiply every timeout of the job (``timeout:``/``timeouts:`` blocks) by ``factor``, in place."""
+    if isinstance(value, list):
+        for item in value:
+            scale_timeouts(item, factor)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if key in ("timeout", "timeouts") or key in TIMEOUT_NAMES:
+                for unit in ("hours", "minutes", "seconds"):
+                    if isinstance(item, dict) and isinstance(item.get(unit), (int, float)):
+                        item[unit] = item[unit] * factor
+            scale_timeouts(item, factor)
+
+
+def adapt(job: dict, work: Path, repo: Path, timeout_factor: float = 1) -> tuple[dict, dict, list[str]]:
+    """The job with our images, test repository and prompts' board; the device; notes on other changes."""
+    arch, device_maker = board_of(job)
+    # a container's prompt is its image's: only the boards that boot our images take the job's
+    board = Board(arch) if device_maker is docker_device else board_for(job, arch)
+    adapter = Adapter(work, board, f"file://{repo}")
+    adapted = adapter.job(job)
+    if timeout_factor != 1:
+        scale_timeouts(adapted, timeout_factor)
+        adapter.notes.append(f"timeouts x{timeout_factor:g}")
+    return adapted, device_maker(adapted, work), adapter.notes
+
+
+def run_single(label: str, job: dict, work: Path, repo: Path, timeout_factor: float = 1) -> Outcome:
+    try:
+        adapted, device, notes = adapt(job, work, repo, timeout_factor)
+    except LeftOut as exc:
+        return Outcome(label, "left out", str(exc))
+    proc = lava_run(work, adapted, device, "1")
+    state, detail = finish(proc, work, job_timeout(adapted))
+    return Outcome(label, state, "; ".join([detail, *notes]).strip("; "))
+
+
+def run_group(name: str, subs: list[tuple[str, dict]], work: Path, repo: Path, coordinator: Path,
+              timeout_factor: float = 1) -> list[Outcome]:
+    """Every role of a MultiNode group at once, each its own lava-run and QEMU, one coordinator."""
+    prepared = []
+    for index, (label, job) in enumerate(subs):
+        folder = work / f"role-{index}"
+        folder.mkdir()
+        try:
+            adapted, device, notes = adapt(job, folder, repo, timeout_factor)
+        except LeftOut as exc:
+            return [Outcome(sub_label, "left out", f"{label}: {exc}") for sub_label, _ in subs]
+        adapted["protocols"]["lava-multinode"]["target_group"] = f"corpus-run-{os.getpid()}-{name}"
+        prepared.append((label, folder, adapted, device, notes))
+    procs = [(label, folder, lava_run(folder, adapted, device, str(index + 1), coordinator), notes)
+             for index, (label, folder, adapted, device, notes) in enumerate(prepared)]
+    outcomes = []
+    for label, folder, proc, notes in procs:
+        state, detail = finish(proc, folder, job_timeout(prepared[0][2]))
+        outcomes.append(Outcome(label, state, "; ".join([detail, *notes]).strip("; ")))
+    return outcomes
+
+
+def corpus_jobs(corpus: Path, only: list[str]) -> list[tuple[str, list[tuple[str, dict]]]]:
+    verdicts = json.loads((corpus / "jobs" / "verdicts.json").read_text())
+    found = []
+    for name, verdict in sorted(verdicts.items()):
+        if verdict["reference_verdict"] != "valid" or (only and not any(o in name for o in only)):
+            continue
+        found.append((name, corpus_coverage.definitions(corpus / name)))
+    return found
+
+
+def in_scope(subs: list[tuple[str, dict]]) -> bool:
+    """A job of a device type with a peer here: qemu, x86, docker (every role of a group that has a device)."""
+    types = {str(job.get("device_type", "")) for _, job in subs}
+    return bool(types - {""}) and types - {""} <= {"qemu", "x86", "docker"}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--corpus", type=Path, default=REPO.parent / "shared" / "corpus")
+    parser.add_argument("--only", nargs="*", default=[], help="substrings of the job files to run")
+    parser.add_argument("--keep", type=Path, help="keep each job's folder (logs, adapted job) under this one")
+    parser.add_argument("--all", action="store_true", help="also list the jobs of other device types")
+    parser.add_argument("--jobs", type=int, default=1, help="jobs (or groups) run at once")
+    parser.add_argument("--timeout-factor", type=float, default=1,
+                        help="multiply the jobs' timeouts (a loaded machine; each job's line says so)")
+    args = parser.parse_args()
+    progress = lambda outcome: print(f"... {outcome.label}: {outcome.state}", file=sys.stderr, flush=True)  # noqa: E731
+    outcomes = run_all(args.corpus, args.only, args.keep, args.all, args.jobs, progress, args.timeout_factor)
+    for outcome in outcomes:
+        print(f"{outcome.label}: {outcome.state}" + (f" ({outcome.detail})" if outcome.detail else ""), flush=True)
+    counts = Counter(o.state for o in outcomes)
+    print(f"\n{counts['Complete']} Complete, {counts['Incomplete']} Incomplete, {counts['left out']} left out "
+          f"of {len(outcomes)} jobs and sub-jobs with a virtual peer")
+    return 0
+
+
+def run_all(corpus: Path, only: list[str], keep: Path | None = None, every: bool = False, parallel: int = 1,
+            report=lambda outcome: None, timeout_factor: float = 1) -> list[Outcome]:
+    """Adapt and run every job in scope (``only``: substrings of the file names); outcomes in corpus order."""
+    jobs = corpus_jobs(corpus, only)
+    base = keep or Path(tempfile.mkdtemp(prefix="corpus-run-"))
+    base.mkdir(parents=True, exist_ok=True)
+    coordinator = None
+
+    def one(index: int, name: str, subs: list[tuple[str, dict]]) -> list[Outcome]:
+        if not in_scope(subs):
+            return [Outcome(name, "left out", "real hardware needed")] if every else []
+        if name in MEANT_TO_FAIL:
+            return [Outcome(name, "left out", MEANT_TO_FAIL[name])]
+        work = base / f"{index:03}-{Path(name).stem}"
+        work.mkdir()
+        if "lava-multinode" in (subs[0][1].get("protocols") or {}):
+            found = run_group(Path(name).stem, subs, work, repo, coordinator.config, timeout_factor)
+        else:
+            found = [run_single(subs[0][0], subs[0][1], work, repo, timeout_factor)]
+        for outcome in found:
+            outcome.label = name if outcome.label == Path(name).name else f"{name}[{outcome.label.split('[')[-1]}"
+            report(outcome)
+        return found
+
+    try:
+        repo = testdef_repository(corpus, [job for _, subs in jobs for _, job in subs], base)
+        if any("lava-multinode" in (subs[0][1].get("protocols") or {}) for _, subs in jobs):
+            coordinator = Coordinator(base / "coordinator")
+        if any(job.get("device_type") == "docker" or "postprocess" in str(job) for _, subs in jobs for _, job in subs):
+            DOCKERD.start()
+        with ThreadPoolExecutor(parallel) as pool:
+            done = list(pool.map(lambda item: one(item[0], *item[1]), enumerate(jobs)))
+    finally:
+        DOCKERD.stop()
+        if coordinator is not None:
+            coordinator.stop()
+        if keep is None:
+            shutil.rmtree(base, ignore_errors=True)
+    return [outcome for found in done for outcome in found]
+
+
+class Coordinator:
+    """Our lava-coordinator (tests/coordinator_daemon.py's daemon) on a free port, for the run's groups."""
+
+    def __init__(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self.daemon = Daemon(folder)
+        self.daemon.start()
+        self.config = self.daemon.config_for_clients(folder / "clients.conf")
+
+    def stop(self) -> None:
+        self.daemon.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

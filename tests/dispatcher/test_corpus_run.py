@@ -1,0 +1,58 @@
+"""A lean subset of share/corpus-run.py: the reference's sample jobs, adapted in URLs and devices, run to Complete.
+
+One job per kind of board and method: an arm64 kernel and initrd in tmpfs
+(docs/qemu-kernel-standard-sid.yaml), the iPXE board with a gzip ramdisk, xz modules and git test
+definitions (dispatcher/ipxe-ramdisk.yaml), a docker container with an interactive test
+(dispatcher/docker-interactive.yaml), and a MultiNode group of two QEMU boards booting whole-disk
+images through the BIOS (server/kvm-multinode.yaml). The whole survey is ``share/corpus-run.py``. Skips without the corpus.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+
+import pytest
+from testimages import disk_images, images, require_qemu
+
+from .helpers import CORPUS, REPO
+
+pytestmark = pytest.mark.qemu
+
+SUBSET = ["docs/qemu-kernel-standard-sid.yaml", "dispatcher/ipxe-ramdisk.yaml", "dispatcher/docker-interactive.yaml",
+          "server/kvm-multinode.yaml"]
+
+
+def corpus_run():
+    spec = importlib.util.spec_from_file_location("corpus_run", REPO / "share" / "corpus-run.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.skipif(not (CORPUS / "jobs" / "verdicts.json").is_file(), reason="../shared/corpus is not there")
+def test_sample_jobs_run_to_complete_on_virtual_boards(tmp_path):
+    require_qemu("x86_64")
+    require_qemu("arm64")
+    images(), disk_images()
+    # the jobs' own boot timeouts (60-120 s) assume KVM: TCG on a shared 2-core machine needs more
+    outcomes = corpus_run().run_all(CORPUS, [f"jobs/{name}" for name in SUBSET], keep=tmp_path, parallel=2,
+                                    timeout_factor=3)
+    by_job = {outcome.label: outcome for outcome in outcomes}
+    expected = {f"jobs/{name}" for name in SUBSET if "multinode" not in name}
+    expected |= {"jobs/server/kvm-multinode.yaml[server]", "jobs/server/kvm-multinode.yaml[client]"}
+    assert set(by_job) == expected, by_job
+    skipped = {label: o.detail for label, o in by_job.items() if o.state == "left out"}
+    if "jobs/dispatcher/docker-interactive.yaml" in skipped:  # no dockerd on this host: say so, test the rest
+        print(f"docker job left out: {skipped.pop('jobs/dispatcher/docker-interactive.yaml')}")
+    assert not skipped, skipped
+    failed = {label: o.detail for label, o in by_job.items() if o.state not in ("Complete", "left out")}
+    assert not failed, failed
+    # test cases ran: the git definitions from our local repository, the MultiNode calls through the coordinator
+    assert "pass" in by_job["jobs/dispatcher/ipxe-ramdisk.yaml"].detail
+    for role in ("server", "client"):
+        assert "pass" in by_job[f"jobs/server/kvm-multinode.yaml[{role}]"].detail
+    # nothing of the boards is left running
+    assert subprocess.run(["pgrep", "-f", str(tmp_path)], capture_output=True).returncode != 0
