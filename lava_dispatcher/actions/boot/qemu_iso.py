@@ -46,6 +46,9 @@ FINISHED = ["reboot: Power down", "Requesting system poweroff", "reboot: Restart
 FAILED = ["ERROR: Installation step failed", "Press enter to continue"]
 AFTER_FAILURE_SECONDS = 2.0  # what the installer prints after the error line says why
 EXIT_SECONDS = 60.0  # QEMU's own exit after the power-off message
+# our own wait ends this much before the action's deadline, so that its message (what the installer
+# last said) is the job's error, not the bare deadline's, even when a loaded host is slow to unwind
+DEADLINE_MARGIN = 5.0
 TAIL_LINES = 6
 
 
@@ -117,7 +120,8 @@ class IsoCommandLine(CallQemuAction):
         patterns = FINISHED + FAILED + [PANIC_PATTERN]
         try:
             # an installer may say nothing for minutes: the action's timeout bounds the wait, not the connection's
-            index = console.expect(patterns, max(0.1, ctx.deadlines.remaining() - 1), what="the installer to finish")
+            wait = max(0.1, ctx.deadlines.remaining() - DEADLINE_MARGIN)
+            index = console.expect(patterns, wait, what="the installer to finish")
         except ConnectionClosedError as exc:
             raise JobError(f"QEMU exited before the installer finished; its last output: {' | '.join(tail)}") from exc
         except LAVATimeoutError as exc:
