@@ -181,9 +181,10 @@ def media_job(imgs) -> dict:
 
     return {
         "job_name": "secondary media", "device_type": "qemu-uboot-arm64", "visibility": "public",
-        # a 32 MiB kernel over QEMU's TFTP (or U-Boot's USB) takes 1 s on an idle machine, minutes on a
-        # loaded one: far more than the device's 30 s a command
+        # a 32 MiB kernel over QEMU's TFTP (or U-Boot's USB) takes 1 s on an idle machine and the kernel
+        # boots in 5 s; on a loaded one, minutes each: far more than the device's 30 s a command
         "timeouts": {"job": {"minutes": 25}, "action": {"minutes": 8},
+                     "actions": {"auto-login-action": {"minutes": 6}},
                      "connections": {"bootloader-commands": {"minutes": 6}}},
         "actions": [
             {"deploy": {"namespace": "master", "to": "tftp", "kernel": {"url": f"file://{imgs.kernel}", "type": "image"},
