@@ -28,6 +28,9 @@ REFUSED = {
     "jobs/docs/bbb-2serial.yaml": "its board needs a second UART in the dictionary: test_ssh_corpus.py covers it",
 }
 DICTIONARIES = CORPUS / "device-dictionaries"
+# samples of the reference's unit tests, which run them on another device than the job's type
+UNIT_TEST_DEVICES = {"jobs/dispatcher/depthcharge.yaml": "rk3288-veyron-jaq",
+                     "jobs/dispatcher/depthcharge_commands_override.yaml": "rk3288-veyron-jaq"}
 
 
 def _network_root(job: dict) -> bool:
@@ -95,7 +98,11 @@ def dictionary_for(device_type: str) -> str:
             break
     if device_type == "qemu":
         text += QEMU_TAP  # qemu-nfs.yaml asks for netdevice: tap
-    return text if "connection_command" in text or "connection_list" in text else text + WIRING
+    if "connection_command" not in text and "connection_list" not in text:
+        text += WIRING.splitlines()[0] + "\n"
+    if "power_on_command" not in text and "hard_reset_command" not in text:
+        text += "\n".join(WIRING.splitlines()[1:]) + "\n"
+    return text
 
 
 def survey(tmp_path: Path) -> tuple[list[str], dict[str, str]]:
@@ -115,8 +122,9 @@ def survey(tmp_path: Path) -> tuple[list[str], dict[str, str]]:
             continue
         folder = tmp_path / name.replace("/", "_")
         folder.mkdir()
+        device_type = UNIT_TEST_DEVICES.get(name, job["device_type"])
         try:
-            config = render_device_config(f"{job['device_type']}-01", dictionary_for(job["device_type"]),
+            config = render_device_config(f"{device_type}-01", dictionary_for(device_type),
                                           job_context=job.get("context"), device_types_paths=[REPO / "device-types"])
         except Exception as exc:  # noqa: BLE001 - a template that does not render is a finding of the survey
             left_out[name] = f"device type {job['device_type']} does not render: {exc}"
