@@ -64,12 +64,15 @@ def visible_job(ctx: Context, job_id: Any, related: tuple[str, ...] = (), only: 
     (``visible_jobs``), which stays the single authority.
     """
     where = job_filter(job_id)
-    if only and not related:
+    # PostgreSQL's rows come typed; other databases' need the ORM's converters (SQLite's dates are text)
+    if only and not related and connection.vendor == "postgresql":
         job = _job_columns(where, only)
     else:
         jobs = TestJob.objects.filter(**where)
         if related:
             jobs = jobs.select_related(*related)
+        if only:
+            jobs = jobs.only(*only)
         job = jobs.first()
     if job is None or not (
         _plainly_visible(job, ctx.user) or visible_jobs(ctx.user, TestJob.objects.filter(pk=job.pk)).exists()
