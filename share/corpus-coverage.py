@@ -75,13 +75,13 @@ def with_admin_lines(device_type: str, dictionary: str) -> str:
     return dictionary + "\n"
 
 
-def dictionaries_by_type(corpus: Path) -> dict[str, str]:
-    found: dict[str, str] = {}
+def dictionaries_by_type(corpus: Path) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
     for path in sorted((corpus / "device-dictionaries").glob("*.jinja2")):
         text = path.read_text(encoding="utf-8")
         match = _EXTENDS.search(text)
         if match:
-            found.setdefault(match.group(1), text)
+            found.setdefault(match.group(1), []).append(text)
     return found
 
 
@@ -99,25 +99,36 @@ def definitions(path: Path) -> list[tuple[str, dict]]:
     return [(f"{path.name}[{sub.role}]", sub.definition) for sub in sub_jobs]
 
 
-def check(label: str, definition: dict, dictionaries: dict[str, str], work: Path) -> tuple[str, str | None]:
+def check(label: str, definition: dict, dictionaries: dict[str, list[str]], work: Path) -> tuple[str, str | None]:
+    """The job on each corpus board of its type in turn (a lab has boards with and without a USB
+    stick...): valid when one board takes it, else the first board's error."""
     device_type = str(definition.get("device_type", ""))
     device_type = UNIT_TEST_DEVICES.get(label, ALIASES.get(device_type, device_type))
     if not device_type:
         return label, "a role without a device type (a connection to another role's board)"
-    dictionary = dictionaries.get(device_type)
-    dictionary = with_admin_lines(device_type, dictionary) if dictionary else BARE_DICTIONARY.format(device_type=device_type)
+    boards = [with_admin_lines(device_type, text) for text in dictionaries.get(device_type, [])]
+    first_error = None
+    for dictionary in boards or [BARE_DICTIONARY.format(device_type=device_type)]:
+        error = validate_on(dictionary, device_type, definition, work)
+        if error is None:
+            return label, None
+        first_error = first_error or error
+    return label, first_error
+
+
+def validate_on(dictionary: str, device_type: str, definition: dict, work: Path) -> str | None:
     folder = Path(tempfile.mkdtemp(dir=work))
     try:
         device = render_device_yaml("corpus-device", dictionary, definition.get("context"))
     except DeviceConfigError as exc:
-        return label, f"device type {device_type!r}: {str(exc).splitlines()[0]}"
+        return f"device type {device_type!r}: {str(exc).splitlines()[0]}"
     (folder / "device.yaml").write_text(device)
     (folder / "job.yaml").write_text(yaml.safe_dump(definition))
     result = subprocess.run([*LAVA_RUN, "--validate", "--job-id", "1", "--output-dir", str(folder / "out"),
                              "--device", str(folder / "device.yaml"), str(folder / "job.yaml")],
                             capture_output=True, text=True, cwd=REPO)
     if result.returncode == 0:
-        return label, None
+        return None
     result_file = folder / "out" / "result.yaml"
     outcome = (yaml.safe_load(result_file.read_text()) if result_file.exists() else None) or {}
     error = str(outcome.get("error_msg") or "".join(result.stderr.strip().splitlines()[-1:]) or "failed")
@@ -125,8 +136,8 @@ def check(label: str, definition: dict, dictionaries: dict[str, str], work: Path
     if missing:
         (section, block), = definition["actions"][int(missing.group(1))].items()
         wanted = block.get("to") or block.get("method") or next(iter(block), "?") if isinstance(block, dict) else "?"
-        return label, f"{section}: no method {wanted!r} on {device_type}"
-    return label, error
+        return f"{section}: no method {wanted!r} on {device_type}"
+    return error
 
 
 def reason_key(error: str) -> str:
