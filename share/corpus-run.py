@@ -2,6 +2,7 @@
 """Run the reference's sample jobs whose boards have a virtual peer here, adapted only in URLs and devices.
 
     .venv/bin/python share/corpus-run.py [--corpus ../shared/corpus] [--only NAME ...] [--keep DIR]
+                                         [--jobs N] [--timeout-factor F]     (doc/corpus-run.md)
 
 For each valid job of ``jobs/verdicts.json`` (MultiNode submissions split as the server splits
 them, with share/corpus-coverage.py's reading) whose device type has a peer here (``qemu`` for
