@@ -653,7 +653,8 @@ def scale_timeouts(value: Any, factor: float) -> None:
             if isinstance(item, dict) and UNITS & set(item):  # a duration: {minutes: 5}
                 for unit in UNITS & set(item):
                     if isinstance(item[unit], (int, float)):
-                        item[unit] = item[unit] * factor
+                        scaled = item[unit] * factor
+                        item[unit] = int(scaled) if scaled == int(scaled) else scaled  # the schema wants whole numbers
             scale_timeouts(item, factor)
 
 
