@@ -2,6 +2,7 @@
 """Run the reference's sample jobs whose boards have a virtual peer here, adapted only in URLs and devices.
 
     .venv/bin/python share/corpus-run.py [--corpus ../shared/corpus] [--only NAME ...] [--keep DIR]
+                                         [--jobs N] [--timeout-factor F]     (doc/corpus-run.md)
 
 For each valid job of ``jobs/verdicts.json`` (MultiNode submissions split as the server splits
 them, with share/corpus-coverage.py's reading) whose device type has a peer here (``qemu`` for
@@ -81,8 +82,7 @@ FOREIGN_METHODS = {
 }
 # jobs that exist to fail: adapting their URLs and checksums would defeat them
 MEANT_TO_FAIL = {"jobs/dispatcher/compression_bad.yaml": "a negative sample: its checksums and formats are wrong on purpose"}
-# the named entries of a job's timeouts: block (job, action, connection, and per-action names)
-TIMEOUT_NAMES = ("job", "action", "connection", "actions", "connections")
+UNITS = {"hours", "minutes", "seconds"}
 ANDROID_LABELS = {"system", "userdata", "cache", "boot", "vendor", "recovery"}
 
 
@@ -644,16 +644,17 @@ def job_timeout(job: dict) -> float:
 
 
 def scale_timeouts(value: Any, factor: float) -> None:
-    """Multiply every timeout of the job (``timeout:``/``timeouts:`` blocks) by ``factor``, in place."""
+    """Multiply every duration (a mapping of hours/minutes/seconds) of a job or device by ``factor``, in place."""
     if isinstance(value, list):
         for item in value:
             scale_timeouts(item, factor)
     elif isinstance(value, dict):
-        for key, item in value.items():
-            if key in ("timeout", "timeouts") or key in TIMEOUT_NAMES:
-                for unit in ("hours", "minutes", "seconds"):
-                    if isinstance(item, dict) and isinstance(item.get(unit), (int, float)):
-                        item[unit] = item[unit] * factor
+        for item in value.values():
+            if isinstance(item, dict) and UNITS & set(item):  # a duration: {minutes: 5}
+                for unit in UNITS & set(item):
+                    if isinstance(item[unit], (int, float)):
+                        scaled = item[unit] * factor
+                        item[unit] = int(scaled) if scaled == int(scaled) else scaled  # the schema wants whole numbers
             scale_timeouts(item, factor)
 
 
@@ -664,10 +665,13 @@ def adapt(job: dict, work: Path, repo: Path, timeout_factor: float = 1) -> tuple
     board = Board(arch) if device_maker is docker_device else board_for(job, arch)
     adapter = Adapter(work, board, f"file://{repo}")
     adapted = adapter.job(job)
+    device = device_maker(adapted, work)
     if timeout_factor != 1:
+        # the device's per-action timeouts too: they come before the job's default action timeout
         scale_timeouts(adapted, timeout_factor)
+        scale_timeouts(device, timeout_factor)
         adapter.notes.append(f"timeouts x{timeout_factor:g}")
-    return adapted, device_maker(adapted, work), adapter.notes
+    return adapted, device, adapter.notes
 
 
 def run_single(label: str, job: dict, work: Path, repo: Path, timeout_factor: float = 1) -> Outcome:

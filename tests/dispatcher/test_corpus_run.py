@@ -37,8 +37,12 @@ def test_sample_jobs_run_to_complete_on_virtual_boards(tmp_path):
     require_qemu("x86_64")
     require_qemu("arm64")
     images(), disk_images()
+    module = corpus_run()
+    reason = module.build_images("build-bootdisk.sh")  # GRUB for the whole-disk images (Debian's grub-pc-bin)
+    if reason:
+        pytest.skip(reason)
     # the jobs' own boot timeouts (60-120 s) assume KVM: TCG on a shared 2-core machine needs more
-    outcomes = corpus_run().run_all(CORPUS, [f"jobs/{name}" for name in SUBSET], keep=tmp_path, parallel=2,
+    outcomes = module.run_all(CORPUS, [f"jobs/{name}" for name in SUBSET], keep=tmp_path, parallel=2,
                                     timeout_factor=3)
     by_job = {outcome.label: outcome for outcome in outcomes}
     expected = {f"jobs/{name}" for name in SUBSET if "multinode" not in name}
