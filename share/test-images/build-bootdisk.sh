@@ -15,27 +15,21 @@ set -eu
 
 OUT=${1:-${LAVA_TEST_IMAGES:-${XDG_CACHE_HOME:-$HOME/.cache}/lava/test-images}}
 HERE=$(cd "$(dirname "$0")" && pwd)
-SCRIPT_ID=$(cksum < "$HERE/build-bootdisk.sh" | cut -d' ' -f1)
+. "$HERE/lib.sh"
+SCRIPT_ID=$(cat "$HERE/build-bootdisk.sh" "$HERE/lib.sh" | cksum | cut -d' ' -f1)
 D="$OUT/bootdisk"
 mkdir -p "$D"
-current() { [ -s "$D/boot.img" ] && [ -s "$D/core.img" ] && [ -f "$D/STAMP" ] && grep -qx "script=$SCRIPT_ID" "$D/STAMP"; }
-if current; then echo "boot-disk pieces up to date in $D"; exit 0; fi
-exec 9>"$D/.lock"
-flock 9
-if current; then echo "boot-disk pieces up to date in $D"; exit 0; fi
+up_to_date() { [ -s "$D/boot.img" ] && [ -s "$D/core.img" ] && [ -f "$D/STAMP" ] && grep -qx "script=$SCRIPT_ID" "$D/STAMP"; }
+build_once "boot-disk pieces" "$D/.lock"
 for tool in apt-get dpkg-deb grub-mkimage; do
     command -v $tool >/dev/null 2>&1 || { echo "build-bootdisk.sh: '$tool' is needed" >&2; exit 2; }
 done
 WORK="$D/.work"
 rm -rf "$WORK"
-mkdir -p "$WORK/apt/lists/partial" "$WORK/apt/cache/archives/partial" "$WORK/deb" "$WORK/x"
+mkdir -p "$WORK/x"
 trap 'rm -rf "$WORK"' EXIT
-APT="-o Dir::State::Lists=$WORK/apt/lists -o Dir::Cache=$WORK/apt/cache
-     -o APT::Architectures::=amd64 -o Debug::NoLocking=1 -o APT::Sandbox::User=root -q"
-# shellcheck disable=SC2086
-apt-get $APT update >"$WORK/apt-update.log" 2>&1 || { cat "$WORK/apt-update.log" >&2; exit 1; }
-# shellcheck disable=SC2086
-(cd "$WORK/deb" && apt-get $APT download grub-pc-bin) >"$WORK/download.log" 2>&1 || { cat "$WORK/download.log" >&2; exit 1; }
+private_apt amd64
+apt_fetch grub-pc-bin
 dpkg-deb -x "$WORK"/deb/grub-pc-bin_*.deb "$WORK/x"
 MODS="$WORK/x/usr/lib/grub/i386-pc"
 grub-mkimage -O i386-pc -d "$MODS" -o "$WORK/core.img" -p '(hd0,msdos2)/boot/grub' \

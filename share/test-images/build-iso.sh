@@ -38,7 +38,8 @@ set -eu
 
 OUT=${1:-${LAVA_TEST_IMAGES:-${XDG_CACHE_HOME:-$HOME/.cache}/lava/test-images}}
 HERE=$(cd "$(dirname "$0")" && pwd)
-SCRIPT_ID=$(cksum <"$HERE/build-iso.sh" | cut -d' ' -f1)
+. "$HERE/lib.sh"
+SCRIPT_ID=$(cat "$HERE/build-iso.sh" "$HERE/lib.sh" "$HERE/kernel_modules.py" | cksum | cut -d' ' -f1)
 FILES="iso/x86_64/lava-installer.iso iso/x86_64/preseed.cfg"
 # af_packet: udhcpc's raw socket; crc32c_generic: ext4 asks the crypto API for it at mount time
 MODULES="af_packet virtio_pci virtio_net ata_piix sd_mod sr_mod isofs crc32c_generic ext4"
@@ -54,28 +55,18 @@ up_to_date() {
     [ -f "$OUT/iso/STAMP" ] && grep -qx "script=$SCRIPT_ID" "$OUT/iso/STAMP" \
         && grep -qx "kernel-amd64=$KERNEL_PKG" "$OUT/iso/STAMP" && grep -qx "base=$BASE_ID" "$OUT/iso/STAMP"
 }
-up_to_date && { echo "installer ISO up to date in $OUT/iso"; exit 0; }
-if command -v flock >/dev/null 2>&1; then
-    exec 9>"$OUT/iso/.lock"
-    flock 9
-    up_to_date && { echo "installer ISO up to date in $OUT/iso"; exit 0; }
-fi
+build_once "installer ISO" "$OUT/iso/.lock"
 for tool in apt-get dpkg-deb cpio gzip python3 xorriso ldd tar; do
     command -v $tool >/dev/null 2>&1 || { echo "build-iso.sh: '$tool' is needed (Debian host)" >&2; exit 2; }
 done
 
 WORK="$OUT/iso/.work"
 rm -rf "$WORK"
-mkdir -p "$WORK/deb" "$WORK/apt/lists/partial" "$WORK/apt/cache/archives/partial" "$WORK/kernel" "$WORK/extlinux"
+mkdir -p "$WORK/kernel" "$WORK/extlinux"
 trap 'rm -rf "$WORK"' EXIT
-APT="-o Dir::State::Lists=$WORK/apt/lists -o Dir::Cache=$WORK/apt/cache
-     -o APT::Architectures::=amd64 -o Debug::NoLocking=1 -o APT::Sandbox::User=root -q"
+private_apt amd64
 echo "build-iso.sh: downloading $KERNEL_PKG and extlinux"
-# shellcheck disable=SC2086
-apt-get $APT update >"$WORK/apt-update.log" 2>&1 || { cat "$WORK/apt-update.log" >&2; exit 1; }
-# shellcheck disable=SC2086
-(cd "$WORK/deb" && apt-get $APT download "$KERNEL_PKG" extlinux:amd64) >"$WORK/download.log" 2>&1 \
-    || { cat "$WORK/download.log" >&2; exit 1; }
+apt_fetch "$KERNEL_PKG" extlinux:amd64
 EXTLINUX_DEB=$(ls "$WORK"/deb/extlinux_*.deb)
 EXTLINUX_VERSION=$(dpkg-deb -f "$EXTLINUX_DEB" Version)
 dpkg-deb --fsys-tarfile "$WORK"/deb/linux-image-*.deb \
@@ -88,30 +79,7 @@ R="$WORK/ramdisk"
 mkdir -p "$R"
 (cd "$R" && gzip -dc "$OUT/x86_64/initramfs.cpio.gz" | cpio -id --quiet --no-absolute-filenames)
 mkdir -p "$R/lib/modules" "$R/newroot" "$R/target" "$R/cdrom" "$R/usr/lib/extlinux"
-# each .ko names its prerequisites in its .modinfo "depends="; no .ko file means built in
-python3 - "$WORK/kernel/lib/modules/$VERSION/kernel" "$R/lib/modules" $MODULES >"$R/etc/modules.order" <<'PY'
-import lzma, re, sys
-from pathlib import Path
-tree, dest, wanted = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3:]
-files = {}
-for path in tree.rglob("*.ko*"):
-    files[path.name.split(".ko")[0].replace("-", "_")] = path
-def content(path):
-    return lzma.decompress(path.read_bytes()) if path.name.endswith(".xz") else path.read_bytes()
-order = []
-def visit(name):
-    if name in order or name not in files:
-        return
-    found = re.search(rb"depends=([^\0]*)\0", content(files[name]))
-    for dep in filter(None, (found.group(1).decode() if found else "").split(",")):
-        visit(dep.replace("-", "_"))
-    order.append(name)
-for name in wanted:
-    visit(name)
-for name in order:
-    (dest / f"{name}.ko").write_bytes(content(files[name]))
-    print(f"{name}.ko")
-PY
+copy_modules "$R" $MODULES
 
 # extlinux and the glibc it was linked with, in a folder of their own (the busybox is static)
 X="$R/usr/lib/extlinux"
@@ -126,19 +94,7 @@ printf '#!/bin/sh\n# debian-installer'"'"'s in-target: run a command inside the 
     >"$R/bin/in-target"
 chmod 755 "$R/bin/in-target"
 
-cat >"$R/etc/udhcpc.script" <<'EOF'
-#!/bin/sh
-# busybox udhcpc calls this with the lease in the environment
-case $1 in
-  bound|renew)
-    ip addr flush dev "$interface"
-    ip addr add "$ip/$mask" dev "$interface"
-    [ -n "${router:-}" ] && ip route add default via "${router%% *}" dev "$interface"
-    ;;
-esac
-exit 0
-EOF
-chmod 755 "$R/etc/udhcpc.script"
+udhcpc_script "$R/etc/udhcpc.script"
 
 cat >"$R/init" <<'EOF'
 #!/bin/sh

@@ -25,7 +25,8 @@ set -eu
 
 OUT=${1:-${LAVA_TEST_IMAGES:-${XDG_CACHE_HOME:-$HOME/.cache}/lava/test-images}}
 HERE=$(cd "$(dirname "$0")" && pwd)
-SCRIPT_ID=$(cksum <"$HERE/build-media.sh" | cut -d' ' -f1)
+. "$HERE/lib.sh"
+SCRIPT_ID=$(cat "$HERE/build-media.sh" "$HERE/lib.sh" "$HERE/kernel_modules.py" | cksum | cut -d' ' -f1)
 FILES="arm64/media.cpio.gz arm64/media-disk.img"
 MODULES="virtio_pci virtio_net ehci_pci usb_storage sd_mod ahci crc32c_generic ext4"
 
@@ -42,12 +43,7 @@ up_to_date() {
         && grep -qx "kernel-arm64=$KERNEL_PKG" "$OUT/STAMP-media" && grep -qx "base=$BASE_ID" "$OUT/STAMP-media"
 }
 
-up_to_date && { echo "media test images up to date in $OUT"; exit 0; }
-if command -v flock >/dev/null 2>&1; then
-    exec 9>"$OUT/.lock-media"
-    flock 9
-    up_to_date && { echo "media test images up to date in $OUT"; exit 0; }
-fi
+build_once "media test images" "$OUT/.lock-media"
 
 for tool in apt-get dpkg-deb cpio gzip python3 mke2fs tar; do
     command -v $tool >/dev/null 2>&1 || { echo "build-media.sh: '$tool' is needed (Debian host)" >&2; exit 2; }
@@ -55,57 +51,19 @@ done
 
 WORK="$OUT/.work-media"
 rm -rf "$WORK"
-mkdir -p "$WORK/deb" "$WORK/apt/lists/partial" "$WORK/apt/cache/archives/partial" "$WORK/kernel"
+mkdir -p "$WORK/kernel"
 trap 'rm -rf "$WORK"' EXIT
-
-APT="-o Dir::State::Lists=$WORK/apt/lists -o Dir::Cache=$WORK/apt/cache
-     -o APT::Architectures::=amd64 -o APT::Architectures::=arm64 -o Debug::NoLocking=1
-     -o APT::Sandbox::User=root -q"
+private_apt amd64 arm64
 echo "build-media.sh: downloading $KERNEL_PKG (for its modules)"
-# shellcheck disable=SC2086
-apt-get $APT update >"$WORK/apt-update.log" 2>&1 || { cat "$WORK/apt-update.log" >&2; exit 1; }
-# shellcheck disable=SC2086
-(cd "$WORK/deb" && apt-get $APT download "$KERNEL_PKG") >"$WORK/download.log" 2>&1 \
-    || { cat "$WORK/download.log" >&2; exit 1; }
+apt_fetch "$KERNEL_PKG"
 dpkg-deb --fsys-tarfile "$WORK"/deb/linux-image-*.deb | (cd "$WORK/kernel" && tar -x ./lib/modules)
-VERSION=$(ls "$WORK/kernel/lib/modules")
 
 # -- the second cpio member: modules in load order, the by-id links, and the init
 M="$WORK/member"
 mkdir -p "$M/lib/modules" "$M/newroot" "$M/etc" "$M/sbin"
-# each .ko names its prerequisites in its .modinfo "depends=" string; no .ko: built into the kernel
-python3 - "$WORK/kernel/lib/modules/$VERSION/kernel" "$M/lib/modules" $MODULES >"$M/etc/modules.order" <<'PY'
-import re, shutil, sys
-from pathlib import Path
-tree, dest, wanted = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3:]
-files = {p.name[:-3].replace("-", "_"): p for p in tree.rglob("*.ko")}
-order = []
-def visit(name):
-    if name in order or name not in files:
-        return
-    found = re.search(rb"depends=([^\0]*)\0", files[name].read_bytes())
-    for dep in filter(None, (found.group(1).decode() if found else "").split(",")):
-        visit(dep.replace("-", "_"))
-    order.append(name)
-for name in wanted:
-    visit(name)
-for name in order:
-    shutil.copy(files[name], dest / files[name].name)
-    print(files[name].name)
-PY
+copy_modules "$M" $MODULES
 
-cat >"$M/etc/udhcpc.script" <<'EOF'
-#!/bin/sh
-case $1 in
-  bound|renew)
-    ip addr flush dev "$interface"
-    ip addr add "$ip/$mask" dev "$interface"
-    [ -n "${router:-}" ] && ip route add default via "${router%% *}" dev "$interface"
-    ;;
-esac
-exit 0
-EOF
-chmod 755 "$M/etc/udhcpc.script"
+udhcpc_script "$M/etc/udhcpc.script"
 
 # busybox has no udev: the /dev/disk/by-id names udev would give, from sysfs
 cat >"$M/sbin/lava-disk-ids" <<'EOF'

@@ -20,30 +20,22 @@ RESULT="$OUT/x86_64/initramfs-net.cpio.gz"
 KX=$(sed -n 's/^kernel-amd64=//p' "$OUT/STAMP")
 # in loading order: Debian builds the virtio bus and its PCI transport as modules too
 MODULES="virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci failover net_failover virtio_net"
-SCRIPT_ID=$(cksum < "$HERE/build-multinode.sh" | cut -d' ' -f1)
+. "$HERE/lib.sh"
+SCRIPT_ID=$(cat "$HERE/build-multinode.sh" "$HERE/lib.sh" | cksum | cut -d' ' -f1)
 BASE_ID=$(cksum < "$BASE" | cut -d' ' -f1)
 
 up_to_date() {
     [ -s "$RESULT" ] && [ -f "$OUT/STAMP-multinode" ] \
         && grep -qx "script=$SCRIPT_ID" "$OUT/STAMP-multinode" && grep -qx "base=$BASE_ID" "$OUT/STAMP-multinode"
 }
-up_to_date && { echo "multinode test image up to date in $OUT"; exit 0; }
-if command -v flock >/dev/null 2>&1; then
-    exec 9>"$OUT/.lock-multinode"
-    flock 9
-    up_to_date && { echo "multinode test image up to date in $OUT"; exit 0; }
-fi
+build_once "multinode test image" "$OUT/.lock-multinode"
 
 WORK="$OUT/.work-multinode"
 rm -rf "$WORK"
-mkdir -p "$WORK/deb" "$WORK/apt/lists/partial" "$WORK/apt/cache/archives/partial" "$WORK/root" "$WORK/x"
+mkdir -p "$WORK/root" "$WORK/x"
 trap 'rm -rf "$WORK"' EXIT
-APT="-o Dir::State::Lists=$WORK/apt/lists -o Dir::Cache=$WORK/apt/cache -o APT::Architectures::=amd64
-     -o Debug::NoLocking=1 -o APT::Sandbox::User=root -q"
-# shellcheck disable=SC2086
-apt-get $APT update >"$WORK/apt.log" 2>&1 || { cat "$WORK/apt.log" >&2; exit 1; }
-# shellcheck disable=SC2086
-(cd "$WORK/deb" && apt-get $APT download "$KX") >>"$WORK/apt.log" 2>&1 || { cat "$WORK/apt.log" >&2; exit 1; }
+private_apt amd64
+apt_fetch "$KX"
 
 dpkg-deb --fsys-tarfile "$WORK"/deb/linux-image-*.deb | (cd "$WORK/x" && tar -x --wildcards './lib/modules/*/kernel/drivers/net/*' './lib/modules/*/kernel/net/core/*' './lib/modules/*/kernel/drivers/virtio/*')
 KVER=$(ls "$WORK/x/lib/modules")

@@ -25,7 +25,8 @@ set -eu
 
 OUT=${1:-${LAVA_TEST_IMAGES:-${XDG_CACHE_HOME:-$HOME/.cache}/lava/test-images}}
 HERE=$(cd "$(dirname "$0")" && pwd)
-SCRIPT_ID=$(cat "$HERE/build-netroot.sh" | cksum | cut -d' ' -f1)
+. "$HERE/lib.sh"
+SCRIPT_ID=$(cat "$HERE/build-netroot.sh" "$HERE/lib.sh" "$HERE/kernel_modules.py" | cksum | cut -d' ' -f1)
 FILES="arm64/netroot.cpio.gz arm64/rootfs.tar.gz arm64/rootfs.ext4"
 # load order matters only for symbols; modprobe --show-depends gives each module's prerequisites
 # crc32c_generic: ext4 asks the crypto API for crc32c at mount time, not through a symbol
@@ -44,12 +45,7 @@ up_to_date() {
         && grep -qx "kernel-arm64=$KERNEL_PKG" "$OUT/STAMP-netroot" && grep -qx "base=$BASE_ID" "$OUT/STAMP-netroot"
 }
 
-up_to_date && { echo "netroot test images up to date in $OUT"; exit 0; }
-if command -v flock >/dev/null 2>&1; then
-    exec 9>"$OUT/.lock-netroot"
-    flock 9
-    up_to_date && { echo "netroot test images up to date in $OUT"; exit 0; }
-fi
+build_once "netroot test images" "$OUT/.lock-netroot"
 
 for tool in apt-get dpkg-deb cpio gzip python3 mke2fs tar; do
     command -v $tool >/dev/null 2>&1 || { echo "build-netroot.sh: '$tool' is needed (Debian host)" >&2; exit 2; }
@@ -57,60 +53,19 @@ done
 
 WORK="$OUT/.work-netroot"
 rm -rf "$WORK"
-mkdir -p "$WORK/deb" "$WORK/apt/lists/partial" "$WORK/apt/cache/archives/partial" "$WORK/kernel"
+mkdir -p "$WORK/kernel"
 trap 'rm -rf "$WORK"' EXIT
-
-APT="-o Dir::State::Lists=$WORK/apt/lists -o Dir::Cache=$WORK/apt/cache
-     -o APT::Architectures::=amd64 -o APT::Architectures::=arm64 -o Debug::NoLocking=1
-     -o APT::Sandbox::User=root -q"
+private_apt amd64 arm64
 echo "build-netroot.sh: downloading $KERNEL_PKG (for its modules)"
-# shellcheck disable=SC2086
-apt-get $APT update >"$WORK/apt-update.log" 2>&1 || { cat "$WORK/apt-update.log" >&2; exit 1; }
-# shellcheck disable=SC2086
-(cd "$WORK/deb" && apt-get $APT download "$KERNEL_PKG") >"$WORK/download.log" 2>&1 \
-    || { cat "$WORK/download.log" >&2; exit 1; }
+apt_fetch "$KERNEL_PKG"
 dpkg-deb --fsys-tarfile "$WORK"/deb/linux-image-*.deb | (cd "$WORK/kernel" && tar -x ./lib/modules)
-VERSION=$(ls "$WORK/kernel/lib/modules")
 
 # -- the second cpio member: modules in load order, and the init that finds the root
 M="$WORK/member"
 mkdir -p "$M/lib/modules" "$M/newroot" "$M/etc"
-: >"$M/etc/modules.order"
-# modprobe --show-depends without kmod on the host: each .ko names its prerequisites in its
-# .modinfo "depends=" string; a module with no .ko file is built into the kernel
-python3 - "$WORK/kernel/lib/modules/$VERSION/kernel" "$M/lib/modules" $MODULES >"$M/etc/modules.order" <<'PY'
-import re, shutil, sys
-from pathlib import Path
-tree, dest, wanted = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3:]
-files = {p.name[:-3].replace("-", "_"): p for p in tree.rglob("*.ko")}
-order = []
-def visit(name):
-    if name in order or name not in files:
-        return
-    found = re.search(rb"depends=([^\0]*)\0", files[name].read_bytes())
-    for dep in filter(None, (found.group(1).decode() if found else "").split(",")):
-        visit(dep.replace("-", "_"))
-    order.append(name)
-for name in wanted:
-    visit(name)
-for name in order:
-    shutil.copy(files[name], dest / files[name].name)
-    print(files[name].name)
-PY
+copy_modules "$M" $MODULES
 
-cat >"$M/etc/udhcpc.script" <<'EOF'
-#!/bin/sh
-# busybox udhcpc calls this with the lease in the environment
-case $1 in
-  bound|renew)
-    ip addr flush dev "$interface"
-    ip addr add "$ip/$mask" dev "$interface"
-    [ -n "${router:-}" ] && ip route add default via "${router%% *}" dev "$interface"
-    ;;
-esac
-exit 0
-EOF
-chmod 755 "$M/etc/udhcpc.script"
+udhcpc_script "$M/etc/udhcpc.script"
 
 cat >"$M/init" <<'EOF'
 #!/bin/sh

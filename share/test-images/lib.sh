@@ -1,0 +1,58 @@
+# Steps the test-image build scripts share: sourced (. "$HERE/lib.sh"), never run on its own.
+# The sourcing script sets OUT and WORK and defines up_to_date.
+
+# build_once LABEL LOCK: ends the script when up_to_date says its images are current, before and
+# again after taking LOCK (another build of the same images may just have finished them)
+build_once() {
+    up_to_date && { echo "$1 up to date in $OUT"; exit 0; }
+    if command -v flock >/dev/null 2>&1; then
+        exec 9>"$2"
+        flock 9
+        up_to_date && { echo "$1 up to date in $OUT"; exit 0; }
+    fi
+    return 0
+}
+
+# private_apt ARCH...: APT, apt-get options that keep Debian's package lists under WORK (the host's
+# apt state is never touched), for these architectures; reads the lists now
+private_apt() {
+    mkdir -p "$WORK/deb" "$WORK/apt/lists/partial" "$WORK/apt/cache/archives/partial"
+    APT="-o Dir::State::Lists=$WORK/apt/lists -o Dir::Cache=$WORK/apt/cache -o Debug::NoLocking=1
+         -o APT::Sandbox::User=root -q"
+    for arch in "$@"; do APT="$APT -o APT::Architectures::=$arch"; done
+    # shellcheck disable=SC2086
+    apt-get $APT update >"$WORK/apt-update.log" 2>&1 || { cat "$WORK/apt-update.log" >&2; exit 1; }
+}
+
+# apt_fetch PACKAGE...: the packages' .deb files into WORK/deb
+apt_fetch() {
+    # shellcheck disable=SC2086
+    (cd "$WORK/deb" && apt-get $APT download "$@") >"$WORK/download.log" 2>&1 \
+        || { cat "$WORK/download.log" >&2; exit 1; }
+}
+
+# copy_modules ROOT MODULE...: the kernel's modules (from WORK/kernel, a linux-image package's
+# files) and their prerequisites into ROOT/lib/modules, the load order into ROOT/etc/modules.order
+copy_modules() {
+    root=$1; shift
+    mkdir -p "$root/lib/modules" "$root/etc"
+    python3 "$HERE/kernel_modules.py" "$WORK/kernel/lib/modules/$(ls "$WORK/kernel/lib/modules")/kernel" \
+        "$root/lib/modules" "$@" >"$root/etc/modules.order"
+}
+
+# udhcpc_script PATH: the script busybox's udhcpc runs with the lease in its environment
+udhcpc_script() {
+    cat >"$1" <<'SCRIPT'
+#!/bin/sh
+# busybox udhcpc calls this with the lease in the environment
+case $1 in
+  bound|renew)
+    ip addr flush dev "$interface"
+    ip addr add "$ip/$mask" dev "$interface"
+    [ -n "${router:-}" ] && ip route add default via "${router%% *}" dev "$interface"
+    ;;
+esac
+exit 0
+SCRIPT
+    chmod 755 "$1"
+}
