@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 RUNNER_EXIT = "<LAVA_TEST_RUNNER EXIT>"
 INSTALL_FAIL = "<LAVA_TEST_RUNNER INSTALL_FAIL>"
 TEST_RAISE = "<LAVA_SIGNAL_TESTRAISE"
+# what a shell says when the overlay is not where the job put it (busybox/dash, bash)
+RUNNER_MISSING = r"lava-test-runner: (?:not found|No such file or directory|Permission denied)"
 
 
 class _EventSink:
@@ -132,7 +134,8 @@ class TestShellAction(Action):
             while True:
                 try:
                     index = console.expect(
-                        [RUNNER_EXIT, INSTALL_FAIL, TEST_RAISE, SIGNAL_PATTERN], wait(ctx), what="the test runner",
+                        [RUNNER_EXIT, INSTALL_FAIL, TEST_RAISE, SIGNAL_PATTERN, RUNNER_MISSING], wait(ctx),
+                        what="the test runner",
                         log_partial=False,
                     )
                 except LAVATimeoutError:
@@ -144,6 +147,9 @@ class TestShellAction(Action):
                 if index == 3:
                     self._serve_multinode(ctx, console.match.group(0))
                     continue
+                if index == 4:
+                    raise JobError(f"the board has no test runner at {directory}/bin ({console.match.group(0)}):"
+                                   " the test overlay is not on the board's filesystem")
                 if index == 1:
                     ctx.logger.results(
                         {"definition": "lava", "case": f"stage_{stage}", "result": "fail", "namespace": "common"}
