@@ -173,6 +173,22 @@ def _uefi_x86(wiring: Wiring | None) -> str:
     )
 
 
+# the U-Boot board with a USB stick and a SATA disk (share/virtual-lab/boards.py: MEDIA_KIND): the names
+# its master OS (share/test-images/build-media.sh) gives them in /dev/disk/by-id, from QEMU's serial numbers
+MEDIA_KIND = "qemu-uboot-arm64-media"
+USB_BY_ID = "usb-QEMU_QEMU_HARDDISK_LAVAUSB1-0:0"
+SATA_BY_ID = "ata-QEMU_HARDDISK_LAVASATA1"
+
+
+def _media_arm64(wiring: Wiring | None) -> str:
+    return (
+        _uboot_arm64(wiring)
+        + "{# its media, for jobs' deploy: to: usb|sata (device: the label) and boot commands: usb|sata #}\n"
+        f"{{% set usb_label = 'QemuStick' %}}\n{{% set usb_uuid = '{USB_BY_ID}' %}}\n"
+        f"{{% set sata_label = 'QemuDisk' %}}\n{{% set sata_uuid = '{SATA_BY_ID}' %}}\n"
+    )
+
+
 BOARDS: list[LabBoard] = [
     LabBoard("qemu-x86-64-01", "qemu", "QEMU x86_64 run by the dispatcher itself", _qemu("meant for x86_64 jobs"),
              tags=("x86_64",), default=True),
@@ -197,6 +213,10 @@ BOARDS: list[LabBoard] = [
              _uefi_x86, kind="ovmf-grub-x86", kind_options={"bmc_port_offset": UEFI_BMC_PORT_OFFSET,
                                                              "bmc_user": UEFI_BMC_USER,
                                                              "bmc_password": UEFI_BMC_PASSWORD}),
+    # last: the boards above keep their outlets and telnet ports
+    LabBoard("uboot-media-arm64-01", "qemu-uboot-arm64",
+             "QEMU arm64 U-Boot board with a USB stick (EHCI) and a SATA disk (AHCI), written by a master OS",
+             _media_arm64, tags=("usb-stick", "sata-disk"), kind=MEDIA_KIND),
 ]
 
 
@@ -206,6 +226,11 @@ def needs_dockerd(boards: list[LabBoard]) -> bool:
 
 def needs_nfs_server(boards: list[LabBoard]) -> bool:
     return any(board.kind_options.get("nfs_server") for board in boards)
+
+
+def needs_media_images(boards: list[LabBoard]) -> bool:
+    """A board with secondary media: its jobs need build-media.sh's images and fetch them over HTTP."""
+    return any(board.kind == MEDIA_KIND for board in boards)
 
 
 class UnknownBoard(ValueError):

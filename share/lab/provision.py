@@ -120,6 +120,9 @@ def main() -> int:
             "dispatcher_nfs_ip: 10.0.2.2\n"
             f"nfs_server_check: 127.0.0.1:{nfs_port}\n"
         )
+    if catalog.needs_media_images(chosen):
+        # the board's master OS fetches the image lava-run serves; on QEMU's user network the host is 10.0.2.2
+        dispatcher_yaml += "dispatcher_ip: 10.0.2.2\n"
     target = Path(settings.DISPATCHER_D) / WORKER / "dispatcher.yaml"
     target.parent.mkdir(parents=True, exist_ok=True)
     if not target.exists() or target.read_text() != dispatcher_yaml:

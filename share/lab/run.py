@@ -108,12 +108,14 @@ def answers(host: str, port: int) -> bool:
         return False
 
 
-def prepare_images(network_root: bool = False) -> Path:
+def prepare_images(network_root: bool = False, media: bool = False) -> Path:
     images = Path(os.environ.get("LAVA_TEST_IMAGES")
                   or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "lava" / "test-images")
     started = time.monotonic()
     say(f"test images: checking {images} (the first build downloads Debian's kernels, about 40 s)")
     scripts = ["build.sh", "build-netroot.sh"] if network_root else ["build.sh"]
+    if media:  # the secondary-media board's master OS and disk image
+        scripts.append("build-media.sh")
     for script in scripts:
         result = subprocess.run(["sh", str(REPO / "share" / "test-images" / script), str(images)],
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -282,7 +284,8 @@ def main() -> int:
     # explicitly: a lab started in the background by a script inherits SIGINT ignored
     signal.signal(signal.SIGINT, terminate)
     try:
-        images = prepare_images(catalog.needs_nfs_server(catalog.choose(args.boards)))
+        chosen = catalog.choose(args.boards)
+        images = prepare_images(catalog.needs_nfs_server(chosen), catalog.needs_media_images(chosen))
         pdudaemon = prepare_pdudaemon()
         command = [sys.executable, str(HERE / "provision.py"), "--images", str(images),
                    "--telnet-port", str(args.telnet_port), "--pdu-port", str(args.pdu_port), "--boards", args.boards]

@@ -163,6 +163,37 @@ def _qemu_uboot_arm64(config: LabConfig, board: Board) -> list[str]:
     ]
 
 
+# the U-Boot board with secondary media: Debian's qemu_arm64 U-Boot drives EHCI (not xHCI) and AHCI.
+# The serial numbers give the names the master OS (share/test-images/build-media.sh) makes in /dev/disk/by-id.
+MEDIA_KIND = "qemu-uboot-arm64-media"
+
+
+def media_disks(config: LabConfig, board: Board) -> tuple[Path, Path]:
+    """The board's USB stick and SATA disk under the state dir, made blank (sparse, option ``disk_mb``,
+    default 128) when missing: what a job writes there outlives power cycles, as on a real board."""
+    folder = config.state_dir / "disks" / board.name
+    folder.mkdir(parents=True, exist_ok=True)
+    disks = (folder / "usb.img", folder / "sata.img")
+    for disk in disks:
+        if not disk.exists():
+            with disk.open("wb") as blank:
+                blank.truncate(int(board.options.get("disk_mb", 128)) << 20)
+    return disks
+
+
+def _qemu_uboot_arm64_media(config: LabConfig, board: Board) -> list[str]:
+    usb, sata = media_disks(config, board)
+    argv = _qemu_uboot_arm64(config, board)
+    serial = argv.index("-chardev")
+    argv[serial:serial] = [
+        "-device", "usb-ehci,id=ehci", "-drive", f"if=none,id=usbdisk,format=raw,file={usb}",
+        "-device", "usb-storage,bus=ehci.0,drive=usbdisk,serial=LAVAUSB1",
+        "-device", "ahci,id=ahci", "-drive", f"if=none,id=satadisk,format=raw,file={sata}",
+        "-device", "ide-hd,bus=ahci.0,drive=satadisk,serial=LAVASATA1",
+    ]
+    return argv
+
+
 PHONE = HERE / "fastboot_phone.py"
 
 
@@ -202,6 +233,7 @@ KINDS = {
     "fastboot-phone": _fastboot_phone,
     "qemu-ipxe-x86": _qemu_ipxe_x86,
     uefi_board.KIND: uefi_board.qemu_command,
+    MEDIA_KIND: _qemu_uboot_arm64_media,
 }
 
 
