@@ -39,25 +39,13 @@ def check_prompts(parameters: dict[str, Any], errors: list[str]) -> None:
 
 
 class LoginAction(Action):
+    """From the kernel's start to the shell prompt, watching for kernel problems. Its timeout (the
+    block's, else the job's default action timeout, else 30 s) starts when the kernel does."""
+
     name = "login-action"
     description = "Real login action."
     summary = "Login after boot."
     section = "boot"
-
-    def __init__(self, wait_kernel: bool, error_messages: list[str] | None = None) -> None:
-        super().__init__()
-        self.wait_kernel = wait_kernel
-        self.error_messages = error_messages or []
-
-    def _kernel_start(self, ctx: JobContext) -> None:
-        boot_params = self.parameters.get("parameters") or {}
-        message = boot_params.get("kernel-start-message", ctx.device.kernel_start_message)
-        if not message:
-            return
-        patterns = [message, *self.error_messages]
-        index = ctx.connection.expect(patterns, self.connection_wait(ctx), what="the kernel to start")
-        if index > 0:
-            raise InfrastructureError(f"matched a bootloader error message: '{patterns[index]}'")
 
     def run(self, ctx: JobContext) -> None:
         console = ctx.connection
@@ -68,8 +56,6 @@ class LoginAction(Action):
         if not ignore:
             console.add_observer(detector.feed)
         try:
-            if self.wait_kernel:
-                self._kernel_start(ctx)
             self._login(ctx, detector, ignore)
         finally:
             console.remove_observer(detector.feed)
@@ -136,12 +122,31 @@ class AutoLoginAction(Action):
         self.error_messages = error_messages
 
     def populate(self, parameters: dict[str, Any]) -> None:
-        child = self.new_pipeline().add_action(LoginAction(self.wait_kernel, self.error_messages), parameters)
+        child = self.new_pipeline().add_action(LoginAction(), parameters)
         child.connection_timeout = self.connection_timeout
 
     def validate(self) -> None:
         super().validate()
         check_prompts(self.parameters, self.errors)
+
+    def run(self, ctx: JobContext) -> None:
+        # the wait for the kernel (firmware and bootloader time) is this action's, as in the reference:
+        # login-action's own timeout starts when the kernel does
+        if self.wait_kernel:
+            self._kernel_start(ctx)
+        super().run(ctx)
+
+    def _kernel_start(self, ctx: JobContext) -> None:
+        if ctx.connection is None:
+            raise JobError("no console connection to log in on")
+        boot_params = self.parameters.get("parameters") or {}
+        message = boot_params.get("kernel-start-message", ctx.device.kernel_start_message)
+        if not message:
+            return
+        patterns = [message, *(self.error_messages or [])]
+        index = ctx.connection.expect(patterns, self.connection_wait(ctx), what="the kernel to start")
+        if index > 0:
+            raise InfrastructureError(f"matched a bootloader error message: '{patterns[index]}'")
 
 
 class ExpectShellSession(Action):
