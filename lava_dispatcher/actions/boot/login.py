@@ -47,20 +47,19 @@ class LoginAction(Action):
     summary = "Login after boot."
     section = "boot"
 
+    def __init__(self) -> None:
+        super().__init__()
+        # fed by auto-login-action from the kernel's first line on (it waits for the kernel start)
+        self.detector = KernelMessageDetector()
+
     def run(self, ctx: JobContext) -> None:
-        console = ctx.connection
-        if console is None:
+        if ctx.connection is None:
             raise JobError("no console connection to log in on")
-        detector = KernelMessageDetector()
-        ignore = bool(self.parameters.get("ignore_kernel_messages"))
-        if not ignore:
-            console.add_observer(detector.feed)
         try:
-            self._login(ctx, detector, ignore)
+            self._login(ctx, self.detector, bool(self.parameters.get("ignore_kernel_messages")))
         finally:
-            console.remove_observer(detector.feed)
-            self.results["kernel_messages"] = [m.as_result() for m in detector.found]
-            for message in detector.found:
+            self.results["kernel_messages"] = [m.as_result() for m in self.detector.found]
+            for message in self.detector.found:
                 ctx.logger.warning(f"kernel {message.kind}: {message.lines[0].strip()}")
 
     def _panic(self, ctx: JobContext, detector: KernelMessageDetector) -> None:
@@ -122,23 +121,31 @@ class AutoLoginAction(Action):
         self.error_messages = error_messages
 
     def populate(self, parameters: dict[str, Any]) -> None:
-        child = self.new_pipeline().add_action(LoginAction(), parameters)
-        child.connection_timeout = self.connection_timeout
+        self.login = self.new_pipeline().add_action(LoginAction(), parameters)
+        self.login.connection_timeout = self.connection_timeout
 
     def validate(self) -> None:
         super().validate()
         check_prompts(self.parameters, self.errors)
 
     def run(self, ctx: JobContext) -> None:
+        console = ctx.connection
+        if console is None:
+            raise JobError("no console connection to log in on")
         # the wait for the kernel (firmware and bootloader time) is this action's, as in the reference:
         # login-action's own timeout starts when the kernel does
-        if self.wait_kernel:
-            self._kernel_start(ctx)
-        super().run(ctx)
+        self.login.detector = KernelMessageDetector()  # a retried boot starts afresh
+        feed = self.login.detector.feed
+        if not self.parameters.get("ignore_kernel_messages"):
+            console.add_observer(feed)  # before the wait: lines read with the kernel's first one count
+        try:
+            if self.wait_kernel:
+                self._kernel_start(ctx)
+            super().run(ctx)
+        finally:
+            console.remove_observer(feed)
 
     def _kernel_start(self, ctx: JobContext) -> None:
-        if ctx.connection is None:
-            raise JobError("no console connection to log in on")
         boot_params = self.parameters.get("parameters") or {}
         message = boot_params.get("kernel-start-message", ctx.device.kernel_start_message)
         if not message:
