@@ -18,7 +18,8 @@ amd64/arm64, ``x86`` on the virtual iPXE board, ``docker``), the job is adapted:
 * git test-definition repositories -> one local git repository (file:// URL) holding
   ``../shared/corpus/testdefs`` (matched by file name) and share/corpus-run-testdefs (ours) at the
   paths the jobs name; a pinned ``revision`` of the reference's repository is dropped;
-* the device -> one of our virtual boards.
+* the device -> one of our virtual boards; jobs with an ``nfsrootfs`` get our nfs-ganesha
+  (share/virtual-lab/nfs_server.py) as the worker's NFS server.
 
 Single-node jobs run through ``lava-run`` against the virtual board; MultiNode groups run each
 role's ``lava-run`` at once with our coordinator (tests/coordinator_daemon.py). Prints one line per
@@ -810,7 +811,7 @@ def run_all(corpus: Path, only: list[str], keep: Path | None = None, every: bool
             coordinator = Coordinator(base / "coordinator")
         if any(job.get("device_type") == "docker" or "postprocess" in str(job) for _, subs in jobs for _, job in subs):
             DOCKERD.start()
-        if "nfsrootfs" in str(jobs):
+        if any(in_scope(subs) and "nfsrootfs" in str(subs) for _, subs in jobs):
             NFS.start(base / "nfs")
         with ThreadPoolExecutor(parallel) as pool:
             done = list(pool.map(lambda item: one(item[0], *item[1]), enumerate(jobs)))
