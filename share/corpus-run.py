@@ -18,7 +18,8 @@ amd64/arm64, ``x86`` on the virtual iPXE board, ``docker``), the job is adapted:
 * git test-definition repositories -> one local git repository (file:// URL) holding
   ``../shared/corpus/testdefs`` (matched by file name) and share/corpus-run-testdefs (ours) at the
   paths the jobs name; a pinned ``revision`` of the reference's repository is dropped;
-* the device -> one of our virtual boards.
+* the device -> one of our virtual boards; jobs with an ``nfsrootfs`` get our nfs-ganesha
+  (share/virtual-lab/nfs_server.py) as the worker's NFS server.
 
 Single-node jobs run through ``lava-run`` against the virtual board; MultiNode groups run each
 role's ``lava-run`` at once with our coordinator (tests/coordinator_daemon.py). Prints one line per
@@ -59,6 +60,7 @@ sys.path.insert(0, str(REPO / "tests"))
 sys.path.insert(0, str(REPO / "share" / "virtual-lab"))
 import private_dockerd  # noqa: E402 - share/virtual-lab is not a package
 from coordinator_daemon import Daemon  # noqa: E402
+from nfs_server import GaneshaServer, NfsServerError  # noqa: E402
 
 from lava_scheduler.device_config import render_device_config  # noqa: E402
 
@@ -334,6 +336,8 @@ class Adapter:
                 return self.netroot("netroot.cpio.gz")  # mounts nfsroot= and switches to it
             return ramdisk_for(self.board, folder)
         if label == "nfsrootfs":
+            if NFS.server is None:
+                raise LeftOut(f"an NFS root: no NFS server of ours ({NFS.reason})")
             return nfs_rootfs(self.board, self.netroot("rootfs.tar.gz"), folder)
         if label == "modules":
             tarball = folder / "modules.tar"
@@ -485,6 +489,8 @@ def qemu_device(job: dict, folder: Path) -> dict:
                   # the admin command kvm-command.yaml runs: a board of ours that has one by that name
                   "{% set user_commands = {'user_command_to_run': {'do': 'echo corpus-run user command',"
                   " 'undo': 'echo corpus-run user command undone'}} %}\n")
+    if NFS.server is not None:  # our ganesha is not on the standard port
+        dictionary += f"{{% set extra_nfsroot_args = 'port={NFS.server.port}' %}}\n"
     return render_device_config("qemu-01", dictionary, job.get("context"), device_types_paths=[REPO / "device-types"])
 
 
@@ -548,6 +554,38 @@ class Dockerd:
 DOCKERD = Dockerd()
 
 
+class Nfs:
+    """An nfs-ganesha of ours (share/virtual-lab/nfs_server.py, as the lab's and the tests') exporting one
+    folder, the workers' ``nfs_root``, on a free port of 127.0.0.1: the boards reach it as 10.0.2.2."""
+
+    def __init__(self) -> None:
+        self.server: GaneshaServer | None = None
+        self.reason = "not started"
+
+    def start(self, folder: Path) -> None:
+        server = GaneshaServer(folder / "export", free_port(), folder / "ganesha")
+        try:
+            server.start()
+        except NfsServerError as exc:
+            self.reason = str(exc)
+            return
+        self.server = server
+
+    def dispatcher_keys(self) -> dict:
+        if self.server is None:
+            return {}
+        return {"nfs_root": str(self.server.export_root), "dispatcher_nfs_ip": "10.0.2.2",
+                "nfs_server_check": f"127.0.0.1:{self.server.port}"}
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.stop()
+            self.server = None
+
+
+NFS = Nfs()
+
+
 def board_of(job: dict) -> tuple[str, Any]:
     """The architecture of our images for the job, and the function that renders its virtual board."""
     device_type = str(job.get("device_type", ""))
@@ -588,6 +626,7 @@ def dispatcher_config(folder: Path, coordinator: Path | None) -> Path:
         config["coordinator_config"] = str(coordinator)
     if DOCKERD.daemon is not None:
         config["docker_host"] = DOCKERD.daemon.host
+    config.update(NFS.dispatcher_keys())
     path.write_text(yaml.safe_dump(config))
     return path
 
@@ -772,10 +811,13 @@ def run_all(corpus: Path, only: list[str], keep: Path | None = None, every: bool
             coordinator = Coordinator(base / "coordinator")
         if any(job.get("device_type") == "docker" or "postprocess" in str(job) for _, subs in jobs for _, job in subs):
             DOCKERD.start()
+        if any(in_scope(subs) and "nfsrootfs" in str(subs) for _, subs in jobs):
+            NFS.start(base / "nfs")
         with ThreadPoolExecutor(parallel) as pool:
             done = list(pool.map(lambda item: one(item[0], *item[1]), enumerate(jobs)))
     finally:
         DOCKERD.stop()
+        NFS.stop()
         if coordinator is not None:
             coordinator.stop()
         if keep is None:

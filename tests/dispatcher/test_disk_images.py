@@ -37,6 +37,7 @@ from lava_dispatcher.actions.deploy.overlay import (
     ImageOverlays,
     TreeOverlay,
 )
+from lava_dispatcher.actions.deploy.qcow2_convert import Qcow2ToRaw, converts_to_raw
 from lava_dispatcher.context import OverlayInfo
 
 from .helpers import HERE, job_result, results, run_lava
@@ -148,6 +149,31 @@ def test_zip_and_tar_archives(tmp_path):
         archive.writestr("b", "2")
     with pytest.raises(JobError, match="must hold exactly one file, not 2"):
         DownloadAction("two", {"url": f"file://{tmp_path}/two.zip", "compression": "zip"}).run(ctx)
+
+
+def test_qcow2_image_given_to_qemu_as_raw_is_converted(tmp_path):
+    """kvm-qcow2.yaml: ``format: qcow2`` with ``image_arg: -drive format=raw,...``; the reference converts."""
+    if not shutil.which("qemu-img"):
+        pytest.skip("qemu-img (qemu-utils) is not installed")
+    raw = tmp_path / "disk.raw"
+    raw.write_bytes(b"\0" * 510 + b"\x55\xaa" + b"boot" * 1024)
+    subprocess.run(["qemu-img", "convert", "-q", "-f", "raw", "-O", "qcow2", str(raw), str(tmp_path / "d.qcow2")],
+                   check=True)
+    as_raw = {"url": f"file://{tmp_path}/d.qcow2", "format": "qcow2", "image_arg": "-drive format=raw,file={rootfs}"}
+    assert converts_to_raw(as_raw) and converts_to_raw({"format": "qcow2", "image_arg": "-hda {rootfs}"})
+    assert not converts_to_raw({**as_raw, "image_arg": "-drive format=qcow2,file={rootfs}"})
+    assert not converts_to_raw({**as_raw, "format": "raw"})
+    ctx = _ctx(tmp_path)
+    DownloadAction("rootfs", as_raw).run(ctx)
+    Qcow2ToRaw("rootfs").run(ctx)
+    converted = ctx.downloaded["rootfs"]
+    assert converted.name == "d.img" and converted.read_bytes() == raw.read_bytes()
+    assert not (converted.parent / "d.qcow2").exists()
+    # a file that is not qcow2 after all: a Job error naming it, not a raw copy of the wrong bytes
+    (tmp_path / "fake.qcow2").write_bytes(b"not a qcow2 image")
+    DownloadAction("fake", {"url": f"file://{tmp_path}/fake.qcow2"}).run(ctx)
+    with pytest.raises(JobError, match="cannot convert 'fake.qcow2' from qcow2 to raw"):
+        Qcow2ToRaw("fake").run(ctx)
 
 
 # --- real runs ---------------------------------------------------------------------------------

@@ -39,42 +39,27 @@ def check_prompts(parameters: dict[str, Any], errors: list[str]) -> None:
 
 
 class LoginAction(Action):
+    """From the kernel's start to the shell prompt, watching for kernel problems. Its timeout (the
+    block's, else the job's default action timeout, else 30 s) starts when the kernel does."""
+
     name = "login-action"
     description = "Real login action."
     summary = "Login after boot."
     section = "boot"
 
-    def __init__(self, wait_kernel: bool, error_messages: list[str] | None = None) -> None:
+    def __init__(self) -> None:
         super().__init__()
-        self.wait_kernel = wait_kernel
-        self.error_messages = error_messages or []
-
-    def _kernel_start(self, ctx: JobContext) -> None:
-        boot_params = self.parameters.get("parameters") or {}
-        message = boot_params.get("kernel-start-message", ctx.device.kernel_start_message)
-        if not message:
-            return
-        patterns = [message, *self.error_messages]
-        index = ctx.connection.expect(patterns, self.connection_wait(ctx), what="the kernel to start")
-        if index > 0:
-            raise InfrastructureError(f"matched a bootloader error message: '{patterns[index]}'")
+        # fed by auto-login-action from the kernel's first line on (it waits for the kernel start)
+        self.detector = KernelMessageDetector()
 
     def run(self, ctx: JobContext) -> None:
-        console = ctx.connection
-        if console is None:
+        if ctx.connection is None:
             raise JobError("no console connection to log in on")
-        detector = KernelMessageDetector()
-        ignore = bool(self.parameters.get("ignore_kernel_messages"))
-        if not ignore:
-            console.add_observer(detector.feed)
         try:
-            if self.wait_kernel:
-                self._kernel_start(ctx)
-            self._login(ctx, detector, ignore)
+            self._login(ctx, self.detector, bool(self.parameters.get("ignore_kernel_messages")))
         finally:
-            console.remove_observer(detector.feed)
-            self.results["kernel_messages"] = [m.as_result() for m in detector.found]
-            for message in detector.found:
+            self.results["kernel_messages"] = [m.as_result() for m in self.detector.found]
+            for message in self.detector.found:
                 ctx.logger.warning(f"kernel {message.kind}: {message.lines[0].strip()}")
 
     def _panic(self, ctx: JobContext, detector: KernelMessageDetector) -> None:
@@ -136,12 +121,39 @@ class AutoLoginAction(Action):
         self.error_messages = error_messages
 
     def populate(self, parameters: dict[str, Any]) -> None:
-        child = self.new_pipeline().add_action(LoginAction(self.wait_kernel, self.error_messages), parameters)
-        child.connection_timeout = self.connection_timeout
+        self.login = self.new_pipeline().add_action(LoginAction(), parameters)
+        self.login.connection_timeout = self.connection_timeout
 
     def validate(self) -> None:
         super().validate()
         check_prompts(self.parameters, self.errors)
+
+    def run(self, ctx: JobContext) -> None:
+        console = ctx.connection
+        if console is None:
+            raise JobError("no console connection to log in on")
+        # the wait for the kernel (firmware and bootloader time) is this action's, as in the reference:
+        # login-action's own timeout starts when the kernel does
+        self.login.detector = KernelMessageDetector()  # a retried boot starts afresh
+        feed = self.login.detector.feed
+        if not self.parameters.get("ignore_kernel_messages"):
+            console.add_observer(feed)  # before the wait: lines read with the kernel's first one count
+        try:
+            if self.wait_kernel:
+                self._kernel_start(ctx)
+            super().run(ctx)
+        finally:
+            console.remove_observer(feed)
+
+    def _kernel_start(self, ctx: JobContext) -> None:
+        boot_params = self.parameters.get("parameters") or {}
+        message = boot_params.get("kernel-start-message", ctx.device.kernel_start_message)
+        if not message:
+            return
+        patterns = [message, *(self.error_messages or [])]
+        index = ctx.connection.expect(patterns, self.connection_wait(ctx), what="the kernel to start")
+        if index > 0:
+            raise InfrastructureError(f"matched a bootloader error message: '{patterns[index]}'")
 
 
 class ExpectShellSession(Action):

@@ -29,6 +29,7 @@ from lava_dispatcher.action import Action
 from lava_dispatcher.actions.boot.bootloader import dispatcher_ip
 from lava_dispatcher.actions.deploy.download import DownloadRetry
 from lava_dispatcher.actions.deploy.overlay import OverlayAction
+from lava_dispatcher.actions.deploy.qcow2_convert import Qcow2ToRaw, converts_to_raw
 from lava_dispatcher.actions.deploy.tmpfs import image_arg_errors, substitute_image_args
 from lava_dispatcher.context import NfsExport
 from lava_dispatcher.device import DeviceConfig, DispatcherConfig
@@ -273,6 +274,8 @@ class NfsAction(Action):
                     pipeline.add_action(action, parameters)
             else:
                 pipeline.add_action(DownloadRetry(label, block), parameters)
+                if converts_to_raw(block):
+                    pipeline.add_action(Qcow2ToRaw(label), parameters)
         if isinstance(parameters.get("persistent_nfs"), dict):
             pipeline.add_action(PersistentNfs(parameters["persistent_nfs"]), parameters)
         else:

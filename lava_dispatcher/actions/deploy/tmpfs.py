@@ -20,6 +20,7 @@ from lava_dispatcher.actions.deploy.overlay import (
     OverlayAction,
     TreeOverlay,
 )
+from lava_dispatcher.actions.deploy.qcow2_convert import Qcow2ToRaw, converts_to_raw
 from lava_dispatcher.device import DeviceConfig
 from lava_dispatcher.methods import DeployMethod
 from lava_dispatcher.plan import JobPlan, PlanBlock
@@ -125,6 +126,8 @@ class DeployImagesAction(Action):
             pipeline.add_action(OverlayAction(self.plan), parameters)
         for label, block in images.items():
             pipeline.add_action(DownloadRetry(label, block if isinstance(block, dict) else {}), parameters)
+            if converts_to_raw(block):
+                pipeline.add_action(Qcow2ToRaw(label), parameters)
             overlays = (block or {}).get("overlays") if isinstance(block, dict) else None
             for name, spec in (overlays or {}).items():
                 if name != "lava" and isinstance(spec, dict):
