@@ -81,14 +81,14 @@ cp "$WORK"/k/boot/vmlinuz-* "$D/x86_64/bzImage.new"
 mkdir -p "$WORK/initrd/lib/modules" "$WORK/initrd/newroot"
 # shellcheck disable=SC2086
 python3 "$HERE/kernel_modules.py" "$WORK/k/lib/modules/$(ls "$WORK/k/lib/modules")/kernel" "$WORK/initrd/lib/modules" \
-    $MODULES > "$WORK/initrd/lib/modules/order"
+    $MODULES | sed 's/\.ko$//' > "$WORK/initrd/lib/modules/order"  # names: share/corpus-run.py's /init reads them too
 cat > "$WORK/initrd/init" <<'EOF'
 #!/bin/sh
 export PATH=/sbin:/usr/sbin:/bin:/usr/bin
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
-for m in $(cat /lib/modules/order); do insmod /lib/modules/$m || echo "init: cannot load $m"; done
+for m in $(cat /lib/modules/order); do insmod /lib/modules/$m.ko || echo "init: cannot load $m"; done
 root=$(sed -n 's/.*[ ^]root=\([^ ]*\).*/\1/p' /proc/cmdline)
 n=0
 while [ -n "$root" ] && [ ! -b "$root" ] && [ $n -lt 50 ]; do sleep 0.1; n=$((n + 1)); done
