@@ -662,9 +662,10 @@ def adapt_job(job: dict, work: Path, repo: Path, timeout_factor: float = 1) -> t
     """The job (a MultiNode submission whole, before the split) with our images under ``work``, our test
     repository ``repo`` and the prompts' board, timeouts scaled; notes on other changes. No device: what a lab
     whose worker may read ``work`` and ``repo`` (lava-worker --allow-file-dir) takes as it is."""
+    # a MultiNode submission's roles name their device types and contexts (a sub-job, split, has its own)
     roles = ((job.get("protocols") or {}).get("lava-multinode") or {}).get("roles") or {}
-    # a role names its device type and context as a single-node job does
-    boards = {board_of({**job, **role}) for role in roles.values()} if roles else {board_of(job)}
+    whole = "device_type" not in job and roles
+    boards = {board_of({**job, **role}) for role in roles.values()} if whole else {board_of(job)}
     if len(boards) != 1:
         raise LeftOut("roles on boards of different architectures: one substituted image set per job")
     (arch, device_maker), = boards
