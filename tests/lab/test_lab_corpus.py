@@ -6,22 +6,21 @@ only in URLs (our test images, a BIOS-bootable boot disk and a local git reposit
 definitions) and timeouts (x3: the jobs' one-minute boots assume KVM). The adapted files go into a
 folder of the lab's test-images folder, the only one its worker reads file:// URLs and local git
 repositories from. kvm-multinode.yaml's roles ask for tags naming hardware the lab's QEMU boards do
-not have (usb-flash, usb-eth, testtag): the lab would keep the group queued, so the roles' tags are
-dropped, as device names are, and the scheduler puts the roles on the lab's two QEMU boards.
+not have (usb-flash, usb-eth, testtag): the lab would keep the group queued, so the roles' tags
+(which choose devices, as device names do) are dropped and the roles go to the lab's two QEMU boards.
 Skips without the corpus.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import shutil
-import sys
 import tempfile
 from pathlib import Path
 
 import pytest
 import yaml
+from dispatcher.test_corpus_run import corpus_run
 from testimages import disk_images, images, require_qemu
 
 from .lab_client import LabClient
@@ -35,14 +34,6 @@ BOARDS = "qemu-x86-64-01,qemu-arm64-01"
 TIMEOUT_FACTOR = 3
 pytestmark = [pytest.mark.qemu, pytest.mark.lab,
               pytest.mark.skipif(not (CORPUS / "jobs").is_dir(), reason=f"{CORPUS} is not there")]
-
-
-def corpus_run():
-    spec = importlib.util.spec_from_file_location("corpus_run", REPO_ROOT / "share" / "corpus-run.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")
