@@ -232,8 +232,8 @@ boot
 def boot_disk(board: Board, folder: Path) -> Path:
     """A raw MBR disk a PC's BIOS boots: GRUB in the MBR gap, partition 2 (ext4) holds /boot.
 
-    The kernel is the disk board's (build-disk.sh), its initramfs loads the virtio and ext4 modules
-    (the test overlay's disk is virtio on our board) and stays in RAM: the disk only boots it.
+    The kernel is the disk board's (build-disk.sh), its initramfs loads the virtio, IDE and ext4 modules
+    (the test overlay's disk is IDE on x86 boards) and stays in RAM: the disk only boots it.
     """
     if board.arch != "x86_64":
         raise LeftOut(f"a whole-disk image for {board.arch}: we make BIOS-bootable disks for x86_64 only")
@@ -484,8 +484,8 @@ def free_port() -> int:
 
 
 def qemu_device(job: dict, folder: Path) -> dict:
-    # the test overlay's disk is virtio: the modules our boot disk loads drive it
-    dictionary = ("{% extends 'qemu.jinja2' %}\n{% set guestfs_interface = 'virtio' %}\n"
+    # the test overlay's disk is qemu.jinja2's (IDE on x86), as on the lab's boards: our boot disk drives it
+    dictionary = ("{% extends 'qemu.jinja2' %}\n"
                   # the admin command kvm-command.yaml runs: a board of ours that has one by that name
                   "{% set user_commands = {'user_command_to_run': {'do': 'echo corpus-run user command',"
                   " 'undo': 'echo corpus-run user command undone'}} %}\n")
@@ -697,20 +697,34 @@ def scale_timeouts(value: Any, factor: float) -> None:
             scale_timeouts(item, factor)
 
 
-def adapt(job: dict, work: Path, repo: Path, timeout_factor: float = 1) -> tuple[dict, dict, list[str]]:
-    """The job with our images, test repository and prompts' board; the device; notes on other changes."""
-    arch, device_maker = board_of(job)
+def adapt_job(job: dict, work: Path, repo: Path, timeout_factor: float = 1) -> tuple[dict, list[str]]:
+    """The job (a MultiNode submission whole, before the split) with our images under ``work``, our test
+    repository ``repo`` and the prompts' board, timeouts scaled; notes on other changes. No device: what a lab
+    whose worker may read ``work`` and ``repo`` (lava-worker --allow-file-dir) takes as it is."""
+    # a MultiNode submission's roles name their device types and contexts (a sub-job, split, has its own)
+    roles = ((job.get("protocols") or {}).get("lava-multinode") or {}).get("roles") or {}
+    whole = "device_type" not in job and roles
+    boards = {board_of({**job, **role}) for role in roles.values()} if whole else {board_of(job)}
+    if len(boards) != 1:
+        raise LeftOut("roles on boards of different architectures: one substituted image set per job")
+    (arch, device_maker), = boards
     # a container's prompt is its image's: only the boards that boot our images take the job's
     board = Board(arch) if device_maker is docker_device else board_for(job, arch)
     adapter = Adapter(work, board, f"file://{repo}")
     adapted = adapter.job(job)
-    device = device_maker(adapted, work)
     if timeout_factor != 1:
-        # the device's per-action timeouts too: they come before the job's default action timeout
         scale_timeouts(adapted, timeout_factor)
-        scale_timeouts(device, timeout_factor)
         adapter.notes.append(f"timeouts x{timeout_factor:g}")
-    return adapted, device, adapter.notes
+    return adapted, adapter.notes
+
+
+def adapt(job: dict, work: Path, repo: Path, timeout_factor: float = 1) -> tuple[dict, dict, list[str]]:
+    """The job with our images, test repository and prompts' board; the device; notes on other changes."""
+    adapted, notes = adapt_job(job, work, repo, timeout_factor)
+    device = board_of(adapted)[1](adapted, work)
+    # the device's per-action timeouts too: they come before the job's default action timeout
+    scale_timeouts(device, timeout_factor)
+    return adapted, device, notes
 
 
 def run_single(label: str, job: dict, work: Path, repo: Path, timeout_factor: float = 1) -> Outcome:

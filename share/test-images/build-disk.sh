@@ -1,6 +1,6 @@
 #!/bin/sh
-# Build the disk-image board: an x86_64 kernel with the modules that read a virtio disk holding ext4
-# (and drive a virtio network card),
+# Build the disk-image board: an x86_64 kernel with the modules that read a virtio or IDE disk holding
+# ext4 (and drive a virtio network card),
 # and disk images whose ext4 partition is the busybox root filesystem.
 #
 # usage: share/test-images/build-disk.sh [OUT]
@@ -8,7 +8,7 @@
 #
 # Produces, beside build.sh's images (which it builds first: the root filesystem is its busybox tree):
 #   OUT/disk/x86_64/bzImage                Debian linux-image-amd64 kernel (the same .deb as the modules)
-#   OUT/disk/x86_64/initramfs-disk.cpio.gz loads virtio + ext4 modules, mounts root= read-write and
+#   OUT/disk/x86_64/initramfs-disk.cpio.gz loads virtio, IDE + ext4 modules, mounts root= read-write and
 #                                          switch_roots into it (a shell on ttyS0 if it cannot)
 #   OUT/disk/x86_64/disk.img               raw disk, MBR: partition 1 = 4 MiB (empty), partition 2 = ext4
 #                                          root filesystem (label lavaroot): boot with root=/dev/vda2
@@ -21,9 +21,10 @@ set -eu
 
 OUT=${1:-${LAVA_TEST_IMAGES:-${XDG_CACHE_HOME:-$HOME/.cache}/lava/test-images}}
 HERE=$(cd "$(dirname "$0")" && pwd)
-SCRIPT_ID=$(cat "$HERE/build-disk.sh" "$HERE/build.sh" "$HERE/mkinitramfs.sh" | cksum | cut -d' ' -f1)
-# what the disk board's kernel needs to read its root: load order matters for busybox insmod
-MODULES="virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_blk failover net_failover virtio_net crc16 mbcache jbd2 crc32c_generic ext4"
+SCRIPT_ID=$(cat "$HERE/build-disk.sh" "$HERE/build.sh" "$HERE/mkinitramfs.sh" "$HERE/kernel_modules.py" | cksum | cut -d' ' -f1)
+# what the disk board's kernel needs to read its root (kernel_modules.py adds their prerequisites);
+# IDE too: a QEMU x86 board gives the test overlay's disk on IDE, as the reference's boards do
+MODULES="virtio_pci virtio_blk virtio_net crc32c_generic ext4 ata_piix ata_generic sd_mod"
 
 sh "$HERE/build.sh" "$OUT" >/dev/null
 mkdir -p "$OUT/disk"
@@ -78,12 +79,9 @@ cp "$WORK"/k/boot/vmlinuz-* "$D/x86_64/bzImage.new"
 # the initramfs: the same tree, the modules, and an /init that mounts the disk's root
 (cd "$WORK/initrd" && gzip -dc "$OUT/x86_64/initramfs.cpio.gz" | cpio -id --quiet)
 mkdir -p "$WORK/initrd/lib/modules" "$WORK/initrd/newroot"
-for m in $MODULES; do
-    ko=$(find "$WORK/k/lib/modules" -name "$m.ko" -o -name "$m.ko.xz" | head -1)
-    [ -n "$ko" ] || { echo "build-disk.sh: module $m not in $KX" >&2; exit 1; }
-    case $ko in *.xz) xz -dc "$ko" > "$WORK/initrd/lib/modules/$m.ko" ;; *) cp "$ko" "$WORK/initrd/lib/modules/$m.ko" ;; esac
-done
-echo "$MODULES" > "$WORK/initrd/lib/modules/order"
+# shellcheck disable=SC2086
+python3 "$HERE/kernel_modules.py" "$WORK/k/lib/modules/$(ls "$WORK/k/lib/modules")/kernel" "$WORK/initrd/lib/modules" \
+    $MODULES | sed 's/\.ko$//' > "$WORK/initrd/lib/modules/order"  # names: share/corpus-run.py's /init reads them too
 cat > "$WORK/initrd/init" <<'EOF'
 #!/bin/sh
 export PATH=/sbin:/usr/sbin:/bin:/usr/bin
@@ -127,7 +125,7 @@ mv "$D/x86_64/initramfs-disk.cpio.gz.new" "$D/x86_64/initramfs-disk.cpio.gz"
 cat >"$D/STAMP" <<EOF
 script=$SCRIPT_ID
 kernel-amd64=$KX
-modules=$MODULES
+modules=$(tr "\n" " " < "$WORK/initrd/lib/modules/order")
 built=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 EOF
 ls -l "$D/x86_64"
