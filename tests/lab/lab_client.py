@@ -67,14 +67,17 @@ class LabClient:
             data = yaml.safe_load(self._cli("jobs", "show", str(job_id), "--yaml"))
             return {"state": data["state"], "health": data["health"], "device": data.get("device")}
         for row in json.loads(self._manage("jobs", "list", "--json", "--limit", "200")):
-            if int(row["id"]) == job_id:
+            if str(row["id"]) == str(job_id):
                 return row
         raise AssertionError(f"job {job_id} is not listed")
 
     def jobs(self) -> list[dict]:
+        """Every job; a MultiNode sub-job's id is the listed string (``8.1``), a single job's an int."""
         if self.lavacli:
-            return [dict(row, id=int(row["id"])) for row in yaml.safe_load(self._cli("jobs", "list", "--yaml"))]
-        return [dict(row, id=int(row["id"])) for row in json.loads(self._manage("jobs", "list", "--json"))]
+            rows = yaml.safe_load(self._cli("jobs", "list", "--yaml"))
+        else:
+            rows = json.loads(self._manage("jobs", "list", "--json"))
+        return [dict(row, id=job_id(row["id"])) for row in rows]
 
     def device_health(self, hostname: str) -> str:
         if self.lavacli:
@@ -93,3 +96,8 @@ class LabClient:
         text = matches[0].read_text(errors="replace")
         # the last line may still be half written
         return yaml.safe_load(text[: text.rfind("\n") + 1]) or []
+
+
+def job_id(listed: int | str) -> int | str:
+    text = str(listed)
+    return int(text) if text.isdigit() else text
