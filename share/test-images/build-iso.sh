@@ -60,10 +60,8 @@ for tool in apt-get dpkg-deb cpio gzip python3 xorriso ldd tar; do
     command -v $tool >/dev/null 2>&1 || { echo "build-iso.sh: '$tool' is needed (Debian host)" >&2; exit 2; }
 done
 
-WORK="$OUT/iso/.work"
-rm -rf "$WORK"
-mkdir -p "$WORK/kernel" "$WORK/extlinux"
-trap 'rm -rf "$WORK"' EXIT
+work_dir "$OUT/iso/.work"
+mkdir -p "$WORK/extlinux"
 private_apt amd64
 echo "build-iso.sh: downloading $KERNEL_PKG and extlinux"
 apt_fetch "$KERNEL_PKG" extlinux:amd64

@@ -51,14 +51,9 @@ for tool in apt-get dpkg-deb cpio gzip python3 mke2fs tar; do
     command -v $tool >/dev/null 2>&1 || { echo "build-netroot.sh: '$tool' is needed (Debian host)" >&2; exit 2; }
 done
 
-WORK="$OUT/.work-netroot"
-rm -rf "$WORK"
-mkdir -p "$WORK/kernel"
-trap 'rm -rf "$WORK"' EXIT
+work_dir "$OUT/.work-netroot"
 private_apt amd64 arm64
-echo "build-netroot.sh: downloading $KERNEL_PKG (for its modules)"
-apt_fetch "$KERNEL_PKG"
-dpkg-deb --fsys-tarfile "$WORK"/deb/linux-image-*.deb | (cd "$WORK/kernel" && tar -x ./lib/modules)
+kernel_modules_of "$KERNEL_PKG"
 
 # -- the second cpio member: modules in load order, and the init that finds the root
 M="$WORK/member"

@@ -31,6 +31,22 @@ apt_fetch() {
         || { cat "$WORK/download.log" >&2; exit 1; }
 }
 
+# work_dir PATH: WORK, emptied now (with WORK/kernel for a kernel package's files) and removed
+# when the script ends
+work_dir() {
+    WORK=$1
+    rm -rf "$WORK"
+    mkdir -p "$WORK/kernel"
+    trap 'rm -rf "$WORK"' EXIT
+}
+
+# kernel_modules_of PACKAGE: the kernel package's lib/modules into WORK/kernel (copy_modules reads them)
+kernel_modules_of() {
+    echo "$(basename "$0"): downloading $1 (for its modules)"
+    apt_fetch "$1"
+    dpkg-deb --fsys-tarfile "$WORK"/deb/linux-image-*.deb | (cd "$WORK/kernel" && tar -x ./lib/modules)
+}
+
 # copy_modules ROOT MODULE...: the kernel's modules (from WORK/kernel, a linux-image package's
 # files) and their prerequisites into ROOT/lib/modules, the load order into ROOT/etc/modules.order
 copy_modules() {
