@@ -42,6 +42,7 @@ DEPLOY_METHODS: dict[str, str] = {  # by the block's `to:`
 BOOT_METHODS: dict[str, str] = {  # by the block's `method:`
     "qemu": "boot.qemu:QemuBoot",
     "qemu-nfs": "boot.qemu_nfs:QemuNfsBoot",
+    "monitor": "boot.qemu_monitor:QemuMonitorBoot",
     "u-boot": "boot.uboot:UBootBoot",
     "ipxe": "boot.ipxe:IpxeBoot",
     "grub": "boot.grub:GrubBoot",
