@@ -6,7 +6,9 @@ from typing import Any
 from django.conf import settings
 
 from lava_common import file_modes
-from lava_common.yaml_loader import load_yaml
+from lava_common.yaml_loader import dump_yaml, load_yaml
+from lava_scheduler.device_config import DeviceConfigError
+from lava_scheduler.jobs.dynamic import host_job
 from lava_scheduler.lab import files
 from lava_scheduler.logs.store import job_output_dir
 
@@ -27,9 +29,18 @@ def _worker_file(worker: str, name: str) -> str:
 
 def start_fields(job) -> dict[str, Any]:
     """The fields of a ``start`` message; raises DeviceConfigError when the device cannot be rendered."""
-    definition = load_yaml(job.definition) or {}
-    device = job.actual_device
-    device_yaml = files.render_device_text(device.hostname, job_context=definition.get("context") or {})
+    if job.is_dynamic_connection:
+        host = host_job(job)
+        if host is None:
+            raise DeviceConfigError(f"dynamic connection {job.display_id}: no member of its group holds a device of "
+                                    "its host_role")
+        device = host.actual_device
+        context = (load_yaml(host.definition) or {}).get("context") or {}
+        device_yaml = dump_yaml(minimised_config(load_yaml(files.render_device_text(device.hostname, job_context=context))))
+    else:
+        definition = load_yaml(job.definition) or {}
+        device = job.actual_device
+        device_yaml = files.render_device_text(device.hostname, job_context=definition.get("context") or {})
     worker = device.worker_host_id or ""
     fields = {
         "job_id": job.pk,
@@ -41,6 +52,22 @@ def start_fields(job) -> dict[str, Any]:
     }
     archive(job, fields)
     return fields
+
+
+# what a secondary connection needs of its host's device: how to reach it over ssh, and no power or console
+_KEPT = ("hostname", "devicetype", "constants", "character_delays", "timeouts")
+
+
+def minimised_config(config: dict[str, Any]) -> dict[str, Any]:
+    """The host device's configuration as a dynamic connection gets it: its ssh settings (deploy and boot
+    method ``ssh``), constants and timeouts; nothing that powers, flashes or opens the board's consoles."""
+    actions = config.get("actions") or {}
+    ssh = ((actions.get("deploy") or {}).get("methods") or {}).get("ssh")
+    boot_ssh = ((actions.get("boot") or {}).get("methods") or {}).get("ssh")
+    minimal = {key: config[key] for key in _KEPT if key in config}
+    minimal["actions"] = {"deploy": {"methods": {"ssh": ssh}},
+                          "boot": {"connections": {"ssh": None}, "methods": {"ssh": boot_ssh}}}
+    return minimal
 
 
 def archive(job, fields: dict[str, Any]) -> None:
