@@ -8,6 +8,7 @@ from django.conf import settings
 from lava_common import file_modes
 from lava_common.yaml_loader import dump_yaml, load_yaml
 from lava_scheduler.device_config import DeviceConfigError
+from lava_scheduler.device_config.minimise import minimised_config
 from lava_scheduler.jobs.dynamic import host_job
 from lava_scheduler.lab import files
 from lava_scheduler.logs.store import job_output_dir
@@ -52,22 +53,6 @@ def start_fields(job) -> dict[str, Any]:
     }
     archive(job, fields)
     return fields
-
-
-# what a secondary connection needs of its host's device: how to reach it over ssh, and no power or console
-_KEPT = ("hostname", "devicetype", "constants", "character_delays", "timeouts")
-
-
-def minimised_config(config: dict[str, Any]) -> dict[str, Any]:
-    """The host device's configuration as a dynamic connection gets it: its ssh settings (deploy and boot
-    method ``ssh``), constants and timeouts; nothing that powers, flashes or opens the board's consoles."""
-    actions = config.get("actions") or {}
-    ssh = ((actions.get("deploy") or {}).get("methods") or {}).get("ssh")
-    boot_ssh = ((actions.get("boot") or {}).get("methods") or {}).get("ssh")
-    minimal = {key: config[key] for key in _KEPT if key in config}
-    minimal["actions"] = {"deploy": {"methods": {"ssh": ssh}},
-                          "boot": {"connections": {"ssh": None}, "methods": {"ssh": boot_ssh}}}
-    return minimal
 
 
 def archive(job, fields: dict[str, Any]) -> None:
