@@ -35,11 +35,15 @@ from testimages import PROMPT_REGEX, dropbear_initramfs, images, require_qemu  #
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.qemu]
 HOST = "qemu-ssh-host-01"
 
+LOST_WAIT = 20  # seconds
 HOST_STEPS = [
     "lava-send ipv4 ipaddr=$(lava-target-ip)",
     "lava-send faraway ipaddr=192.0.2.1",  # TEST-NET-1: nobody answers there
     "lava-wait-all done guest",
     "lava-test-case guests-done --shell true",
+    # stay in the group until lost's wait (begun with the group, before the guests were done) timed out:
+    # a member waited for that has left makes the coordinator refuse the wait at once instead
+    f"sleep {LOST_WAIT + 5}",
 ]
 GUEST_STEPS = [
     'lava-test-case ssh-session --shell test -n "$SSH_CONNECTION"',
@@ -76,7 +80,7 @@ def group_definition(kernel: Path, ramdisk: Path) -> dict:
             # the list form (docs/mustang-ssh-guest.yaml)
             {"deploy": {"role": ["lost"], "to": "ssh", "connection": "ssh", "protocols": {"lava-multinode": [
                 {"action": "prepare-scp-overlay", "request": "lava-wait", "messageID": "never",
-                 "message": {"ipaddr": "$ipaddr"}, "timeout": {"seconds": 45}}]}}},
+                 "message": {"ipaddr": "$ipaddr"}, "timeout": {"seconds": LOST_WAIT}}]}}},
             {"test": {"role": ["host"], "definitions": [inline("ssh-host", HOST_STEPS)]}},
             {"test": {"role": ["guest", "far", "lost"], "definitions": [inline("ssh-guest", GUEST_STEPS)]}},
         ],
@@ -146,7 +150,7 @@ def test_guest_roles_log_in_to_the_host_roles_board(tmp_path, settings):
     # the host never sends the message: a MultiNode timeout naming it
     (lost,) = by_role["lost"]
     assert lost.get_health_display() == "Incomplete" and lost.error_type == "MultinodeTimeout", states
-    assert "lava-wait never: no answer within 45 s" in lost.error_msg, states
+    assert f"lava-wait never: no answer within {LOST_WAIT} s" in lost.error_msg, states
     device = Device.objects.get(pk=HOST)
     assert (device.get_state_display(), device.get_health_display()) == ("Idle", "Good")
     leftovers = subprocess.run(["pgrep", "-af", "--", parts["hostfwd"]], capture_output=True, text=True)
