@@ -37,7 +37,6 @@ class MultinodeSettings:
     essential: bool = False
     expect_role: str | None = None
     network: bool = False  # the group's QEMU boards get a network of their own (multinode_network)
-    host_role: str | None = None  # a secondary connection: the role whose board it logs in to
 
     @classmethod
     def from_job(cls, job: Mapping[str, Any]) -> MultinodeSettings | None:
@@ -97,8 +96,7 @@ class MultinodeSettings:
         if errors:
             raise JobError("; ".join(errors))
         return cls(target_group, role, {str(k): v for k, v in roles.items()}, int(size), seconds,
-                   essential, expect_role if data.get("request") == "lava-start" else None, network,
-                   host_role)
+                   essential, expect_role if data.get("request") == "lava-start" else None, network)
 
 
 def _timeout_or_none(value: dict[str, Any]) -> int | None:

@@ -75,13 +75,12 @@ def action_requests(parameters: Mapping[str, Any], where: str) -> tuple[list[Act
 
 def _legacy_request(item: dict[str, Any]) -> dict[str, Any]:
     """The reference's older single-request form, ``{api: lava-wait, id: ipv4, key: ipaddr, timeout}``,
-    as a request of the list form: a wait for ``id`` whose ``key`` fills ``$key``."""
+    as a request of the list form: a wait for ``id`` whose ``key`` fills ``$key`` (``ip-addr`` fills
+    ``$ip_addr``); a bad key is refused with the others' errors."""
     converted = {"request": item.get("api"), "messageID": item.get("id")}
     key = item.get("key")
-    if isinstance(key, str) and _KEY.match(key):
-        converted["message"] = {key: f"${key}"}
-    elif key is not None:
-        converted["message"] = {"key": key}  # refused below with the path of a bad key
+    if key is not None:
+        converted["message"] = {str(key): "$" + re.sub(r"\W", "_", str(key))}
     if "timeout" in item:
         converted["timeout"] = item["timeout"]
     return converted
