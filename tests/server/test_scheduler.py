@@ -17,6 +17,7 @@ from lava_scheduler.master.jobfiles import start_fields
 from lava_scheduler.master.server import Master, MasterConfig
 from lava_scheduler.scheduler.core import schedule
 from lava_scheduler.scheduler.daemon import mark_silent_workers_offline
+from lava_server.web.queue_reason import explain_wait
 
 HEALTH_CHECK = """
 job_name: qemu health check
@@ -355,6 +356,7 @@ def test_ssh_guest_roles_ride_on_the_host_roles_device(lab, user, worker):
     guest_definition = yaml.safe_load(guests[0].definition)
     assert (guest_definition["connection"], guest_definition["host_role"]) == ("ssh", "host")
     assert "device_type" not in guest_definition
+    assert "no device of its own" in explain_wait(guests[0]).summary  # the queue page's reason
     schedule()
     roles = {str(host.pk): "host", **{str(g.pk): "guest" for g in guests}}
     for job in (host, *guests):
