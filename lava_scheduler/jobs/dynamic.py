@@ -4,7 +4,7 @@ They have no device: they log in to the board of their group's ``host_role`` mem
 of that board runs them (with a minimised copy of its device configuration, ``master.jobfiles``).
 """
 
-from django.db.models import Q, QuerySet
+from django.db.models import Q
 
 from lava_common.yaml_loader import load_yaml
 from lava_scheduler.jobs.models import TestJob
@@ -35,9 +35,8 @@ def job_worker(job: TestJob) -> str | None:
     return host.actual_device.worker_host_id if host is not None else None
 
 
-def dynamic_jobs_on(workers: list[str], states: tuple[int, ...]) -> QuerySet:
-    """Dynamic connections in ``states`` whose group has a member on a device of ``workers``
-    (a candidate: ``job_worker`` says whether it is its host's worker)."""
-    groups = TestJob.objects.filter(actual_device__worker_host__in=workers).exclude(target_group="").values(
-        "target_group")
-    return TestJob.objects.filter(DYNAMIC, state__in=states, target_group__in=groups)
+def dynamic_jobs_on(workers: list[str], states: tuple[int, ...]) -> list[TestJob]:
+    """Dynamic connections in ``states`` that ``workers`` run (few at any time: the filter on state
+    comes first, the worker is found per job)."""
+    jobs = TestJob.objects.filter(DYNAMIC, state__in=states)
+    return [job for job in jobs if job_worker(job) in workers]

@@ -50,8 +50,8 @@ def on_hello(hostname: str, message: dict[str, Any]) -> Reply:
         lost = list(TestJob.objects.select_for_update().filter(
             state__in=(JobState.RUNNING, JobState.CANCELING), actual_device__worker_host=worker
         ).exclude(pk__in=known))
-        lost += [job for job in dynamic_jobs_on([hostname], (JobState.RUNNING, JobState.CANCELING))
-                 .select_for_update().exclude(pk__in=known) if job_worker(job) == hostname]
+        lost += [TestJob.objects.select_for_update().get(pk=job.pk)
+                 for job in dynamic_jobs_on([hostname], (JobState.RUNNING, JobState.CANCELING)) if job.pk not in known]
         for job in lost:
             if job.start_time is None and job.state == JobState.CANCELING:
                 continue  # never started there: the next `cancel` gets an `end` from the worker

@@ -169,7 +169,7 @@ class Master:
         jobs = list(TestJob.objects.select_related("actual_device").filter(
             state__in=states, actual_device__worker_host__in=hostnames
         ))
-        jobs += [job for job in dynamic_jobs_on(hostnames, states) if job_worker(job) in hostnames]
+        jobs += dynamic_jobs_on(hostnames, states)
         for job in jobs:
             kind = "start" if job.state == JobState.SCHEDULED else "cancel"
             delay = START_RESEND if kind == "start" else CANCEL_RESEND
