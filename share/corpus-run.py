@@ -22,7 +22,8 @@ amd64/arm64, ``x86`` on the virtual iPXE board, ``docker``), the job is adapted:
   (share/virtual-lab/nfs_server.py) as the worker's NFS server.
 
 Single-node jobs run through ``lava-run`` against the virtual board; MultiNode groups run each
-role's ``lava-run`` at once with our coordinator (tests/coordinator_daemon.py). Prints one line per
+role's ``lava-run`` at once with our coordinator (tests/coordinator_daemon.py); a secondary-connection
+role (``connection: ssh``) runs on its host role's device, minimised as the server does. Prints one line per
 job (Complete, Incomplete with the first error, or left out with the reason), then the counts.
 """
 
