@@ -45,6 +45,7 @@ class JobPlan:
     protocols: Mapping[str, Any] = field(default_factory=dict)
     tags: tuple[str, ...] = ()
     reboot_to_fastboot: bool = True  # a fastboot deploy first asks a running phone to reboot to its bootloader
+    host_role: str = ""  # a MultiNode secondary connection: the role whose board it logs in to over ssh
 
     @classmethod
     def from_job(cls, job_id: str, job: Any) -> JobPlan:
@@ -60,6 +61,7 @@ class JobPlan:
             protocols=_mapping(job, "protocols"),
             tags=tuple(str(tag) for tag in job.get("tags") or ()),
             reboot_to_fastboot=job.get("reboot_to_fastboot") is not False,
+            host_role=str(job.get("host_role") or ""),
         )
 
     def section(self, name: str) -> list[PlanBlock]:
@@ -95,6 +97,13 @@ class JobPlan:
                 prompts = boot.parameters["prompts"]
                 return [prompts] if isinstance(prompts, str) else [str(prompt) for prompt in prompts]
         return []
+
+    def boots_after(self, block: PlanBlock) -> bool:
+        """A boot block follows this one in its namespace before any test does."""
+        for later in self.blocks[self.blocks.index(block) + 1:]:
+            if later.namespace == block.namespace and later.section in ("boot", "test"):
+                return later.section == "boot"
+        return False
 
     @property
     def deploy_os(self) -> str:

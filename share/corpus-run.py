@@ -22,7 +22,8 @@ amd64/arm64, ``x86`` on the virtual iPXE board, ``docker``), the job is adapted:
   (share/virtual-lab/nfs_server.py) as the worker's NFS server.
 
 Single-node jobs run through ``lava-run`` against the virtual board; MultiNode groups run each
-role's ``lava-run`` at once with our coordinator (tests/coordinator_daemon.py). Prints one line per
+role's ``lava-run`` at once with our coordinator (tests/coordinator_daemon.py); a secondary-connection
+role (``connection: ssh``) runs on its host role's device, minimised as the server does. Prints one line per
 job (Complete, Incomplete with the first error, or left out with the reason), then the counts.
 """
 
@@ -63,6 +64,7 @@ from coordinator_daemon import Daemon  # noqa: E402
 from nfs_server import GaneshaServer, NfsServerError  # noqa: E402
 
 from lava_scheduler.device_config import render_device_config  # noqa: E402
+from lava_scheduler.device_config.minimise import minimised_config  # noqa: E402
 
 _spec = importlib.util.spec_from_file_location("corpus_coverage", REPO / "share" / "corpus-coverage.py")
 corpus_coverage = importlib.util.module_from_spec(_spec)
@@ -604,7 +606,7 @@ def board_of(job: dict) -> tuple[str, Any]:
     if device_type == "docker":
         return "x86_64", docker_device
     if not device_type:
-        raise LeftOut("a role without a device: an ssh connection into another role's board (to: ssh), not run here")
+        raise LeftOut("a role without a device outside a MultiNode group: nothing to connect to")
     raise LeftOut(f"device type {device_type!r}: real hardware needed")
 
 
@@ -737,19 +739,56 @@ def run_single(label: str, job: dict, work: Path, repo: Path, timeout_factor: fl
     return Outcome(label, state, "; ".join([detail, *notes]).strip("; "))
 
 
+def ssh_host_device(device: dict, folder: Path) -> dict:
+    """A host role's board as a lab's dictionary gives it to its secondary connections: the worker's key
+    (made here), root, port 22, the usual ssh options. The address is whatever the host's test sends."""
+    key = folder / "worker-key"
+    if not key.exists():
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    options = ["-o", "PasswordAuthentication=no", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null"]
+    device["actions"]["deploy"]["methods"]["ssh"] = {"identity_file": str(key), "user": "root", "port": 22,
+                                                     "host": "", "options": options}
+    return device
+
+
+def adapt_guest(job: dict, folder: Path, repo: Path, timeout_factor: float, host: tuple[dict, dict]) -> tuple[dict, dict, list[str]]:
+    """A secondary-connection sub-job: adapted as a job on its host's board, run with the host device's
+    configuration minimised (what the server hands the host's worker)."""
+    host_job, host_device = host
+    shaped = {**job, "device_type": host_job.get("device_type"), "context": host_job.get("context") or {}}
+    adapted, notes = adapt_job(shaped, folder, repo, timeout_factor)
+    for key in ("device_type", "context"):
+        if key not in job:
+            adapted.pop(key, None)
+    return adapted, minimised_config(host_device), [*notes, "device: the host role's, minimised"]
+
+
 def run_group(name: str, subs: list[tuple[str, dict]], work: Path, repo: Path, coordinator: Path,
               timeout_factor: float = 1) -> list[Outcome]:
-    """Every role of a MultiNode group at once, each its own lava-run and QEMU, one coordinator."""
-    prepared = []
-    for index, (label, job) in enumerate(subs):
+    """Every role of a MultiNode group at once, each its own lava-run (and QEMU, a role with a device), one
+    coordinator. A secondary-connection role (host_role) runs on its host role's device, minimised."""
+    prepared: list[Any] = [None] * len(subs)
+    hosts: dict[str, tuple[dict, dict]] = {}
+    # the roles with a device first: a guest's device is its host's
+    for index in sorted(range(len(subs)), key=lambda i: "host_role" in subs[i][1]):
+        label, job = subs[index]
         folder = work / f"role-{index}"
         folder.mkdir()
+        role = job["protocols"]["lava-multinode"]["role"]
         try:
-            adapted, device, notes = adapt(job, folder, repo, timeout_factor)
+            if "host_role" in job:
+                if job["host_role"] not in hosts:
+                    raise LeftOut(f"host_role {job['host_role']!r}: no role of the group with a device by that name")
+                adapted, device, notes = adapt_guest(job, folder, repo, timeout_factor, hosts[job["host_role"]])
+            else:
+                adapted, device, notes = adapt(job, folder, repo, timeout_factor)
+                if any(other.get("host_role") == role for _, other in subs):
+                    device = ssh_host_device(device, folder)
+                hosts[role] = (adapted, device)
         except LeftOut as exc:
             return [Outcome(sub_label, "left out", f"{label}: {exc}") for sub_label, _ in subs]
         adapted["protocols"]["lava-multinode"]["target_group"] = f"corpus-run-{os.getpid()}-{name}"
-        prepared.append((label, folder, adapted, device, notes))
+        prepared[index] = (label, folder, adapted, device, notes)
     procs = [(label, folder, lava_run(folder, adapted, device, str(index + 1), coordinator), notes)
              for index, (label, folder, adapted, device, notes) in enumerate(prepared)]
     outcomes = []

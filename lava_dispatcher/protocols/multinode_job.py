@@ -18,6 +18,10 @@ from lava_dispatcher.protocols.multinode_requests import job_action_requests
 
 PROTOCOL = "lava-multinode"
 WHERE = f"protocols.{PROTOCOL}"
+# what the server writes at the top of a secondary connection's sub-job (the reference's place for them)
+CONNECTION_KEYS = ("connection", "host_role")
+# the only secondary connection there is: an ssh login to the host role's board
+CONNECTIONS = ("ssh",)
 # what the helpers print (lava-multinode-functions); any console noise before it is allowed
 SIGNAL_PATTERN = r"<LAVA_MULTI_NODE> <LAVA_(SEND|WAIT_ALL|WAIT|SYNC)( [^<>\r\n]*)?>"
 _SIGNAL = re.compile(SIGNAL_PATTERN)
@@ -81,6 +85,13 @@ class MultinodeSettings:
             errors.append(f"{WHERE}.expect_role: {expect_role!r} is not a role of the group")
         if role and roles and role not in roles.values():
             errors.append(f"{WHERE}.role: '{role}' is not in roles ({', '.join(sorted(set(roles.values())))})")
+        host_role = job.get("host_role")
+        if host_role is not None:
+            if not isinstance(host_role, str) or host_role not in roles.values() or host_role == role:
+                errors.append(f"host_role: {host_role!r} is not another role of the group")
+            if job.get("connection") not in CONNECTIONS:
+                errors.append(f"connection: {job.get('connection')!r}: a secondary connection is one of "
+                              f"{', '.join(CONNECTIONS)}")
         errors += job_action_requests(job)
         if errors:
             raise JobError("; ".join(errors))
@@ -104,7 +115,10 @@ def without_protocol(job: Mapping[str, Any]) -> dict[str, Any]:
     """The job as a single-node job, for the submission schema (which refuses sub-jobs); the
     protocol block is checked by MultinodeSettings.from_job instead."""
     protocols = {k: v for k, v in (job.get("protocols") or {}).items() if k != PROTOCOL}
-    stripped = {k: v for k, v in job.items() if k != "protocols"}
+    stripped = {k: v for k, v in job.items() if k not in ("protocols", *CONNECTION_KEYS)}
+    if "host_role" in job and "device_type" not in stripped:
+        # the schema asks a single job for its device type; a secondary connection has none of its own
+        stripped["device_type"] = "secondary-connection"
     if protocols:
         stripped["protocols"] = protocols
     return stripped

@@ -43,6 +43,11 @@ class ActionRequest:
     role: str | None = None  # lava-wait-all: only this role's members
     step: str = ""  # the reference's "action" key: the step it names
 
+    @property
+    def host_variable(self) -> str | None:
+        """The first ``$NAME`` a wait fills: where a secondary connection finds its host's address."""
+        return next(iter(self.variables()), None) if self.api in ("WAIT", "WAIT_ALL") else None
+
     def variables(self) -> dict[str, str]:
         """``{"IPV4": "ipv4"}`` for ``message: {ipv4: $IPV4}``: what a wait's reply fills in."""
         return {m.group(1): key for key, value in self.message.items() if (m := _VARIABLE.match(value))}
@@ -55,6 +60,8 @@ def action_requests(parameters: Mapping[str, Any], where: str) -> tuple[list[Act
     if items is None:
         return [], []
     where = f"{where}.protocols.{PROTOCOL}"
+    if isinstance(items, dict) and "api" in items:
+        items = [_legacy_request(items)]
     if not isinstance(items, list):
         return [], [f"{where}: must be a list of requests"]
     requests, errors = [], []
@@ -64,6 +71,19 @@ def action_requests(parameters: Mapping[str, Any], where: str) -> tuple[list[Act
         if request is not None:
             requests.append(request)
     return requests, errors
+
+
+def _legacy_request(item: dict[str, Any]) -> dict[str, Any]:
+    """The reference's older single-request form, ``{api: lava-wait, id: ipv4, key: ipaddr, timeout}``,
+    as a request of the list form: a wait for ``id`` whose ``key`` fills ``$key`` (``ip-addr`` fills
+    ``$ip_addr``); a bad key is refused with the others' errors."""
+    converted = {"request": item.get("api"), "messageID": item.get("id")}
+    key = item.get("key")
+    if key is not None:
+        converted["message"] = {str(key): "$" + re.sub(r"\W", "_", str(key))}
+    if "timeout" in item:
+        converted["timeout"] = item["timeout"]
+    return converted
 
 
 def _one_request(item: Any, where: str) -> tuple[ActionRequest | None, list[str]]:

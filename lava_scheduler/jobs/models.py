@@ -135,6 +135,11 @@ class TestJob(GuardedStateModel):
     def is_multinode(self) -> bool:
         return bool(self.target_group)
 
+    @property
+    def is_dynamic_connection(self) -> bool:
+        """A MultiNode secondary connection: no device of its own, its host role's worker runs it."""
+        return bool(self.target_group) and self.requested_device_type_id is None
+
     # transitions
 
     def _require(self, allowed: tuple[int, ...], action: str) -> None:
@@ -162,6 +167,10 @@ class TestJob(GuardedStateModel):
             self._set_guarded("state", JobState.SCHEDULED)
             self.save()
             return
+        if device is None and self.is_dynamic_connection and self.state == JobState.SUBMITTED:
+            self._set_guarded("state", JobState.SCHEDULED)  # its group is scheduled: its host has a device
+            self.save()
+            return
         if device is None:
             raise TransitionError(f"job {self.display_id}: scheduling needs a device")
         self._reserve(device, JobState.SCHEDULED)
@@ -175,9 +184,10 @@ class TestJob(GuardedStateModel):
         self._set_guarded("state", JobState.RUNNING)
         self.start_time = timezone.now()
         device = self.actual_device
-        device.go_state_running(self)
         self.save()
-        device.save()
+        if device is not None:  # a dynamic connection has none
+            device.go_state_running(self)
+            device.save()
 
     @transaction.atomic
     def cancel(self, reason: str = "") -> None:

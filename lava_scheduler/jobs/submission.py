@@ -19,7 +19,7 @@ from lava_scheduler.events import wake_scheduler
 from lava_scheduler.jobs.lab_snapshot import LabSnapshot, lab_snapshot
 from lava_scheduler.jobs.masking import readable_definition
 from lava_scheduler.jobs.models import TestJob
-from lava_scheduler.jobs.multinode import split_multinode
+from lava_scheduler.jobs.multinode import host_role_errors, split_multinode
 from lava_scheduler.jobs.states import parse_priority
 from lava_scheduler.permissions.rules import submit_refusal
 
@@ -191,16 +191,17 @@ def submit_job(text: str | bytes, user, original_url: str | None = None) -> list
     return [job]
 
 
-def _create(definition: dict[str, Any], placement: Placement, common: dict[str, Any], groups) -> TestJob:
+def _create(definition: dict[str, Any], placement: Placement | None, common: dict[str, Any], groups) -> TestJob:
+    """One job row; ``placement`` None for a dynamic connection (it rides on its host role's device)."""
     job = TestJob.objects.create(
         description=str(definition.get("job_name", ""))[:200],
         definition=dump_yaml(definition),
-        requested_device_type_id=placement.device_type,
-        requested_device_id=placement.device,
-        requested_worker_id=placement.worker,
+        requested_device_type_id=placement.device_type if placement else None,
+        requested_device_id=placement.device if placement else None,
+        requested_worker_id=placement.worker if placement else None,
         **common,
     )
-    if placement.tag_ids:
+    if placement and placement.tag_ids:
         through = TestJob.tags.through
         through.objects.bulk_create([through(testjob_id=job.pk, tag_id=tag_id) for tag_id in placement.tag_ids])
     if groups:
@@ -209,15 +210,20 @@ def _create(definition: dict[str, Any], placement: Placement, common: dict[str, 
 
 
 def _submit_multinode(data: dict[str, Any], common: dict[str, Any], groups) -> list[TestJob]:
+    errors = host_role_errors(data["protocols"]["lava-multinode"]["roles"])
+    if errors:
+        raise SubmissionError(errors)
     sub_jobs = split_multinode(data)
     placements = [
-        resolve_placement(f"protocols.lava-multinode.roles.{sub.role}.", sub.device_type, sub.tags, sub.device, sub.worker)
+        None if sub.dynamic_connection else resolve_placement(
+            f"protocols.lava-multinode.roles.{sub.role}.", sub.device_type, sub.tags, sub.device, sub.worker)
         for sub in sub_jobs
     ]
+    on_devices = [(sub, placement) for sub, placement in zip(sub_jobs, placements, strict=True) if placement]
     needed: dict[str, int] = {}
-    for sub in sub_jobs:
+    for sub, _ in on_devices:
         needed[sub.role] = needed.get(sub.role, 0) + 1
-    for sub, placement in zip(sub_jobs, placements, strict=True):
+    for sub, placement in on_devices:
         if placement.usable_devices < needed[sub.role]:
             raise SubmissionError(
                 [
@@ -226,8 +232,7 @@ def _submit_multinode(data: dict[str, Any], common: dict[str, Any], groups) -> l
                 ]
             )
     _require_submit_rights(
-        common["submitter"],
-        [(f"protocols.lava-multinode.roles.{sub.role}.", placement) for sub, placement in zip(sub_jobs, placements, strict=True)],
+        common["submitter"], [(f"protocols.lava-multinode.roles.{sub.role}.", placement) for sub, placement in on_devices]
     )
     common = dict(common, multinode_definition=common["original_definition"])
     jobs: list[TestJob] = []

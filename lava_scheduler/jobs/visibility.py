@@ -47,6 +47,11 @@ def _on_visible_hardware(user) -> Q:
         condition &= ~Q(actual_device__in=devices) & ~Q(actual_device=None, requested_device__in=devices)
     if device_types:
         condition &= ~Q(actual_device=None, requested_device=None, requested_device_type__in=device_types)
+    if devices or device_types:
+        # a dynamic connection has no hardware of its own: it shows where every member of its group does
+        hidden_sibling = TestJob.objects.filter(target_group=OuterRef("target_group")).filter(
+            Q(actual_device__in=devices or ()) | Q(actual_device=None, requested_device_type__in=device_types or ()))
+        condition &= ~(Q(actual_device=None, requested_device_type=None) & ~Q(target_group="") & Exists(hidden_sibling))
     return condition
 
 

@@ -16,6 +16,7 @@ import lava_common
 from lava_common import file_modes
 from lava_common.protocol import DEFAULT_HEARTBEAT, encode
 from lava_scheduler.events import wake_scheduler
+from lava_scheduler.jobs.dynamic import dynamic_jobs_on, job_worker
 from lava_scheduler.jobs.failure import STDERR_FILE
 from lava_scheduler.jobs.models import TestJob
 from lava_scheduler.jobs.states import JobHealth, JobState
@@ -29,7 +30,7 @@ Reply = list[bytes]
 
 def _job_on_worker(hostname: str, job_id: int) -> TestJob | None:
     job = TestJob.objects.select_related("actual_device").filter(pk=job_id).first()
-    if job is None or job.actual_device is None or job.actual_device.worker_host_id != hostname:
+    if job is None or job_worker(job) != hostname:
         return None
     return job
 
@@ -46,9 +47,11 @@ def on_hello(hostname: str, message: dict[str, Any]) -> Reply:
         was_offline = worker.state != 0
         worker.go_state_online(version)
         worker.save()
-        lost = TestJob.objects.select_for_update().filter(
+        lost = list(TestJob.objects.select_for_update().filter(
             state__in=(JobState.RUNNING, JobState.CANCELING), actual_device__worker_host=worker
-        ).exclude(pk__in=known)
+        ).exclude(pk__in=known))
+        lost += [TestJob.objects.select_for_update().get(pk=job.pk)
+                 for job in dynamic_jobs_on([hostname], (JobState.RUNNING, JobState.CANCELING)) if job.pk not in known]
         for job in lost:
             if job.start_time is None and job.state == JobState.CANCELING:
                 continue  # never started there: the next `cancel` gets an `end` from the worker

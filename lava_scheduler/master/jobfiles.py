@@ -6,7 +6,10 @@ from typing import Any
 from django.conf import settings
 
 from lava_common import file_modes
-from lava_common.yaml_loader import load_yaml
+from lava_common.yaml_loader import dump_yaml, load_yaml
+from lava_scheduler.device_config import DeviceConfigError
+from lava_scheduler.device_config.minimise import minimised_config
+from lava_scheduler.jobs.dynamic import host_job
 from lava_scheduler.lab import files
 from lava_scheduler.logs.store import job_output_dir
 
@@ -27,9 +30,18 @@ def _worker_file(worker: str, name: str) -> str:
 
 def start_fields(job) -> dict[str, Any]:
     """The fields of a ``start`` message; raises DeviceConfigError when the device cannot be rendered."""
-    definition = load_yaml(job.definition) or {}
-    device = job.actual_device
-    device_yaml = files.render_device_text(device.hostname, job_context=definition.get("context") or {})
+    if job.is_dynamic_connection:
+        host = host_job(job)
+        if host is None:
+            raise DeviceConfigError(f"dynamic connection {job.display_id}: no member of its group holds a device of "
+                                    "its host_role")
+        device = host.actual_device
+        context = (load_yaml(host.definition) or {}).get("context") or {}
+        device_yaml = dump_yaml(minimised_config(load_yaml(files.render_device_text(device.hostname, job_context=context))))
+    else:
+        definition = load_yaml(job.definition) or {}
+        device = job.actual_device
+        device_yaml = files.render_device_text(device.hostname, job_context=definition.get("context") or {})
     worker = device.worker_host_id or ""
     fields = {
         "job_id": job.pk,

@@ -11,6 +11,7 @@ from django.db import DatabaseError, close_old_connections, connection, transact
 from lava_common.protocol import DEFAULT_HEARTBEAT, ProtocolError, decode, encode
 from lava_common.worker_identity import claimed_name
 from lava_scheduler.device_config import DeviceConfigError
+from lava_scheduler.jobs.dynamic import dynamic_jobs_on, job_worker
 from lava_scheduler.jobs.models import TestJob
 from lava_scheduler.jobs.states import JobHealth, JobState
 from lava_scheduler.lab.models import Worker
@@ -164,16 +165,18 @@ class Master:
         if not hostnames:
             return
         now = time.monotonic()
-        jobs = TestJob.objects.select_related("actual_device").filter(
-            state__in=(JobState.SCHEDULED, JobState.CANCELING), actual_device__worker_host__in=hostnames
-        )
+        states = (JobState.SCHEDULED, JobState.CANCELING)
+        jobs = list(TestJob.objects.select_related("actual_device").filter(
+            state__in=states, actual_device__worker_host__in=hostnames
+        ))
+        jobs += dynamic_jobs_on(hostnames, states)
         for job in jobs:
             kind = "start" if job.state == JobState.SCHEDULED else "cancel"
             delay = START_RESEND if kind == "start" else CANCEL_RESEND
             if not force and now - self.sent.get((kind, job.pk), -delay) < delay:
                 continue
             self.sent[(kind, job.pk)] = now
-            hostname = job.actual_device.worker_host_id
+            hostname = job_worker(job)
             if kind == "cancel":
                 self.send(hostname, encode("cancel", job_id=job.pk))
                 continue
@@ -182,7 +185,7 @@ class Master:
             except DeviceConfigError as exc:
                 self._refuse(job, str(exc))
                 continue
-            log.info("job %s: start on %s (%s)", job.pk, job.actual_device_id, hostname)
+            log.info("job %s: start on %s (%s)", job.pk, job.actual_device_id or "its host's device", hostname)
             self.send(hostname, encode("start", **fields))
 
     def _refuse(self, job: TestJob, reason: str) -> None:

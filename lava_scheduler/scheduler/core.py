@@ -134,14 +134,17 @@ def schedule_health_checks(view: LabView, now: datetime, summary: PassSummary) -
 
 
 def transition_multinode_groups() -> None:
-    """A MultiNode group starts when all its sub-jobs have a device: give each the roles map."""
+    """A MultiNode group starts when all its sub-jobs have a device (dynamic connections have none:
+    they ride on their host's): give each the roles map of every member."""
     groups = set(TestJob.objects.filter(state=JobState.SCHEDULING).values_list("target_group", flat=True))
     for group in groups:
         with transaction.atomic():
             jobs = list(TestJob.objects.select_for_update().filter(target_group=group).order_by("pk"))
-            if any(job.state != JobState.SCHEDULING for job in jobs):
+            waiting = [job for job in jobs if not (job.is_dynamic_connection and job.state == JobState.SUBMITTED)]
+            if any(job.state != JobState.SCHEDULING for job in waiting):
                 continue
             definitions = {job.pk: load_yaml(job.definition) for job in jobs}
+            # the guests are members at the coordinator too (lava-sync counts them): they are in the map
             roles = {str(pk): data["protocols"]["lava-multinode"]["role"] for pk, data in definitions.items()}
             for job in jobs:
                 data = definitions[job.pk]

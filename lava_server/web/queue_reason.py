@@ -72,12 +72,16 @@ def jobs_ahead(job: TestJob) -> int:
 def explain_wait(job: TestJob) -> QueueExplanation | None:
     """Why ``job`` has not started yet; None when it is not waiting."""
     if job.state == JobState.SCHEDULING:
-        waiting = TestJob.objects.filter(target_group=job.target_group, state=JobState.SUBMITTED).count()
+        waiting = TestJob.objects.filter(target_group=job.target_group, state=JobState.SUBMITTED).exclude(
+            requested_device_type=None).count()  # its secondary connections need no device
         return QueueExplanation(
             f"This job has its device; it waits for {waiting} other job(s) of its MultiNode group to get theirs."
         )
     if job.state != JobState.SUBMITTED:
         return None
+    if job.is_dynamic_connection:
+        return QueueExplanation("This job has no device of its own: it logs in over ssh to the board of its "
+                                "MultiNode group's host role, and starts when that board's job does.")
     type_name = job.requested_device_type_id
     devices = Device.objects.filter(device_type_id=type_name).select_related("worker_host").prefetch_related("tags")
     if job.requested_device_id:

@@ -15,7 +15,10 @@ from testimages import dropbear_initramfs, images, require_qemu
 from lava_common.exceptions import JobError
 from lava_dispatcher.actions.boot.ssh import _host_from_message
 from lava_dispatcher.device import parse_device
+from lava_dispatcher.parser import build_pipeline
+from lava_dispatcher.protocols.multinode_requests import action_requests
 from lava_dispatcher.ssh_target import ssh_target
+from lava_scheduler.device_config.minimise import minimised_config
 from lava_scheduler.device_config.render import render_device_yaml
 
 from .helpers import HERE, REPO, job_result, results, run_lava
@@ -291,3 +294,44 @@ def test_guest_host_from_a_multinode_message(reply, expected):
     else:
         assert _host_from_message(Ctx(), "ipv4", "ipaddr") == expected
         assert (Ctx.multinode.calls[0].api, Ctx.multinode.calls[0].message_id) == ("WAIT", "ipv4")
+
+
+def _names(action) -> list[str]:
+    names = [action.name]
+    for child in (action.pipeline.actions if action.pipeline else []):
+        names += _names(child)
+    return names
+
+
+def _guest(deploy: dict, boot: dict | None = None) -> dict:
+    actions = [{"deploy": {"to": "ssh", "connection": "ssh", **deploy}}, *([{"boot": boot}] if boot else []),
+               {"test": {"definitions": [{"from": "inline", "name": "t", "path": "inline/t.yaml", "repository": {
+                   "metadata": {"format": "Lava-Test Test Definition 1.0", "name": "t"}, "run": {"steps": ["true"]}}}]}}]
+    return {"job_name": "guest", "visibility": "public", "timeouts": {"job": {"minutes": 5}},
+            "connection": "ssh", "host_role": "host", "actions": actions,
+            "protocols": {"lava-multinode": {"target_group": "g", "role": "guest", "group_size": 2,
+                                             "roles": {"1": "guest", "2": "host"}}}}
+
+
+def test_a_secondary_connection_logs_in_at_its_deploy_unless_a_boot_follows():
+    """The reference's two shapes of a guest: a deploy to ssh followed by tests (the deploy logs in at the
+    address its wait received), or by a boot: method: ssh (which logs in itself)."""
+    host = yaml.safe_load(render_device_yaml("qemu-01", "{% extends 'qemu.jinja2' %}{% set ssh_port = 2022 %}"
+                                                       "{% set ssh_identity_file = '/k/lava' %}"))
+    device = parse_device(minimised_config(host))
+    legacy = {"protocols": {"lava-multinode": {"api": "lava-wait", "id": "ipv4", "key": "ipaddr",
+                                               "timeout": {"minutes": 2}}}}
+    (request,), errors = action_requests(legacy, "actions[0].deploy")
+    assert errors == [] and (request.api, request.message_id, request.host_variable) == ("WAIT", "ipv4", "ipaddr")
+    pipeline, _ = build_pipeline(_guest(legacy), device, "1")
+    names = _names(pipeline.actions[0])
+    assert names[names.index("login-ssh-guest"):] == [
+        "login-ssh-guest", "ssh-check", "scp-overlay", "ssh-connection", "ssh-guest-prompt", "ssh-unpack-overlay",
+        "export-device-env"]
+    assert pipeline.actions[0].pipeline.actions[-1].pipeline.actions[0].host_variable == "ipaddr"
+    boot = {"method": "ssh", "connection": "ssh", "prompts": ["# "], "parameters": {"hostID": "ipv4", "host_key": "ipaddr"}}
+    pipeline, _ = build_pipeline(_guest(legacy, boot), device, "1")
+    assert "login-ssh-guest" not in _names(pipeline.actions[0])
+    assert "login-ssh" in _names(pipeline.actions[1])
+    # the minimised device can neither power nor open the board's consoles
+    assert device.power.power_on == [] and device.connections == [] and "qemu" not in device.boot_methods()

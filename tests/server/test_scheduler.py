@@ -10,11 +10,14 @@ from django.utils import timezone
 
 from lava_scheduler.jobs.models import TestJob
 from lava_scheduler.jobs.states import JobHealth, JobState
-from lava_scheduler.jobs.submission import submit_job
+from lava_scheduler.jobs.submission import SubmissionError, submit_job
 from lava_scheduler.lab.models import Device, DeviceType, Tag, Worker
 from lava_scheduler.lab.states import DeviceHealth, DeviceState, WorkerHealth
+from lava_scheduler.master.jobfiles import start_fields
+from lava_scheduler.master.server import Master, MasterConfig
 from lava_scheduler.scheduler.core import schedule
 from lava_scheduler.scheduler.daemon import mark_silent_workers_offline
+from lava_server.web.queue_reason import explain_wait
 
 HEALTH_CHECK = """
 job_name: qemu health check
@@ -326,3 +329,63 @@ def test_a_pass_reads_and_writes_with_as_many_queries_for_a_bigger_lab(lab, user
     assert {t.reason for d in reserved for t in d.transitions.filter(field="state")} == {
         f"reserved for job {job_id}" for job_id in TestJob.objects.exclude(actual_device=None).values_list("pk", flat=True)
     }
+
+
+def ssh_guest_group(host_count: int = 1) -> str:
+    return yaml.safe_dump({
+        "job_name": "ssh guests",
+        "visibility": "public",
+        "timeouts": {"job": {"minutes": 5}},
+        "protocols": {"lava-multinode": {"roles": {
+            "host": {"device_type": "qemu", "count": host_count},
+            "guest": {"connection": "ssh", "host_role": "host", "count": 2}}}},
+        "actions": [{"boot": {"method": "qemu", "media": "tmpfs", "prompts": ["# "], "role": ["host"]}},
+                    {"deploy": {"to": "ssh", "connection": "ssh", "role": ["guest"]}}],
+    }, sort_keys=False)
+
+
+def test_ssh_guest_roles_ride_on_the_host_roles_device(lab, user, worker):
+    """Secondary connections: no device type, scheduled with their group's host, started on its worker
+    with the host device's configuration minimised (its ssh settings, no power or console)."""
+    host_device = add_device(lab, "qemu-01", worker)
+    (lab / "devices" / "qemu-01.jinja2").write_text("{% extends 'qemu.jinja2' %}{% set ssh_host = '127.0.0.1' %}"
+                                                   "{% set ssh_port = 2022 %}{% set ssh_identity_file = '/k/lava' %}")
+    host, *guests = submit_job(ssh_guest_group(), user)
+    assert host.requested_device_type_id == "qemu"
+    assert [(g.requested_device_type_id, g.is_dynamic_connection) for g in guests] == [(None, True)] * 2
+    guest_definition = yaml.safe_load(guests[0].definition)
+    assert (guest_definition["connection"], guest_definition["host_role"]) == ("ssh", "host")
+    assert "device_type" not in guest_definition
+    assert "no device of its own" in explain_wait(guests[0]).summary  # the queue page's reason
+    schedule()
+    roles = {str(host.pk): "host", **{str(g.pk): "guest" for g in guests}}
+    for job in (host, *guests):
+        job = TestJob.objects.get(pk=job.pk)
+        assert job.get_state_display() == "Scheduled"
+        assert yaml.safe_load(job.definition)["protocols"]["lava-multinode"]["roles"] == roles
+    assert state(guests[0]) == ("Scheduled", None)
+    assert Device.objects.get(pk="qemu-01").get_state_display() == "Reserved"
+    # the master starts the guests on the host device's worker
+    sent = []
+    master = Master(MasterConfig(bind="inproc://unused", events="inproc://unused-events"))
+    master.send = lambda hostname, payload: sent.append((hostname, yaml.safe_load(payload)))
+    master.send_pending([worker.hostname])
+    assert sorted(message["job_id"] for _, message in sent) == sorted(j.pk for j in (host, *guests))
+    assert {hostname for hostname, _ in sent} == {worker.hostname}
+    device = yaml.safe_load(start_fields(TestJob.objects.get(pk=guests[0].pk))["device"])
+    assert device["hostname"] == host_device.hostname
+    assert device["actions"]["deploy"]["methods"]["ssh"]["port"] == 2022
+    assert "commands" not in device and "qemu" not in device["actions"]["boot"]["methods"]
+    # Running and Finished without a device; the host's device is untouched by its guests
+    guest = TestJob.objects.get(pk=guests[0].pk)
+    guest.go_state_running()
+    guest.go_state_finished(JobHealth.COMPLETE)
+    assert Device.objects.get(pk="qemu-01").get_state_display() == "Reserved"
+
+
+def test_a_host_role_with_several_devices_is_refused(lab, user, worker):
+    add_device(lab, "qemu-01", worker)
+    add_device(lab, "qemu-02", worker)
+    with pytest.raises(SubmissionError, match=r"roles.guest.host_role: the host role 'host' must have count: 1"):
+        submit_job(ssh_guest_group(host_count=2), user)
+    assert TestJob.objects.count() == 0

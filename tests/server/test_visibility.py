@@ -3,6 +3,8 @@ from django.contrib.auth.models import AnonymousUser, Group, User
 
 from lava_scheduler.jobs.models import TestJob
 from lava_scheduler.jobs.visibility import can_change, can_view, visible_jobs
+from lava_scheduler.lab.models import Device, DeviceType
+from lava_scheduler.permissions.models import GroupDevicePermission
 
 
 @pytest.fixture
@@ -38,3 +40,16 @@ def test_public_personal_and_group_jobs(people):
     assert not can_view(personal, bob) and can_view(qa_only, bob) and not can_view(qa_and_ops, bob)
     assert can_change(personal, alice) and not can_change(public, bob) and can_change(public, root)
     assert not can_change(public, AnonymousUser())
+
+
+def test_a_dynamic_connection_shows_where_its_whole_group_does(people, worker):
+    """A secondary connection has no device: it is visible to those who may see its group's devices."""
+    DeviceType.objects.create(name="qemu")
+    board = Device.objects.create(hostname="qemu-01", device_type_id="qemu", worker_host=worker)
+    host = TestJob.objects.create(submitter=people["alice"], definition="x", is_public=True, target_group="g",
+                                  requested_device_type_id="qemu", actual_device=board)
+    guest = TestJob.objects.create(submitter=people["alice"], definition="x", is_public=True, target_group="g")
+    assert {host, guest} <= set(visible_jobs(people["bob"]))
+    GroupDevicePermission.objects.create(group=people["ops"], device=board, permission="view_device")
+    assert not ({host, guest} & set(visible_jobs(people["bob"])))  # bob is not in ops
+    assert {host, guest} <= set(visible_jobs(people["carol"]))

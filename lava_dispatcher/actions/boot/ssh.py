@@ -30,16 +30,25 @@ if TYPE_CHECKING:
 
 REMOTE_DIR = "/tmp"
 UNPACKED = re.compile(r"lava-overlay-unpacked rc=(\d+)")
+# the prompt a secondary connection's implied login gives its ssh session (no boot block names one)
+GUEST_PROMPT = "lava-guest: # "
 
 
-def _target(ctx: JobContext, parameters: dict[str, Any]) -> SshTarget:
-    """The device's ssh settings, with the host a MultiNode message names when the block asks for one."""
+def _target(ctx: JobContext, parameters: dict[str, Any], host_variable: str | None = None) -> SshTarget:
+    """The device's ssh settings, with the host a MultiNode message names when the block asks for one
+    (``parameters.hostID``), or that the deploy's own wait filled in (``host_variable``)."""
     boot_params = parameters.get("parameters") or {}
     host_id = boot_params.get("hostID")
-    if not host_id:
+    if host_id:
+        host = _host_from_message(ctx, str(host_id), str(boot_params.get("host_key") or ""))
+    elif host_variable:
+        host = ctx.multinode.received.get(host_variable, "") if ctx.multinode is not None else ""
+        if not host or host.startswith("-"):
+            raise JobError(f"the host's address: the deploy's MultiNode wait gave no usable ${host_variable} "
+                           f"(got {host!r})")
+    else:
         return ssh_target(ctx.device)
-    target = ssh_target(ctx.device, require_host=False)
-    return target.with_host(_host_from_message(ctx, str(host_id), str(boot_params.get("host_key") or "")))
+    return ssh_target(ctx.device, require_host=False).with_host(host)
 
 
 def _host_from_message(ctx: JobContext, host_id: str, host_key: str) -> str:
@@ -59,14 +68,16 @@ class SshCheck(Action):
     summary = "check the ssh login"
     section = "boot"
 
-    def __init__(self, device: DeviceConfig) -> None:
+    def __init__(self, device: DeviceConfig, host_variable: str | None = None) -> None:
         super().__init__()
         self.device = device
+        self.host_variable = host_variable
 
     def validate(self) -> None:
         refuse_dictionary_keys(self.parameters, self.errors)
+        from_message = (self.parameters.get("parameters") or {}).get("hostID") or self.host_variable
         try:
-            ssh_target(self.device, require_host=not (self.parameters.get("parameters") or {}).get("hostID"))
+            ssh_target(self.device, require_host=not from_message)
         except ConfigurationError as exc:  # reported with the other problems, not raised, at validation
             self.errors.append(str(exc))
         connection = self.parameters.get("connection")
@@ -76,7 +87,7 @@ class SshCheck(Action):
     def run(self, ctx: JobContext) -> None:
         import subprocess  # deferred: only a run needs it, not `lava-run --validate`
 
-        target = _target(ctx, self.parameters)
+        target = _target(ctx, self.parameters, self.host_variable)
         check_identity(target)
         ctx.ssh_target = target
         wait = self.connection_wait(ctx)
@@ -190,6 +201,42 @@ class SshLogin(BootRetry):
         pipeline.add_action(AutoLoginAction(wait_kernel=False), parameters)
         pipeline.add_action(UnpackOverlay(), parameters)
         pipeline.add_action(ExpectShellSession(), parameters)
+        pipeline.add_action(ExportDeviceEnv(), parameters)
+
+
+class SetGuestPrompt(Action):
+    name = "ssh-guest-prompt"
+    description = "give the ssh session a prompt of ours"
+    summary = "set the shell prompt"
+    section = "boot"
+
+    def run(self, ctx: JobContext) -> None:
+        console = ctx.connection
+        # typed in two quoted halves: the echo of the command never matches the prompt it sets
+        console.sendline(f"export PS1='{GUEST_PROMPT[:5]}''{GUEST_PROMPT[5:]}'")
+        console.prompts = [GUEST_PROMPT]
+        console.expect(console.prompts, self.connection_wait(ctx), what="the prompt of the ssh session")
+
+
+class SshGuestLogin(BootRetry):
+    """A secondary connection's deploy to ssh with no boot after it: log in to the host role's board
+    (its address from the deploy's MultiNode wait), copy and unpack the overlay, so that the tests run
+    in that ssh session."""
+
+    name = "login-ssh-guest"
+    description = "log in over ssh to the host role's board"
+    summary = "ssh login to the host role's board"
+
+    def __init__(self, device: DeviceConfig, host_variable: str | None) -> None:
+        super().__init__(device, 1)
+        self.host_variable = host_variable
+
+    def build(self, pipeline: Pipeline, parameters: dict[str, Any]) -> None:
+        pipeline.add_action(SshCheck(self.device, self.host_variable), parameters)
+        pipeline.add_action(ScpOverlay(), parameters)
+        pipeline.add_action(ConnectSsh(), parameters)
+        pipeline.add_action(SetGuestPrompt(), parameters)
+        pipeline.add_action(UnpackOverlay(), parameters)
         pipeline.add_action(ExportDeviceEnv(), parameters)
 
 

@@ -11,10 +11,12 @@ from typing import TYPE_CHECKING, Any
 
 from lava_common.schemas.deploy import DEPLOY_TARGETS
 from lava_dispatcher.action import Action
+from lava_dispatcher.actions.boot.ssh import SshGuestLogin
 from lava_dispatcher.actions.deploy.overlay import OverlayAction
 from lava_dispatcher.device import DeviceConfig
 from lava_dispatcher.methods import DeployMethod
 from lava_dispatcher.plan import JobPlan, PlanBlock
+from lava_dispatcher.protocols.multinode_requests import action_requests
 from lava_dispatcher.ssh_target import refuse_dictionary_keys
 
 if TYPE_CHECKING:
@@ -51,15 +53,18 @@ class ScpOverlayDeploy(Action):
     summary = "ssh deployment"
     section = "deploy"
 
-    def __init__(self, plan: JobPlan) -> None:
+    def __init__(self, plan: JobPlan, login: Action | None = None) -> None:
         super().__init__()
         self.plan = plan
+        self.login = login  # a secondary connection with no boot block: the deploy logs in itself
 
     def populate(self, parameters: dict[str, Any]) -> None:
         pipeline = self.new_pipeline()
         if self.plan.needs_overlay:
             pipeline.add_action(OverlayAction(self.plan), parameters)
             pipeline.add_action(CompressOverlay(), parameters)
+        if self.login is not None:
+            pipeline.add_action(self.login, parameters)
 
     def validate(self) -> None:
         super().validate()
@@ -78,4 +83,9 @@ class SshDeploy(DeployMethod):
 
     @classmethod
     def build(cls, device: DeviceConfig, block: PlanBlock, plan: JobPlan) -> Action:
-        return ScpOverlayDeploy(plan)
+        if not plan.host_role or plan.boots_after(block):
+            return ScpOverlayDeploy(plan)
+        # a MultiNode guest whose tests follow the deploy: the host is what the deploy's wait received
+        requests, _ = action_requests(block.parameters, block.where)
+        variable = next((request.host_variable for request in requests if request.host_variable), None)
+        return ScpOverlayDeploy(plan, SshGuestLogin(device, variable))
