@@ -30,6 +30,7 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 from lava_scheduler.device_config import DeviceConfigError, render_device_yaml  # noqa: E402
+from lava_scheduler.device_config.minimise import minimised_config  # noqa: E402
 from lava_scheduler.jobs.multinode import split_multinode  # noqa: E402
 
 LAVA_RUN = [sys.executable, "-m", "lava_dispatcher.cli"]
@@ -85,43 +86,50 @@ def dictionaries_by_type(corpus: Path) -> dict[str, list[str]]:
     return found
 
 
-def definitions(path: Path) -> list[tuple[str, dict]]:
-    """(label, definition) of the job, or of each sub-job of a MultiNode submission."""
+def definitions(path: Path) -> list[tuple[str, dict, str | None]]:
+    """(label, definition, host device type) of the job, or of each sub-job of a MultiNode submission;
+    the host device type is a secondary connection's (its role logs in to that role's board)."""
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     multinode = (data.get("protocols") or {}).get("lava-multinode") or {}
     if "roles" not in multinode:
-        return [(path.name, data)]
+        return [(path.name, data, None)]
     sub_jobs = split_multinode(data)
     # what the scheduler adds when the whole group has its devices: job id -> role
     roles = {str(index + 1): sub.role for index, sub in enumerate(sub_jobs)}
+    device_types = {sub.role: sub.definition.get("device_type") for sub in sub_jobs}
     for sub in sub_jobs:
         sub.definition["protocols"]["lava-multinode"]["roles"] = roles
-    return [(f"{path.name}[{sub.role}]", sub.definition) for sub in sub_jobs]
+    return [(f"{path.name}[{sub.role}]", sub.definition, device_types.get(sub.definition.get("host_role")))
+            for sub in sub_jobs]
 
 
-def check(label: str, definition: dict, dictionaries: dict[str, list[str]], work: Path) -> tuple[str, str | None]:
+def check(label: str, definition: dict, host_type: str | None, dictionaries: dict[str, list[str]],
+          work: Path) -> tuple[str, str | None]:
     """The job on each corpus board of its type in turn (a lab has boards with and without a USB
-    stick...): valid when one board takes it, else the first board's error."""
-    device_type = str(definition.get("device_type", ""))
+    stick...): valid when one board takes it, else the first board's error. A secondary connection
+    runs on its host's board minimised, as the server hands it over."""
+    device_type = str(definition.get("device_type") or host_type or "")
     device_type = UNIT_TEST_DEVICES.get(label, ALIASES.get(device_type, device_type))
     if not device_type:
-        return label, "a role without a device type (a connection to another role's board)"
+        return label, "a role without a device type whose host role has none either"
     boards = [with_admin_lines(device_type, text) for text in dictionaries.get(device_type, [])]
     first_error = None
     for dictionary in boards or [BARE_DICTIONARY.format(device_type=device_type)]:
-        error = validate_on(dictionary, device_type, definition, work)
+        error = validate_on(dictionary, device_type, definition, work, minimise=host_type is not None)
         if error is None:
             return label, None
         first_error = first_error or error
     return label, first_error
 
 
-def validate_on(dictionary: str, device_type: str, definition: dict, work: Path) -> str | None:
+def validate_on(dictionary: str, device_type: str, definition: dict, work: Path, minimise: bool = False) -> str | None:
     folder = Path(tempfile.mkdtemp(dir=work))
     try:
         device = render_device_yaml("corpus-device", dictionary, definition.get("context"))
     except DeviceConfigError as exc:
         return f"device type {device_type!r}: {str(exc).splitlines()[0]}"
+    if minimise:
+        device = yaml.safe_dump(minimised_config(yaml.safe_load(device)))
     (folder / "device.yaml").write_text(device)
     (folder / "job.yaml").write_text(yaml.safe_dump(definition))
     result = subprocess.run([*LAVA_RUN, "--validate", "--job-id", "1", "--output-dir", str(folder / "out"),
