@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any, NoReturn
 
+from lava_common.constants import CLEANUP_TIMEOUT
 from lava_common.exceptions import ConfigurationError, JobCanceled, JobError, LAVAError
 from lava_common.yaml_loader import YAMLLoadError, dump_yaml, load_yaml
 from lava_dispatcher.context import JobContext
@@ -79,6 +80,19 @@ class _CancelHandler:
             signal.signal(sig, signal.SIG_IGN)
 
 
+def _stop_test_services(ctx: JobContext, logger: JobLogger) -> None:
+    """The last resort: test services that finalize could not stop (a second cancel) are stopped here."""
+    if ctx.test_services is None:
+        return
+    try:
+        left = ctx.test_services.down(timeout=CLEANUP_TIMEOUT)
+    except LAVAError as exc:
+        left = [str(exc)]
+    for problem in left:
+        logger.error(f"test services of project '{ctx.test_services.name}': {problem}")
+    ctx.test_services = None
+
+
 def _write_yaml(path: Path, data: Any) -> None:
     path.write_text(dump_yaml(data), encoding="utf-8")
 
@@ -114,6 +128,7 @@ def run(args: argparse.Namespace) -> int:
             for console in ctx.connections():
                 console.stop_process()
             ctx.processes.kill_all()
+            _stop_test_services(ctx, logger)
         if job is not None:
             job.remove_scratch()
     logger.results(result)

@@ -54,6 +54,7 @@ class ComposeProject:
     docker: DockerClient
     binary: str = DEFAULT_COMPOSE
     files: list[Path] = field(default_factory=list)  # resolved compose files, in the order they were started
+    started: dict[str, str] = field(default_factory=dict)  # compose service -> the job's entry that started it
 
     @classmethod
     def for_job(cls, dispatcher: DispatcherConfig, job_id: str, docker: DockerClient) -> ComposeProject:
@@ -99,7 +100,8 @@ class ComposeProject:
     def up(self, resolved: dict[str, Any], target: Path, service: str, what: str, timeout: float) -> None:
         """Write the checked configuration to ``target`` and start it (or only ``service``) detached."""
         target.write_text(dump_yaml(resolved))
-        self.files.append(target)
+        if target not in self.files:
+            self.files.append(target)
         args = ["--project-name", self.name, "--project-directory", str(target.parent), "--file", str(target),
                 "up", "--detach", "--no-color", "--"]
         proc = self.run([*args, *([service] if service else [])], what, timeout)
@@ -139,6 +141,7 @@ class ComposeProject:
                 self.run([*args, "down", "--volumes", "--remove-orphans", "--rmi", "local", "--timeout",
                           str(STOP_GRACE)], "stopping the test services", timeout)
         self.files.clear()
+        self.started.clear()
         return self._sweep()
 
     def _sweep(self) -> list[str]:
@@ -155,3 +158,28 @@ class ComposeProject:
             except InfrastructureError as exc:
                 left.append(str(exc))
         return left
+
+
+def with_service_networks(options: list[str], networks: list[str]) -> tuple[list[str], list[str]]:
+    """A job container's ``docker create`` options, and the networks to connect it to after creating it.
+
+    The test services' networks are the job's own. A container the admin left
+    without a network (``--network none``) is created on the first of them; one
+    on a bridge of the admin's is connected to them as well; one that shares
+    the host's (or another container's) network namespace cannot join a network
+    and reaches the services through the ports they publish on the worker.
+    """
+    if not networks:
+        return options, []
+    mode, at = "default", None
+    for index, option in enumerate(options):
+        if option in ("--network", "--net") and index + 1 < len(options):
+            mode, at = options[index + 1], (index, 2)
+        elif option.startswith(("--network=", "--net=")):
+            mode, at = option.split("=", 1)[1], (index, 1)
+    if mode == "none" and at is not None:
+        index, width = at
+        return [*options[:index], "--network", networks[0], *options[index + width:]], networks[1:]
+    if mode == "host" or mode.startswith("container:"):
+        return options, []
+    return options, networks
