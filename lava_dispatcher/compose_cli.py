@@ -132,6 +132,7 @@ class ComposeProject:
 
     def down(self, timeout: float) -> list[str]:
         """Stop and remove everything of the project; what could not be removed, for the caller to report."""
+        self._leave_networks()
         if self.files:
             args = ["--project-name", self.name, "--project-directory", str(self.files[0].parent)]
             for compose_file in self.files:
@@ -143,6 +144,17 @@ class ComposeProject:
         self.files.clear()
         self.started.clear()
         return self._sweep()
+
+    def _leave_networks(self) -> None:
+        """The job's other containers (the docker device) leave the project's networks, which can then go."""
+        try:
+            for network in self.networks():
+                members = self.docker.check(["network", "inspect", "--format",
+                                             "{{range .Containers}}{{.Name}} {{end}}", network], "test services")
+                for member in members.split():
+                    self.docker.call(["network", "disconnect", "--force", network, member], "test services")
+        except InfrastructureError:
+            pass  # the sweep below reports what stays
 
     def _sweep(self) -> list[str]:
         """Remove by label what down did not (no files left, a killed compose): nothing of the job stays."""
