@@ -8,16 +8,18 @@ and afterwards no container, network, volume, link or process is left.
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
 import subprocess
+import sys
 import tarfile
 
 import pytest
 
 from lava_scheduler.device_config import render_device_yaml
 
-from .docker_fixtures import IMAGE, assert_clean, dockerd, host_state  # noqa: F401 - dockerd is a fixture
-from .helpers import REPO, job_result, results, run_lava
+from .docker_fixtures import IMAGE, assert_clean, dockerd, host_state, private_dockerd  # noqa: F401 - dockerd is a fixture
+from .helpers import CORPUS, REPO, job_result, results, run_lava
 from .qemu_jobs import inline
 
 COMPOSE = """version: "3.7"
@@ -177,3 +179,20 @@ def test_stop_test_services_needs_services_before_it(tmp_path):
     proc, records, _ = run_lava(tmp_path, job, services_device(tmp_path), "--validate")
     assert proc.returncode != 0
     assert "no test block with 'services' comes before this command" in job_result(records)["error_msg"]
+
+
+@pytest.mark.skipif(not (CORPUS / "jobs" / "verdicts.json").is_file(), reason="../shared/corpus is not there")
+def test_the_reference_services_job_completes(tmp_path):
+    """share/corpus-run.py's adaptation: a file:// gzip tarball and a local git repository, on its dockerd."""
+    reason = private_dockerd.available()
+    if reason:
+        pytest.skip(reason)
+    spec = importlib.util.spec_from_file_location("corpus_run", REPO / "share" / "corpus-run.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up there
+    spec.loader.exec_module(module)
+    outcome, = module.run_all(CORPUS, ["jobs/dispatcher/docker-test-services.yaml"], keep=tmp_path)
+    assert outcome.state == "Complete", outcome.detail
+    log = next(tmp_path.glob("*/log.jsonl")).read_text()
+    assert "test service 'srv1'" in log and "test service 'srv2'" in log and "stopped and removed" in log
+    assert subprocess.run(["pgrep", "-f", "lava-cr-dk-"], capture_output=True).returncode != 0  # its dockerd is gone
