@@ -18,6 +18,8 @@ amd64/arm64, ``x86`` on the virtual iPXE board, ``docker``), the job is adapted:
 * git test-definition repositories -> one local git repository (file:// URL) holding
   ``../shared/corpus/testdefs`` (matched by file name) and share/corpus-run-testdefs (ours) at the
   paths the jobs name; a pinned ``revision`` of the reference's repository is dropped;
+* test services -> a compose file of ours (busybox httpd) at the job's path, in a file:// tarball
+  (the job's compression) or a local git repository; the docker device allows test services;
 * the device -> one of our virtual boards; jobs with an ``nfsrootfs`` get our nfs-ganesha
   (share/virtual-lab/nfs_server.py) as the worker's NFS server.
 
