@@ -15,9 +15,9 @@ import sys
 from pathlib import Path
 from typing import Any, NoReturn
 
-from lava_common.constants import CLEANUP_TIMEOUT
 from lava_common.exceptions import ConfigurationError, JobCanceled, JobError, LAVAError
 from lava_common.yaml_loader import YAMLLoadError, dump_yaml, load_yaml
+from lava_dispatcher.actions.test.services_stop import stop_test_services
 from lava_dispatcher.context import JobContext
 from lava_dispatcher.device import parse_device, parse_dispatcher
 from lava_dispatcher.job import Job
@@ -82,15 +82,10 @@ class _CancelHandler:
 
 def _stop_test_services(ctx: JobContext, logger: JobLogger) -> None:
     """The last resort: test services that finalize could not stop (a second cancel) are stopped here."""
-    if ctx.test_services is None:
-        return
     try:
-        left = ctx.test_services.down(timeout=CLEANUP_TIMEOUT)
+        stop_test_services(ctx)
     except LAVAError as exc:
-        left = [str(exc)]
-    for problem in left:
-        logger.error(f"test services of project '{ctx.test_services.name}': {problem}")
-    ctx.test_services = None
+        logger.error(str(exc))
 
 
 def _write_yaml(path: Path, data: Any) -> None:

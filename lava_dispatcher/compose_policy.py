@@ -33,7 +33,8 @@ ALLOWED_CAPABILITIES = frozenset({
     "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT", "NET_ADMIN", "IPC_LOCK", "SYS_NICE",
 })
 ALLOWED_LOG_DRIVERS = frozenset({"json-file", "local", "none"})
-NETWORK_MODES = frozenset({"none", "bridge", "default"})
+NETWORK_MODES = frozenset({"none", "default"})  # the daemon's shared `bridge` is not the job's own
+BUILD_NETWORKS = frozenset({"none", "default", "bridge"})  # a build's own short-lived container
 # service keys that give the container something of the host, whatever their value
 REFUSED_KEYS = {
     "privileged": "privileged mode gives the container every device and capability of the worker",
@@ -192,7 +193,7 @@ def _check_build(policy: Policy, at: str, build: dict[str, Any]) -> None:
         if dockerfile:
             policy.check_path(f"{at}.dockerfile", dockerfile, policy.root / context, "Dockerfile")
     network = str(build.get("network") or "default")
-    if network not in NETWORK_MODES:
+    if network not in BUILD_NETWORKS:
         policy.refuse(f"{at}.network", f"'{network}': a build uses the job's networks only")
 
 
