@@ -85,7 +85,7 @@ class ComposeProject:
     def resolve(self, compose_file: Path, what: str) -> dict[str, Any]:
         """``docker-compose config``: the file with variables, ``.env``, ``extends`` and paths resolved.
 
-        Run in the file's own folder, without the daemon: nothing starts."""
+        Its project folder is the file's own (its .env); no daemon is asked: nothing starts."""
         proc = self.run(["--project-name", self.name, "--file", str(compose_file), "config"], what, CONFIG_TIMEOUT)
         if proc.returncode != 0:
             raise JobError(f"{what}: docker-compose cannot read it: {last_line(proc.stderr) or proc.returncode}")
