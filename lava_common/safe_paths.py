@@ -84,6 +84,11 @@ def _deploy_problems(block: dict[str, Any], where: Where) -> Iterator[Problem]:
 
 
 def _test_problems(block: dict[str, Any], where: Where) -> Iterator[Problem]:
+    services = block.get("services")
+    for index, service in enumerate(services if type(services) is list else []):
+        # the compose file inside the service's fetched folder
+        if type(service) is dict and "path" in service and (problem := relative_problem(service["path"])):
+            yield (*where, "services", index, "path"), problem
     definitions = block.get("definitions")
     if type(definitions) is not list:
         return

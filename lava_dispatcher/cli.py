@@ -17,6 +17,7 @@ from typing import Any, NoReturn
 
 from lava_common.exceptions import ConfigurationError, JobCanceled, JobError, LAVAError
 from lava_common.yaml_loader import YAMLLoadError, dump_yaml, load_yaml
+from lava_dispatcher.actions.test.services_stop import stop_test_services
 from lava_dispatcher.context import JobContext
 from lava_dispatcher.device import parse_device, parse_dispatcher
 from lava_dispatcher.job import Job
@@ -79,6 +80,14 @@ class _CancelHandler:
             signal.signal(sig, signal.SIG_IGN)
 
 
+def _stop_test_services(ctx: JobContext, logger: JobLogger) -> None:
+    """The last resort: test services that finalize could not stop (a second cancel) are stopped here."""
+    try:
+        stop_test_services(ctx)
+    except LAVAError as exc:
+        logger.error(str(exc))
+
+
 def _write_yaml(path: Path, data: Any) -> None:
     path.write_text(dump_yaml(data), encoding="utf-8")
 
@@ -114,6 +123,7 @@ def run(args: argparse.Namespace) -> int:
             for console in ctx.connections():
                 console.stop_process()
             ctx.processes.kill_all()
+            _stop_test_services(ctx, logger)
         if job is not None:
             job.remove_scratch()
     logger.results(result)

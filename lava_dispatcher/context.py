@@ -21,6 +21,7 @@ from lava_dispatcher.plan import DEFAULT_NAMESPACE, JobPlan
 from lava_dispatcher.processes import ProcessRegistry
 
 if TYPE_CHECKING:
+    from lava_dispatcher.compose_cli import ComposeProject
     from lava_dispatcher.console import Console
     from lava_dispatcher.protocols.multinode import MultinodeProtocol
     from lava_dispatcher.ssh_target import SshTarget
@@ -120,6 +121,7 @@ class JobContext:
     connection_namespace: str = ""  # its `connection-namespace:`, whose console it uses ("" = its own)
     canceled: bool = False
     multinode: MultinodeProtocol | None = None  # a MultiNode sub-job's place in its group
+    test_services: ComposeProject | None = None  # the docker-compose services the job's tests use, while they run
 
     def scratch(self) -> Path:
         """The per-job scratch dir under the dispatcher download dir, created on first use."""

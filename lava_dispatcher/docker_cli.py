@@ -78,7 +78,7 @@ class DockerClient:
     def check(self, args: Iterable[str], what: str, timeout: float = CLI_TIMEOUT) -> str:
         proc = self.call(args, what, timeout)
         if proc.returncode != 0:
-            raise InfrastructureError(f"{what}: {_last_line(proc.stderr) or f'exit status {proc.returncode}'}")
+            raise InfrastructureError(f"{what}: {last_line(proc.stderr) or f'exit status {proc.returncode}'}")
         return proc.stdout
 
     def has_image(self, image: str) -> bool:
@@ -87,7 +87,7 @@ class DockerClient:
             return True
         if "no such image" in proc.stderr.lower():
             return False
-        raise InfrastructureError(f"docker image '{image}': the docker daemon does not answer: {_last_line(proc.stderr)}")
+        raise InfrastructureError(f"docker image '{image}': the docker daemon does not answer: {last_line(proc.stderr)}")
 
     def ensure_image(self, image: str, local: bool, timeout: float) -> None:
         """The image is on the daemon afterwards; ``local: true`` says it must be there already."""
@@ -98,7 +98,7 @@ class DockerClient:
         proc = self.call(["pull", image], f"docker pull '{image}'", timeout)
         if proc.returncode == 0:
             return
-        reason = _last_line(proc.stderr)
+        reason = last_line(proc.stderr)
         if _UNKNOWN_IMAGE.search(reason):
             raise JobError(f"docker image '{image}' does not exist: {reason}")
         raise InfrastructureError(f"docker image '{image}' cannot be pulled: {reason}")
@@ -107,7 +107,7 @@ class DockerClient:
         """Stop and delete a container; one that is already gone is fine."""
         proc = self.call(["rm", "--force", "--volumes", name], f"docker container '{name}'", timeout=60)
         if proc.returncode != 0 and "no such container" not in proc.stderr.lower():
-            raise InfrastructureError(f"docker container '{name}' cannot be removed: {_last_line(proc.stderr)}")
+            raise InfrastructureError(f"docker container '{name}' cannot be removed: {last_line(proc.stderr)}")
 
     def exit_status(self, name: str) -> str:
         """How a container ended, for an error message (never raises)."""
@@ -125,7 +125,7 @@ class DockerClient:
         return f"docker container '{name}' {status} with status {code}" + (f": {detail}" if detail else "")
 
 
-def _last_line(text: str) -> str:
+def last_line(text: str) -> str:
     lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
     return lines[-1] if lines else ""
 

@@ -77,11 +77,12 @@ def _artefact_urls(value: Any, where: str) -> Iterator[tuple[str, str]]:
 
 
 def _definition_sources(block: dict[str, Any], where: str) -> Iterator[tuple[str, str, bool]]:
-    definitions = block.get("definitions")
-    for index, entry in enumerate(definitions if isinstance(definitions, list) else []):
-        if isinstance(entry, dict) and entry.get("from") in ("git", "url"):
-            if isinstance(entry.get("repository"), str):
-                yield f"{where}.definitions[{index}].repository", entry["repository"], entry["from"] == "git"
+    for key in ("definitions", "services"):  # test definitions, and test services' compose files
+        entries = block.get(key)
+        for index, entry in enumerate(entries if isinstance(entries, list) else []):
+            if isinstance(entry, dict) and entry.get("from") in ("git", "url"):
+                if isinstance(entry.get("repository"), str):
+                    yield f"{where}.{key}[{index}].repository", entry["repository"], entry["from"] == "git"
 
 
 def job_local_file_errors(job: dict[str, Any], local_files: LocalFiles) -> list[str]:

@@ -59,5 +59,6 @@ def build_pipeline(job: dict[str, Any], device: DeviceConfig, job_id: str) -> tu
         if not isinstance(repeat, int) or repeat < 1:
             raise JobError(f"{block.where}.repeat: must be an integer >= 1")
         pipeline.add_action(RepeatAction(lambda m=method, b=block: m.build(device, b, plan), repeat), parameters)
-    pipeline.add_action(FinalizeAction(), {})
+    pipeline.add_action(FinalizeAction(stop_services=any("services" in block.parameters
+                                                         for block in plan.section("test"))), {})
     return pipeline, plan

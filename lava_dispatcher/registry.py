@@ -68,6 +68,7 @@ TEST_METHODS: dict[str, str] = {  # by a key the block has
     "interactive": "test.interactive:InteractiveTest",
     "monitors": "test.monitor:MonitorTest",
     "docker": "test.docker:DockerTest",
+    "services": "test.services:ServicesTest",
 }
 COMMAND_METHODS: dict[str, str] = {  # every command block
     "command": "command:DeviceCommand",

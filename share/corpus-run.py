@@ -18,6 +18,8 @@ amd64/arm64, ``x86`` on the virtual iPXE board, ``docker``), the job is adapted:
 * git test-definition repositories -> one local git repository (file:// URL) holding
   ``../shared/corpus/testdefs`` (matched by file name) and share/corpus-run-testdefs (ours) at the
   paths the jobs name; a pinned ``revision`` of the reference's repository is dropped;
+* test services -> a compose file of ours (busybox httpd) at the job's path, in a file:// tarball
+  (the job's compression) or a local git repository; the docker device allows test services;
 * the device -> one of our virtual boards; jobs with an ``nfsrootfs`` get our nfs-ganesha
   (share/virtual-lab/nfs_server.py) as the worker's NFS server.
 
@@ -88,6 +90,18 @@ FOREIGN_METHODS = {
 MEANT_TO_FAIL = {"jobs/dispatcher/compression_bad.yaml": "a negative sample: its checksums and formats are wrong on purpose"}
 UNITS = {"hours", "minutes", "seconds"}
 ANDROID_LABELS = {"system", "userdata", "cache", "boot", "vendor", "recovery"}
+
+
+SERVICE_IMAGE = "lava/busybox:1"
+SERVICE_COMPOSE = """# ours (share/corpus-run.py): a stand-in for the reference's test service
+version: "3.7"
+services:
+  {service}:
+    image: {image}
+    command: ["httpd", "-f", "-p", "80", "-h", "/www"]
+    volumes: ["./www:/www:ro"]
+    stop_signal: SIGKILL
+"""
 
 
 class LeftOut(Exception):
@@ -390,7 +404,36 @@ class Adapter:
                     raise LeftOut("a monitor test of an MCU firmware image we cannot substitute")
                 for definition in block.get("definitions") or []:
                     self.definition(definition)
+                for service in block.get("services") or []:
+                    self.service(service)
         return job
+
+    def service(self, entry: dict) -> None:
+        """A test service: our compose file (busybox httpd in SERVICE_IMAGE) at the job's ``path``, in a
+        tarball of the job's compression (``from: url``) or a local git repository (``from: git``)."""
+        if DOCKERD.daemon is None:
+            raise LeftOut(f"test services: no docker daemon of ours ({DOCKERD.reason})")
+        DOCKERD.provide(SERVICE_IMAGE)
+        name = str(entry.get("service") or entry.get("name") or "service")
+        self.count += 1
+        root = self.work / f"service-{self.count}-{entry.get('name')}"
+        compose = root / str(entry["path"])
+        (compose.parent / "www").mkdir(parents=True)
+        compose.write_text(SERVICE_COMPOSE.format(service=name, image=SERVICE_IMAGE))
+        (compose.parent / "www" / "index.html").write_text(f"{name}\n")
+        if entry.get("from") == "git":
+            git = ["git", "-C", str(root), "-c", "user.name=corpus-run", "-c", "user.email=corpus-run@localhost"]
+            subprocess.run([*git, "init", "-q", "-b", str(entry.get("branch") or "master")], check=True)
+            subprocess.run([*git, "add", "-A"], check=True)
+            subprocess.run([*git, "commit", "-q", "-m", "test service for corpus-run"], check=True)
+            entry["repository"] = f"file://{root}"
+            entry.pop("revision", None)
+        else:
+            tarball = self.work / f"service-{self.count}.tar"
+            with tarfile.open(tarball, "w") as archive:
+                archive.add(root, arcname=".")
+            entry["repository"] = f"file://{compress(tarball, entry.get('compression'))}"
+        self.notes.append(f"test service {entry.get('name')}: our busybox httpd")
 
     def definition(self, definition: dict) -> None:
         source = definition.get("from")
@@ -520,8 +563,10 @@ def docker_device(job: dict, folder: Path) -> dict:
         if isinstance(block, dict) and block.get("to") == "docker":
             image = block.get("image")
             DOCKERD.provide(str(image.get("name") if isinstance(image, dict) else image))
-    return render_device_config("docker-01", "{% extends 'docker.jinja2' %}\n", job.get("context"),
-                                device_types_paths=[REPO / "device-types"])
+    dictionary = "{% extends 'docker.jinja2' %}\n"
+    if any(isinstance(action.get("test"), dict) and "services" in action["test"] for action in job.get("actions") or []):
+        dictionary += "{% set allow_test_services = true %}\n"  # as the corpus's docker-02 dictionary
+    return render_device_config("docker-01", dictionary, job.get("context"), device_types_paths=[REPO / "device-types"])
 
 
 class Dockerd:

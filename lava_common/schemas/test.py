@@ -135,11 +135,57 @@ MONITORS = List(Dict(
     optional={"fixupdict": Map(Str()), "expected": List(Node())},
 ), min_len=1)
 
-SERVICES = List(Dict(
-    required={"name": NAME, "from": Enum(("git", "url"), label="service source"), "repository": NAME,
+# a docker-compose service name (also an argument of `docker-compose up`: it cannot start with '-')
+SERVICE_NAME = Str(min_len=1, pattern=r"[a-zA-Z0-9][a-zA-Z0-9_.-]*\Z",
+                   pattern_help="must be a docker-compose service name (letters, digits, '_', '.', '-')")
+_SERVICE_URL_SCHEMES = ("http://", "https://", "file://")
+
+
+def _check_service(value: dict, path: str, ctx: Context) -> None:
+    source, repository = value.get("from"), value.get("repository")
+    if type(repository) is str:
+        if source == "url" and not repository.startswith(_SERVICE_URL_SCHEMES):
+            ctx.error(child(path, "repository"), f"'from: url' needs an http, https or file URL, got {show(repository)}")
+        elif repository.startswith("-"):
+            ctx.error(child(path, "repository"), "must not start with '-'")
+    for key in ("branch", "revision"):
+        if key in value and source != "git":
+            ctx.error(child(path, key), "only a 'from: git' service has a branch or revision")
+        elif type(value.get(key)) is str and value[key].startswith("-"):
+            ctx.error(child(path, key), "must not start with '-'")
+    if "compression" in value and source != "url":
+        ctx.error(child(path, "compression"), "only a 'from: url' service (a tarball) has a compression")
+
+
+SERVICE = named("test-service", Dict(
+    required={"name": TESTDEF_NAME, "from": Enum(("git", "url"), label="service source"), "repository": NAME,
               "path": NAME},
-    optional={"service": Str(), "compression": COMPRESSION, "branch": Str(), "revision": Str()},
-), min_len=1)
+    optional={"service": SERVICE_NAME, "compression": COMPRESSION, "branch": NAME, "revision": NAME},
+    checks=[_check_service],
+    description="a test service (a mapping: name, from, repository, path)",
+))
+
+
+def _check_services(value: Any, path: str, ctx: Context) -> None:
+    if type(value) is not list:
+        ctx.error(path, f"expected a list of test services, got {kind(value)}")
+        return
+    if not value:
+        ctx.error(path, "must not be empty")
+    seen: set[str] = set()
+    for index, entry in enumerate(value):
+        where = item(path, index)
+        SERVICE.check(entry, where, ctx)
+        name = entry.get("name") if type(entry) is dict else None
+        if type(name) is str:
+            if name in seen:
+                ctx.error(child(where, "name"), f"duplicate test service name {show(name)}")
+            seen.add(name)
+
+
+SERVICES = Custom(_check_services, json=lambda defs: {"type": "array", "minItems": 1,
+                                                      "items": SERVICE.json_schema(defs)},
+                  description="a list of test services", accepts=lambda v: type(v) is list)
 
 _TEST = ACTION.extend(optional={"name": NAME})
 

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from lava_common.device_commands import BUILTIN_COMMANDS
 from lava_common.schemas.command import COMMAND
 from lava_dispatcher.action import Action
+from lava_dispatcher.actions.test.services_stop import STOP_COMMAND, StopTestServicesAction
 from lava_dispatcher.device import DeviceConfig
 from lava_dispatcher.methods import Method
 from lava_dispatcher.plan import JobPlan, PlanBlock
@@ -45,7 +46,7 @@ class CommandAction(Action):
             return
         commands, _ = self._commands()
         if not commands:
-            known = sorted({*BUILTIN_COMMANDS, *self.device.user_commands})
+            known = sorted({*BUILTIN_COMMANDS, STOP_COMMAND, *self.device.user_commands})
             self.errors.append(f"unknown command '{name}' for this device (known: {', '.join(known)})")
 
     def run(self, ctx: JobContext) -> None:
@@ -71,4 +72,6 @@ class DeviceCommand(Method):
 
     @classmethod
     def build(cls, device: DeviceConfig, block: PlanBlock, plan: JobPlan) -> Action:
+        if block.parameters.get("name") == STOP_COMMAND:
+            return StopTestServicesAction(plan, block.position)
         return CommandAction(device)

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from lava_common.constants import CLEANUP_TIMEOUT
 from lava_dispatcher.action import Action
+from lava_dispatcher.actions.test.services_stop import StopTestServicesAction
 from lava_dispatcher.power import run_commands
 
 if TYPE_CHECKING:
@@ -50,9 +51,15 @@ class FinalizeAction(Action):
     summary = "finalize the job"
     section = "finalize"
 
+    def __init__(self, stop_services: bool = False) -> None:
+        super().__init__()
+        self.stop_services = stop_services  # the job has test services: none may outlive it
+
     def populate(self, parameters: dict[str, Any]) -> None:
         # finalize must get its full time even when the job ran out of it
         self.timeout.duration = min(self.timeout.duration, CLEANUP_TIMEOUT)
         pipeline = self.new_pipeline()
         pipeline.add_action(PowerOffAction(), parameters)
         pipeline.add_action(ReadFeedbackAction(), parameters)
+        if self.stop_services:
+            pipeline.add_action(StopTestServicesAction(), parameters)

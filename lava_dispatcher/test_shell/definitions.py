@@ -119,10 +119,10 @@ def fetch_definition(
     elif source == "git":
         repository = str(entry.get("repository") or "")
         revision = str(entry.get("revision") or entry.get("branch") or "")
-        commit_id = _git_fetch(entry, checkout, where, local_files)
+        commit_id = git_fetch(entry, checkout, where, local_files)
     elif source == "url":
         repository = str(entry.get("repository") or "")
-        _url_fetch(entry, checkout, where, local_files)
+        url_fetch(entry, checkout, where, local_files)
     else:
         raise JobError(f"{where}: 'from' must be one of inline, git, url (got '{source}')")
     testdef_file = checkout / path
@@ -196,7 +196,8 @@ def git(args: Sequence[str], cwd: Path | None, where: str, local_files: LocalFil
     return proc.stdout.strip()
 
 
-def _git_fetch(entry: Mapping[str, Any], checkout: Path, where: str, local_files: LocalFiles) -> str:
+def git_fetch(entry: Mapping[str, Any], checkout: Path, where: str, local_files: LocalFiles) -> str:
+    """Clone ``repository`` (``branch``, ``revision``, ``recursive``, ``history``) into ``checkout``; the commit id."""
     repository = str(entry.get("repository") or "")
     if not repository:
         raise JobError(f"{where}: 'from: git' needs a 'repository'")
@@ -224,7 +225,8 @@ def _git_fetch(entry: Mapping[str, Any], checkout: Path, where: str, local_files
 # -- tarballs ----------------------------------------------------------------------------------
 
 
-def _url_fetch(entry: Mapping[str, Any], checkout: Path, where: str, local_files: LocalFiles) -> None:
+def url_fetch(entry: Mapping[str, Any], checkout: Path, where: str, local_files: LocalFiles) -> None:
+    """Unpack the tarball at ``repository`` (``compression``, ``strip-components``, ``headers``) into ``checkout``."""
     url = str(entry.get("repository") or "")
     data = download(url, entry.get("headers") or {}, where, local_files)
     compression = entry.get("compression")

@@ -7,6 +7,7 @@ Closing that console removes the container.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from lava_common.exceptions import JobError
@@ -19,6 +20,7 @@ from lava_dispatcher.actions.boot.login import (
     prompt_list,
 )
 from lava_dispatcher.actions.deploy.docker import device_remote
+from lava_dispatcher.compose_cli import with_service_networks
 from lava_dispatcher.device import DeviceConfig
 from lava_dispatcher.docker_cli import DockerClient, command_argv, container_name, device_run_options
 from lava_dispatcher.methods import BootMethod, retry_count
@@ -33,15 +35,18 @@ HOSTNAME = "lava"  # the reference's containers answer to `root@lava`
 
 
 def start_container(
-    ctx: JobContext, client: DockerClient, name: str, create_args: list[str], role: str
+    ctx: JobContext, client: DockerClient, name: str, create_args: list[str], role: str, networks: Sequence[str] = ()
 ) -> ContainerConsole:
-    """Create the container, copy the overlay in, attach a console to it (the caller owns the console)."""
+    """Create the container, connect it to ``networks``, copy the overlay in, attach a console to it
+    (the caller owns the console)."""
     from lava_dispatcher.container_console import ContainerConsole  # deferred: pexpect is a heavy import
 
     client.remove(name)  # a container of this name left by a killed run of the same job id
     client.check(["create", "--interactive", "--tty", "--name", name, "--hostname", HOSTNAME, *create_args],
                  f"{role}: docker create")
     try:
+        for network in networks:
+            client.check(["network", "connect", network, name], f"{role}: joining the test services' network")
         if ctx.overlay is not None:
             client.check(["cp", f"{ctx.overlay.root}/.", f"{name}:/"], f"{role}: copying the test overlay")
         console = ContainerConsole(
@@ -85,7 +90,10 @@ class CallDockerAction(Action):
         name = container_name(ctx.dispatcher.prefix, ctx.job_id, self.namespace)
         if ctx.connection is not None:
             ctx.connection.stop_process()
-        console = start_container(ctx, client, name, [*device_run_options(options), image, *command], "docker boot")
+        run_options, networks = device_run_options(options), []
+        if ctx.test_services is not None:  # the job's test services run: the device reaches them by name
+            run_options, networks = with_service_networks(run_options, ctx.test_services.networks())
+        console = start_container(ctx, client, name, [*run_options, image, *command], "docker boot", networks)
         console.prompts = prompt_list(self.parameters) or [ctx.device.default_shell_prompt]
         ctx.connection = console
 

@@ -22,6 +22,7 @@ from lava_dispatcher.actions.deploy.docker import device_remote
 from lava_dispatcher.actions.deploy.overlay import results_dir
 from lava_dispatcher.actions.test.overlay_bridge import build_test_overlay
 from lava_dispatcher.actions.test.shell import TestShellAction
+from lava_dispatcher.compose_cli import with_service_networks
 from lava_dispatcher.context import NamespaceState, OverlayInfo
 from lava_dispatcher.device import DeviceConfig
 from lava_dispatcher.docker_cli import DockerClient, container_name
@@ -106,9 +107,12 @@ class StartTestContainer(Action):
         state.test_definitions = dict(ctx.test_definitions)
         env_args = [arg for key, value in board_environment(ctx.device).items() for arg in ("--env", f"{key}={value}")]
         name = container_name(ctx.dispatcher.prefix, ctx.job_id, f"test{self.level}")
+        networks: list[str] = []
+        if ctx.test_services is not None:  # the job's test services run: the tests reach them by name
+            options, networks = with_service_networks(options, ctx.test_services.networks())
         outer, ctx.namespace = ctx.namespace, NAMESPACE
         try:
-            console = start_container(ctx, client, name, [*options, *env_args, image, "sh"], "docker test")
+            console = start_container(ctx, client, name, [*options, *env_args, image, "sh"], "docker test", networks)
         finally:
             ctx.namespace = outer
         console.owns_board = False  # the board is elsewhere: power-off must not wait on this one

@@ -1,0 +1,198 @@
+"""Test services (``test: services:``), run for real: docker-compose on a private dockerd.
+
+A tarball (``from: url``) and a local git repository (``from: git``) each hold
+a compose file whose busybox httpd serves a page; the docker device's test
+shell reads both by service name, ``command: stop_test_services`` stops them,
+and afterwards no container, network, volume, link or process is left.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+import subprocess
+import sys
+import tarfile
+
+import pytest
+
+from lava_scheduler.device_config import render_device_yaml
+
+from .docker_fixtures import IMAGE, assert_clean, dockerd, host_state, private_dockerd  # noqa: F401 - dockerd is a fixture
+from .helpers import CORPUS, REPO, job_result, results, run_lava
+from .qemu_jobs import inline
+
+COMPOSE = """version: "3.7"
+services:
+  {name}:
+    image: {image}
+    command: ["httpd", "-f", "-p", "80", "-h", "/www"]
+    volumes: ["./www:/www:ro"]
+    stop_signal: SIGKILL
+{extra}"""
+NOT_STARTED = """  idle:
+    image: lava/not-started:1
+"""
+
+
+@pytest.fixture(autouse=True)
+def compose_installed() -> None:
+    if not shutil.which("docker-compose"):
+        pytest.skip("docker-compose is not installed (share/ci/setup-host.sh installs it)")
+
+
+def services_device(tmp_path, allow: bool = True):
+    path = tmp_path / "device.yaml"
+    dictionary = "{% extends 'docker.jinja2' %}\n" + ("{% set allow_test_services = true %}\n" if allow else "")
+    path.write_text(render_device_yaml("docker-02", dictionary, device_types_paths=[REPO / "device-types"]))
+    return path
+
+
+def web_tarball(tmp_path, compose: str) -> str:
+    """A gzip tarball holding web/docker-compose.yaml and the page it serves."""
+    root = tmp_path / "web-src" / "web"
+    (root / "www").mkdir(parents=True)
+    (root / "docker-compose.yaml").write_text(compose)
+    (root / "www" / "index.html").write_text("hello-web\n")
+    tarball = tmp_path / "web.tar.gz"
+    with tarfile.open(tarball, "w:gz") as archive:
+        archive.add(root, arcname="web")
+    return f"file://{tarball}"
+
+
+def api_repository(tmp_path) -> str:
+    repo = tmp_path / "api-repo"
+    (repo / "www").mkdir(parents=True)
+    (repo / "compose.yml").write_text(COMPOSE.format(name="api", image=IMAGE, extra=""))
+    (repo / "www" / "index.html").write_text("hello-api\n")
+    for args in (["init", "-q", "-b", "main"], ["add", "."], ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "api"]):
+        subprocess.run(["git", *args], cwd=repo, check=True)
+    return str(repo)
+
+
+def services_job(services: list[dict], after: list[dict]) -> dict:
+    return {"job_name": "test services", "device_type": "docker", "visibility": "public",
+            "timeouts": {"job": {"minutes": 4}, "action": {"minutes": 2}, "connection": {"seconds": 30}},
+            "actions": [{"test": {"services": services, "timeout": {"minutes": 2}}}, *after]}
+
+
+def docker_blocks(*definitions: dict) -> list[dict]:
+    blocks: list[dict] = [
+        {"deploy": {"to": "docker", "image": {"name": IMAGE, "local": True}, "os": "debian"}},
+        {"boot": {"method": "docker", "command": "sh", "prompts": ["/ # "], "timeout": {"minutes": 1}}},
+    ]
+    for index, definition in enumerate(definitions):
+        if index:
+            blocks.append({"command": {"name": "stop_test_services"}})
+        blocks.append({"test": {"definitions": [definition], "timeout": {"minutes": 1}}})
+    return blocks
+
+
+def networks(daemon) -> list[str]:
+    return sorted(daemon.docker("network", "ls", "--format", "{{.Name}}").stdout.split())
+
+
+def assert_nothing_left(daemon, marker: str) -> None:
+    assert_clean(daemon, marker)
+    assert networks(daemon) == ["host", "none"]
+    assert daemon.docker("volume", "ls", "--quiet").stdout.split() == []
+
+
+def test_the_docker_device_reads_from_the_services_until_they_stop(tmp_path, dockerd):  # noqa: F811
+    before = host_state()
+    services = [
+        {"name": "web", "from": "url", "compression": "gz", "path": "web/docker-compose.yaml", "service": "web",
+         "repository": web_tarball(tmp_path, COMPOSE.format(name="web", image=IMAGE, extra=NOT_STARTED))},
+        {"name": "api", "from": "git", "repository": api_repository(tmp_path), "path": "compose.yml"},
+    ]
+    reach = inline("reach", [
+        "lava-test-case web --shell sh -c 'wget -q -O- http://web/ | grep -q hello-web'",
+        "lava-test-case api --shell sh -c 'wget -q -O- http://api/ | grep -q hello-api'",
+    ])
+    gone = inline("gone", ["lava-test-case web-gone --shell sh -c '! wget -q -T 3 -O- http://web/'"])
+    job = services_job(services, docker_blocks(reach, gone))
+    proc, records, _ = run_lava(tmp_path, job, services_device(tmp_path), timeout=300,
+                                dispatcher_extra={"docker_host": dockerd.host})
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    found = {(r["definition"], r["case"]): r for r in results(records)}
+    assert found[("0_reach", "web")]["result"] == "pass"
+    assert found[("0_reach", "api")]["result"] == "pass"
+    assert found[("0_gone", "web-gone")]["result"] == "pass"  # after stop_test_services
+    started = found[("lava", "start-test-services")]["extra"]
+    assert sorted(started) == ["api", "web"]  # `service: web`: the file's idle service did not start
+    assert all(entry["status"] == "running" for entry in started.values())
+    assert all(address for entry in started.values() for address in entry["addresses"].values())
+    assert job_result(records)["result"] == "pass"
+    assert_nothing_left(dockerd, str(tmp_path))
+    assert host_state() == before
+
+
+def test_services_stop_when_the_job_fails(tmp_path, dockerd):  # noqa: F811
+    services = [{"name": "web", "from": "url", "path": "web/docker-compose.yaml",
+                 "repository": web_tarball(tmp_path, COMPOSE.format(name="web", image=IMAGE, extra=""))}]
+    missing = {"deploy": {"to": "docker", "image": {"name": "lava/nothing-here:1", "local": True}, "os": "debian"}}
+    proc, records, _ = run_lava(tmp_path, services_job(services, [missing]), services_device(tmp_path),
+                                timeout=300, dispatcher_extra={"docker_host": dockerd.host})
+    assert proc.returncode != 0
+    assert "lava/nothing-here:1" in job_result(records)["error_msg"]
+    assert any(str(r["msg"]).endswith("-1' stopped and removed") for r in records)  # by finalize
+    assert_nothing_left(dockerd, str(tmp_path))
+
+
+HOSTILE = COMPOSE.format(name="web", image=IMAGE, extra="""    privileged: true
+    network_mode: host
+  spy:
+    image: lava/busybox:1
+    pid: host
+    volumes: ["/etc:/host-etc", "../../..:/up"]
+    env_file: [/etc/hostname]
+""")
+
+
+def test_a_compose_file_that_reaches_the_worker_is_refused(tmp_path, dockerd):  # noqa: F811
+    services = [{"name": "web", "from": "url", "path": "web/docker-compose.yaml",
+                 "repository": web_tarball(tmp_path, HOSTILE)}]
+    proc, records, _ = run_lava(tmp_path, services_job(services, []), services_device(tmp_path),
+                                timeout=300, dispatcher_extra={"docker_host": dockerd.host})
+    assert proc.returncode != 0
+    error = job_result(records)["error_msg"]
+    for expected in ("services[0] ('web'): web/docker-compose.yaml asks for what a job may not have",
+                     "docker-compose.yaml: services.spy.env_file[0]: env_file '/etc/hostname' is outside",
+                     "services.web.privileged: privileged mode", "services.web.network_mode: 'host'",
+                     "services.spy.pid: 'host'", "services.spy.volumes[0]: bind mount '/etc'",
+                     "services.spy.volumes[1]: bind mount"):
+        assert expected in error, error
+    assert_nothing_left(dockerd, str(tmp_path))
+
+
+def test_a_device_must_allow_test_services(tmp_path):
+    services = [{"name": "web", "from": "url", "path": "docker-compose.yaml", "repository": "file:///nowhere.tar"}]
+    proc, records, _ = run_lava(tmp_path, services_job(services, []), services_device(tmp_path, allow=False),
+                                "--validate")
+    assert proc.returncode != 0
+    assert "allow_test_services = true" in job_result(records)["error_msg"]
+
+
+def test_stop_test_services_needs_services_before_it(tmp_path):
+    job = services_job([{"name": "web", "from": "url", "path": "c.yaml", "repository": "file:///nowhere.tar"}], [])
+    job["actions"].insert(0, {"command": {"name": "stop_test_services"}})
+    proc, records, _ = run_lava(tmp_path, job, services_device(tmp_path), "--validate")
+    assert proc.returncode != 0
+    assert "no test block with 'services' comes before this command" in job_result(records)["error_msg"]
+
+
+@pytest.mark.skipif(not (CORPUS / "jobs" / "verdicts.json").is_file(), reason="../shared/corpus is not there")
+def test_the_reference_services_job_completes(tmp_path):
+    """share/corpus-run.py's adaptation: a file:// gzip tarball and a local git repository, on its dockerd."""
+    reason = private_dockerd.available()
+    if reason:
+        pytest.skip(reason)
+    spec = importlib.util.spec_from_file_location("corpus_run", REPO / "share" / "corpus-run.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up there
+    spec.loader.exec_module(module)
+    outcome, = module.run_all(CORPUS, ["jobs/dispatcher/docker-test-services.yaml"], keep=tmp_path)
+    assert outcome.state == "Complete", outcome.detail
+    log = next(tmp_path.glob("*/log.jsonl")).read_text()
+    assert "test service 'srv1'" in log and "test service 'srv2'" in log and "stopped and removed" in log
+    assert subprocess.run(["pgrep", "-f", "lava-cr-dk-"], capture_output=True).returncode != 0  # its dockerd is gone
