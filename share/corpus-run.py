@@ -71,8 +71,22 @@ _spec.loader.exec_module(corpus_coverage)
 OUR_TESTDEFS = REPO / "share" / "corpus-run-testdefs"
 IPXE_POWER = REPO / "tests" / "dispatcher" / "virtual-ipxe" / "power.sh"
 IPXE_ROM = Path("/usr/lib/ipxe/qemu/pxe-e1000.rom")
-ARCHES = {"amd64": "x86_64", "x86_64": "x86_64", "arm64": "arm64", "aarch64": "arm64"}
-KERNELS = {"x86_64": "x86_64/bzImage", "arm64": "arm64/Image"}
+ARCHES = {"amd64": "x86_64", "x86_64": "x86_64", "arm64": "arm64", "aarch64": "arm64", "arm": "armhf", "armhf": "armhf"}
+KERNELS = {"x86_64": "x86_64/bzImage", "arm64": "arm64/Image", "armhf": "armhf/zImage"}
+# the build scripts of an architecture's images beyond build.sh's (cached: they return at once when current)
+ARCH_BUILDS = {"armhf": ("build-extra.sh", "build-armhf.sh")}
+# QEMU architectures of the corpus we have no images for, with why
+NO_IMAGES = {
+    "ppc": "a PowerPC 440 (bamboo machine) kernel and a ppc busybox: Debian's archive has no powerpc port, its "
+           "ports archive is not reachable here and builds only Book3S-32 (PowerMac) kernels, which the 440's "
+           "BookE core cannot run; nobody cross-builds them yet (doc/corpus-run.md)",
+}
+# job text the QEMU we run (7.2) refuses: (machine or None for any, context key, the job's word, ours, why);
+# applied to the job's context and said on its line
+QEMU_FIXES = (
+    (None, "extra_options", "virtio-bk-device", "virtio-blk-device", "QEMU has no device 'virtio-bk-device' (a typo)"),
+    ("cubieboard", "cpu", "cortex-a7", "cortex-a8", "QEMU's cubieboard takes only the A10's own cortex-a8"),
+)
 DEFAULT_PROMPT_SAMPLE = "root@lava:~# "
 # boot methods and deploys whose board is not one of ours, with why
 FOREIGN_METHODS = {
@@ -344,7 +358,11 @@ class Adapter:
             subprocess.run(["tar", "-cf", str(tarball), "-C", str(folder), "--files-from", "/dev/null"], check=True)
             return tarball
         if label == "dtb":
-            raise LeftOut(f"a device tree for {arch}: our QEMU boards make their own")
+            # the machine's own device tree, from the kernel package of our images (build-armhf.sh)
+            dtb = images_dir() / arch / Path(urlsplit(str(spec["url"])).path).name
+            if not dtb.is_file():
+                raise LeftOut(f"a device tree {dtb.name!r} for {arch}: our kernel packages give none by that name")
+            return dtb
         image_arg = str(spec.get("image_arg", ""))
         if fmt == "ext4" or "format=ext4" in image_arg:
             raise LeftOut("a bare ext4 filesystem given to QEMU as format=ext4 (QEMU has no such format)")
@@ -591,8 +609,10 @@ def board_of(job: dict) -> tuple[str, Any]:
     device_type = str(job.get("device_type", ""))
     if device_type == "qemu":
         arch = str((job.get("context") or {}).get("arch", "amd64"))
+        if arch in NO_IMAGES:
+            raise LeftOut(f"QEMU arch {arch!r}: {NO_IMAGES[arch]}")
         if arch not in ARCHES:
-            raise LeftOut(f"QEMU arch {arch!r}: our test images are x86_64 and arm64 only")
+            raise LeftOut(f"QEMU arch {arch!r}: our test images are x86_64, arm64 and armhf only")
         if (job.get("context") or {}).get("netdevice") == "tap":
             raise LeftOut("context netdevice: tap (a host tap device; our workers refuse it)")
         return ARCHES[arch], qemu_device
@@ -708,14 +728,34 @@ def adapt_job(job: dict, work: Path, repo: Path, timeout_factor: float = 1) -> t
     if len(boards) != 1:
         raise LeftOut("roles on boards of different architectures: one substituted image set per job")
     (arch, device_maker), = boards
+    for script in ARCH_BUILDS.get(arch, ()):
+        if reason := build_images(script):
+            raise LeftOut(f"cannot build the {arch} images: {reason}")
     # a container's prompt is its image's: only the boards that boot our images take the job's
     board = Board(arch) if device_maker is docker_device else board_for(job, arch)
     adapter = Adapter(work, board, f"file://{repo}")
     adapted = adapter.job(job)
+    for context in [adapted.get("context"), *(role.get("context") for role in roles.values())]:
+        if isinstance(context, dict):
+            adapter.notes += fix_for_our_qemu(context)
     if timeout_factor != 1:
         scale_timeouts(adapted, timeout_factor)
         adapter.notes.append(f"timeouts x{timeout_factor:g}")
     return adapted, adapter.notes
+
+
+def fix_for_our_qemu(context: dict) -> list[str]:
+    """Replace, in place, the context's words the QEMU we run refuses (QEMU_FIXES); a note for each."""
+    notes = []
+    for machine, key, theirs, ours, why in QEMU_FIXES:
+        value = context.get(key)
+        if (machine and context.get("machine") != machine) or value is None or theirs not in str(value):
+            continue
+        fixed = [str(item).replace(theirs, ours) for item in value] if isinstance(value, list) else \
+            str(value).replace(theirs, ours)
+        context[key] = fixed
+        notes.append(f"context {key}: {theirs} -> {ours} ({why})")
+    return notes
 
 
 def adapt(job: dict, work: Path, repo: Path, timeout_factor: float = 1) -> tuple[dict, dict, list[str]]:
