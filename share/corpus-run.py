@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import bz2
+import functools
 import gzip
 import hashlib
 import importlib.util
@@ -44,10 +45,12 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import threading
 import zipfile
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -131,6 +134,7 @@ class Board:
     ps1: str | None = None  # None: our images' own PS1, which follows the cwd
     login: bool = False
     password: str | None = None
+    network: bool = False  # the job's test steps fetch files from the lab's server (FQDN)
 
 
 def board_for(job: dict, arch: str) -> Board:
@@ -174,6 +178,10 @@ if [ -f /lib/modules/order ]; then
 fi
 hostname -F /etc/hostname
 ip link set lo up 2>/dev/null
+# QEMU's user network: the guest is 10.0.2.15, the host (our file server) 10.0.2.2
+if [ {network} = 1 ] && ip link set eth0 up 2>/dev/null; then
+    ip addr add 10.0.2.15/24 dev eth0 && ip route add default via 10.0.2.2
+fi
 echo "init: boot done"
 # a login prompt of our own rather than getty's: it needs nothing from the console's line settings
 while [ {login} = 1 ]; do
@@ -200,7 +208,7 @@ def board_cpio(board: Board, folder: Path) -> Path:
     tree = folder / "board-tree"
     (tree / "etc").mkdir(parents=True, exist_ok=True)
     init = tree / "init"
-    init.write_text(INIT.replace("{login}", "1" if board.login else "0")
+    init.write_text(INIT.replace("{login}", "1" if board.login else "0").replace("{network}", "1" if board.network else "0")
                     .replace("{password}", shlex.quote(board.password or "")))
     init.chmod(0o755)
     (tree / "etc" / "hostname").write_text(board.hostname + "\n")
@@ -416,6 +424,11 @@ class Adapter:
                 self.notes.append("dropped a pinned revision of the reference's repository")
         elif source == "url":
             definition["repository"] = f"{self.repo_url}/{definition['path']}"
+        elif source == "inline" and FILES.url:
+            repository = definition.get("repository")
+            run = repository.get("run") if isinstance(repository, dict) else None
+            if isinstance(run, dict) and isinstance(run.get("steps"), list):
+                run["steps"] = [FILES.rewrite(step) if isinstance(step, str) else step for step in run["steps"]]
         testdef = self.testdef(definition)
         install = testdef.get("install") if isinstance(testdef, dict) else None
         if isinstance(install, dict) and any(key == "deps" or key.startswith("deps-") for key in install):
@@ -604,6 +617,51 @@ class Nfs:
 NFS = Nfs()
 
 
+class Files:
+    """An HTTP server of ours on a free port of 127.0.0.1 (the boards' 10.0.2.2) for the files the jobs' test
+    steps fetch from the reference lab's server (``wget __FQDN__/modules.tar.gz``): each name gets a file of
+    ours of that kind (a ``.tar.gz``: a small modules tarball)."""
+
+    def __init__(self) -> None:
+        self.server: ThreadingHTTPServer | None = None
+        self.folder: Path | None = None
+        self.url = ""
+
+    def start(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        handler = functools.partial(QuietFiles, directory=str(folder))
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.folder, self.url = folder, f"http://10.0.2.2:{self.server.server_address[1]}"
+
+    def rewrite(self, step: str) -> str:
+        """The step with each ``__FQDN__/name`` made a URL of ours, the file made."""
+        def ours(match: re.Match) -> str:
+            name = Path(match.group(1)).name
+            if not name.endswith((".tar.gz", ".tgz")):
+                raise LeftOut(f"a test step fetches {match.group(0)!r}: no file of ours of that kind")
+            with tarfile.open(self.folder / name, "w:gz") as archive:
+                note = self.folder / "README.corpus-run"
+                note.write_text("ours (share/corpus-run.py): what the job's test step fetched in place of its modules\n")
+                archive.add(note, arcname="lib/modules/README.corpus-run")
+            return f"{self.url}/{name}"
+        return re.sub(r"__FQDN__/(\S+)", ours, step)
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+            self.server, self.url = None, ""
+
+
+class QuietFiles(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+        pass
+
+
+FILES = Files()
+
+
 def board_of(job: dict) -> tuple[str, Any]:
     """The architecture of our images for the job, and the function that renders its virtual board."""
     device_type = str(job.get("device_type", ""))
@@ -733,6 +791,7 @@ def adapt_job(job: dict, work: Path, repo: Path, timeout_factor: float = 1) -> t
             raise LeftOut(f"cannot build the {arch} images: {reason}")
     # a container's prompt is its image's: only the boards that boot our images take the job's
     board = Board(arch) if device_maker is docker_device else board_for(job, arch)
+    board.network = bool(FILES.url) and "__FQDN__/" in str([a.get("test") for a in job.get("actions") or []])
     adapter = Adapter(work, board, f"file://{repo}")
     adapted = adapter.job(job)
     for context in [adapted.get("context"), *(role.get("context") for role in roles.values())]:
@@ -867,11 +926,14 @@ def run_all(corpus: Path, only: list[str], keep: Path | None = None, every: bool
             DOCKERD.start()
         if any(in_scope(subs) and "nfsrootfs" in str(subs) for _, subs in jobs):
             NFS.start(base / "nfs")
+        if any(in_scope(subs) and "__FQDN__/" in str(subs) for _, subs in jobs):
+            FILES.start(base / "files")
         with ThreadPoolExecutor(parallel) as pool:
             done = list(pool.map(lambda item: one(item[0], *item[1]), enumerate(jobs)))
     finally:
         DOCKERD.stop()
         NFS.stop()
+        FILES.stop()
         if coordinator is not None:
             coordinator.stop()
         if keep is None:

@@ -12,7 +12,7 @@
 #   OUT/armhf/initramfs.cpio.gz         the armv7 busybox board plus a second cpio member: the modules
 #                                       Debian builds as modules for the test overlay's disk (virtio-mmio
 #                                       block, the A10's AHCI, SCSI disks, ext4) and the boards' network
-#                                       cards (lan9118, allwinner-emac), /lib/modules/order (their load
+#                                       cards (lan9118, allwinner-emac and its MDIO bus), /lib/modules/order (their load
 #                                       order, module names) and an /init that loads them, then runs the
 #                                       board's own init (/ramdisk-init)
 #   OUT/armhf/STAMP                     what was built from what; a second run returns at once
@@ -25,7 +25,7 @@ SCRIPT_ID=$(cat "$HERE/build-armhf.sh" "$HERE/lib.sh" "$HERE/kernel_modules.py" 
 D="$OUT/armhf"
 DTBS="vexpress-v2p-ca9.dtb sun4i-a10-cubieboard.dtb"
 # crc32c_generic: ext4 asks the crypto API for crc32c at mount time, not through a symbol
-MODULES="virtio_mmio virtio_blk ahci_sunxi sd_mod crc32c_generic ext4 smsc911x sun4i_emac"
+MODULES="virtio_mmio virtio_blk ahci_sunxi sd_mod crc32c_generic ext4 smsc911x mdio_sun4i sun4i_emac"
 
 mkdir -p "$D"
 OUT=$(cd "$OUT" && pwd)
