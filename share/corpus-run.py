@@ -324,8 +324,8 @@ class Adapter:
     def image(self, label: str, spec: dict, deploy: dict) -> None:
         if not isinstance(spec, dict) or "url" not in spec or str(spec["url"]).startswith("downloads://"):
             return  # downloads:// names a file an earlier deploy fetched
-        if label in ANDROID_LABELS or spec.get("sparse"):
-            raise LeftOut(f"Android images ({label}): an image kind we cannot substitute")
+        if spec.get("sparse"):
+            raise LeftOut(f"Android images ({label}, sparse): an image kind we cannot substitute")
         if str(spec.get("url", "")).startswith("rclone"):
             raise LeftOut("an rclone:// download: no rclone remote here")
         self.count += 1
@@ -404,6 +404,9 @@ class Adapter:
                     if DOCKERD.daemon is None:
                         raise LeftOut(f"postprocess in docker: no docker daemon of ours ({DOCKERD.reason})")
                     DOCKERD.provide(str(postprocess["image"]))
+                android = sorted(ANDROID_LABELS & set(block.get("images") or {}))
+                if android:  # before the others: their kernel and device tree are Android's too
+                    raise LeftOut(f"Android images ({', '.join(android)}): an image kind we cannot substitute")
                 for label, spec in (block.get("images") or {}).items():
                     self.image(label, spec, block)
                 for label in ("kernel", "ramdisk", "initrd", "nfsrootfs", "modules", "dtb"):
@@ -781,7 +784,7 @@ def adapt_job(job: dict, work: Path, repo: Path, timeout_factor: float = 1) -> t
     whose worker may read ``work`` and ``repo`` (lava-worker --allow-file-dir) takes as it is."""
     # a MultiNode submission's roles name their device types and contexts (a sub-job, split, has its own)
     roles = ((job.get("protocols") or {}).get("lava-multinode") or {}).get("roles") or {}
-    whole = "device_type" not in job and roles
+    whole = "device_type" not in job and roles and all(isinstance(role, dict) for role in roles.values())
     boards = {board_of({**job, **role}) for role in roles.values()} if whole else {board_of(job)}
     if len(boards) != 1:
         raise LeftOut("roles on boards of different architectures: one substituted image set per job")
@@ -794,7 +797,7 @@ def adapt_job(job: dict, work: Path, repo: Path, timeout_factor: float = 1) -> t
     board.network = bool(FILES.url) and "__FQDN__/" in str([a.get("test") for a in job.get("actions") or []])
     adapter = Adapter(work, board, f"file://{repo}")
     adapted = adapter.job(job)
-    for context in [adapted.get("context"), *(role.get("context") for role in roles.values())]:
+    for context in [adapted.get("context"), *(role.get("context") for role in roles.values() if isinstance(role, dict))]:
         if isinstance(context, dict):
             adapter.notes += fix_for_our_qemu(context)
     if timeout_factor != 1:
