@@ -80,9 +80,9 @@ KERNELS = {"x86_64": "x86_64/bzImage", "arm64": "arm64/Image", "armhf": "armhf/z
 ARCH_BUILDS = {"armhf": ("build-extra.sh", "build-armhf.sh")}
 # QEMU architectures of the corpus we have no images for, with why
 NO_IMAGES = {
-    "ppc": "a PowerPC 440 (bamboo machine) kernel and a ppc busybox: Debian's archive has no powerpc port, its "
-           "ports archive is not reachable here and builds only Book3S-32 (PowerMac) kernels, which the 440's "
-           "BookE core cannot run; nobody cross-builds them yet (doc/corpus-run.md)",
+    "ppc": "QEMU's bamboo machine (a PowerPC 440, BookE) needs a ppc44x kernel and a 32-bit PowerPC busybox: Debian's "
+           "archive builds neither (32-bit powerpc is a ports architecture, whose archive is not reachable here; "
+           "ppc64el's kernels are 64-bit), and we cross-build no kernel yet (doc/corpus-run.md)",
 }
 # job text the QEMU we run (7.2) refuses: (machine or None for any, context key, the job's word, ours, why);
 # applied to the job's context and said on its line
