@@ -629,6 +629,7 @@ class Files:
         self.server: ThreadingHTTPServer | None = None
         self.folder: Path | None = None
         self.url = ""
+        self.lock = threading.Lock()
 
     def start(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
@@ -643,10 +644,13 @@ class Files:
             name = Path(match.group(1)).name
             if not name.endswith((".tar.gz", ".tgz")):
                 raise LeftOut(f"a test step fetches {match.group(0)!r}: no file of ours of that kind")
-            with tarfile.open(self.folder / name, "w:gz") as archive:
-                note = self.folder / "README.corpus-run"
-                note.write_text("ours (share/corpus-run.py): what the job's test step fetched in place of its modules\n")
-                archive.add(note, arcname="lib/modules/README.corpus-run")
+            with self.lock:  # jobs adapted at once may name the same file: written once, whole
+                if not (self.folder / name).exists():
+                    note = self.folder / "README.corpus-run"
+                    note.write_text("ours (share/corpus-run.py): what the job's test step fetched for its modules\n")
+                    with tarfile.open(self.folder / f".{name}", "w:gz") as archive:
+                        archive.add(note, arcname="lib/modules/README.corpus-run")
+                    (self.folder / f".{name}").rename(self.folder / name)
             return f"{self.url}/{name}"
         return re.sub(r"__FQDN__/(\S+)", ours, step)
 
