@@ -6,12 +6,15 @@
 
 For each valid job of ``jobs/verdicts.json`` (MultiNode submissions split as the server splits
 them, with share/corpus-coverage.py's reading) whose device type has a peer here (``qemu`` for
-amd64/arm64, ``x86`` on the virtual iPXE board, ``docker``), the job is adapted:
+amd64/arm64/armhf, ``x86`` on the virtual iPXE board, ``docker``), the job is adapted:
 
 * artefact URLs -> local test images of the same role and architecture (share/test-images):
   kernel, ramdisk (our busybox initramfs), whole-disk images (a BIOS-bootable disk made here:
-  GRUB from build-bootdisk.sh, then our kernel and initramfs), nfsrootfs, modules; recompressed
-  when the job names a compression, checksums recomputed;
+  GRUB from build-bootdisk.sh, then our kernel and initramfs), device trees (armhf: from the
+  kernel's package), nfsrootfs, modules; recompressed when the job names a compression, checksums
+  recomputed; files a test step fetches from ``__FQDN__`` -> an HTTP server of ours;
+* words our QEMU refuses (a device name's typo, a CPU the machine does not take) -> ours, said on
+  the job's line (QEMU_FIXES);
 * the board answers with the job's own prompts: a small cpio archive appended to our initramfs
   sets the hostname (``root@debian:`` -> hostname ``debian``), the shell prompt, and a login
   prompt with the job's password (or none) when the job logs in;
