@@ -6,12 +6,15 @@
 
 For each valid job of ``jobs/verdicts.json`` (MultiNode submissions split as the server splits
 them, with share/corpus-coverage.py's reading) whose device type has a peer here (``qemu`` for
-amd64/arm64, ``x86`` on the virtual iPXE board, ``docker``), the job is adapted:
+amd64/arm64/armhf, ``x86`` on the virtual iPXE board, ``docker``), the job is adapted:
 
 * artefact URLs -> local test images of the same role and architecture (share/test-images):
   kernel, ramdisk (our busybox initramfs), whole-disk images (a BIOS-bootable disk made here:
-  GRUB from build-bootdisk.sh, then our kernel and initramfs), nfsrootfs, modules; recompressed
-  when the job names a compression, checksums recomputed;
+  GRUB from build-bootdisk.sh, then our kernel and initramfs), device trees (armhf: from the
+  kernel's package), nfsrootfs, modules; recompressed when the job names a compression, checksums
+  recomputed; files a test step fetches from ``__FQDN__`` -> an HTTP server of ours;
+* words our QEMU refuses (a device name's typo, a CPU the machine does not take) -> ours, said on
+  the job's line (QEMU_FIXES);
 * the board answers with the job's own prompts: a small cpio archive appended to our initramfs
   sets the hostname (``root@debian:`` -> hostname ``debian``), the shell prompt, and a login
   prompt with the job's password (or none) when the job logs in;
@@ -33,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import bz2
+import functools
 import gzip
 import hashlib
 import importlib.util
@@ -47,10 +51,12 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import threading
 import zipfile
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -75,8 +81,22 @@ _spec.loader.exec_module(corpus_coverage)
 OUR_TESTDEFS = REPO / "share" / "corpus-run-testdefs"
 IPXE_POWER = REPO / "tests" / "dispatcher" / "virtual-ipxe" / "power.sh"
 IPXE_ROM = Path("/usr/lib/ipxe/qemu/pxe-e1000.rom")
-ARCHES = {"amd64": "x86_64", "x86_64": "x86_64", "arm64": "arm64", "aarch64": "arm64"}
-KERNELS = {"x86_64": "x86_64/bzImage", "arm64": "arm64/Image"}
+ARCHES = {"amd64": "x86_64", "x86_64": "x86_64", "arm64": "arm64", "aarch64": "arm64", "arm": "armhf", "armhf": "armhf"}
+KERNELS = {"x86_64": "x86_64/bzImage", "arm64": "arm64/Image", "armhf": "armhf/zImage"}
+# the build scripts of an architecture's images beyond build.sh's (cached: they return at once when current)
+ARCH_BUILDS = {"armhf": ("build-extra.sh", "build-armhf.sh")}
+# QEMU architectures of the corpus we have no images for, with why
+NO_IMAGES = {
+    "ppc": "QEMU's bamboo machine (a PowerPC 440, BookE) needs a ppc44x kernel and a 32-bit PowerPC busybox: Debian's "
+           "archive builds neither (32-bit powerpc is a ports architecture, whose archive is not reachable here; "
+           "ppc64el's kernels are 64-bit), and we cross-build no kernel yet (doc/corpus-run.md)",
+}
+# job text the QEMU we run (7.2) refuses: (machine or None for any, context key, the job's word, ours, why);
+# applied to the job's context and said on its line
+QEMU_FIXES = (
+    (None, "extra_options", "virtio-bk-device", "virtio-blk-device", "QEMU has no device 'virtio-bk-device' (a typo)"),
+    ("cubieboard", "cpu", "cortex-a7", "cortex-a8", "QEMU's cubieboard takes only the A10's own cortex-a8"),
+)
 DEFAULT_PROMPT_SAMPLE = "root@lava:~# "
 # boot methods and deploys whose board is not one of ours, with why
 FOREIGN_METHODS = {
@@ -133,6 +153,7 @@ class Board:
     ps1: str | None = None  # None: our images' own PS1, which follows the cwd
     login: bool = False
     password: str | None = None
+    network: bool = False  # the job's test steps fetch files from the lab's server (FQDN)
 
 
 def board_for(job: dict, arch: str) -> Board:
@@ -176,6 +197,10 @@ if [ -f /lib/modules/order ]; then
 fi
 hostname -F /etc/hostname
 ip link set lo up 2>/dev/null
+# QEMU's user network: the guest is 10.0.2.15, the host (our file server) 10.0.2.2
+if [ {network} = 1 ] && ip link set eth0 up 2>/dev/null; then
+    ip addr add 10.0.2.15/24 dev eth0 && ip route add default via 10.0.2.2
+fi
 echo "init: boot done"
 # a login prompt of our own rather than getty's: it needs nothing from the console's line settings
 while [ {login} = 1 ]; do
@@ -202,7 +227,7 @@ def board_cpio(board: Board, folder: Path) -> Path:
     tree = folder / "board-tree"
     (tree / "etc").mkdir(parents=True, exist_ok=True)
     init = tree / "init"
-    init.write_text(INIT.replace("{login}", "1" if board.login else "0")
+    init.write_text(INIT.replace("{login}", "1" if board.login else "0").replace("{network}", "1" if board.network else "0")
                     .replace("{password}", shlex.quote(board.password or "")))
     init.chmod(0o755)
     (tree / "etc" / "hostname").write_text(board.hostname + "\n")
@@ -318,8 +343,8 @@ class Adapter:
     def image(self, label: str, spec: dict, deploy: dict) -> None:
         if not isinstance(spec, dict) or "url" not in spec or str(spec["url"]).startswith("downloads://"):
             return  # downloads:// names a file an earlier deploy fetched
-        if label in ANDROID_LABELS or spec.get("sparse"):
-            raise LeftOut(f"Android images ({label}): an image kind we cannot substitute")
+        if spec.get("sparse"):
+            raise LeftOut(f"Android images ({label}, sparse): an image kind we cannot substitute")
         if str(spec.get("url", "")).startswith("rclone"):
             raise LeftOut("an rclone:// download: no rclone remote here")
         self.count += 1
@@ -360,7 +385,11 @@ class Adapter:
             subprocess.run(["tar", "-cf", str(tarball), "-C", str(folder), "--files-from", "/dev/null"], check=True)
             return tarball
         if label == "dtb":
-            raise LeftOut(f"a device tree for {arch}: our QEMU boards make their own")
+            # the machine's own device tree, from the kernel package of our images (build-armhf.sh)
+            dtb = images_dir() / arch / Path(urlsplit(str(spec["url"])).path).name
+            if not dtb.is_file():
+                raise LeftOut(f"a device tree {dtb.name!r} for {arch}: our kernel packages give none by that name")
+            return dtb
         image_arg = str(spec.get("image_arg", ""))
         if fmt == "ext4" or "format=ext4" in image_arg:
             raise LeftOut("a bare ext4 filesystem given to QEMU as format=ext4 (QEMU has no such format)")
@@ -394,6 +423,9 @@ class Adapter:
                     if DOCKERD.daemon is None:
                         raise LeftOut(f"postprocess in docker: no docker daemon of ours ({DOCKERD.reason})")
                     DOCKERD.provide(str(postprocess["image"]))
+                android = sorted(ANDROID_LABELS & set(block.get("images") or {}))
+                if android:  # before the others: their kernel and device tree are Android's too
+                    raise LeftOut(f"Android images ({', '.join(android)}): an image kind we cannot substitute")
                 for label, spec in (block.get("images") or {}).items():
                     self.image(label, spec, block)
                 for label in ("kernel", "ramdisk", "initrd", "nfsrootfs", "modules", "dtb"):
@@ -443,6 +475,11 @@ class Adapter:
                 self.notes.append("dropped a pinned revision of the reference's repository")
         elif source == "url":
             definition["repository"] = f"{self.repo_url}/{definition['path']}"
+        elif source == "inline" and FILES.url:
+            repository = definition.get("repository")
+            run = repository.get("run") if isinstance(repository, dict) else None
+            if isinstance(run, dict) and isinstance(run.get("steps"), list):
+                run["steps"] = [FILES.rewrite(step) if isinstance(step, str) else step for step in run["steps"]]
         testdef = self.testdef(definition)
         install = testdef.get("install") if isinstance(testdef, dict) else None
         if isinstance(install, dict) and any(key == "deps" or key.startswith("deps-") for key in install):
@@ -633,13 +670,64 @@ class Nfs:
 NFS = Nfs()
 
 
+class Files:
+    """An HTTP server of ours on a free port of 127.0.0.1 (the boards' 10.0.2.2) for the files the jobs' test
+    steps fetch from the reference lab's server (``wget __FQDN__/modules.tar.gz``): each name gets a file of
+    ours of that kind (a ``.tar.gz``: a small modules tarball)."""
+
+    def __init__(self) -> None:
+        self.server: ThreadingHTTPServer | None = None
+        self.folder: Path | None = None
+        self.url = ""
+        self.lock = threading.Lock()
+
+    def start(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        handler = functools.partial(QuietFiles, directory=str(folder))
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.folder, self.url = folder, f"http://10.0.2.2:{self.server.server_address[1]}"
+
+    def rewrite(self, step: str) -> str:
+        """The step with each ``__FQDN__/name`` made a URL of ours, the file made."""
+        def ours(match: re.Match) -> str:
+            name = Path(match.group(1)).name
+            if not name.endswith((".tar.gz", ".tgz")):
+                raise LeftOut(f"a test step fetches {match.group(0)!r}: no file of ours of that kind")
+            with self.lock:  # jobs adapted at once may name the same file: written once, whole
+                if not (self.folder / name).exists():
+                    note = self.folder / "README.corpus-run"
+                    note.write_text("ours (share/corpus-run.py): what the job's test step fetched for its modules\n")
+                    with tarfile.open(self.folder / f".{name}", "w:gz") as archive:
+                        archive.add(note, arcname="lib/modules/README.corpus-run")
+                    (self.folder / f".{name}").rename(self.folder / name)
+            return f"{self.url}/{name}"
+        return re.sub(r"__FQDN__/(\S+)", ours, step)
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+            self.server, self.url = None, ""
+
+
+class QuietFiles(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+        pass
+
+
+FILES = Files()
+
+
 def board_of(job: dict) -> tuple[str, Any]:
     """The architecture of our images for the job, and the function that renders its virtual board."""
     device_type = str(job.get("device_type", ""))
     if device_type == "qemu":
         arch = str((job.get("context") or {}).get("arch", "amd64"))
+        if arch in NO_IMAGES:
+            raise LeftOut(f"QEMU arch {arch!r}: {NO_IMAGES[arch]}")
         if arch not in ARCHES:
-            raise LeftOut(f"QEMU arch {arch!r}: our test images are x86_64 and arm64 only")
+            raise LeftOut(f"QEMU arch {arch!r}: our test images are x86_64, arm64 and armhf only")
         if (job.get("context") or {}).get("netdevice") == "tap":
             raise LeftOut("context netdevice: tap (a host tap device; our workers refuse it)")
         return ARCHES[arch], qemu_device
@@ -750,19 +838,40 @@ def adapt_job(job: dict, work: Path, repo: Path, timeout_factor: float = 1) -> t
     whose worker may read ``work`` and ``repo`` (lava-worker --allow-file-dir) takes as it is."""
     # a MultiNode submission's roles name their device types and contexts (a sub-job, split, has its own)
     roles = ((job.get("protocols") or {}).get("lava-multinode") or {}).get("roles") or {}
-    whole = "device_type" not in job and roles
+    whole = "device_type" not in job and roles and all(isinstance(role, dict) for role in roles.values())
     boards = {board_of({**job, **role}) for role in roles.values()} if whole else {board_of(job)}
     if len(boards) != 1:
         raise LeftOut("roles on boards of different architectures: one substituted image set per job")
     (arch, device_maker), = boards
+    for script in ARCH_BUILDS.get(arch, ()):
+        if reason := build_images(script):
+            raise LeftOut(f"cannot build the {arch} images: {reason}")
     # a container's prompt is its image's: only the boards that boot our images take the job's
     board = Board(arch) if device_maker is docker_device else board_for(job, arch)
+    board.network = bool(FILES.url) and "__FQDN__/" in str([a.get("test") for a in job.get("actions") or []])
     adapter = Adapter(work, board, f"file://{repo}")
     adapted = adapter.job(job)
+    for context in [adapted.get("context"), *(role.get("context") for role in roles.values() if isinstance(role, dict))]:
+        if isinstance(context, dict):
+            adapter.notes += fix_for_our_qemu(context)
     if timeout_factor != 1:
         scale_timeouts(adapted, timeout_factor)
         adapter.notes.append(f"timeouts x{timeout_factor:g}")
     return adapted, adapter.notes
+
+
+def fix_for_our_qemu(context: dict) -> list[str]:
+    """Replace, in place, the context's words the QEMU we run refuses (QEMU_FIXES); a note for each."""
+    notes = []
+    for machine, key, theirs, ours, why in QEMU_FIXES:
+        value = context.get(key)
+        if (machine and context.get("machine") != machine) or value is None or theirs not in str(value):
+            continue
+        fixed = [str(item).replace(theirs, ours) for item in value] if isinstance(value, list) else \
+            str(value).replace(theirs, ours)
+        context[key] = fixed
+        notes.append(f"context {key}: {theirs} -> {ours} ({why})")
+    return notes
 
 
 def adapt(job: dict, work: Path, repo: Path, timeout_factor: float = 1) -> tuple[dict, dict, list[str]]:
@@ -911,11 +1020,14 @@ def run_all(corpus: Path, only: list[str], keep: Path | None = None, every: bool
             DOCKERD.start()
         if any(in_scope(subs) and "nfsrootfs" in str(subs) for _, subs in jobs):
             NFS.start(base / "nfs")
+        if any(in_scope(subs) and "__FQDN__/" in str(subs) for _, subs in jobs):
+            FILES.start(base / "files")
         with ThreadPoolExecutor(parallel) as pool:
             done = list(pool.map(lambda item: one(item[0], *item[1]), enumerate(jobs)))
     finally:
         DOCKERD.stop()
         NFS.stop()
+        FILES.stop()
         if coordinator is not None:
             coordinator.stop()
         if keep is None:

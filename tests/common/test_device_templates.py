@@ -83,7 +83,8 @@ def test_readme_lists_every_shipped_type() -> None:
 @pytest.mark.parametrize(
     ("arch", "binary", "console"),
     [("amd64", "qemu-system-x86_64", "ttyS0,115200"), ("arm64", "qemu-system-aarch64", "ttyAMA0,115200"),
-     ("x86_64", "qemu-system-x86_64", "ttyS0,115200"), ("arm", "qemu-system-arm", "ttyAMA0,115200")],
+     ("x86_64", "qemu-system-x86_64", "ttyS0,115200"), ("arm", "qemu-system-arm", "ttyAMA0,115200"),
+     ("ppc", "qemu-system-ppc", "ttyS0,115200")],
 )
 def test_qemu_uses_tcg_and_the_binary_of_the_arch(arch: str, binary: str, console: str) -> None:
     config = render("{% extends 'qemu.jinja2' %}", {"arch": arch})
@@ -104,6 +105,17 @@ def test_qemu_arm64_machine_and_cpu_with_job_overrides() -> None:
     assert "-machine virt" in options and "-cpu cortex-a57" in options
     options = qemu_params(render("{% extends 'qemu.jinja2' %}", {"arch": "arm64", "cpu": "max"}))["options"]
     assert "-cpu max" in options
+
+
+def test_qemu_32_bit_machines_of_the_reference_jobs() -> None:
+    # docs/qemu-vexpress-a9.yaml, docs/qemu-ppc-bamboo.yaml: the job's machine and cpu replace the defaults
+    options = qemu_params(render("{% extends 'qemu.jinja2' %}", {"arch": "arm"}))["options"]
+    assert "-machine virt" in options and "-cpu cortex-a15" in options
+    options = qemu_params(render("{% extends 'qemu.jinja2' %}",
+                                 {"arch": "arm", "machine": "vexpress-a9", "cpu": "cortex-a9"}))["options"]
+    assert "-machine vexpress-a9" in options and "-cpu cortex-a9" in options
+    options = qemu_params(render("{% extends 'qemu.jinja2' %}", {"arch": "ppc", "machine": "bamboo"}))["options"]
+    assert "-machine bamboo" in options and not any(option.startswith("-cpu") for option in options)
 
 
 def test_qemu_no_kvm_dictionary_still_uses_tcg() -> None:

@@ -4,7 +4,8 @@ One job per kind of board and method: an arm64 kernel and initrd in tmpfs
 (docs/qemu-kernel-standard-sid.yaml), the iPXE board with a gzip ramdisk, xz modules and git test
 definitions (dispatcher/ipxe-ramdisk.yaml), a docker container with an interactive test
 (dispatcher/docker-interactive.yaml), and a MultiNode group of two QEMU boards booting whole-disk
-images through the BIOS (server/kvm-multinode.yaml). The whole survey is ``share/corpus-run.py``. Skips without the corpus.
+images through the BIOS (server/kvm-multinode.yaml); and, apart, one 32-bit ARM board
+(docs/qemu-vexpress-a9.yaml). The whole survey is ``share/corpus-run.py``. Skips without the corpus.
 """
 
 from __future__ import annotations
@@ -59,4 +60,25 @@ def test_sample_jobs_run_to_complete_on_virtual_boards(tmp_path):
     for role in ("server", "client"):
         assert "pass" in by_job[f"jobs/server/kvm-multinode.yaml[{role}]"].detail
     # nothing of the boards is left running
+    assert subprocess.run(["pgrep", "-f", str(tmp_path)], capture_output=True).returncode != 0
+
+
+@pytest.mark.skipif(not (CORPUS / "jobs" / "verdicts.json").is_file(), reason="../shared/corpus is not there")
+def test_32_bit_arm_sample_job_runs_on_the_vexpress_a9_machine(tmp_path):
+    """One boot: Debian's armmp kernel with the machine's own device tree, the overlay disk the job attaches
+    (virtio-mmio), and the file its test step fetches from the lab's server over the board's lan9118."""
+    require_qemu("armv7")
+    module = corpus_run()
+    for script in module.ARCH_BUILDS["armhf"]:  # cached: built once, when this test first runs
+        if reason := module.build_images(script):
+            pytest.skip(reason)
+    job = "jobs/docs/qemu-vexpress-a9.yaml"
+    # the job's boot timeout (5 min) already allows for TCG
+    (outcome,) = module.run_all(CORPUS, [job], keep=tmp_path)
+    assert (outcome.label, outcome.state) == (job, "Complete"), outcome.detail
+    assert "1 pass" in outcome.detail and "virtio-bk-device -> virtio-blk-device" in outcome.detail
+    log = next(tmp_path.glob("*/log.jsonl")).read_text()
+    assert "qemu-system-arm -accel tcg -machine vexpress-a9 -cpu cortex-a9" in log
+    assert "-dtb " in log and "vexpress-v2p-ca9.dtb" in log
+    assert "'modules.tar.gz' saved" in log and "lib/modules/README.corpus-run" in log
     assert subprocess.run(["pgrep", "-f", str(tmp_path)], capture_output=True).returncode != 0

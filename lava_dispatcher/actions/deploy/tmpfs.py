@@ -1,18 +1,21 @@
 """``deploy: to: tmpfs`` for QEMU: download the images and prepare their QEMU arguments.
 
 The test overlay goes into the image that asks for it (``overlays: {lava: true}`` or
-``apply-overlay: true``: a cpio ramdisk, or the ext filesystem of a disk image), else into the
-cpio ramdisk, else onto a disk of its own that the board mounts (``apply-overlay-guest``).
+``apply-overlay: true``: a cpio ramdisk, or the ext filesystem of a disk image), else onto a disk of
+its own that the board mounts (``apply-overlay-guest``) when the job's QEMU arguments attach that disk
+(``-device ...,drive=lavatest``: the reference always makes it), else into the cpio ramdisk, else onto
+that disk.
 """
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 from lava_common.schemas.deploy import DEPLOY_TARGETS
 from lava_dispatcher.action import Action
 from lava_dispatcher.actions.deploy.download import DownloadRetry
-from lava_dispatcher.actions.deploy.guest_overlay import ApplyOverlayGuest
+from lava_dispatcher.actions.deploy.guest_overlay import DEFAULT_DRIVE_ID, ApplyOverlayGuest, guest_parameters
 from lava_dispatcher.actions.deploy.overlay import (
     LAVA_OVERLAY,
     ApplyOverlayAction,
@@ -39,6 +42,20 @@ def overlay_target(images: dict[str, Any]) -> str | None:
         if isinstance(block, dict) and (block.get("format") == "cpio.newc" or label in ("ramdisk", "initrd")):
             return label
     return None
+
+
+def asks_for_overlay(images: dict[str, Any]) -> bool:
+    return any(isinstance(block, dict) and ((block.get("overlays") or {}).get("lava") or block.get("apply-overlay"))
+               for block in images.values())
+
+
+def attaches_overlay_disk(plan: JobPlan, images: dict[str, Any], drive_id: str) -> bool:
+    """The job's own QEMU arguments (``extra_options``, an ``image_arg``) attach the overlay disk by its id."""
+    extra = plan.context.get("extra_options")
+    texts = [str(item) for item in (extra if isinstance(extra, list) else [extra] if extra else [])]
+    texts += [str(block.get("image_arg", "")) for block in images.values() if isinstance(block, dict)]
+    pattern = re.compile(rf"\bdrive={re.escape(drive_id)}(?![\w.-])")
+    return any(pattern.search(text) for text in texts)
 
 
 def transfers_overlay(plan: JobPlan, namespace: str) -> bool:
@@ -132,10 +149,13 @@ class DeployImagesAction(Action):
             for name, spec in (overlays or {}).items():
                 if name != "lava" and isinstance(spec, dict):
                     pipeline.add_action(DownloadRetry(f"{label}.{name}", spec), parameters)
-        targets = with_lava_overlay(images, in_images)
+        drive_id = str(guest_parameters(self.device).get("driveid") or DEFAULT_DRIVE_ID)
+        on_disk = in_images and not asks_for_overlay(images) and (
+            overlay_target(images) is None or attaches_overlay_disk(self.plan, images, drive_id))
+        targets = with_lava_overlay(images, in_images and not on_disk)
         if targets:
             pipeline.add_action(ApplyOverlayAction(targets), parameters)
-        if in_images and overlay_target(images) is None:
+        if on_disk:
             pipeline.add_action(ApplyOverlayGuest(self.device), parameters)
 
     def validate(self) -> None:
