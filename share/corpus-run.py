@@ -44,6 +44,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import threading
 import zipfile
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -80,11 +81,13 @@ FOREIGN_METHODS = {
     "qemu-iso": "an x86 ISO installer (the iso-installer helper's work)",
     "monitor": "an MCU firmware image (zephyr/luvos) we cannot substitute",
     "dfu": "an MCU board flashed over DFU (real hardware)",
-    "nbd": "an NBD root on an Intel UP2 whose initrd is a Yocto ext4 netboot image we cannot substitute",
 }
+# the network-root images of each architecture (share/test-images)
+NETROOT_SCRIPTS = {"arm64": "build-netroot.sh", "x86_64": "build-netroot-x86.sh"}
 # jobs that exist to fail: adapting their URLs and checksums would defeat them
 MEANT_TO_FAIL = {"jobs/dispatcher/compression_bad.yaml": "a negative sample: its checksums and formats are wrong on purpose"}
 UNITS = {"hours", "minutes", "seconds"}
+TARBALL_LOCK = threading.Lock()
 ANDROID_LABELS = {"system", "userdata", "cache", "boot", "vendor", "recovery"}
 
 
@@ -222,6 +225,25 @@ def nfs_rootfs(board: Board, tarball: Path, folder: Path) -> Path:
     return out
 
 
+def nbd_rootfs(board: Board, tarball: Path, folder: Path) -> Path:
+    """Our root filesystem as an ext4 image (what nbd-server exports) with the job's board files in place of ours."""
+    tree = folder / "nbd-tree"
+    tree.mkdir()
+    with tarfile.open(nfs_rootfs(board, tarball, folder)) as archive:
+        archive.extractall(tree, filter="tar")
+    out = folder / "rootfs.ext4"
+    subprocess.run(["mke2fs", "-q", "-F", "-t", "ext4", "-L", "lava-root", "-E", "root_owner=0:0", "-d", str(tree),
+                    str(out), "32M"], check=True, capture_output=True)
+    shutil.rmtree(tree)
+    return out
+
+
+def network_root(deploy: dict) -> bool:
+    """The deploy puts the board's root on the network: an nfsrootfs, or an NBD export."""
+    images = deploy.get("images") if isinstance(deploy.get("images"), dict) else {}
+    return "nfsrootfs" in deploy or isinstance(images.get("nfsrootfs"), dict) or deploy.get("to") == "nbd"
+
+
 GRUB_CFG = """set timeout=0
 linux /boot/bzImage console=ttyS0 panic=-1 loglevel=6
 initrd /boot/initrd.gz /boot/board.cpio.gz
@@ -332,13 +354,15 @@ class Adapter:
         if label == "kernel":
             return images_dir() / KERNELS[arch]
         if label in ("ramdisk", "initrd"):
-            if isinstance(deploy.get("images", {}).get("nfsrootfs"), dict) or "nfsrootfs" in deploy:
-                return self.netroot("netroot.cpio.gz")  # mounts nfsroot= and switches to it
+            if network_root(deploy):
+                return self.netroot("netroot.cpio.gz")  # mounts nfsroot= or nbd.server= and switches to it
             return ramdisk_for(self.board, folder)
         if label == "nfsrootfs":
             if NFS.server is None:
                 raise LeftOut(f"an NFS root: no NFS server of ours ({NFS.reason})")
             return nfs_rootfs(self.board, self.netroot("rootfs.tar.gz"), folder)
+        if label == "nbdroot":
+            return nbd_rootfs(self.board, self.netroot("rootfs.tar.gz"), folder)
         if label == "modules":
             tarball = folder / "modules.tar"
             subprocess.run(["tar", "-cf", str(tarball), "-C", str(folder), "--files-from", "/dev/null"], check=True)
@@ -360,9 +384,19 @@ class Adapter:
         raise LeftOut(f"image {label!r} ({deploy.get('to')}): no test image of ours has that role")
 
     def netroot(self, name: str) -> Path:
-        if self.board.arch != "arm64" or build_images("build-netroot.sh"):
-            raise LeftOut(f"an NFS root filesystem for {self.board.arch}: our network-root images are arm64's")
-        return images_dir() / "arm64" / name
+        script = NETROOT_SCRIPTS.get(self.board.arch)
+        reason = build_images(script) if script else f"no network-root images for {self.board.arch}"
+        if reason:
+            raise LeftOut(f"a network root filesystem for {self.board.arch}: {reason}")
+        return images_dir() / self.board.arch / name
+
+    def add_netroot_ramdisk(self, deploy: dict) -> None:
+        """A network-root deploy without a ramdisk gets ours: our kernels mount no NFS or NBD root themselves
+        (Debian builds neither ROOT_NFS nor IP_PNP in, and NFS, NBD and the network cards are modules)."""
+        if (network_root(deploy) and deploy.get("to") == "tftp" and isinstance(deploy.get("kernel"), dict)
+                and not any(isinstance(deploy.get(label), dict) for label in ("ramdisk", "initrd"))):
+            deploy["ramdisk"] = {"url": "file:///netroot.cpio.gz"}
+            self.notes.append("our network-root ramdisk added (our kernel mounts no NFS root by itself)")
 
     def job(self, job: dict) -> dict:
         for action in job.get("actions") or []:
@@ -378,9 +412,10 @@ class Adapter:
                     if DOCKERD.daemon is None:
                         raise LeftOut(f"postprocess in docker: no docker daemon of ours ({DOCKERD.reason})")
                     DOCKERD.provide(str(postprocess["image"]))
+                self.add_netroot_ramdisk(block)
                 for label, spec in (block.get("images") or {}).items():
                     self.image(label, spec, block)
-                for label in ("kernel", "ramdisk", "initrd", "nfsrootfs", "modules", "dtb"):
+                for label in ("kernel", "ramdisk", "initrd", "nfsrootfs", "nbdroot", "modules", "dtb"):
                     if isinstance(block.get(label), dict):
                         self.image(label, block[label], block)
             if section == "test":
@@ -396,8 +431,8 @@ class Adapter:
             definition["repository"] = self.repo_url
             if definition.pop("revision", None):
                 self.notes.append("dropped a pinned revision of the reference's repository")
-        elif source == "url":
-            definition["repository"] = f"{self.repo_url}/{definition['path']}"
+        elif source == "url":  # a tarball of a repository: ours, packed as the job says
+            definition["repository"] = f"file://{repository_tarball(self.repo_url, definition.get('compression'))}"
         testdef = self.testdef(definition)
         install = testdef.get("install") if isinstance(testdef, dict) else None
         if isinstance(install, dict) and any(key == "deps" or key.startswith("deps-") for key in install):
@@ -416,6 +451,19 @@ class Adapter:
         if not path.is_file():
             raise LeftOut(f"test definition {definition.get('path')!r}: neither the corpus nor we have it")
         return yaml.safe_load(path.read_text()) or {}
+
+
+def repository_tarball(repo_url: str, compression: str | None) -> Path:
+    """The test-definition repository as a tarball (paths from its top), compressed as named; made once."""
+    repo = Path(repo_url.removeprefix("file://"))
+    tarball = repo.with_name("testdefs.tar")
+    packed = tarball.with_name(f"testdefs.tar.{compression}") if compression and compression != "none" else tarball
+    with TARBALL_LOCK:  # jobs adapted at once share it
+        if not tarball.exists():
+            subprocess.run(["tar", "-cf", str(tarball), "--exclude=.git", "-C", str(repo), "."], check=True)
+        if not packed.exists():
+            compress(tarball, compression)
+    return packed
 
 
 def local_git_repos(text: str, repo: Path) -> str:
@@ -507,6 +555,8 @@ def ipxe_device(job: dict, folder: Path) -> dict:
         f"{{% set power_off_command = '{power.format('off')}' %}}\n"
         "{% set boot_character_delay = 20 %}\n"
     )
+    if NFS.server is not None:  # our ganesha is not on the standard port
+        dictionary += f"{{% set extra_nfsroot_args = 'port={NFS.server.port}' %}}\n"
     return render_device_config("ipxe-x86-01", dictionary, job.get("context"), device_types_paths=[REPO / "device-types"])
 
 
