@@ -72,6 +72,7 @@ _spec.loader.exec_module(corpus_coverage)
 OUR_TESTDEFS = REPO / "share" / "corpus-run-testdefs"
 IPXE_POWER = REPO / "tests" / "dispatcher" / "virtual-ipxe" / "power.sh"
 IPXE_ROM = Path("/usr/lib/ipxe/qemu/pxe-e1000.rom")
+GRUB_PXE_BOOTFILE = "boot/grub/i386-pc/core.0"
 ARCHES = {"amd64": "x86_64", "x86_64": "x86_64", "arm64": "arm64", "aarch64": "arm64"}
 KERNELS = {"x86_64": "x86_64/bzImage", "arm64": "arm64/Image"}
 DEFAULT_PROMPT_SAMPLE = "root@lava:~# "
@@ -542,22 +543,34 @@ def qemu_device(job: dict, folder: Path) -> dict:
     return render_device_config("qemu-01", dictionary, job.get("context"), device_types_paths=[REPO / "device-types"])
 
 
-def ipxe_device(job: dict, folder: Path) -> dict:
-    """The virtual iPXE board of tests/dispatcher/test_ipxe.py: SeaBIOS + iPXE ROM, TFTP from the dispatcher's root."""
+def ipxe_device(job: dict, folder: Path, bootfile: str = "", extra: str = "") -> dict:
+    """The virtual iPXE board of tests/dispatcher/test_ipxe.py: SeaBIOS + iPXE ROM, TFTP from the dispatcher's root;
+    with a ``bootfile``, the file DHCP names for the ROM to run."""
     if not IPXE_ROM.exists():
         raise LeftOut("ipxe-qemu is not installed: no virtual iPXE board")
     port = free_port()
-    power = f"{IPXE_POWER} {{}} {folder / 'board'} {port} {folder / 'tftp'} {IPXE_ROM}"
+    power = f"{IPXE_POWER} {{}} {folder / 'board'} {port} {folder / 'tftp'} {IPXE_ROM} {bootfile}".rstrip()
     dictionary = (
         "{% extends 'x86.jinja2' %}\n"
         f"{{% set connection_command = 'socat STDIO,raw,echo=0 TCP:127.0.0.1:{port},retry=300,interval=0.1' %}}\n"
         f"{{% set power_on_command = '{power.format('on')}' %}}\n"
         f"{{% set power_off_command = '{power.format('off')}' %}}\n"
         "{% set boot_character_delay = 20 %}\n"
-    )
+    ) + extra
     if NFS.server is not None:  # our ganesha is not on the standard port
         dictionary += f"{{% set extra_nfsroot_args = 'port={NFS.server.port}' %}}\n"
     return render_device_config("ipxe-x86-01", dictionary, job.get("context"), device_types_paths=[REPO / "device-types"])
+
+
+def grub_pc_device(job: dict, folder: Path) -> dict:
+    """The iPXE board whose ROM runs GRUB for BIOS from the TFTP root (share/test-images/build-grub-pxe.sh):
+    GRUB waits at its menu on the serial line, the dispatcher presses c and types the job's commands."""
+    reason = build_images("build-grub-pxe.sh")
+    if reason:
+        raise LeftOut(f"no GRUB PXE tree: {reason}")
+    shutil.copytree(images_dir() / "grub-pxe" / "boot", folder / "tftp" / "boot", dirs_exist_ok=True)
+    # GRUB prints nothing when it hands over; the kernel's decompressor does, on the console= port
+    return ipxe_device(job, folder, GRUB_PXE_BOOTFILE, "{% set grub_final_message = 'Decompressing Linux' %}\n")
 
 
 def docker_device(job: dict, folder: Path) -> dict:
@@ -648,9 +661,10 @@ def board_of(job: dict) -> tuple[str, Any]:
         return ARCHES[arch], qemu_device
     if device_type == "x86":
         methods = {a["boot"].get("method") for a in job.get("actions") or [] if isinstance(a.get("boot"), dict)}
-        if methods - {"ipxe"}:
-            raise LeftOut(f"boot method {sorted(methods - {'ipxe'})} on an x86 board: our x86 board is the iPXE one")
-        return "x86_64", ipxe_device
+        for board_methods, device_maker in (({"ipxe"}, ipxe_device), ({"grub"}, grub_pc_device)):
+            if methods <= board_methods:
+                return "x86_64", device_maker
+        raise LeftOut(f"boot methods {sorted(methods)} on an x86 board: our x86 boards run iPXE or GRUB, not both")
     if device_type == "docker":
         return "x86_64", docker_device
     if not device_type:
