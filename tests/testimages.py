@@ -379,3 +379,18 @@ def media_images() -> MediaImages:
     if reason or not (found.initramfs.is_file() and found.disk.is_file()):
         pytest.skip(f"secondary-media test images missing: {reason or 'not built'}")
     return found
+
+
+NETROOT_X86_BUILD_SCRIPT = REPO_ROOT / "share" / "test-images" / "build-netroot-x86.sh"
+
+
+def netroot_x86_images() -> NetrootImages:
+    """The x86_64 network-root images (share/test-images/build-netroot-x86.sh; the ramdisk also runs nbd-client
+    for nbd.server=/nbd.port=), built when missing; skips the calling test when they cannot be had."""
+    x86_64 = images().x86_64
+    root = images_dir() / "x86_64"
+    found = NetrootImages(x86_64.kernel, root / "netroot.cpio.gz", root / "rootfs.tar.gz", root / "rootfs.ext4")
+    reason = _run_build_script(NETROOT_X86_BUILD_SCRIPT)
+    if reason or not all(p.is_file() for p in (found.initramfs, found.rootfs_tar, found.rootfs_ext4)):
+        pytest.skip(f"x86_64 network-root test images missing: {reason or 'not built'}")
+    return found

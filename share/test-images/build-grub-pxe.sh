@@ -6,7 +6,9 @@
 #
 # Produces OUT/grub-pxe/, a tree to copy into a TFTP root:
 #   boot/grub/i386-pc/core.0   what DHCP names as the boot file (grub-mknetdir's, with its modules beside it)
-#   boot/grub/grub.cfg         GRUB on the serial line (COM1, 115200), a menu that waits 30 s with
+#   boot/grub/grub.cfg         GRUB writes to the serial line (COM1, 115200) and reads the keys SeaBIOS's
+#                              serial console (QEMU -machine graphics=off) takes from that line (GRUB
+#                              reading the UART too would race it for the bytes); a menu that waits 30 s with
 #                              "Press enter to boot the selected OS" and boots nothing by itself: the
 #                              dispatcher presses `c` and types the job's commands at `grub>`
 #   STAMP
@@ -34,11 +36,11 @@ grub-mknetdir --net-directory="$D.tmp" --subdir=boot/grub -d "$WORK/x/usr/lib/gr
     || { cat "$WORK/mknetdir.log" >&2; exit 1; }
 cat >"$D.tmp/boot/grub/grub.cfg" <<'CFG'
 serial --unit=0 --speed=115200
-terminal_input serial
+terminal_input console
 terminal_output serial
 set timeout=30
 menuentry "LAVA test board: nothing to boot (press c for the command line)" {
-    echo "this board boots what the dispatcher types at grub>"
+    echo "this board boots only what the dispatcher types at the command line"
 }
 CFG
 printf 'script=%s\ngrub=%s\n' "$SCRIPT_ID" "$(basename "$WORK"/deb/grub-pc-bin_*.deb)" >"$D.tmp/STAMP"
