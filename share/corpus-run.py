@@ -60,8 +60,10 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
 sys.path.insert(0, str(REPO / "share" / "virtual-lab"))
 import private_dockerd  # noqa: E402 - share/virtual-lab is not a package
+import uefi_board  # noqa: E402
 from coordinator_daemon import Daemon  # noqa: E402
 from nfs_server import GaneshaServer, NfsServerError  # noqa: E402
+from uefi_server import UefiServer  # noqa: E402
 
 from lava_scheduler.device_config import render_device_config  # noqa: E402
 
@@ -575,6 +577,39 @@ def grub_pc_device(job: dict, folder: Path) -> dict:
                        "{% set boot_character_delay = 80 %}\n")
 
 
+def uefi_grub_device(job: dict, folder: Path) -> dict:
+    """The lab's UEFI server (share/virtual-lab/uefi_server.py): OVMF network-boots GRUB EFI from the job's TFTP
+    root, power through ipmitool and its BMC (ipmi_sim), as tests/dispatcher/test_uefi_grub.py wires it."""
+    reason = uefi_board.missing()
+    if reason:
+        raise LeftOut(f"no virtual UEFI server: {reason}")
+    server = UefiServer(folder, name=f"cr-{folder.name}")
+    server.start()
+    STARTED[folder] = server
+    ipmi = server.bmc.ipmitool("").rsplit(" ", 1)[0]
+    dictionary = (
+        f"{{% extends '{job['device_type']}.jinja2' %}}\n"
+        f"{{% set connection_command = 'socat STDIO,raw,echo=0 {server.line},raw,echo=0' %}}\n"
+        f"{{% set power_on_command = '{ipmi} on' %}}\n"
+        f"{{% set power_off_command = '{ipmi} off' %}}\n"
+        f"{{% set hard_reset_command = '{ipmi} cycle' %}}\n"
+        "{% set grub_tftp_server_ip = '10.0.2.2' %}\n"
+        "{% set grub_final_message = 'Booting in blind mode' %}\n"
+    )
+    return render_device_config(f"{job['device_type']}-01", dictionary, job.get("context"),
+                                device_types_paths=[REPO / "device-types"])
+
+
+# boards started for one job (the UEFI server's BMC and serial line), stopped when it ends
+STARTED: dict[Path, UefiServer] = {}
+
+
+def stop_board(folder: Path) -> None:
+    server = STARTED.pop(folder, None)
+    if server is not None:
+        server.stop()
+
+
 def docker_device(job: dict, folder: Path) -> dict:
     if DOCKERD.daemon is None:
         raise LeftOut(f"no docker daemon of ours: {DOCKERD.reason}")
@@ -667,6 +702,8 @@ def board_of(job: dict) -> tuple[str, Any]:
             if methods <= board_methods:
                 return "x86_64", device_maker
         raise LeftOut(f"boot methods {sorted(methods)} on an x86 board: our x86 boards run iPXE or GRUB, not both")
+    if device_type == "upsquare":  # an x86 board whose UEFI firmware network-boots GRUB EFI
+        return "x86_64", uefi_grub_device
     if device_type == "docker":
         return "x86_64", docker_device
     if not device_type:
@@ -795,17 +832,29 @@ def adapt(job: dict, work: Path, repo: Path, timeout_factor: float = 1) -> tuple
 
 def run_single(label: str, job: dict, work: Path, repo: Path, timeout_factor: float = 1) -> Outcome:
     try:
-        adapted, device, notes = adapt(job, work, repo, timeout_factor)
-    except LeftOut as exc:
-        return Outcome(label, "left out", str(exc))
-    proc = lava_run(work, adapted, device, "1")
-    state, detail = finish(proc, work, job_timeout(adapted))
+        try:
+            adapted, device, notes = adapt(job, work, repo, timeout_factor)
+        except LeftOut as exc:
+            return Outcome(label, "left out", str(exc))
+        proc = lava_run(work, adapted, device, "1")
+        state, detail = finish(proc, work, job_timeout(adapted))
+    finally:
+        stop_board(work)
     return Outcome(label, state, "; ".join([detail, *notes]).strip("; "))
 
 
 def run_group(name: str, subs: list[tuple[str, dict]], work: Path, repo: Path, coordinator: Path,
               timeout_factor: float = 1) -> list[Outcome]:
     """Every role of a MultiNode group at once, each its own lava-run and QEMU, one coordinator."""
+    try:
+        return run_roles(subs, work, repo, coordinator, name, timeout_factor)
+    finally:
+        for index in range(len(subs)):
+            stop_board(work / f"role-{index}")
+
+
+def run_roles(subs: list[tuple[str, dict]], work: Path, repo: Path, coordinator: Path, name: str,
+              timeout_factor: float) -> list[Outcome]:
     prepared = []
     for index, (label, job) in enumerate(subs):
         folder = work / f"role-{index}"
@@ -836,9 +885,9 @@ def corpus_jobs(corpus: Path, only: list[str]) -> list[tuple[str, list[tuple[str
 
 
 def in_scope(subs: list[tuple[str, dict]]) -> bool:
-    """A job of a device type with a peer here: qemu, x86, docker (every role of a group that has a device)."""
+    """A job of a device type with a peer here: qemu, x86, upsquare, docker (every role of a group that has a device)."""
     types = {str(job.get("device_type", "")) for _, job in subs}
-    return bool(types - {""}) and types - {""} <= {"qemu", "x86", "docker"}
+    return bool(types - {""}) and types - {""} <= {"qemu", "x86", "upsquare", "docker"}
 
 
 def main() -> int:
