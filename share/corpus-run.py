@@ -704,6 +704,12 @@ def board_of(job: dict) -> tuple[str, Any]:
         raise LeftOut(f"boot methods {sorted(methods)} on an x86 board: our x86 boards run iPXE or GRUB, not both")
     if device_type == "upsquare":  # an x86 board whose UEFI firmware network-boots GRUB EFI
         return "x86_64", uefi_grub_device
+    if device_type == "grub-x86":  # the UEFI server's type: the corpus has only its installer jobs
+        commands = {str(a["boot"].get("commands")) for a in job.get("actions") or [] if isinstance(a.get("boot"), dict)}
+        if any(c.endswith("-installer") for c in commands):
+            raise LeftOut("a Debian/CentOS network installer: it fetches the distribution from its mirror on the "
+                          "internet, which the boards here cannot reach")
+        raise LeftOut("boots the system an installer job wrote to the board's disk: no installed disk here")
     if device_type == "docker":
         return "x86_64", docker_device
     if not device_type:
@@ -885,9 +891,10 @@ def corpus_jobs(corpus: Path, only: list[str]) -> list[tuple[str, list[tuple[str
 
 
 def in_scope(subs: list[tuple[str, dict]]) -> bool:
-    """A job of a device type with a peer here: qemu, x86, upsquare, docker (every role of a group that has a device)."""
+    """A job of a device type with a peer here: qemu, x86, upsquare, grub-x86, docker (every role of a group that
+    has a device)."""
     types = {str(job.get("device_type", "")) for _, job in subs}
-    return bool(types - {""}) and types - {""} <= {"qemu", "x86", "upsquare", "docker"}
+    return bool(types - {""}) and types - {""} <= {"qemu", "x86", "upsquare", "grub-x86", "docker"}
 
 
 def main() -> int:
