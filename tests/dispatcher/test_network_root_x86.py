@@ -8,14 +8,19 @@ e1000, NFSv4 and nbd, mounts the root the command line names (``nfsroot=``, or `
 
 from __future__ import annotations
 
+import lzma
 import shutil
 import socket
+import subprocess
+from pathlib import Path
 
 import pytest
+import yaml
 from testimages import PROMPT_REGEX, netroot_x86_images
 
-from .helpers import job_result, results, run_lava
+from .helpers import CORPUS, job_result, results, run_lava
 from .qemu_jobs import inline
+from .test_corpus_run import corpus_run
 from .test_ipxe import DISPATCHER, board_gone, inputs, ipxe_job, render_device, require_board
 from .test_network_root import _left, ganesha  # noqa: F401 - ganesha is a fixture
 
@@ -109,3 +114,25 @@ def test_an_unreachable_nfs_server_ends_the_job_naming_it(tmp_path):
     assert "netroot: failed" in result["error_msg"]
     assert list((tmp_path / "nfs").iterdir()) == []
     assert board_gone(state)
+
+
+@pytest.mark.skipif(not (CORPUS / "jobs" / "verdicts.json").is_file(), reason="../shared/corpus is not there")
+def test_corpus_run_gives_up2_nbd_jobs_our_x86_netroot(tmp_path):
+    """share/corpus-run.py's adaptation of the UP2 NBD job: our x86 netroot ramdisk for the Yocto initrd, and an ext4
+    root whose board answers with the job's prompt (hostname intel-corei7-64) and login."""
+    imgs = netroot_x86_images()
+    module = corpus_run()
+    job = yaml.safe_load((CORPUS / "jobs" / "dispatcher" / "up2-initrd-nbd.yaml").read_text())
+    repo = module.testdef_repository(CORPUS, [job], tmp_path)
+    adapted, notes = module.adapt_job(job, tmp_path / "work", repo)
+    deploy = adapted["actions"][0]["deploy"]
+    initrd = Path(deploy["initrd"]["url"].removeprefix("file://"))
+    assert initrd.read_bytes() == imgs.initramfs.read_bytes()
+    root = Path(deploy["nbdroot"]["url"].removeprefix("file://"))
+    assert root.suffix == ".xz"  # the job's compression
+    ext4 = tmp_path / "root.ext4"
+    ext4.write_bytes(lzma.decompress(root.read_bytes()))
+    hostname = subprocess.run(["debugfs", "-R", "cat /etc/hostname", str(ext4)], capture_output=True, text=True)
+    assert hostname.stdout.strip() == "intel-corei7-64"
+    init = subprocess.run(["debugfs", "-R", "cat /init", str(ext4)], capture_output=True, text=True).stdout
+    assert "login: " in init
