@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import lzma
 import shutil
-import socket
 import subprocess
 from pathlib import Path
 
@@ -22,18 +21,12 @@ from .helpers import CORPUS, job_result, results, run_lava
 from .qemu_jobs import inline
 from .test_corpus_run import corpus_run
 from .test_ipxe import DISPATCHER, board_gone, inputs, ipxe_job, render_device, require_board
-from .test_network_root import _left, ganesha  # noqa: F401 - ganesha is a fixture
+from .test_network_root import _free_port, _left, ganesha  # noqa: F401 - ganesha is a fixture
 
 ROOT_CHECKS = [
     "lava-test-case rootfs --shell grep -q 'netroot rootfs' /etc/lava-rootfs",
     "lava-test-case root-mount --shell grep -q '^$ROOT_SOURCE / $ROOT_FS ' /proc/mounts",
 ]
-
-
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def netroot_job(deploy: dict, commands: str, source: str | None, fs_type: str, minutes: int = 8) -> dict:
@@ -104,7 +97,7 @@ def test_an_unreachable_nfs_server_ends_the_job_naming_it(tmp_path):
     mount fails, the job ends Incomplete at once with an Infrastructure error naming the export."""
     require_board()
     imgs = netroot_x86_images()
-    device, state, dispatcher = nfs_setup(tmp_path, _closed_port())
+    device, state, dispatcher = nfs_setup(tmp_path, _free_port())  # nobody listens there
     proc, records, _ = run_lava(tmp_path, netroot_job(nfs_deploy(imgs), "nfs", None, "nfs4", minutes=4), device,
                                 dispatcher_extra=dispatcher, timeout=300)
     assert proc.returncode != 0
