@@ -398,7 +398,7 @@ class Adapter:
         (Debian builds neither ROOT_NFS nor IP_PNP in, and NFS, NBD and the network cards are modules)."""
         if (network_root(deploy) and deploy.get("to") == "tftp" and isinstance(deploy.get("kernel"), dict)
                 and not any(isinstance(deploy.get(label), dict) for label in ("ramdisk", "initrd"))):
-            deploy["ramdisk"] = {"url": "file:///netroot.cpio.gz"}
+            deploy["ramdisk"] = {"url": "file:///netroot.cpio.gz"}  # image() puts ours there
             self.notes.append("our network-root ramdisk added (our kernel mounts no NFS root by itself)")
 
     def job(self, job: dict) -> dict:
@@ -600,14 +600,14 @@ def uefi_grub_device(job: dict, folder: Path) -> dict:
                                 device_types_paths=[REPO / "device-types"])
 
 
-# boards started for one job (the UEFI server's BMC and serial line), stopped when it ends
+# boards started for one job (the UEFI server's BMC and serial line) by its folder, stopped when it ends
 STARTED: dict[Path, UefiServer] = {}
 
 
-def stop_board(folder: Path) -> None:
-    server = STARTED.pop(folder, None)
-    if server is not None:
-        server.stop()
+def stop_boards(work: Path) -> None:
+    """Stop what was started for the job (or the group's roles) in ``work``."""
+    for folder in [folder for folder in STARTED if folder == work or work in folder.parents]:
+        STARTED.pop(folder).stop()
 
 
 def docker_device(job: dict, folder: Path) -> dict:
@@ -838,29 +838,17 @@ def adapt(job: dict, work: Path, repo: Path, timeout_factor: float = 1) -> tuple
 
 def run_single(label: str, job: dict, work: Path, repo: Path, timeout_factor: float = 1) -> Outcome:
     try:
-        try:
-            adapted, device, notes = adapt(job, work, repo, timeout_factor)
-        except LeftOut as exc:
-            return Outcome(label, "left out", str(exc))
-        proc = lava_run(work, adapted, device, "1")
-        state, detail = finish(proc, work, job_timeout(adapted))
-    finally:
-        stop_board(work)
+        adapted, device, notes = adapt(job, work, repo, timeout_factor)
+    except LeftOut as exc:
+        return Outcome(label, "left out", str(exc))
+    proc = lava_run(work, adapted, device, "1")
+    state, detail = finish(proc, work, job_timeout(adapted))
     return Outcome(label, state, "; ".join([detail, *notes]).strip("; "))
 
 
 def run_group(name: str, subs: list[tuple[str, dict]], work: Path, repo: Path, coordinator: Path,
               timeout_factor: float = 1) -> list[Outcome]:
     """Every role of a MultiNode group at once, each its own lava-run and QEMU, one coordinator."""
-    try:
-        return run_roles(subs, work, repo, coordinator, name, timeout_factor)
-    finally:
-        for index in range(len(subs)):
-            stop_board(work / f"role-{index}")
-
-
-def run_roles(subs: list[tuple[str, dict]], work: Path, repo: Path, coordinator: Path, name: str,
-              timeout_factor: float) -> list[Outcome]:
     prepared = []
     for index, (label, job) in enumerate(subs):
         folder = work / f"role-{index}"
@@ -932,10 +920,13 @@ def run_all(corpus: Path, only: list[str], keep: Path | None = None, every: bool
             return [Outcome(name, "left out", MEANT_TO_FAIL[name])]
         work = base / f"{index:03}-{Path(name).stem}"
         work.mkdir()
-        if "lava-multinode" in (subs[0][1].get("protocols") or {}):
-            found = run_group(Path(name).stem, subs, work, repo, coordinator.config, timeout_factor)
-        else:
-            found = [run_single(subs[0][0], subs[0][1], work, repo, timeout_factor)]
+        try:
+            if "lava-multinode" in (subs[0][1].get("protocols") or {}):
+                found = run_group(Path(name).stem, subs, work, repo, coordinator.config, timeout_factor)
+            else:
+                found = [run_single(subs[0][0], subs[0][1], work, repo, timeout_factor)]
+        finally:
+            stop_boards(work)
         for outcome in found:
             outcome.label = name if outcome.label == Path(name).name else f"{name}[{outcome.label.split('[')[-1]}"
             report(outcome)
