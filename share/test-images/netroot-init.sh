@@ -35,7 +35,8 @@ if [ -n "$NFSROOT" ]; then
     esac
     echo "netroot: mounting $SERVER:$EXPORT ($OPTIONS)"
     mount -t nfs4 -o "$OPTIONS,addr=$SERVER" "$SERVER:$EXPORT" /newroot || fail "cannot mount $SERVER:$EXPORT"
-elif [ -n "$NBD_SERVER" ] && command -v nbd-client >/dev/null; then
+elif [ -n "$NBD_SERVER" ]; then
+    command -v nbd-client >/dev/null || fail "no nbd-client in this ramdisk"
     network
     echo "netroot: connecting /dev/nbd0 to nbd://$NBD_SERVER:$NBD_PORT/lava"
     # netlink: the kernel keeps the connection, no client process has to survive switch_root
