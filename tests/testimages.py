@@ -272,7 +272,7 @@ NETROOT_BUILD_SCRIPT = REPO_ROOT / "share" / "test-images" / "build-netroot.sh"
 
 @dataclass(frozen=True)
 class NetrootImages:
-    """arm64 images for network roots (share/test-images/build-netroot.sh)."""
+    """Images for network roots: arm64 (share/test-images/build-netroot.sh), x86_64 (build-netroot-x86.sh)."""
 
     kernel: Path
     initramfs: Path  # mounts nfsroot=... (NFSv4) or root=/dev/vdX (ext4), then switch_roots
