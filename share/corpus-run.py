@@ -68,8 +68,10 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
 sys.path.insert(0, str(REPO / "share" / "virtual-lab"))
 import private_dockerd  # noqa: E402 - share/virtual-lab is not a package
+import uefi_board  # noqa: E402
 from coordinator_daemon import Daemon  # noqa: E402
 from nfs_server import GaneshaServer, NfsServerError  # noqa: E402
+from uefi_server import UefiServer  # noqa: E402
 
 from lava_scheduler.device_config import render_device_config  # noqa: E402
 from lava_scheduler.device_config.minimise import minimised_config  # noqa: E402
@@ -81,6 +83,7 @@ _spec.loader.exec_module(corpus_coverage)
 OUR_TESTDEFS = REPO / "share" / "corpus-run-testdefs"
 IPXE_POWER = REPO / "tests" / "dispatcher" / "virtual-ipxe" / "power.sh"
 IPXE_ROM = Path("/usr/lib/ipxe/qemu/pxe-e1000.rom")
+GRUB_PXE_BOOTFILE = "boot/grub/i386-pc/core.0"
 ARCHES = {"amd64": "x86_64", "x86_64": "x86_64", "arm64": "arm64", "aarch64": "arm64", "arm": "armhf", "armhf": "armhf"}
 KERNELS = {"x86_64": "x86_64/bzImage", "arm64": "arm64/Image", "armhf": "armhf/zImage"}
 # the build scripts of an architecture's images beyond build.sh's (cached: they return at once when current)
@@ -104,11 +107,13 @@ FOREIGN_METHODS = {
     "qemu-iso": "an x86 ISO installer (the iso-installer helper's work)",
     "monitor": "an MCU firmware image (zephyr/luvos) we cannot substitute",
     "dfu": "an MCU board flashed over DFU (real hardware)",
-    "nbd": "an NBD root on an Intel UP2 whose initrd is a Yocto ext4 netboot image we cannot substitute",
 }
+# the network-root images of each architecture (share/test-images)
+NETROOT_SCRIPTS = {"arm64": "build-netroot.sh", "x86_64": "build-netroot-x86.sh"}
 # jobs that exist to fail: adapting their URLs and checksums would defeat them
 MEANT_TO_FAIL = {"jobs/dispatcher/compression_bad.yaml": "a negative sample: its checksums and formats are wrong on purpose"}
 UNITS = {"hours", "minutes", "seconds"}
+TARBALL_LOCK = threading.Lock()
 ANDROID_LABELS = {"system", "userdata", "cache", "boot", "vendor", "recovery"}
 
 
@@ -263,6 +268,25 @@ def nfs_rootfs(board: Board, tarball: Path, folder: Path) -> Path:
     return out
 
 
+def nbd_rootfs(board: Board, tarball: Path, folder: Path) -> Path:
+    """Our root filesystem as an ext4 image (what nbd-server exports) with the job's board files in place of ours."""
+    tree = folder / "nbd-tree"
+    tree.mkdir()
+    with tarfile.open(nfs_rootfs(board, tarball, folder)) as archive:
+        archive.extractall(tree, filter="tar")
+    out = folder / "rootfs.ext4"
+    subprocess.run(["mke2fs", "-q", "-F", "-t", "ext4", "-L", "lava-root", "-E", "root_owner=0:0", "-d", str(tree),
+                    str(out), "32M"], check=True, capture_output=True)
+    shutil.rmtree(tree)
+    return out
+
+
+def network_root(deploy: dict) -> bool:
+    """The deploy puts the board's root on the network: an nfsrootfs, or an NBD export."""
+    images = deploy.get("images") if isinstance(deploy.get("images"), dict) else {}
+    return "nfsrootfs" in deploy or isinstance(images.get("nfsrootfs"), dict) or deploy.get("to") == "nbd"
+
+
 GRUB_CFG = """set timeout=0
 linux /boot/bzImage console=ttyS0 panic=-1 loglevel=6
 initrd /boot/initrd.gz /boot/board.cpio.gz
@@ -373,13 +397,15 @@ class Adapter:
         if label == "kernel":
             return images_dir() / KERNELS[arch]
         if label in ("ramdisk", "initrd"):
-            if isinstance(deploy.get("images", {}).get("nfsrootfs"), dict) or "nfsrootfs" in deploy:
-                return self.netroot("netroot.cpio.gz")  # mounts nfsroot= and switches to it
+            if network_root(deploy):
+                return self.netroot("netroot.cpio.gz")  # mounts nfsroot= or nbd.server= and switches to it
             return ramdisk_for(self.board, folder)
         if label == "nfsrootfs":
             if NFS.server is None:
                 raise LeftOut(f"an NFS root: no NFS server of ours ({NFS.reason})")
             return nfs_rootfs(self.board, self.netroot("rootfs.tar.gz"), folder)
+        if label == "nbdroot":
+            return nbd_rootfs(self.board, self.netroot("rootfs.tar.gz"), folder)
         if label == "modules":
             tarball = folder / "modules.tar"
             subprocess.run(["tar", "-cf", str(tarball), "-C", str(folder), "--files-from", "/dev/null"], check=True)
@@ -405,9 +431,19 @@ class Adapter:
         raise LeftOut(f"image {label!r} ({deploy.get('to')}): no test image of ours has that role")
 
     def netroot(self, name: str) -> Path:
-        if self.board.arch != "arm64" or build_images("build-netroot.sh"):
-            raise LeftOut(f"an NFS root filesystem for {self.board.arch}: our network-root images are arm64's")
-        return images_dir() / "arm64" / name
+        script = NETROOT_SCRIPTS.get(self.board.arch)
+        reason = build_images(script) if script else f"no network-root images for {self.board.arch}"
+        if reason:
+            raise LeftOut(f"a network root filesystem for {self.board.arch}: {reason}")
+        return images_dir() / self.board.arch / name
+
+    def add_netroot_ramdisk(self, deploy: dict) -> None:
+        """A network-root deploy without a ramdisk gets ours: our kernels mount no NFS or NBD root themselves
+        (Debian builds neither ROOT_NFS nor IP_PNP in, and NFS, NBD and the network cards are modules)."""
+        if (network_root(deploy) and deploy.get("to") == "tftp" and isinstance(deploy.get("kernel"), dict)
+                and not any(isinstance(deploy.get(label), dict) for label in ("ramdisk", "initrd"))):
+            deploy["ramdisk"] = {"url": "file:///netroot.cpio.gz"}  # image() puts ours there
+            self.notes.append("our network-root ramdisk added (our kernel mounts no NFS root by itself)")
 
     def job(self, job: dict) -> dict:
         for action in job.get("actions") or []:
@@ -426,9 +462,10 @@ class Adapter:
                 android = sorted(ANDROID_LABELS & set(block.get("images") or {}))
                 if android:  # before the others: their kernel and device tree are Android's too
                     raise LeftOut(f"Android images ({', '.join(android)}): an image kind we cannot substitute")
+                self.add_netroot_ramdisk(block)
                 for label, spec in (block.get("images") or {}).items():
                     self.image(label, spec, block)
-                for label in ("kernel", "ramdisk", "initrd", "nfsrootfs", "modules", "dtb"):
+                for label in ("kernel", "ramdisk", "initrd", "nfsrootfs", "nbdroot", "modules", "dtb"):
                     if isinstance(block.get(label), dict):
                         self.image(label, block[label], block)
             if section == "test":
@@ -473,8 +510,8 @@ class Adapter:
             definition["repository"] = self.repo_url
             if definition.pop("revision", None):
                 self.notes.append("dropped a pinned revision of the reference's repository")
-        elif source == "url":
-            definition["repository"] = f"{self.repo_url}/{definition['path']}"
+        elif source == "url":  # a tarball of a repository: ours, packed as the job says
+            definition["repository"] = f"file://{repository_tarball(self.repo_url, definition.get('compression'))}"
         elif source == "inline" and FILES.url:
             repository = definition.get("repository")
             run = repository.get("run") if isinstance(repository, dict) else None
@@ -498,6 +535,19 @@ class Adapter:
         if not path.is_file():
             raise LeftOut(f"test definition {definition.get('path')!r}: neither the corpus nor we have it")
         return yaml.safe_load(path.read_text()) or {}
+
+
+def repository_tarball(repo_url: str, compression: str | None) -> Path:
+    """The test-definition repository as a tarball (paths from its top), compressed as named; made once."""
+    repo = Path(repo_url.removeprefix("file://"))
+    tarball = repo.with_name("testdefs.tar")
+    packed = tarball.with_name(f"testdefs.tar.{compression}") if compression and compression != "none" else tarball
+    with TARBALL_LOCK:  # jobs adapted at once share it
+        if not tarball.exists():
+            subprocess.run(["tar", "-cf", str(tarball), "--exclude=.git", "-C", str(repo), "."], check=True)
+        if not packed.exists():
+            compress(tarball, compression)
+    return packed
 
 
 def local_git_repos(text: str, repo: Path) -> str:
@@ -576,20 +626,69 @@ def qemu_device(job: dict, folder: Path) -> dict:
     return render_device_config("qemu-01", dictionary, job.get("context"), device_types_paths=[REPO / "device-types"])
 
 
-def ipxe_device(job: dict, folder: Path) -> dict:
-    """The virtual iPXE board of tests/dispatcher/test_ipxe.py: SeaBIOS + iPXE ROM, TFTP from the dispatcher's root."""
+def ipxe_device(job: dict, folder: Path, bootfile: str = "", extra: str = "") -> dict:
+    """The virtual iPXE board of tests/dispatcher/test_ipxe.py: SeaBIOS + iPXE ROM, TFTP from the dispatcher's root;
+    with a ``bootfile``, the file DHCP names for the ROM to run."""
     if not IPXE_ROM.exists():
         raise LeftOut("ipxe-qemu is not installed: no virtual iPXE board")
     port = free_port()
-    power = f"{IPXE_POWER} {{}} {folder / 'board'} {port} {folder / 'tftp'} {IPXE_ROM}"
+    power = f"{IPXE_POWER} {{}} {folder / 'board'} {port} {folder / 'tftp'} {IPXE_ROM} {bootfile}".rstrip()
     dictionary = (
         "{% extends 'x86.jinja2' %}\n"
         f"{{% set connection_command = 'socat STDIO,raw,echo=0 TCP:127.0.0.1:{port},retry=300,interval=0.1' %}}\n"
         f"{{% set power_on_command = '{power.format('on')}' %}}\n"
         f"{{% set power_off_command = '{power.format('off')}' %}}\n"
         "{% set boot_character_delay = 20 %}\n"
-    )
+    ) + extra
+    if NFS.server is not None:  # our ganesha is not on the standard port
+        dictionary += f"{{% set extra_nfsroot_args = 'port={NFS.server.port}' %}}\n"
     return render_device_config("ipxe-x86-01", dictionary, job.get("context"), device_types_paths=[REPO / "device-types"])
+
+
+def grub_pc_device(job: dict, folder: Path) -> dict:
+    """The iPXE board whose ROM runs GRUB for BIOS from the TFTP root (share/test-images/build-grub-pxe.sh):
+    GRUB waits at its menu on the serial line, the dispatcher presses c and types the job's commands."""
+    reason = build_images("build-grub-pxe.sh")
+    if reason:
+        raise LeftOut(f"no GRUB PXE tree: {reason}")
+    shutil.copytree(images_dir() / "grub-pxe" / "boot", folder / "tftp" / "boot", dirs_exist_ok=True)
+    # GRUB prints nothing when it hands over to the kernel: the kernel's own first line is what the login waits for.
+    # GRUB reads the keys SeaBIOS takes from the serial line at each timer tick (55 ms): slower typing than iPXE
+    return ipxe_device(job, folder, GRUB_PXE_BOOTFILE, "{% set grub_final_message = '' %}\n"
+                       "{% set boot_character_delay = 80 %}\n")
+
+
+def uefi_grub_device(job: dict, folder: Path) -> dict:
+    """The lab's UEFI server (share/virtual-lab/uefi_server.py): OVMF network-boots GRUB EFI from the job's TFTP
+    root, power through ipmitool and its BMC (ipmi_sim), as tests/dispatcher/test_uefi_grub.py wires it."""
+    reason = uefi_board.missing()
+    if reason:
+        raise LeftOut(f"no virtual UEFI server: {reason}")
+    server = UefiServer(folder, name=f"cr-{folder.name}")
+    server.start()
+    STARTED[folder] = server
+    ipmi = server.bmc.ipmitool("").rsplit(" ", 1)[0]
+    dictionary = (
+        f"{{% extends '{job['device_type']}.jinja2' %}}\n"
+        f"{{% set connection_command = 'socat STDIO,raw,echo=0 {server.line},raw,echo=0' %}}\n"
+        f"{{% set power_on_command = '{ipmi} on' %}}\n"
+        f"{{% set power_off_command = '{ipmi} off' %}}\n"
+        f"{{% set hard_reset_command = '{ipmi} cycle' %}}\n"
+        "{% set grub_tftp_server_ip = '10.0.2.2' %}\n"
+        "{% set grub_final_message = 'Booting in blind mode' %}\n"
+    )
+    return render_device_config(f"{job['device_type']}-01", dictionary, job.get("context"),
+                                device_types_paths=[REPO / "device-types"])
+
+
+# boards started for one job (the UEFI server's BMC and serial line) by its folder, stopped when it ends
+STARTED: dict[Path, UefiServer] = {}
+
+
+def stop_boards(work: Path) -> None:
+    """Stop what was started for the job (or the group's roles) in ``work``."""
+    for folder in [folder for folder in STARTED if folder == work or work in folder.parents]:
+        STARTED.pop(folder).stop()
 
 
 def docker_device(job: dict, folder: Path) -> dict:
@@ -733,9 +832,18 @@ def board_of(job: dict) -> tuple[str, Any]:
         return ARCHES[arch], qemu_device
     if device_type == "x86":
         methods = {a["boot"].get("method") for a in job.get("actions") or [] if isinstance(a.get("boot"), dict)}
-        if methods - {"ipxe"}:
-            raise LeftOut(f"boot method {sorted(methods - {'ipxe'})} on an x86 board: our x86 board is the iPXE one")
-        return "x86_64", ipxe_device
+        for board_methods, device_maker in (({"ipxe"}, ipxe_device), ({"grub"}, grub_pc_device)):
+            if methods <= board_methods:
+                return "x86_64", device_maker
+        raise LeftOut(f"boot methods {sorted(methods)} on an x86 board: our x86 boards run iPXE or GRUB, not both")
+    if device_type == "upsquare":  # an x86 board whose UEFI firmware network-boots GRUB EFI
+        return "x86_64", uefi_grub_device
+    if device_type == "grub-x86":  # the UEFI server's type: the corpus has only its installer jobs
+        commands = {str(a["boot"].get("commands")) for a in job.get("actions") or [] if isinstance(a.get("boot"), dict)}
+        if any(c.endswith("-installer") for c in commands):
+            raise LeftOut("a Debian/CentOS network installer: it fetches the distribution from its mirror on the "
+                          "internet, which the boards here cannot reach")
+        raise LeftOut("boots the system an installer job wrote to the board's disk: no installed disk here")
     if device_type == "docker":
         return "x86_64", docker_device
     if not device_type:
@@ -963,9 +1071,10 @@ def corpus_jobs(corpus: Path, only: list[str]) -> list[tuple[str, list[tuple[str
 
 
 def in_scope(subs: list[tuple[str, dict]]) -> bool:
-    """A job of a device type with a peer here: qemu, x86, docker (every role of a group that has a device)."""
+    """A job of a device type with a peer here: qemu, x86, upsquare, grub-x86, docker (every role of a group that
+    has a device)."""
     types = {str(job.get("device_type", "")) for _, job in subs}
-    return bool(types - {""}) and types - {""} <= {"qemu", "x86", "docker"}
+    return bool(types - {""}) and types - {""} <= {"qemu", "x86", "upsquare", "grub-x86", "docker"}
 
 
 def main() -> int:
@@ -1003,10 +1112,13 @@ def run_all(corpus: Path, only: list[str], keep: Path | None = None, every: bool
             return [Outcome(name, "left out", MEANT_TO_FAIL[name])]
         work = base / f"{index:03}-{Path(name).stem}"
         work.mkdir()
-        if "lava-multinode" in (subs[0][1].get("protocols") or {}):
-            found = run_group(Path(name).stem, subs, work, repo, coordinator.config, timeout_factor)
-        else:
-            found = [run_single(subs[0][0], subs[0][1], work, repo, timeout_factor)]
+        try:
+            if "lava-multinode" in (subs[0][1].get("protocols") or {}):
+                found = run_group(Path(name).stem, subs, work, repo, coordinator.config, timeout_factor)
+            else:
+                found = [run_single(subs[0][0], subs[0][1], work, repo, timeout_factor)]
+        finally:
+            stop_boards(work)
         for outcome in found:
             outcome.label = name if outcome.label == Path(name).name else f"{name}[{outcome.label.split('[')[-1]}"
             report(outcome)

@@ -272,7 +272,7 @@ NETROOT_BUILD_SCRIPT = REPO_ROOT / "share" / "test-images" / "build-netroot.sh"
 
 @dataclass(frozen=True)
 class NetrootImages:
-    """arm64 images for network roots (share/test-images/build-netroot.sh)."""
+    """Images for network roots: arm64 (share/test-images/build-netroot.sh), x86_64 (build-netroot-x86.sh)."""
 
     kernel: Path
     initramfs: Path  # mounts nfsroot=... (NFSv4) or root=/dev/vdX (ext4), then switch_roots
@@ -378,4 +378,19 @@ def media_images() -> MediaImages:
     reason = _run_build_script(MEDIA_BUILD_SCRIPT)
     if reason or not (found.initramfs.is_file() and found.disk.is_file()):
         pytest.skip(f"secondary-media test images missing: {reason or 'not built'}")
+    return found
+
+
+NETROOT_X86_BUILD_SCRIPT = REPO_ROOT / "share" / "test-images" / "build-netroot-x86.sh"
+
+
+def netroot_x86_images() -> NetrootImages:
+    """The x86_64 network-root images (share/test-images/build-netroot-x86.sh; the ramdisk also runs nbd-client
+    for nbd.server=/nbd.port=), built when missing; skips the calling test when they cannot be had."""
+    x86_64 = images().x86_64
+    root = images_dir() / "x86_64"
+    found = NetrootImages(x86_64.kernel, root / "netroot.cpio.gz", root / "rootfs.tar.gz", root / "rootfs.ext4")
+    reason = _run_build_script(NETROOT_X86_BUILD_SCRIPT)
+    if reason or not all(p.is_file() for p in (found.initramfs, found.rootfs_tar, found.rootfs_ext4)):
+        pytest.skip(f"x86_64 network-root test images missing: {reason or 'not built'}")
     return found

@@ -31,8 +31,9 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def render_device(tmp_path: Path, rom: str = str(IPXE_ROM)) -> tuple[Path, str]:
-    """An x86 device whose outlet is power.sh; returns its file and the board's state dir."""
+def render_device(tmp_path: Path, rom: str = str(IPXE_ROM), extra: str = "") -> tuple[Path, str]:
+    """An x86 device whose outlet is power.sh (``extra``: more dictionary lines); returns its file and the
+    board's state dir."""
     state, port = tmp_path / "board", _free_port()
     power = f"{POWER} {{}} {state} {port} {tmp_path / 'tftp'} {rom}"
     dictionary = (
@@ -41,7 +42,7 @@ def render_device(tmp_path: Path, rom: str = str(IPXE_ROM)) -> tuple[Path, str]:
         f"{{% set power_on_command = '{power.format('on')}' %}}\n"
         f"{{% set power_off_command = '{power.format('off')}' %}}\n"
         "{% set boot_character_delay = 20 %}\n"
-    )
+    ) + extra
     config = render_device_config("ipxe-x86-01", dictionary, None, device_types_paths=[REPO / "device-types"])
     device = tmp_path / "device.yaml"
     device.write_text(yaml.safe_dump(config))

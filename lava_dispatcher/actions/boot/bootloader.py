@@ -47,6 +47,8 @@ def placeholders(ctx: JobContext, parameters: dict[str, Any]) -> dict[str, str]:
     }
     for label in ("kernel", "ramdisk", "dtb", "tee", "dtbo"):
         path = ctx.downloaded.get(label)
+        if path is None and label == "ramdisk":  # `to: nbd` calls its ramdisk `initrd`
+            path = ctx.downloaded.get("initrd")
         if path is not None:
             values[label.upper()] = str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
     if "RAMDISK" in values:

@@ -1,11 +1,12 @@
 #!/bin/sh
-# power.sh on|off STATE_DIR PORT TFTP_ROOT [ROM]
+# power.sh on|off STATE_DIR PORT TFTP_ROOT [ROM [BOOTFILE]]
 # The "outlet" of the virtual iPXE board: a QEMU x86_64 PC whose SeaBIOS network-boots the iPXE option
 # ROM of its e1000 card (ROM: Debian's ipxe-qemu one by default; "none" gives a card without a boot ROM).
+# BOOTFILE: the file DHCP names, which the ROM fetches and runs (GRUB's PXE image: the BIOS GRUB board).
 # Its UART is a TCP server at 127.0.0.1:PORT (QEMU waits for the console before it starts the CPU),
 # TFTP is served by QEMU's user network from TFTP_ROOT at 10.0.2.2.
 set -e
-ACTION=$1; STATE=$2; PORT=$3; TFTP=$4; ROM=${5:-/usr/lib/ipxe/qemu/pxe-e1000.rom}
+ACTION=$1; STATE=$2; PORT=$3; TFTP=$4; ROM=${5:-/usr/lib/ipxe/qemu/pxe-e1000.rom}; BOOTFILE=${6:-}
 [ "$ROM" = none ] && ROM=
 PIDF=$STATE/qemu.pid
 case $ACTION in
@@ -14,7 +15,7 @@ case $ACTION in
     if [ -f "$PIDF" ] && kill -0 "$(cat "$PIDF")" 2>/dev/null; then exit 0; fi
     # graphics=off: SeaBIOS and the option ROM write to the serial port instead of a screen
     exec qemu-system-x86_64 -machine graphics=off -accel tcg -m 512 -display none -monitor none -no-reboot \
-      -netdev user,id=n0,tftp="$TFTP" -device e1000,netdev=n0,romfile="$ROM" -boot n \
+      -netdev user,id=n0,tftp="$TFTP"${BOOTFILE:+,bootfile=$BOOTFILE} -device e1000,netdev=n0,romfile="$ROM" -boot n \
       -serial tcp:127.0.0.1:"$PORT",server=on,wait=on \
       -daemonize -pidfile "$PIDF" ;;
   off)
@@ -28,5 +29,5 @@ case $ACTION in
       kill -9 "$PID" 2>/dev/null || true
       rm -f "$PIDF"
     fi ;;
-  *) echo "usage: power.sh on|off STATE_DIR PORT TFTP_ROOT [ROM]" >&2; exit 2 ;;
+  *) echo "usage: power.sh on|off STATE_DIR PORT TFTP_ROOT [ROM [BOOTFILE]]" >&2; exit 2 ;;
 esac
