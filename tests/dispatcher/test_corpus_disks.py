@@ -33,7 +33,6 @@ LEFT_OUT = {
     "server/bbb-qemu-multinode.yaml": "its beaglebone role's tftp deploy is not offered by that dictionary",
     "dispatcher/kvm-command.yaml": "its user command is not in the device dictionary (device configuration)",
     "dispatcher/zephyr-qemu-test-task.yaml": "serial: '-serial mon:stdio' puts the QEMU monitor on the console (refused)",
-    "dispatcher/luvos-monitor-qemu.yaml": "boot method monitor is not built",
     "server/qemu-ssh-guest.yaml": "a MultiNode ssh guest (to: ssh)",
     "server/qemu-foo.yaml": "device type qemu_foo does not exist (a submission test)",
     "server/qemu-foo-nonexisting.yaml": "device type qemu_foo_nonexisting does not exist (a submission test)",
