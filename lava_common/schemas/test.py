@@ -70,23 +70,29 @@ DEFINITION = named("test-definition", Dict(
 ))
 
 
-def _check_definitions(value: Any, path: str, ctx: Context) -> None:
+def _check_named_entries(value: Any, path: str, ctx: Context, entry: Node, what: str, results: bool) -> None:
+    """A non-empty list of ``entry`` mappings whose names are unique; ``results``: each name is a results
+    suite's, and "lava" is LAVA's own."""
     if type(value) is not list:
-        ctx.error(path, f"expected a list of test definitions, got {kind(value)}")
+        ctx.error(path, f"expected a list of {what}s, got {kind(value)}")
         return
     if not value:
         ctx.error(path, "must not be empty")
     seen: set[str] = set()
-    for index, entry in enumerate(value):
+    for index, one in enumerate(value):
         where = item(path, index)
-        DEFINITION.check(entry, where, ctx)
-        name = entry.get("name") if type(entry) is dict else None
+        entry.check(one, where, ctx)
+        name = one.get("name") if type(one) is dict else None
         if type(name) is str:
-            if name == "lava":
+            if results and name == "lava":
                 ctx.error(child(where, "name"), "'lava' is reserved for LAVA's own results")
             elif name in seen:
-                ctx.error(child(where, "name"), f"duplicate test definition name {show(name)}")
+                ctx.error(child(where, "name"), f"duplicate {what} name {show(name)}")
             seen.add(name)
+
+
+def _check_definitions(value: Any, path: str, ctx: Context) -> None:
+    _check_named_entries(value, path, ctx, DEFINITION, "test definition", results=True)
 
 
 DEFINITIONS = Custom(_check_definitions, json=lambda defs: {"type": "array", "minItems": 1,
@@ -167,20 +173,7 @@ SERVICE = named("test-service", Dict(
 
 
 def _check_services(value: Any, path: str, ctx: Context) -> None:
-    if type(value) is not list:
-        ctx.error(path, f"expected a list of test services, got {kind(value)}")
-        return
-    if not value:
-        ctx.error(path, "must not be empty")
-    seen: set[str] = set()
-    for index, entry in enumerate(value):
-        where = item(path, index)
-        SERVICE.check(entry, where, ctx)
-        name = entry.get("name") if type(entry) is dict else None
-        if type(name) is str:
-            if name in seen:
-                ctx.error(child(where, "name"), f"duplicate test service name {show(name)}")
-            seen.add(name)
+    _check_named_entries(value, path, ctx, SERVICE, "test service", results=False)
 
 
 SERVICES = Custom(_check_services, json=lambda defs: {"type": "array", "minItems": 1,
