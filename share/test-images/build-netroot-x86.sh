@@ -85,25 +85,7 @@ cp -L "$LOADER" "$M/$LIBDIR/ld-linux-x86-64.so.2"
 ln -sf "/$LIBDIR/ld-linux-x86-64.so.2" "$M/lib64/ld-linux-x86-64.so.2"
 
 udhcpc_script "$M/etc/udhcpc.script"
-cp "$HERE/netroot-init.sh" "$M/init"
-chmod 755 "$M/init"
-
-# the base image's own /init stays reachable as /ramdisk-init
-R="$WORK/rootfs"
-mkdir -p "$R"
-(cd "$R" && gzip -dc "$OUT/x86_64/initramfs.cpio.gz" | cpio -id --quiet --no-absolute-filenames)
-cp "$R/init" "$M/ramdisk-init"
-(cd "$M" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet | gzip -9n) >"$WORK/member.cpio.gz"
-cat "$OUT/x86_64/initramfs.cpio.gz" "$WORK/member.cpio.gz" >"$OUT/x86_64/netroot.cpio.gz.tmp"
-mv "$OUT/x86_64/netroot.cpio.gz.tmp" "$OUT/x86_64/netroot.cpio.gz"
-
-# -- the root filesystem: the busybox board itself; its /init is what switch_root runs
-echo "netroot rootfs" >"$R/etc/lava-rootfs"
-tar -C "$R" --numeric-owner --owner=0 --group=0 --sort=name --mtime=@0 -cf - . | gzip -9n >"$OUT/x86_64/rootfs.tar.gz.tmp"
-mv "$OUT/x86_64/rootfs.tar.gz.tmp" "$OUT/x86_64/rootfs.tar.gz"
-rm -f "$OUT/x86_64/rootfs.ext4.tmp"
-E2FSPROGS_FAKE_TIME=0 mke2fs -q -t ext4 -L lava-root -U clear -E root_owner=0:0 -d "$R" "$OUT/x86_64/rootfs.ext4.tmp" 32M
-mv "$OUT/x86_64/rootfs.ext4.tmp" "$OUT/x86_64/rootfs.ext4"
+netroot_images "$OUT/x86_64" "$M"
 
 cat >"$OUT/STAMP-netroot-x86" <<STAMP
 script=$SCRIPT_ID

@@ -72,3 +72,26 @@ exit 0
 SCRIPT
     chmod 755 "$1"
 }
+
+# netroot_images DIR MEMBER: DIR's network-root images from its busybox initramfs.cpio.gz and the
+# MEMBER folder (modules, netroot-init.sh as /init): netroot.cpio.gz (the initramfs plus MEMBER,
+# whose /init falls back to the initramfs's own, kept as /ramdisk-init), and the busybox board as
+# a root filesystem, rootfs.tar.gz (nfsrootfs) and a 32 MiB rootfs.ext4 (nbdroot)
+netroot_images() {
+    R="$WORK/rootfs"
+    mkdir -p "$R"
+    (cd "$R" && gzip -dc "$1/initramfs.cpio.gz" | cpio -id --quiet --no-absolute-filenames)
+    cp "$HERE/netroot-init.sh" "$2/init"
+    chmod 755 "$2/init"
+    cp "$R/init" "$2/ramdisk-init"
+    (cd "$2" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet | gzip -9n) >"$WORK/member.cpio.gz"
+    cat "$1/initramfs.cpio.gz" "$WORK/member.cpio.gz" >"$1/netroot.cpio.gz.tmp"
+    mv "$1/netroot.cpio.gz.tmp" "$1/netroot.cpio.gz"
+    # the root filesystem is the busybox board itself: its /init is what switch_root runs
+    echo "netroot rootfs" >"$R/etc/lava-rootfs"
+    tar -C "$R" --numeric-owner --owner=0 --group=0 --sort=name --mtime=@0 -cf - . | gzip -9n >"$1/rootfs.tar.gz.tmp"
+    mv "$1/rootfs.tar.gz.tmp" "$1/rootfs.tar.gz"
+    rm -f "$1/rootfs.ext4.tmp"
+    E2FSPROGS_FAKE_TIME=0 mke2fs -q -t ext4 -L lava-root -U clear -E root_owner=0:0 -d "$R" "$1/rootfs.ext4.tmp" 32M
+    mv "$1/rootfs.ext4.tmp" "$1/rootfs.ext4"
+}
