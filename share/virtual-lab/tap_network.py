@@ -63,10 +63,6 @@ def _used_networks() -> list[ipaddress.IPv4Network]:
     return [net for net in used if isinstance(net, ipaddress.IPv4Network)]
 
 
-def interface_exists(name: str) -> bool:
-    return Path("/sys/class/net", name).exists()
-
-
 class TapNetwork:
     """``start()`` then ``stop()``; ``stop()`` is safe to call whatever ``start()`` did."""
 
