@@ -22,6 +22,7 @@ import os
 import shutil
 import signal
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -31,6 +32,8 @@ TUN = Path("/dev/net/tun")
 CANDIDATE_SUBNETS = [ipaddress.ip_network(f"172.31.{n}.0/24") for n in range(16, 256)]
 BOARD_HOST_PART = 15
 READY_TIMEOUT = 10.0
+# networks of one process (corpus-run --jobs N) pick their /24 one at a time
+SUBNET_LOCK = threading.Lock()
 
 
 class TapNetworkError(Exception):
@@ -99,12 +102,13 @@ class TapNetwork:
         if proc.returncode != 0:
             raise TapNetworkError(f"ip tuntap add {self.name}: {proc.stderr.strip()}")
         self.created = True
-        self._address()
+        with SUBNET_LOCK:
+            self._address()
         self._start_dnsmasq()
 
     def _address(self) -> None:
-        # two runs may pick the same free /24 at once: the second's `ip addr add` then still succeeds, so
-        # check again after adding and move on when another interface took it
+        # two processes may pick the same free /24 at once: the second's `ip addr add` then still succeeds,
+        # so check again after adding and move on when another interface took it
         for subnet in CANDIDATE_SUBNETS:
             if any(subnet.overlaps(used) for used in _used_networks()):
                 continue
