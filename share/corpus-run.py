@@ -24,7 +24,10 @@ amd64/arm64/armhf, ``x86`` on the virtual iPXE board, ``docker``), the job is ad
 * test services -> a compose file of ours (busybox httpd) at the job's path, in a file:// tarball
   (the job's compression) or a local git repository; the docker device allows test services;
 * the device -> one of our virtual boards; jobs with an ``nfsrootfs`` get our nfs-ganesha
-  (share/virtual-lab/nfs_server.py) as the worker's NFS server.
+  (share/virtual-lab/nfs_server.py) as the worker's NFS server;
+* ``context: netdevice: tap`` -> the dictionary's ``tap_interface``, a tap made for the job with a
+  DHCP server of ours on it (share/virtual-lab/tap_network.py; an NFS root: a ganesha of the job's on
+  the tap's host address), removed when the job ends; our board's /init takes a DHCP lease.
 
 Single-node jobs run through ``lava-run`` against the virtual board; MultiNode groups run each
 role's ``lava-run`` at once with our coordinator (tests/coordinator_daemon.py); a secondary-connection
@@ -53,6 +56,7 @@ import tarfile
 import tempfile
 import threading
 import zipfile
+import zlib
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -68,6 +72,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
 sys.path.insert(0, str(REPO / "share" / "virtual-lab"))
 import private_dockerd  # noqa: E402 - share/virtual-lab is not a package
+import tap_network  # noqa: E402
 import uefi_board  # noqa: E402
 from coordinator_daemon import Daemon  # noqa: E402
 from nfs_server import GaneshaServer, NfsServerError  # noqa: E402
@@ -159,6 +164,7 @@ class Board:
     login: bool = False
     password: str | None = None
     network: bool = False  # the job's test steps fetch files from the lab's server (FQDN)
+    tap: bool = False  # the board is on a tap network of the worker's: DHCP gives eth0 its address
 
 
 def board_for(job: dict, arch: str) -> Board:
@@ -200,11 +206,19 @@ mkdir -p /dev/pts /dev/shm && mount -t devpts devpts /dev/pts
 if [ -f /lib/modules/order ]; then
     for m in $(cat /lib/modules/order); do insmod /lib/modules/$m.ko 2>/dev/null; done
 fi
+if [ -f /etc/modules.order ]; then
+    while read -r m; do insmod /lib/modules/$m 2>/dev/null; done </etc/modules.order
+fi
 hostname -F /etc/hostname
 ip link set lo up 2>/dev/null
 # QEMU's user network: the guest is 10.0.2.15, the host (our file server) 10.0.2.2
 if [ {network} = 1 ] && ip link set eth0 up 2>/dev/null; then
     ip addr add 10.0.2.15/24 dev eth0 && ip route add default via 10.0.2.2
+fi
+# a tap network: the worker's DHCP server gives the address, unless our NFS-root ramdisk already took one
+if [ {tap} = 1 ] && ip link set eth0 up 2>/dev/null; then
+    ip -4 addr show dev eth0 | grep -q inet || udhcpc -i eth0 -n -q -t 5 -s /etc/udhcpc.script >/dev/null
+    echo "init: eth0 $(ip -4 -o addr show dev eth0 | awk '{print $4}') router $(ip route | awk '/^default/ {print $3}')"
 fi
 echo "init: boot done"
 # a login prompt of our own rather than getty's: it needs nothing from the console's line settings
@@ -220,6 +234,16 @@ while [ {login} = 1 ]; do
 done
 while true; do setsid cttyhack /bin/sh -l; done
 """
+# busybox udhcpc runs this with the lease in its environment ($mask is a prefix length)
+UDHCPC_SCRIPT = """#!/bin/sh
+case "$1" in
+bound|renew)
+    ip addr flush dev "$interface"
+    ip addr add "$ip/$mask" dev "$interface"
+    [ -z "$router" ] || ip route add default via "${router%% *}" dev "$interface"
+    ;;
+esac
+"""
 PROFILE = """export PATH=/sbin:/usr/sbin:/bin:/usr/bin
 export HOME=/root
 export PS1={ps1}
@@ -233,8 +257,12 @@ def board_cpio(board: Board, folder: Path) -> Path:
     (tree / "etc").mkdir(parents=True, exist_ok=True)
     init = tree / "init"
     init.write_text(INIT.replace("{login}", "1" if board.login else "0").replace("{network}", "1" if board.network else "0")
-                    .replace("{password}", shlex.quote(board.password or "")))
+                    .replace("{tap}", "1" if board.tap else "0").replace("{password}", shlex.quote(board.password or "")))
     init.chmod(0o755)
+    if board.tap:
+        script = tree / "etc" / "udhcpc.script"
+        script.write_text(UDHCPC_SCRIPT)
+        script.chmod(0o755)
     (tree / "etc" / "hostname").write_text(board.hostname + "\n")
     (tree / "etc" / "profile").write_text(PROFILE.format(ps1=shlex.quote(board.ps1 or r"\u@\h:\w\$ ")))
     out = folder / "board.cpio.gz"
@@ -246,11 +274,26 @@ def board_cpio(board: Board, folder: Path) -> Path:
 
 
 def ramdisk_for(board: Board, folder: Path) -> Path:
-    """Our busybox initramfs of the board's architecture with the job's board archive appended."""
+    """Our busybox initramfs of the board's architecture with the job's board archive appended (a tap board:
+    and the network card's modules before it)."""
     path = folder / "ramdisk.cpio.gz"
     path.write_bytes((images_dir() / board.arch / "initramfs.cpio.gz").read_bytes()
+                     + (netroot_modules(board.arch) if board.tap else b"")
                      + board_cpio(board, folder).read_bytes())
     return path
+
+
+def netroot_modules(arch: str) -> bytes:
+    """The gzip member of our network-root ramdisk that holds the kernel's network (and NFS) modules with their
+    /etc/modules.order: the same kernel as our plain initramfs's, whose network card driver is a module."""
+    script = NETROOT_SCRIPTS.get(arch)
+    reason = build_images(script) if script else f"no network-root images for {arch}"
+    if reason:
+        raise LeftOut(f"a network card driver for {arch}: {reason}")
+    data = (images_dir() / arch / "netroot.cpio.gz").read_bytes()
+    first = zlib.decompressobj(wbits=31)
+    first.decompress(data)  # build-netroot*.sh: our plain initramfs, then this member
+    return first.unused_data
 
 
 def nfs_rootfs(board: Board, tarball: Path, folder: Path) -> Path:
@@ -621,7 +664,12 @@ def qemu_device(job: dict, folder: Path) -> dict:
                   # the admin command kvm-command.yaml runs: a board of ours that has one by that name
                   "{% set user_commands = {'user_command_to_run': {'do': 'echo corpus-run user command',"
                   " 'undo': 'echo corpus-run user command undone'}} %}\n")
-    if NFS.server is not None:  # our ganesha is not on the standard port
+    tap = TapBoard(folder, nfs=network_root_job(job)) if wants_tap(job) else None
+    if tap is not None:
+        TAP_BOARDS[folder] = tap
+        tap.start()
+        dictionary += tap.dictionary()
+    elif NFS.server is not None:  # our ganesha is not on the standard port
         dictionary += f"{{% set extra_nfsroot_args = 'port={NFS.server.port}' %}}\n"
     return render_device_config("qemu-01", dictionary, job.get("context"), device_types_paths=[REPO / "device-types"])
 
@@ -681,14 +729,75 @@ def uefi_grub_device(job: dict, folder: Path) -> dict:
                                 device_types_paths=[REPO / "device-types"])
 
 
+def wants_tap(job: dict) -> bool:
+    return (job.get("context") or {}).get("netdevice") == "tap"
+
+
+def network_root_job(job: dict) -> bool:
+    return any(isinstance(a.get("deploy"), dict) and network_root(a["deploy"]) for a in job.get("actions") or [])
+
+
+class TapBoard:
+    """A tap_interface board's network for one job (share/virtual-lab/tap_network.py): the tap with its DHCP
+    server; with an NFS root, a ganesha of the job's listening on the tap's host address, the only address of
+    ours the board reaches (the run's shared ganesha stays on 127.0.0.1, for QEMU's user networks)."""
+
+    count = 0
+    lock = threading.Lock()
+
+    def __init__(self, folder: Path, nfs: bool) -> None:
+        if reason := tap_network.missing():
+            raise LeftOut(f"context netdevice: tap: no tap network here ({reason})")
+        with TapBoard.lock:
+            TapBoard.count += 1
+            name = f"crtap{os.getpid() % 100000}-{TapBoard.count}"
+        self.network = tap_network.TapNetwork(name, folder / "tap")
+        self.folder = folder
+        self.nfs: GaneshaServer | None = None
+        self.wants_nfs = nfs
+
+    def start(self) -> None:
+        try:
+            self.network.start()
+            if self.wants_nfs:
+                self.nfs = GaneshaServer(self.folder / "tap-export", free_port(), self.folder / "tap-ganesha",
+                                         listen=self.network.host_ip)
+                self.nfs.start()
+        except (tap_network.TapNetworkError, NfsServerError) as exc:
+            raise LeftOut(f"context netdevice: tap: {exc}") from exc
+
+    def dictionary(self) -> str:
+        """The lines a lab's admin writes in the device dictionary for this board."""
+        lines = f"{{% set tap_interface = '{self.network.name}' %}}\n"
+        if self.nfs is not None:
+            lines += f"{{% set extra_nfsroot_args = 'port={self.nfs.port}' %}}\n"
+        return lines
+
+    def dispatcher_keys(self) -> dict:
+        """The worker's addresses as the board sees them: the tap's host side."""
+        keys = {"dispatcher_ip": self.network.host_ip}
+        if self.nfs is not None:
+            keys.update({"nfs_root": str(self.nfs.export_root), "dispatcher_nfs_ip": self.network.host_ip,
+                         "nfs_server_check": f"{self.network.host_ip}:{self.nfs.port}"})
+        return keys
+
+    def stop(self) -> None:
+        if self.nfs is not None:
+            self.nfs.stop()
+        self.network.stop()
+
+
 # boards started for one job (the UEFI server's BMC and serial line) by its folder, stopped when it ends
 STARTED: dict[Path, UefiServer] = {}
+# tap networks made for one job by its folder, removed when it ends
+TAP_BOARDS: dict[Path, TapBoard] = {}
 
 
 def stop_boards(work: Path) -> None:
     """Stop what was started for the job (or the group's roles) in ``work``."""
-    for folder in [folder for folder in STARTED if folder == work or work in folder.parents]:
-        STARTED.pop(folder).stop()
+    for started in (STARTED, TAP_BOARDS):
+        for folder in [folder for folder in started if folder == work or work in folder.parents]:
+            started.pop(folder).stop()
 
 
 def docker_device(job: dict, folder: Path) -> dict:
@@ -827,8 +936,6 @@ def board_of(job: dict) -> tuple[str, Any]:
             raise LeftOut(f"QEMU arch {arch!r}: {NO_IMAGES[arch]}")
         if arch not in ARCHES:
             raise LeftOut(f"QEMU arch {arch!r}: our test images are x86_64, arm64 and armhf only")
-        if (job.get("context") or {}).get("netdevice") == "tap":
-            raise LeftOut("context netdevice: tap (a host tap device; our workers refuse it)")
         return ARCHES[arch], qemu_device
     if device_type == "x86":
         methods = {a["boot"].get("method") for a in job.get("actions") or [] if isinstance(a.get("boot"), dict)}
@@ -870,6 +977,8 @@ def dispatcher_config(folder: Path, coordinator: Path | None) -> Path:
     if DOCKERD.daemon is not None:
         config["docker_host"] = DOCKERD.daemon.host
     config.update(NFS.dispatcher_keys())
+    if folder in TAP_BOARDS:
+        config.update(TAP_BOARDS[folder].dispatcher_keys())
     path.write_text(yaml.safe_dump(config))
     return path
 
@@ -956,7 +1065,9 @@ def adapt_job(job: dict, work: Path, repo: Path, timeout_factor: float = 1) -> t
             raise LeftOut(f"cannot build the {arch} images: {reason}")
     # a container's prompt is its image's: only the boards that boot our images take the job's
     board = Board(arch) if device_maker is docker_device else board_for(job, arch)
-    board.network = bool(FILES.url) and "__FQDN__/" in str([a.get("test") for a in job.get("actions") or []])
+    board.tap = device_maker is qemu_device and wants_tap(job)
+    # FILES is on 127.0.0.1, which QEMU's user network gives the board as 10.0.2.2: not a tap board's
+    board.network = not board.tap and bool(FILES.url) and "__FQDN__/" in str([a.get("test") for a in job.get("actions") or []])
     adapter = Adapter(work, board, f"file://{repo}")
     adapted = adapter.job(job)
     for context in [adapted.get("context"), *(role.get("context") for role in roles.values() if isinstance(role, dict))]:
@@ -1066,7 +1177,8 @@ def corpus_jobs(corpus: Path, only: list[str]) -> list[tuple[str, list[tuple[str
     for name, verdict in sorted(verdicts.items()):
         if verdict["reference_verdict"] != "valid" or (only and not any(o in name for o in only)):
             continue
-        found.append((name, corpus_coverage.definitions(corpus / name)))
+        # (label, definition): the host device type corpus-coverage.py adds is the host role's, which run_group finds
+        found.append((name, [(label, job) for label, job, *_ in corpus_coverage.definitions(corpus / name)]))
     return found
 
 
