@@ -7,7 +7,7 @@ set -e
 # OVMF + GRUB, fastboot, ssh, containers, and the mail/IRC/proxy/coordinator peers of the tests
 PACKAGES="postgresql qemu-system-x86 qemu-system-arm u-boot-qemu busybox-static cpio telnet ser2net socat git xz-utils zstd libsystemd-dev pkg-config chromium
  nfs-ganesha nfs-ganesha-vfs rpcbind nbd-server openipmi ipmitool ipxe-qemu ovmf grub-efi-amd64-bin grub-common e2tools qemu-utils xorriso
- fastboot mkbootimg android-sdk-libsparse-utils abootimg openssh-server openssh-client dropbear-bin docker.io docker-compose lxc
+ fastboot mkbootimg android-sdk-libsparse-utils abootimg openssh-server openssh-client dropbear-bin docker.io docker-compose lxc dnsmasq-base
  python3-aiosmtpd ngircd squid lava-coordinator"
 missing=""
 for pkg in $PACKAGES; do
