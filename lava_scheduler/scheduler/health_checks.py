@@ -1,11 +1,9 @@
 """Which idle devices need a health check before anything else, and making those jobs."""
 
 import logging
-import os
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from django.conf import settings
 from django.contrib.auth.models import User
 from django.db.models import Max
 
@@ -23,22 +21,13 @@ from lava_scheduler.scheduler.lab_view import DeviceInfo
 log = logging.getLogger("lava-scheduler")
 
 
-def _mtime(hostname: str) -> tuple[str, float | None]:
-    # a plain string join and stat: this runs for every idle device on every pass
-    path = os.path.join(str(settings.DEVICES_PATH), f"{hostname}.jinja2")
-    try:
-        return path, os.stat(path).st_mtime
-    except FileNotFoundError:
-        return path, None
-
-
 def config_error(hostname: str) -> str | None:
     """Why the device's configuration cannot be rendered, or None.
 
     Remembered while the dictionary and the device-type templates are unchanged,
     across scheduler restarts too (``device_checks``).
     """
-    key, mtime = _mtime(hostname)
+    key, mtime = device_checks.dictionary(hostname)
     if mtime is None:
         return f"no device dictionary ({key})"
     known = device_checks.recall(key, mtime)
@@ -55,7 +44,7 @@ def config_error(hostname: str) -> str | None:
 
 def health_check_file(hostname: str, of_type: dict[str, Path | None] | None = None) -> Path | None:
     """The health-check job of the device's type, if the lab has one (``of_type``: found during this pass)."""
-    key, mtime = _mtime(hostname)
+    key, mtime = device_checks.dictionary(hostname)
     if mtime is None:
         return None
     known, device_type = device_checks.recall_extends(key, mtime)
