@@ -7,7 +7,7 @@ the total is counted only up to a cap, shown as "10,000+" beyond it.
 
 from dataclasses import dataclass
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 MAX_PAGE = 10_000
 
@@ -20,6 +20,9 @@ class Page:
     has_next: bool
     total: int
     total_capped: bool
+    # keyset pages (the jobs list beyond its numbered pages): the id after which the next page starts
+    older_than: int | None = None
+    keyset: bool = False
 
     @property
     def has_previous(self) -> bool:
@@ -69,3 +72,29 @@ def paginate(queryset: QuerySet, number_text: str | None, per_page: int = 25, co
         capped = total > count_cap
         total = min(total, count_cap)
     return Page(rows[:per_page], number, per_page, has_next, total, capped)
+
+
+def paginate_newest_first(queryset: QuerySet, query, per_page: int = 25, numbered: int = 40) -> Page:
+    """Jobs newest first (``-submit_time, -id``): the first ``numbered`` pages by number (``?page=``;
+    a deeper number shows the last of them), then page after page by the last job shown
+    (``?before=<id>``): a deep page reads its 25 rows from the index, not the million before them.
+    """
+    cap = per_page * numbered
+    ordered = queryset.order_by("-submit_time", "-id")
+    before = query.get("before", "")
+    cursor = None
+    if before.isdigit():
+        cursor = queryset.filter(pk=int(before)).values_list("submit_time", "pk").first()
+    if cursor is None:
+        page = paginate(ordered, str(min(page_number(query.get("page")), numbered)), per_page, count_cap=cap)
+        if page.has_next and page.number == numbered:
+            page.older_than = page.items[-1].pk
+        return page
+    submitted, pk = cursor
+    # submit_time <= t bounds the index scan; the OR breaks the ties by id
+    older = ordered.filter(Q(submit_time__lt=submitted) | Q(submit_time=submitted, pk__lt=pk), submit_time__lte=submitted)
+    rows = list(older[: per_page + 1])
+    page = Page(rows[:per_page], 1, per_page, len(rows) > per_page, 0, True, keyset=True)
+    if page.has_next:
+        page.older_than = rows[per_page - 1].pk
+    return page
