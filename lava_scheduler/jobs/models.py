@@ -124,7 +124,7 @@ class TestJob(GuardedStateModel):
             # each type's queue in the scheduler's order (lab_view.QUEUE_ORDER): its head is read, not sorted
             models.Index(
                 fields=["requested_device_type", "-priority", "submit_time", "sub_id", "id"],
-                condition=Q(state=JobState.SUBMITTED, actual_device__isnull=True),
+                condition=Q(state=JobState.SUBMITTED),
                 name="job_queue",
             ),
             models.Index(

@@ -86,6 +86,6 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='testjob',
-            index=models.Index(condition=models.Q(('actual_device__isnull', True), ('state', 0)), fields=['requested_device_type', '-priority', 'submit_time', 'sub_id', 'id'], name='job_queue'),
+            index=models.Index(condition=models.Q(('state', 0)), fields=['requested_device_type', '-priority', 'submit_time', 'sub_id', 'id'], name='job_queue'),
         ),
     ]
