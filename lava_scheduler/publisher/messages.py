@@ -8,7 +8,7 @@ compares with.
 """
 
 import json
-import os
+import random
 from typing import Any
 
 from django.utils import timezone
@@ -18,6 +18,7 @@ from lava_scheduler.lab.states import DeviceHealth, DeviceState
 
 TOPIC_PREFIX = "org.lavasoftware."
 Frames = list[bytes]
+TOPICS = {kind: (TOPIC_PREFIX + kind).encode() for kind in ("testjob", "device", "worker", "testcase")}
 # label lookups by value: the scheduler emits a thousand messages a pass, and get_FOO_display() is slow
 JOB_STATES, JOB_HEALTHS = dict(JobState.choices), dict(JobHealth.choices)
 DEVICE_STATES, DEVICE_HEALTHS = dict(DeviceState.choices), dict(DeviceHealth.choices)
@@ -26,7 +27,7 @@ DEVICE_STATES, DEVICE_HEALTHS = dict(DeviceState.choices), dict(DeviceHealth.cho
 def frames(kind: str, username: str, data: dict[str, Any], when: bytes | None = None) -> Frames:
     """One event; ``when`` (ISO time, encoded): the time of a batch of events, computed once for all."""
     return [
-        (TOPIC_PREFIX + kind).encode(),
+        TOPICS.get(kind) or (TOPIC_PREFIX + kind).encode(),
         random_uuid(),
         when or now(),
         username.encode(),
@@ -39,8 +40,9 @@ def now() -> bytes:
 
 
 def random_uuid() -> bytes:
-    """A version 4 UUID as text, a few times cheaper than ``str(uuid.uuid4())`` (a thousand a pass)."""
-    digits = os.urandom(16).hex()
+    """A version 4 UUID as text, a few times cheaper than ``str(uuid.uuid4())`` (a thousand a pass);
+    an identifier, not a secret: the process's random generator (reseeded in forked children) will do."""
+    digits = f"{random.getrandbits(128):032x}"
     variant = "89ab"[int(digits[16], 16) & 3]
     return f"{digits[:8]}-{digits[8:12]}-4{digits[13:16]}-{variant}{digits[17:20]}-{digits[20:]}".encode()
 

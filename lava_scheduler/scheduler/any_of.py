@@ -21,9 +21,12 @@ def pg_array(values: Iterable[int | str]) -> str:
     values = list(values)
     if all(type(value) is int for value in values):
         return "{" + ",".join(map(str, values)) + "}"
-    # quoted elements: nothing in them (a comma, a brace, a space, NULL) is read as syntax
-    quoted = ('"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"' for value in values)
-    return "{" + ",".join(quoted) + "}"
+    # every element quoted: nothing in it (a comma, a brace, a space, NULL) is read as syntax
+    texts = [str(value) for value in values]
+    joined = '","'.join(texts)
+    if '"' in joined or "\\" in joined:  # rare: escape them, element by element
+        joined = '","'.join(text.replace("\\", "\\\\").replace('"', '\\"') for text in texts)
+    return '{"' + joined + '"}' if texts else "{}"
 
 
 class AnyOf(Lookup):
