@@ -5,7 +5,7 @@ calling its transition methods and saving it cost most of such a pass
 (model instances, one history object per device), so this module locks and
 reads plain rows, applies the same rules as ``TestJob.assign`` and
 ``Device.go_state_reserved`` (``state_once_assigned``, ``reserved_reason``)
-and writes each table with one statement.
+and writes the job, device and history rows with one statement (on PostgreSQL).
 
 The rows are locked (``SELECT ... FOR UPDATE``, in key order so that two
 schedulers never deadlock) and re-read: a device that is no longer Idle or a
@@ -101,10 +101,8 @@ def apply_plans(plans: list[tuple[int, str]]) -> list[int]:
 
 
 def _write(placed: list[tuple[AssignedJob, ReservedDevice]], now: datetime) -> None:
-    Device.objects.filter(any_of("hostname", [device.hostname for _, device in placed])).update(
-        state=DeviceState.RESERVED
-    )
-    jobs_table, history_table = TestJob._meta.db_table, DeviceTransition._meta.db_table
+    jobs_table, devices_table = TestJob._meta.db_table, Device._meta.db_table
+    history_table = DeviceTransition._meta.db_table
     created = connection.ops.adapt_datetimefield_value(now)  # SQLite keeps text
     hostnames = [device.hostname for _, device in placed]
     reasons = [reserved_reason(job.id) for job, _ in placed]
@@ -112,21 +110,25 @@ def _write(placed: list[tuple[AssignedJob, ReservedDevice]], now: datetime) -> N
     history_columns = "device_id, created, field, old_value, new_value, reason, job_id"
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            # one statement each whatever the number of rows: array literals, not thousands of placeholders
+            # one statement for the three tables whatever the number of rows: array literals, not
+            # thousands of placeholders, and one round trip
             cursor.execute(
-                f"UPDATE {jobs_table} AS job SET actual_device_id = placed.device, state = placed.state "
-                "FROM unnest(%s::bigint[], %s::varchar[], %s::integer[]) AS placed(id, device, state) "
-                "WHERE job.id = placed.id",
-                [pg_array(job_ids), pg_array(hostnames), pg_array([job.state for job, _ in placed])],
-            )
-            cursor.execute(
+                "WITH placed AS (SELECT * FROM unnest(%s::bigint[], %s::varchar[], %s::integer[], %s::text[]) "
+                "AS placed(job, device, state, reason)), "
+                f"jobs AS (UPDATE {jobs_table} AS job SET actual_device_id = placed.device, state = placed.state "
+                "FROM placed WHERE job.id = placed.job), "
+                f"devices AS (UPDATE {devices_table} AS device SET state = %s FROM placed "
+                "WHERE device.hostname = placed.device) "
                 f"INSERT INTO {history_table} ({history_columns}) "
-                "SELECT device, %s, 'state', %s, %s, reason, job "
-                "FROM unnest(%s::varchar[], %s::text[], %s::bigint[]) AS placed(device, reason, job)",
-                [created, DeviceState.IDLE, DeviceState.RESERVED, pg_array(hostnames), pg_array(reasons),
-                 pg_array(job_ids)],
+                "SELECT device, %s, 'state', %s, %s, reason, job FROM placed",
+                [pg_array(job_ids), pg_array(hostnames), pg_array([job.state for job, _ in placed]),
+                 pg_array(reasons), DeviceState.RESERVED, created, DeviceState.IDLE, DeviceState.RESERVED],
             )
         else:  # SQLite runs in process: one statement per row costs no round trip
+            cursor.executemany(
+                f"UPDATE {devices_table} SET state = %s WHERE hostname = %s",
+                [(DeviceState.RESERVED, hostname) for hostname in hostnames],
+            )
             cursor.executemany(
                 f"UPDATE {jobs_table} SET actual_device_id = %s, state = %s WHERE id = %s",
                 [(job.actual_device_id, job.state, job.id) for job, _ in placed],
