@@ -29,13 +29,13 @@ def frames(kind: str, username: str, data: dict[str, Any], when: bytes | None = 
     return [
         TOPICS.get(kind) or (TOPIC_PREFIX + kind).encode(),
         random_uuid(),
-        when or now(),
+        when or event_time(),
         username.encode(),
         json.dumps(data).encode(),
     ]
 
 
-def now() -> bytes:
+def event_time() -> bytes:
     return timezone.now().isoformat().encode()
 
 

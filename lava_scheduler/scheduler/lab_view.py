@@ -16,7 +16,7 @@ from lava_scheduler.jobs.models import TestJob
 from lava_scheduler.jobs.states import JobState
 from lava_scheduler.lab.models import Device, Worker
 from lava_scheduler.lab.states import DeviceHealth, DeviceState, WorkerHealth, WorkerState
-from lava_scheduler.scheduler.any_of import any_of
+from lava_scheduler.scheduler.any_of import any_of, pg_array
 
 USABLE_HEALTH = (DeviceHealth.GOOD, DeviceHealth.UNKNOWN, DeviceHealth.LOOPING)
 
@@ -118,13 +118,14 @@ def _queue_postgresql(device_types: set[str], after: int, upto: int | None) -> l
     sql = QUEUE_HEADS_SQL.format(jobs=TestJob._meta.db_table, tags=TestJob.tags.through._meta.db_table)
     limit = None if upto is None else upto - after  # LIMIT NULL: no limit
     with connection.cursor() as cursor:
-        cursor.execute(sql, [sorted(device_types), JobState.SUBMITTED, limit, after])
+        cursor.execute(sql, [pg_array(sorted(device_types)), JobState.SUBMITTED, limit, after])
         rows = cursor.fetchall()
     return [QueuedJob(*row[:5], frozenset(row[5])) if row[5] else QueuedJob(*row[:5]) for row in rows]
 
 
 def _queue_portable(device_types: set[str], after: int, upto: int | None) -> list[QueuedJob]:
     fields = ("id", "requested_device_type", "requested_device", "requested_worker", "submitter_id")
+    # the columns are chosen before the window: the database then sorts narrow rows, not whole jobs
     rows = TestJob.objects.filter(
         state=JobState.SUBMITTED, requested_device_type__in=device_types, actual_device=None
     ).values_list(*fields)
