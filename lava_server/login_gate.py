@@ -14,6 +14,8 @@ from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 
+from lava_scheduler.permissions.rules import remember_for_the_page
+
 REFUSAL = "This lab requires a login (LOGIN_REQUIRED): authenticate with a username and an API token"
 
 
@@ -33,6 +35,7 @@ def gated(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         if refuses(request.user):
             return redirect_to_login(request.get_full_path())
+        remember_for_the_page(request.user)
         return view(request, *args, **kwargs)
 
     return wrapper

@@ -21,6 +21,8 @@ from lava_scheduler.lab.models import Device, DeviceType, Tag, Worker
 from lava_scheduler.lab.states import TransitionError
 
 UNFINISHED = ~Q(state=JobState.FINISHED)
+# what visibility.visible_jobs() reads of a job when its user may see every device
+VISIBILITY_COLUMNS = ["id", "is_public", "submitter"]
 
 
 def new_job_token() -> str:
@@ -44,22 +46,24 @@ class TestJob(GuardedStateModel):
     __test__ = False  # not a pytest test class
 
     sub_id = models.CharField(max_length=200, blank=True, default="")
-    target_group = models.CharField(max_length=64, blank=True, default="", db_index=True)
+    target_group = models.CharField(max_length=64, blank=True, default="")
     description = models.CharField(max_length=200, blank=True, default="")
 
     submitter = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    # the foreign keys' own indexes are in Meta.indexes: a composite one leads with the column, or a
+    # partial one skips the NULLs (see the indexes' comment there)
     requested_device_type = models.ForeignKey(
-        DeviceType, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        DeviceType, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )
     requested_device = models.ForeignKey(
-        Device, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        Device, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )
     requested_worker = models.ForeignKey(
-        Worker, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        Worker, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )
     tags = models.ManyToManyField(Tag, blank=True, related_name="jobs")
     actual_device = models.ForeignKey(
-        Device, null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs"
+        Device, null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs", db_index=False
     )
     health_check = models.BooleanField(default=False)
     priority = models.IntegerField(default=JobPriority.MEDIUM)
@@ -98,25 +102,37 @@ class TestJob(GuardedStateModel):
                 condition=Q(priority__gte=0, priority__lte=100), name="priority_between_0_and_100"
             ),
         ]
+        # Every index costs each write that moves a job (the scheduler places a thousand a pass and no
+        # such UPDATE can be HOT: it changes state and actual_device): no index repeats the leading
+        # column of another, and the columns that are mostly NULL or empty are indexed where they are not.
         indexes = [
-            models.Index(fields=["-submit_time"], name="job_submit_time"),
+            # the jobs lists read ids first (web/paging.py): the visibility rule's columns are in the
+            # index, so that the jobs one may not see are skipped without reading them
+            models.Index(fields=["-submit_time"], include=VISIBILITY_COLUMNS, name="job_submit_time"),
             models.Index(fields=["-start_time"], name="job_start_time"),
             models.Index(fields=["-end_time"], name="job_end_time"),
             models.Index(fields=["requested_device_type", "-submit_time"], name="job_type_submit"),
             # the jobs list filtered by type and health (e.g. "incomplete on type X"), newest first
             models.Index(fields=["requested_device_type", "health", "-submit_time"], name="job_type_health_submit"),
             models.Index(fields=["actual_device", "-submit_time"], name="job_device_submit"),
+            models.Index(fields=["requested_device"], condition=Q(requested_device__isnull=False),
+                         name="job_requested_device"),
+            models.Index(fields=["requested_worker"], condition=Q(requested_worker__isnull=False),
+                         name="job_requested_worker"),
+            models.Index(fields=["target_group"], condition=~Q(target_group=""), name="job_target_group"),
             models.Index(fields=["state", "health"], name="job_state_health"),
+            # each type's queue in the scheduler's order (lab_view.QUEUE_ORDER): its head is read, not sorted
             models.Index(
-                fields=["requested_device_type", "-priority", "submit_time", "id"],
+                fields=["requested_device_type", "-priority", "submit_time", "sub_id", "id"],
                 condition=Q(state=JobState.SUBMITTED),
-                name="job_queue_per_type",
+                name="job_queue",
             ),
             models.Index(
                 fields=["actual_device", "-submit_time"], condition=Q(health_check=True), name="job_health_checks"
             ),
             # the jobs list of health checks alone (kind=health), newest first: without it, a scan of every job
-            models.Index(fields=["-submit_time"], condition=Q(health_check=True), name="job_health_checks_by_time"),
+            models.Index(fields=["-submit_time"], include=VISIBILITY_COLUMNS, condition=Q(health_check=True),
+                         name="job_health_checks_by_time"),
             models.Index(
                 fields=["actual_device", "-start_time"],
                 condition=Q(state=JobState.FINISHED, health_check=False),

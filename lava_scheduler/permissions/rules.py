@@ -74,8 +74,36 @@ def _needs_login(kind: str, user) -> bool:
     return kind != VIEW and not _logged_in(user)
 
 
+PAGE_CACHE = "_lava_page_permissions"
+
+
+def remember_for_the_page(user) -> None:
+    """While one web page renders, what ``user`` may not see is read once, however many of its
+    tables ask (a page asks up to eight times). Not for a user object that outlives a request
+    (the publisher keeps its clients'): permissions may change meanwhile."""
+    setattr(user, PAGE_CACHE, {})
+
+
+def _remembered(user, key: tuple, compute):
+    cache = getattr(user, PAGE_CACHE, None)
+    if cache is None:
+        return compute()
+    if key not in cache:
+        cache[key] = compute()
+    return cache[key]
+
+
 def hidden_device_types(user, kind: str = VIEW) -> set[str] | None:
     """Names of the device types ``user`` lacks ``kind`` on; None means every type (anonymous submit)."""
+    return _remembered(user, ("types", kind), lambda: _hidden_device_types(user, kind))
+
+
+def hidden_devices(user, kind: str = VIEW) -> set[str] | None:
+    """Hostnames of the devices ``user`` lacks ``kind`` on; None means every device."""
+    return _remembered(user, ("devices", kind), lambda: _hidden_devices(user, kind))
+
+
+def _hidden_device_types(user, kind: str) -> set[str] | None:
     if _needs_login(kind, user):
         return None
     if privileged(user, GLOBAL_DEVICE_TYPE[kind]):
@@ -88,8 +116,7 @@ def hidden_device_types(user, kind: str = VIEW) -> set[str] | None:
     return hidden
 
 
-def hidden_devices(user, kind: str = VIEW) -> set[str] | None:
-    """Hostnames of the devices ``user`` lacks ``kind`` on; None means every device."""
+def _hidden_devices(user, kind: str) -> set[str] | None:
     if _needs_login(kind, user):
         return None
     if privileged(user, GLOBAL_DEVICE[kind]):

@@ -13,7 +13,7 @@ from django.db import transaction
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
-from lava_scheduler.events import send_frames
+from lava_scheduler.events import send_messages
 from lava_scheduler.jobs.models import UNFINISHED, TestJob
 from lava_scheduler.lab.models import Device, Worker
 from lava_scheduler.publisher import messages
@@ -32,12 +32,7 @@ def publish(all_frames: list[messages.Frames]) -> None:
     if not settings.EVENT_NOTIFICATION or not all_frames:
         return
     address = settings.EVENT_INTERNAL
-
-    def send() -> None:
-        for frames in all_frames:
-            send_frames(address, frames)
-
-    transaction.on_commit(send)
+    transaction.on_commit(lambda: send_messages(address, all_frames))
 
 
 def emit_jobs(jobs: list[TestJob]) -> None:

@@ -5,7 +5,7 @@ calling its transition methods and saving it cost most of such a pass
 (model instances, one history object per device), so this module locks and
 reads plain rows, applies the same rules as ``TestJob.assign`` and
 ``Device.go_state_reserved`` (``state_once_assigned``, ``reserved_reason``)
-and writes each table with one statement.
+and writes the job, device and history rows with one statement (on PostgreSQL).
 
 The rows are locked (``SELECT ... FOR UPDATE``, in key order so that two
 schedulers never deadlock) and re-read: a device that is no longer Idle or a
@@ -27,7 +27,8 @@ from lava_scheduler.jobs.states import JobHealth, JobState
 from lava_scheduler.lab.models import Device, DeviceTransition, reserved_reason
 from lava_scheduler.lab.states import DeviceState
 from lava_scheduler.publisher.emit import publish
-from lava_scheduler.publisher.messages import device_data, frames, job_data
+from lava_scheduler.publisher.messages import device_data, event_time, frames, job_data
+from lava_scheduler.scheduler.any_of import any_of, pg_array
 
 JOB_FIELDS = ("id", "sub_id", "target_group", "description", "submitter_id", "requested_device_type_id",
               "health_check", "priority", "submit_time")
@@ -75,13 +76,13 @@ def apply_plans(plans: list[tuple[int, str]]) -> list[int]:
     devices = {
         row[0]: ReservedDevice(*row)
         for row in Device.objects.select_for_update()
-        .filter(hostname__in=sorted({hostname for _, hostname in plans}), state=DeviceState.IDLE)
+        .filter(any_of("hostname", {hostname for _, hostname in plans}), state=DeviceState.IDLE)
         .order_by("hostname").values_list(*DEVICE_FIELDS)
     }
     jobs = {
         row[0]: AssignedJob(*row)
         for row in TestJob.objects.select_for_update()
-        .filter(pk__in=[job_id for job_id, _ in plans], state=JobState.SUBMITTED, actual_device=None)
+        .filter(any_of("pk", [job_id for job_id, _ in plans]), state=JobState.SUBMITTED, actual_device=None)
         .order_by("pk").values_list(*JOB_FIELDS)
     }
     placed: list[tuple[AssignedJob, ReservedDevice]] = []
@@ -100,8 +101,8 @@ def apply_plans(plans: list[tuple[int, str]]) -> list[int]:
 
 
 def _write(placed: list[tuple[AssignedJob, ReservedDevice]], now: datetime) -> None:
-    Device.objects.filter(hostname__in=[device.hostname for _, device in placed]).update(state=DeviceState.RESERVED)
-    jobs_table, history_table = TestJob._meta.db_table, DeviceTransition._meta.db_table
+    jobs_table, devices_table = TestJob._meta.db_table, Device._meta.db_table
+    history_table = DeviceTransition._meta.db_table
     created = connection.ops.adapt_datetimefield_value(now)  # SQLite keeps text
     hostnames = [device.hostname for _, device in placed]
     reasons = [reserved_reason(job.id) for job, _ in placed]
@@ -109,20 +110,25 @@ def _write(placed: list[tuple[AssignedJob, ReservedDevice]], now: datetime) -> N
     history_columns = "device_id, created, field, old_value, new_value, reason, job_id"
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            # one statement each whatever the number of rows: arrays, not thousands of placeholders
+            # one statement for the three tables whatever the number of rows: array literals, not
+            # thousands of placeholders, and one round trip
             cursor.execute(
-                f"UPDATE {jobs_table} AS job SET actual_device_id = placed.device, state = placed.state "
-                "FROM unnest(%s::bigint[], %s::varchar[], %s::integer[]) AS placed(id, device, state) "
-                "WHERE job.id = placed.id",
-                [job_ids, hostnames, [job.state for job, _ in placed]],
-            )
-            cursor.execute(
+                "WITH placed AS (SELECT * FROM unnest(%s::bigint[], %s::varchar[], %s::integer[], %s::text[]) "
+                "AS placed(job, device, state, reason)), "
+                f"jobs AS (UPDATE {jobs_table} AS job SET actual_device_id = placed.device, state = placed.state "
+                "FROM placed WHERE job.id = placed.job), "
+                f"devices AS (UPDATE {devices_table} AS device SET state = %s FROM placed "
+                "WHERE device.hostname = placed.device) "
                 f"INSERT INTO {history_table} ({history_columns}) "
-                "SELECT device, %s, 'state', %s, %s, reason, job "
-                "FROM unnest(%s::varchar[], %s::text[], %s::bigint[]) AS placed(device, reason, job)",
-                [created, DeviceState.IDLE, DeviceState.RESERVED, hostnames, reasons, job_ids],
+                "SELECT device, %s, 'state', %s, %s, reason, job FROM placed",
+                [pg_array(job_ids), pg_array(hostnames), pg_array([job.state for job, _ in placed]),
+                 pg_array(reasons), DeviceState.RESERVED, created, DeviceState.IDLE, DeviceState.RESERVED],
             )
         else:  # SQLite runs in process: one statement per row costs no round trip
+            cursor.executemany(
+                f"UPDATE {devices_table} SET state = %s WHERE hostname = %s",
+                [(DeviceState.RESERVED, hostname) for hostname in hostnames],
+            )
             cursor.executemany(
                 f"UPDATE {jobs_table} SET actual_device_id = %s, state = %s WHERE id = %s",
                 [(job.actual_device_id, job.state, job.id) for job, _ in placed],
@@ -141,9 +147,9 @@ def _emit(placed: list[tuple[AssignedJob, ReservedDevice]]) -> None:
     usernames = dict(
         get_user_model().objects.filter(pk__in={job.submitter_id for job, _ in placed}).values_list("pk", "username")
     )
-    messages = []
+    messages, when = [], event_time()
     for job, device in placed:
         username = usernames.get(job.submitter_id, "")
-        messages.append(frames("testjob", username, job_data(job, username, device.worker_host_id)))
-        messages.append(frames("device", "", device_data(device, str(job.id))))
+        messages.append(frames("testjob", username, job_data(job, username, device.worker_host_id), when))
+        messages.append(frames("device", "", device_data(device, str(job.id)), when))
     publish(messages)

@@ -33,6 +33,9 @@ class Check:
 _checks: dict[str, Check] = {}
 _extends: dict[str, tuple[float, str | None]] = {}  # dictionary path -> (its mtime, the type it extends)
 _state = {"loaded": False, "dirty": False, "fingerprint": None}
+# during a pass: hostname -> (dictionary path, its mtime or None), each file looked at once a pass
+_dictionaries: dict[str, tuple[str, float | None]] | None = None
+_devices_dir = ""
 
 
 def _file() -> Path:
@@ -54,8 +57,25 @@ def templates_fingerprint() -> list:
     return found
 
 
+def dictionary(hostname: str) -> tuple[str, float | None]:
+    """The path of the device's dictionary and its modification time (None: no such file)."""
+    known = _dictionaries.get(hostname) if _dictionaries is not None else None
+    if known is None:
+        # a plain string join and stat: this runs for every idle device on every pass
+        path = (_devices_dir or os.path.join(str(settings.DEVICES_PATH), "")) + hostname + ".jinja2"
+        try:
+            known = path, os.stat(path).st_mtime
+        except FileNotFoundError:
+            known = path, None
+        if _dictionaries is not None:
+            _dictionaries[hostname] = known
+    return known
+
+
 def start_pass() -> None:
     """Forget everything if a device-type template changed since the results were made."""
+    global _dictionaries, _devices_dir
+    _dictionaries, _devices_dir = {}, os.path.join(str(settings.DEVICES_PATH), "")
     fingerprint = templates_fingerprint()
     if not _state["loaded"]:
         _state["loaded"] = True
@@ -105,6 +125,8 @@ def remember_extends(path: str, mtime: float, device_type: str | None) -> None:
 
 def end_pass() -> None:
     """Write what this pass learnt (atomically: a reader never sees half a file)."""
+    global _dictionaries, _devices_dir
+    _dictionaries, _devices_dir = None, ""
     if not _state["dirty"]:
         return
     target = _file()

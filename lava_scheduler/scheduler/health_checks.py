@@ -1,11 +1,9 @@
 """Which idle devices need a health check before anything else, and making those jobs."""
 
 import logging
-import os
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from django.conf import settings
 from django.contrib.auth.models import User
 from django.db.models import Max
 
@@ -17,18 +15,10 @@ from lava_scheduler.lab import files
 from lava_scheduler.lab.models import DeviceType
 from lava_scheduler.lab.states import DeviceHealth, HealthDenominator
 from lava_scheduler.scheduler import device_checks
+from lava_scheduler.scheduler.any_of import any_of
 from lava_scheduler.scheduler.lab_view import DeviceInfo
 
 log = logging.getLogger("lava-scheduler")
-
-
-def _mtime(hostname: str) -> tuple[str, float | None]:
-    # a plain string join and stat: this runs for every idle device on every pass
-    path = os.path.join(str(settings.DEVICES_PATH), f"{hostname}.jinja2")
-    try:
-        return path, os.stat(path).st_mtime
-    except FileNotFoundError:
-        return path, None
 
 
 def config_error(hostname: str) -> str | None:
@@ -37,7 +27,7 @@ def config_error(hostname: str) -> str | None:
     Remembered while the dictionary and the device-type templates are unchanged,
     across scheduler restarts too (``device_checks``).
     """
-    key, mtime = _mtime(hostname)
+    key, mtime = device_checks.dictionary(hostname)
     if mtime is None:
         return f"no device dictionary ({key})"
     known = device_checks.recall(key, mtime)
@@ -54,7 +44,7 @@ def config_error(hostname: str) -> str | None:
 
 def health_check_file(hostname: str, of_type: dict[str, Path | None] | None = None) -> Path | None:
     """The health-check job of the device's type, if the lab has one (``of_type``: found during this pass)."""
-    key, mtime = _mtime(hostname)
+    key, mtime = device_checks.dictionary(hostname)
     if mtime is None:
         return None
     known, device_type = device_checks.recall_extends(key, mtime)
@@ -73,12 +63,14 @@ def health_check_file(hostname: str, of_type: dict[str, Path | None] | None = No
 def due_health_checks(devices: list[DeviceInfo], now: datetime) -> dict[str, Path]:
     """hostname -> health-check file, for the devices that must run one now."""
     types = {
-        t.name: t
-        for t in DeviceType.objects.filter(name__in={d.device_type for d in devices}, disable_health_check=False)
+        name: (frequency, denominator)
+        for name, frequency, denominator in DeviceType.objects.filter(
+            any_of("name", {d.device_type for d in devices}), disable_health_check=False
+        ).values_list("name", "health_frequency", "health_denominator")
     }
     candidates = [d for d in devices if d.device_type in types]
     last = dict(
-        TestJob.objects.filter(health_check=True, actual_device__in=[d.hostname for d in candidates])
+        TestJob.objects.filter(any_of("actual_device", [d.hostname for d in candidates]), health_check=True)
         .values("actual_device")
         .annotate(last=Max("submit_time"))
         .values_list("actual_device", "last")
@@ -89,18 +81,18 @@ def due_health_checks(devices: list[DeviceInfo], now: datetime) -> dict[str, Pat
         path = health_check_file(device.hostname, of_type)
         if path is None:
             continue
-        device_type = types[device.device_type]
+        frequency, denominator = types[device.device_type]
         previous = last.get(device.hostname)
         if device.health in (DeviceHealth.UNKNOWN, DeviceHealth.LOOPING) or previous is None:
             due[device.hostname] = path
-        elif device_type.health_denominator == HealthDenominator.HOURS:
-            if previous + timedelta(hours=device_type.health_frequency) < now:
+        elif denominator == HealthDenominator.HOURS:
+            if previous + timedelta(hours=frequency) < now:
                 due[device.hostname] = path
         else:
             jobs_since = TestJob.objects.filter(
                 actual_device=device.hostname, health_check=False, start_time__gte=previous
             ).count()
-            if jobs_since >= device_type.health_frequency:
+            if jobs_since >= frequency:
                 due[device.hostname] = path
     return due
 

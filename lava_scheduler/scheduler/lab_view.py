@@ -8,13 +8,15 @@ queued jobs and tags once each, decides in memory, and writes in bulk.
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import F, Window
+from django.db import connection
+from django.db.models import F, Q, Window
 from django.db.models.functions import RowNumber
 
 from lava_scheduler.jobs.models import TestJob
 from lava_scheduler.jobs.states import JobState
 from lava_scheduler.lab.models import Device, Worker
 from lava_scheduler.lab.states import DeviceHealth, DeviceState, WorkerHealth, WorkerState
+from lava_scheduler.scheduler.any_of import any_of, pg_array
 
 USABLE_HEALTH = (DeviceHealth.GOOD, DeviceHealth.UNKNOWN, DeviceHealth.LOOPING)
 
@@ -59,35 +61,71 @@ class LabView:
         eligible = Worker.objects.filter(state=WorkerState.ONLINE, health=WorkerHealth.ACTIVE)
         view.workers = {hostname: WorkerLoad(limit) for hostname, limit in eligible.values_list("hostname", "job_limit")}
         busy = Device.objects.filter(
-            worker_host__in=list(view.workers), state__in=(DeviceState.RESERVED, DeviceState.RUNNING)
+            any_of("worker_host", view.workers), state__in=(DeviceState.RESERVED, DeviceState.RUNNING)
         ).values_list("worker_host", flat=True)
         for hostname in busy:
             view.workers[hostname].busy += 1
-        rows = Device.objects.filter(
-            state=DeviceState.IDLE,
-            worker_host__in=list(view.workers),
-            health__in=USABLE_HEALTH,
-            device_type__display=True,
-        ).order_by("hostname").values_list("hostname", "device_type", "health", "worker_host")
+        idle = Q(state=DeviceState.IDLE, health__in=USABLE_HEALTH, device_type__display=True) & any_of(
+            "worker_host", view.workers
+        )
+        rows = Device.objects.filter(idle).order_by("hostname").values_list(
+            "hostname", "device_type", "health", "worker_host"
+        )
         view.idle_devices = [DeviceInfo(*row) for row in rows]
         tags = defaultdict(set)
-        through = Device.tags.through.objects.filter(device__in=[d.hostname for d in view.idle_devices])
+        # the idle devices' tags by the same condition, not by a list of a thousand hostnames
+        through = Device.tags.through.objects.filter(device__in=Device.objects.filter(idle).values("hostname"))
         for hostname, tag in through.values_list("device_id", "tag_id"):
             tags[hostname].add(tag)
         for device in view.idle_devices:
-            device.tags = frozenset(tags.get(device.hostname, ()))
+            if device.hostname in tags:
+                device.tags = frozenset(tags[device.hostname])
         return view
 
 
 QUEUE_ORDER = (F("priority").desc(), F("submit_time").asc(), F("sub_id").asc(), F("id").asc())
 
 
+# PostgreSQL reads only the wanted places of each type's queue, in order from the index job_queue,
+# with each job's tags
+QUEUE_HEADS_SQL = """
+SELECT job.id, job.requested_device_type_id, job.requested_device_id, job.requested_worker_id, job.submitter_id,
+       ARRAY(SELECT tag_id FROM {tags} WHERE testjob_id = job.id)
+FROM unnest(%s::varchar[]) AS queue(device_type)
+CROSS JOIN LATERAL (
+    SELECT id, requested_device_type_id, requested_device_id, requested_worker_id, submitter_id FROM {jobs}
+    WHERE requested_device_type_id = queue.device_type AND state = %s AND actual_device_id IS NULL
+    ORDER BY priority DESC, submit_time, sub_id, id
+    LIMIT %s OFFSET %s
+) AS job
+"""
+
+
 def queued_jobs(device_types: set[str], after: int = 0, upto: int | None = None) -> dict[str, list[QueuedJob]]:
     """Submitted jobs per requested device type, in the order they should run; with ``upto``, only
     the places ``after`` + 1 to ``upto`` of each type's queue (a pass rarely looks further than a few
     jobs per idle device), else all from ``after`` + 1."""
+    jobs = _queue_postgresql(device_types, after, upto) if connection.vendor == "postgresql" else _queue_portable(
+        device_types, after, upto
+    )
+    queues: dict[str, list[QueuedJob]] = defaultdict(list)
+    for job in jobs:
+        queues[job.device_type].append(job)
+    return queues
+
+
+def _queue_postgresql(device_types: set[str], after: int, upto: int | None) -> list[QueuedJob]:
+    sql = QUEUE_HEADS_SQL.format(jobs=TestJob._meta.db_table, tags=TestJob.tags.through._meta.db_table)
+    limit = None if upto is None else upto - after  # LIMIT NULL: no limit
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [pg_array(sorted(device_types)), JobState.SUBMITTED, limit, after])
+        rows = cursor.fetchall()
+    return [QueuedJob(*row[:5], frozenset(row[5])) if row[5] else QueuedJob(*row[:5]) for row in rows]
+
+
+def _queue_portable(device_types: set[str], after: int, upto: int | None) -> list[QueuedJob]:
     fields = ("id", "requested_device_type", "requested_device", "requested_worker", "submitter_id")
-    # the columns are chosen before the window: PostgreSQL then sorts narrow rows, not whole jobs
+    # the columns are chosen before the window: the database then sorts narrow rows, not whole jobs
     rows = TestJob.objects.filter(
         state=JobState.SUBMITTED, requested_device_type__in=device_types, actual_device=None
     ).values_list(*fields)
@@ -97,16 +135,13 @@ def queued_jobs(device_types: set[str], after: int = 0, upto: int | None = None)
         ).filter(place__gt=after)
         if upto is not None:
             rows = rows.filter(place__lte=upto)
-    rows = rows.order_by(*QUEUE_ORDER)
-    jobs = [QueuedJob(*row[: len(fields)]) for row in rows]
+    jobs = [QueuedJob(*row[: len(fields)]) for row in rows.order_by(*QUEUE_ORDER)]
     tags = defaultdict(set)
     if jobs:
-        through = TestJob.tags.through.objects.filter(testjob_id__in=[job.id for job in jobs])
+        through = TestJob.tags.through.objects.filter(any_of("testjob_id", [job.id for job in jobs]))
         for job_id, tag in through.values_list("testjob_id", "tag_id"):
             tags[job_id].add(tag)
-    queues: dict[str, list[QueuedJob]] = defaultdict(list)
     for job in jobs:
         if job.id in tags:
             job.tags = frozenset(tags[job.id])
-        queues[job.device_type].append(job)
-    return queues
+    return jobs

@@ -180,7 +180,7 @@ def device_type_page(request: HttpRequest, name: str) -> HttpResponse:
     health_check = health_check_of_type(name)
     queued = visible_jobs(
         request.user, TestJob.objects.filter(state=JobState.SUBMITTED, requested_device_type=device_type)
-    ).select_related("submitter").order_by("-priority", "submit_time", "id")  # the table shows each submitter
+    ).select_related("submitter").order_by("-priority", "submit_time", "sub_id", "id")  # the scheduler's order
     devices = visible_devices(request.user, device_type.devices.select_related("worker_host")).order_by("hostname")
     context = {
         "device_type": device_type,
