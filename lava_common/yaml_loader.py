@@ -25,14 +25,15 @@ RESOLVED_MAX_ENTRIES = 4096
 _resolved: dict[str, str] = {}
 
 
-class _UserTextLoader(Loader):  # type: ignore[misc, valid-type]
-    """The safe C loader with its Python tag resolution cut short.
+class _RememberedTags:
+    """Tag resolution cut short, for the C loader and dumper.
 
-    libyaml's composer asks Python for the tag of every node: PyYAML then
-    tries the implicit resolvers' regular expressions on each plain scalar and
-    walks its path resolvers, which cost as much as the parse itself. No path
-    resolver is ever added to this class, so a node's tag depends on its kind
-    and, for a plain scalar, on its text alone: that tag is remembered.
+    libyaml asks Python for the tag of every node it composes or serializes:
+    PyYAML then tries the implicit resolvers' regular expressions on each
+    plain scalar and walks its path resolvers, which cost as much as the
+    parse itself. No path resolver is ever added to these classes, so a
+    node's tag depends on its kind and, for a plain scalar, on its text
+    alone: that tag is remembered.
     """
 
     def descend_resolver(self, current_node, current_index) -> None:
@@ -56,6 +57,14 @@ class _UserTextLoader(Loader):  # type: ignore[misc, valid-type]
                     _resolved.clear()
                 _resolved[value] = tag
         return tag
+
+
+class _UserTextLoader(_RememberedTags, Loader):  # type: ignore[misc, valid-type]
+    pass
+
+
+class _PlainDumper(_RememberedTags, Dumper):  # type: ignore[misc, valid-type]
+    pass
 
 
 class YAMLLoadError(ValueError):
@@ -221,7 +230,7 @@ def dump_yaml(data: Any) -> str:
     except _Unusual:
         return yaml.dump(data, Dumper=Dumper, default_flow_style=False, sort_keys=False, allow_unicode=True)
     stream = io.StringIO()
-    dumper = Dumper(stream, default_flow_style=False, sort_keys=False, allow_unicode=True)
+    dumper = _PlainDumper(stream, default_flow_style=False, sort_keys=False, allow_unicode=True)
     try:
         dumper.open()
         dumper.serialize(node)
