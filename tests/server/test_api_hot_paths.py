@@ -16,6 +16,7 @@ from lava_scheduler.lab.models import Device
 from lava_scheduler.lab.states import DeviceHealth
 from lava_scheduler.logs.store import OFFSET, LogStore, job_output_dir
 from lava_scheduler.permissions.models import GroupDevicePermission, GroupDeviceTypePermission
+from lava_scheduler.permissions.rules import _submit_open
 from lava_server.accounts.models import AuthToken, hash_secret
 from lava_server.auth import recent_tokens
 from lava_server.xmlrpc.marshal import EscapedText, escape_bytes, method_response
@@ -105,8 +106,32 @@ def test_a_submission_in_an_open_lab_costs_two_queries(lab, django_assert_num_qu
     alice = User.objects.get(username="alice")
     from lava_scheduler.jobs.submission import submit_job
 
+    submit_job(job_text(), alice)  # the first one in a database session prepares the rights query
     with django_assert_num_queries(2):  # the rights, the INSERT
         submit_job(job_text(), alice)
+
+
+@pytest.mark.django_db(transaction=True)  # a reconnection ends the test's transaction
+def test_the_prepared_rights_query_survives_a_reconnection_and_can_be_turned_off(
+    lab, settings, django_assert_num_queries
+):
+    from django.db import connection
+
+    from lava_scheduler.permissions.rules import submit_refusal
+
+    bob = User.objects.get(username="bob")
+    assert submit_refusal(bob, "qemu", None, None) is None
+    GroupDeviceTypePermission.objects.create(group=lab.team, device_type_id="qemu", permission="submit_to_devicetype")
+    with django_assert_num_queries(1):  # EXECUTE: prepared by the first call
+        assert not _submit_open(bob, "qemu", None, None)
+    # another variant of the query (a device named) is prepared once too
+    assert not _submit_open(bob, "qemu", "qemu-01", None) and not _submit_open(bob, "qemu", "qemu-01", None)
+    connection.close()  # the session and its prepared statements are gone; the next cursor opens a new one
+    assert not _submit_open(bob, "qemu", None, None)
+    settings.PREPARED_STATEMENTS = False
+    with django_assert_num_queries(1) as run:
+        assert not _submit_open(bob, "qemu", None, None)
+    assert not run.captured_queries[0]["sql"].startswith(("EXECUTE", "PREPARE"))
 
 
 def test_a_new_restriction_applies_to_the_next_submission(lab, device):
