@@ -98,6 +98,25 @@ def test_log_range_with_markup_and_bad_utf8_reads_as_before(lab):
     assert data == '- {"msg": "a <b> & c"}\n- {"msg": "caf\u00e9"}\n- {"msg": "bad \ufffd byte"}\n'
 
 
+@pytest.mark.parametrize("raw, binary", [
+    (b"plain\n", False),
+    ("replaced \ufffd and fullwidth \uff21\n".encode(), False),  # EF BF BD, EF BC A1: XML carries them
+    ("nonchar \ufffe\n".encode(), True),
+    ("nonchar \uffff\n".encode(), True),
+    (b"control \x1b[0m\n", True),
+    (b"carriage \r return\n", True),
+])
+def test_a_log_range_xml_cannot_carry_comes_as_binary(lab, raw, binary):
+    store = LogStore(job_output_dir(lab.public))
+    store.append(["- first"])
+    with open(store.log_path, "ab") as log, open(store.index_path, "ab") as index:
+        index.write(OFFSET.pack(log.tell()))
+        log.write(raw)
+    _, data = lab.rpc("alice").scheduler.jobs.logs(str(lab.public.pk), 1, None)
+    assert isinstance(data, xmlrpc.client.Binary) is binary
+    assert (data.data if binary else data.encode()) == raw
+
+
 # a submission's rights: one query, never stale
 
 
