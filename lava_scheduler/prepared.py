@@ -17,17 +17,19 @@ import re
 from typing import Any
 
 from django.conf import settings
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 
 _NAMED = re.compile(r"%\((\w+)\)s")
 
 
 def _session_statements() -> set[str]:
-    """The names prepared in the session of the current connection (opened by the caller's cursor)."""
-    held = connection.__dict__.get("_lava_prepared")
+    """The names prepared in the session of this thread's connection (opened by the caller's cursor)."""
+    # the thread's own wrapper: ``django.db.connection`` is a proxy that every thread shares
+    wrapper = connections[DEFAULT_DB_ALIAS]
+    held = wrapper.__dict__.get("_lava_prepared")
     # the raw connection is kept, and compared by identity: a reconnection is a new object
-    if held is None or held[0] is not connection.connection:
-        held = connection.__dict__["_lava_prepared"] = (connection.connection, set())
+    if held is None or held[0] is not wrapper.connection:
+        held = wrapper.__dict__["_lava_prepared"] = (wrapper.connection, set())
     return held[1]
 
 

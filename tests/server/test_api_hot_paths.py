@@ -216,3 +216,37 @@ def test_a_revoked_token_fails_at_the_next_call(lab):
     with pytest.raises(xmlrpc.client.ProtocolError) as info:
         alice.system.whoami()
     assert info.value.errcode == 401
+
+
+@pytest.mark.django_db(transaction=True)
+def test_each_thread_prepares_the_rights_query_on_its_own_connection(lab):
+    """gunicorn's threads each hold a connection: what one prepared is not taken as prepared on another's."""
+    import threading
+
+    from django.db import connection
+
+    bob = User.objects.get(username="bob")
+    failures: list[BaseException] = []
+    turns = [threading.Event() for _ in range(4)]
+
+    def check(first_turn: int) -> None:
+        try:
+            for turn in (first_turn, first_turn + 2):
+                turns[turn].wait(10)
+                assert _submit_open(bob, "qemu", None, None)
+                if turn + 1 < len(turns):
+                    turns[turn + 1].set()
+        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
+            failures.append(exc)
+            for event in turns:
+                event.set()
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=check, args=(first,)) for first in (0, 1)]
+    for thread in threads:
+        thread.start()
+    turns[0].set()
+    for thread in threads:
+        thread.join(20)
+    assert not failures, failures
