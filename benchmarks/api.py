@@ -20,12 +20,16 @@ processes' own clock, not wall time: on a shared machine the wall figures
 move with the load, this one much less) and the calls per second that CPU
 time allows. Every submitted and validated definition differs from the
 previous one (a comment with a counter), so nothing can be answered from a
-cache of earlier answers. Also prints each call's cost in process (the
-dispatcher without HTTP).
+cache of earlier answers. Also prints each call's cost in process: the
+method dispatcher alone (no HTTP), then the whole web application called
+with a WSGI environ (its CPU per call: the server's figure less gunicorn's
+HTTP handling and the socket).
 """
 
 import argparse
+import base64
 import importlib.util
+import io
 import itertools
 import os
 import random
@@ -209,6 +213,26 @@ def log_ranges(proxy: xmlrpc.client.ServerProxy, job_id: int, starts: list[int])
     return timings
 
 
+def wsgi_cpu_ms(authorization: str, method: str, params: Callable[[], tuple], count: int) -> float:
+    """CPU milliseconds per call of the web application called in process with a WSGI environ (no socket,
+    no gunicorn): what the server costs beside its HTTP handling."""
+    from lava_server.wsgi import application
+
+    def call_once() -> None:
+        body = xmlrpc.client.dumps(params(), method, allow_none=True).encode()
+        environ = {"REQUEST_METHOD": "POST", "PATH_INFO": "/RPC2", "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "80",
+                   "HTTP_HOST": "127.0.0.1", "CONTENT_LENGTH": str(len(body)), "HTTP_AUTHORIZATION": authorization,
+                   "wsgi.input": io.BytesIO(body), "wsgi.url_scheme": "http", "wsgi.errors": sys.stderr}
+        answer = b"".join(application(environ, lambda status, headers, exc_info=None: None))
+        assert b"<fault>" not in answer, answer[:500]
+
+    call_once()
+    start = time.process_time()
+    for _ in range(count):
+        call_once()
+    return (time.process_time() - start) * 1000 / count
+
+
 def ms(timings: list[float]) -> str:
     return f"median {statistics.median(timings) * 1000:.2f} ms, worst {max(timings) * 1000:.2f} ms"
 
@@ -260,9 +284,13 @@ def main() -> None:
             ):
                 figure = call_rate(method, call_once, args.seconds, server)
                 print(f"  scheduler.jobs.{method + ':':<10}{figure}; target >= {TARGETS[method]:,.0f}/s")
+            client, cpu = time.process_time(), process_tree_cpu(server.pid)
             timings = log_ranges(proxy, log_job.pk, starts)
+            server_ms = (process_tree_cpu(server.pid) - cpu) * 1000 / len(starts)
+            client_ms = (time.process_time() - client) * 1000 / len(starts)
             print(f"  scheduler.jobs.logs, {RANGE:,} lines of {LOG_LINES:,}: {ms(timings)} over HTTP "
-                  f"(target <= {LOGS_TARGET_MS:g} ms)")
+                  f"(target <= {LOGS_TARGET_MS:g} ms); server CPU {server_ms:.3f} ms/call, "
+                  f"client CPU {client_ms:.3f} ms/call")
     finally:
         stop_server(server)
 
@@ -277,6 +305,15 @@ def main() -> None:
         call(ctx, "scheduler.jobs.logs", (str(log_job.pk), first, first + RANGE))
         timings.append(time.perf_counter() - begin)
     print(f", logs {statistics.median(timings) * 1000:.2f} ms median")
+    authorization = "Basic " + base64.b64encode(f"bench:{token}".encode()).decode()
+    figures = [
+        wsgi_cpu_ms(authorization, "scheduler.jobs.validate", lambda: (next_definition(), False), 1000),
+        wsgi_cpu_ms(authorization, "scheduler.jobs.submit", lambda: (next_definition(),), 300),
+        wsgi_cpu_ms(authorization, "scheduler.jobs.logs", lambda: (str(log_job.pk), (first := random.choice(starts)),
+                                                                    first + RANGE), 300),
+    ]
+    print("through the WSGI application, in process (no socket, no gunicorn): CPU per call: validate "
+          "{:.3f} ms, submit {:.3f} ms, logs {:.3f} ms".format(*figures))
 
 
 if __name__ == "__main__":

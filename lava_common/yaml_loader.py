@@ -19,6 +19,53 @@ Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 # nesting that libyaml's recursive composer handles without any risk to the C stack
 SAFE_COMPOSE_DEPTH = 2000
 
+# plain scalars whose resolved tag is remembered: job definitions repeat the same short words
+RESOLVED_MAX_LENGTH = 64
+RESOLVED_MAX_ENTRIES = 4096
+_resolved: dict[str, str] = {}
+
+
+class _RememberedTags:
+    """Tag resolution cut short, for the C loader and dumper.
+
+    libyaml asks Python for the tag of every node it composes or serializes:
+    PyYAML then tries the implicit resolvers' regular expressions on each
+    plain scalar and walks its path resolvers, which cost as much as the
+    parse itself. No path resolver is ever added to these classes, so a
+    node's tag depends on its kind and, for a plain scalar, on its text
+    alone: that tag is remembered.
+    """
+
+    def descend_resolver(self, current_node, current_index) -> None:
+        pass
+
+    def ascend_resolver(self) -> None:
+        pass
+
+    def resolve(self, kind, value, implicit):
+        if kind is yaml.SequenceNode:
+            return self.DEFAULT_SEQUENCE_TAG
+        if kind is yaml.MappingNode:
+            return self.DEFAULT_MAPPING_TAG
+        if not implicit[0]:
+            return self.DEFAULT_SCALAR_TAG
+        tag = _resolved.get(value)
+        if tag is None:
+            tag = super().resolve(kind, value, implicit)
+            if len(value) <= RESOLVED_MAX_LENGTH:
+                if len(_resolved) >= RESOLVED_MAX_ENTRIES:
+                    _resolved.clear()
+                _resolved[value] = tag
+        return tag
+
+
+class _UserTextLoader(_RememberedTags, Loader):  # type: ignore[misc, valid-type]
+    pass
+
+
+class _PlainDumper(_RememberedTags, Dumper):  # type: ignore[misc, valid-type]
+    pass
+
 
 class YAMLLoadError(ValueError):
     """The text is not acceptable YAML; the message says why and where."""
@@ -150,7 +197,7 @@ def load_yaml(
         # the process, so such texts are first checked event by event
         if _nesting_bound(text) > SAFE_COMPOSE_DEPTH:
             _check_depth(text, max_depth)
-        loader = Loader(text)
+        loader = _UserTextLoader(text)
         try:
             node = loader.get_single_node()
             if node is None:
@@ -183,7 +230,7 @@ def dump_yaml(data: Any) -> str:
     except _Unusual:
         return yaml.dump(data, Dumper=Dumper, default_flow_style=False, sort_keys=False, allow_unicode=True)
     stream = io.StringIO()
-    dumper = Dumper(stream, default_flow_style=False, sort_keys=False, allow_unicode=True)
+    dumper = _PlainDumper(stream, default_flow_style=False, sort_keys=False, allow_unicode=True)
     try:
         dumper.open()
         dumper.serialize(node)

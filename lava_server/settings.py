@@ -64,6 +64,8 @@ DEFAULTS = {
     "JOB_RETENTION_DAYS": 0,
     "RETENTION_INTERVAL": 3600,
     "RETENTION_BATCH": 200,
+    # PostgreSQL plans the API's hot queries once per session (false behind a transaction-mode pooler)
+    "PREPARED_STATEMENTS": True,
 }
 
 
@@ -128,6 +130,7 @@ LOG_COMPRESSION_DAYS = int(LAVA["LOG_COMPRESSION_DAYS"])
 JOB_RETENTION_DAYS = int(LAVA["JOB_RETENTION_DAYS"])
 RETENTION_INTERVAL = float(LAVA["RETENTION_INTERVAL"])
 RETENTION_BATCH = int(LAVA["RETENTION_BATCH"])
+PREPARED_STATEMENTS = bool(LAVA["PREPARED_STATEMENTS"])
 
 if LAVA["DATABASE_URL"]:
     DATABASES = {"default": database_from_url(LAVA["DATABASE_URL"])}

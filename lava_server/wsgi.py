@@ -7,4 +7,8 @@ from lava_common.file_modes import restrict_umask
 # gunicorn leaves the umask as it found it: job logs and files written here are the lab's only
 restrict_umask()
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lava_server.settings")
-application = get_wsgi_application()
+_django = get_wsgi_application()
+# imported once Django is set up: the XML-RPC modules import models
+from lava_server.xmlrpc.wsgi import XmlRpcFastPath  # noqa: E402
+
+application = XmlRpcFastPath(_django)

@@ -7,6 +7,7 @@ read with two seeks whatever the size of the log. An old log may be
 compressed (``compression``); it reads the same.
 """
 
+import functools
 import os
 import re
 import struct
@@ -23,7 +24,8 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 
 def job_output_dir(job) -> Path:
     when = job.submit_time
-    return Path(settings.JOB_OUTPUT_DIR) / f"{when:%Y}" / f"{when:%m}" / f"{when:%d}" / str(job.pk)
+    # one Path from a joined string: each pathlib join cost as much as reading a log range
+    return Path(os.path.join(settings.JOB_OUTPUT_DIR, f"{when:%Y}", f"{when:%m}", f"{when:%d}", str(job.pk)))
 
 
 class LogStore:
@@ -31,7 +33,10 @@ class LogStore:
         self.directory = Path(directory)
         self.log_path = self.directory / "output.yaml"
         self.index_path = self.directory / "output.idx"
-        self.compressed = CompressedLog(self.directory)
+
+    @functools.cached_property
+    def compressed(self) -> CompressedLog:
+        return CompressedLog(self.directory)
 
     def line_count(self) -> int:
         try:

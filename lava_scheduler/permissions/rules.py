@@ -32,6 +32,7 @@ from lava_scheduler.permissions.models import (
     GroupDeviceTypePermission,
     GroupWorkerPermission,
 )
+from lava_scheduler.prepared import fetch_one
 
 VIEW, SUBMIT, CHANGE = "view", "submit", "change"
 
@@ -269,9 +270,9 @@ def _submit_open(user, device_type: str, device: str | None, worker: str | None)
         "user": user.pk, "device_type": device_type, "device": device, "worker": worker,
         "retired": int(DeviceHealth.RETIRED), "device_row": DEVICE_ROW[SUBMIT], "type_row": DEVICE_TYPE_ROW[SUBMIT],
     }
-    with connection.cursor() as cursor:
-        cursor.execute(_submit_open_query(device is not None, worker is not None), params)
-        return bool(cursor.fetchone()[0])
+    by_device, by_worker = device is not None, worker is not None
+    row = fetch_one(f"lava_submit_open_{by_device:d}{by_worker:d}", _submit_open_query(by_device, by_worker), params)
+    return bool(row[0])
 
 
 def submit_refusal(user, device_type: str, device: str | None, worker: str | None) -> str | None:

@@ -8,6 +8,7 @@ credentials (401) are HTTP errors, as the reference's.
 import logging
 import xml.parsers.expat
 import xmlrpc.client
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
@@ -71,12 +72,45 @@ def call(ctx: Context, name: str, params: tuple[Any, ...]) -> Any:
         raise fault(500, f"internal error in {name}: {type(exc).__name__}: {exc}") from None
 
 
-def _response(body: str, status: int = 200) -> HttpResponse:
-    return HttpResponse(body.encode("utf-8", errors="xmlcharrefreplace"), status=status, content_type=CONTENT_TYPE)
+@dataclass(frozen=True)
+class Answer:
+    """What /RPC2 answers to one POST, whichever way it came in (Django's view or the WSGI fast path)."""
+
+    status: int
+    body: bytes
+    content_type: str = CONTENT_TYPE
+    headers: tuple[tuple[str, str], ...] = ()
 
 
-def _fault_response(exc: xmlrpc.client.Fault) -> HttpResponse:
-    return _response(xmlrpc.client.dumps(exc, methodresponse=True, allow_none=True))
+def _xml_answer(body: str) -> Answer:
+    return Answer(200, body.encode("utf-8", errors="xmlcharrefreplace"))
+
+
+def _fault_answer(exc: xmlrpc.client.Fault) -> Answer:
+    return _xml_answer(xmlrpc.client.dumps(exc, methodresponse=True, allow_none=True))
+
+
+def answer_post(authorization: str | None, body: bytes) -> Answer:
+    """Authenticate, parse the call, run it: the answer to a POST on /RPC2."""
+    try:
+        user = user_from_authorization(authorization)
+    except AuthenticationFailed as exc:
+        challenge = (("WWW-Authenticate", 'Basic realm="LAVA XML-RPC"'),) if exc.status == 401 else ()
+        return Answer(exc.status, (exc.message + "\n").encode(), "text/plain", challenge)
+    if refuses(user):
+        return _fault_answer(fault(401, REFUSAL))
+    if len(body) > MAX_REQUEST_BYTES:
+        return _fault_answer(fault(400, f"request larger than {MAX_REQUEST_BYTES} bytes"))
+    try:
+        params, name = xmlrpc.client.loads(body, use_builtin_types=False)
+    except (xml.parsers.expat.ExpatError, ValueError, TypeError) as exc:
+        return _fault_answer(fault(400, f"malformed XML-RPC request: {exc}"))
+    if not name:
+        return _fault_answer(fault(400, "malformed XML-RPC request: no methodName"))
+    try:
+        return _xml_answer(method_response(call(Context(user), name, params)))
+    except xmlrpc.client.Fault as exc:
+        return _fault_answer(exc)
 
 
 @csrf_exempt
@@ -89,28 +123,11 @@ def rpc_view(request: HttpRequest) -> HttpResponse:
         )
         response["Allow"] = "POST"
         return response
-    try:
-        user = user_from_authorization(request.headers.get("Authorization"))
-    except AuthenticationFailed as exc:
-        response = HttpResponse(exc.message + "\n", status=exc.status, content_type="text/plain")
-        if exc.status == 401:
-            response["WWW-Authenticate"] = 'Basic realm="LAVA XML-RPC"'
-        return response
-    if refuses(user):
-        return _fault_response(fault(401, REFUSAL))
-    if len(request.body) > MAX_REQUEST_BYTES:
-        return _fault_response(fault(400, f"request larger than {MAX_REQUEST_BYTES} bytes"))
-    try:
-        params, name = xmlrpc.client.loads(request.body, use_builtin_types=False)
-    except (xml.parsers.expat.ExpatError, ValueError, TypeError) as exc:
-        return _fault_response(fault(400, f"malformed XML-RPC request: {exc}"))
-    if not name:
-        return _fault_response(fault(400, "malformed XML-RPC request: no methodName"))
-    try:
-        result = call(Context(user, request), name, params)
-        return _response(method_response(result))
-    except xmlrpc.client.Fault as exc:
-        return _fault_response(exc)
+    answer = answer_post(request.headers.get("Authorization"), request.body)
+    response = HttpResponse(answer.body, status=answer.status, content_type=answer.content_type)
+    for name, value in answer.headers:
+        response[name] = value
+    return response
 
 
 # introspection

@@ -18,7 +18,6 @@ from typing import Any
 @dataclass
 class Context:
     user: Any
-    request: Any = None
 
 
 @dataclass

@@ -87,3 +87,15 @@ DUMPED = [
 def test_dump_is_pyyamls(data):
     expected = yaml.dump(data, Dumper=Dumper, default_flow_style=False, sort_keys=False, allow_unicode=True)
     assert dump_yaml(data) == expected
+
+
+def test_remembered_tags_give_pyyaml_results_on_later_documents(monkeypatch):
+    from lava_common import yaml_loader
+
+    monkeypatch.setattr(yaml_loader, "RESOLVED_MAX_ENTRIES", 8)
+    monkeypatch.setattr(yaml_loader, "_resolved", {})
+    text = "a: 5\nb: '5'\nc: yes\nd: 'yes'\ne: [5, '5', null, 'null', ~]\nf: " + "x" * 100 + "\n"
+    for _ in range(3):  # the second and third parses answer from what the first remembered
+        assert repr(load_yaml(text)) == repr(yaml.load(text, Loader=Loader))
+    assert len(yaml_loader._resolved) <= 8
+    assert "x" * 100 not in yaml_loader._resolved

@@ -16,6 +16,7 @@ from lava_scheduler.lab.models import Device
 from lava_scheduler.lab.states import DeviceHealth
 from lava_scheduler.logs.store import OFFSET, LogStore, job_output_dir
 from lava_scheduler.permissions.models import GroupDevicePermission, GroupDeviceTypePermission
+from lava_scheduler.permissions.rules import _submit_open
 from lava_server.accounts.models import AuthToken, hash_secret
 from lava_server.auth import recent_tokens
 from lava_server.xmlrpc.marshal import EscapedText, escape_bytes, method_response
@@ -97,6 +98,25 @@ def test_log_range_with_markup_and_bad_utf8_reads_as_before(lab):
     assert data == '- {"msg": "a <b> & c"}\n- {"msg": "caf\u00e9"}\n- {"msg": "bad \ufffd byte"}\n'
 
 
+@pytest.mark.parametrize("raw, binary", [
+    (b"plain\n", False),
+    ("replaced \ufffd and fullwidth \uff21\n".encode(), False),  # EF BF BD, EF BC A1: XML carries them
+    ("nonchar \ufffe\n".encode(), True),
+    ("nonchar \uffff\n".encode(), True),
+    (b"control \x1b[0m\n", True),
+    (b"carriage \r return\n", True),
+])
+def test_a_log_range_xml_cannot_carry_comes_as_binary(lab, raw, binary):
+    store = LogStore(job_output_dir(lab.public))
+    store.append(["- first"])
+    with open(store.log_path, "ab") as log, open(store.index_path, "ab") as index:
+        index.write(OFFSET.pack(log.tell()))
+        log.write(raw)
+    _, data = lab.rpc("alice").scheduler.jobs.logs(str(lab.public.pk), 1, None)
+    assert isinstance(data, xmlrpc.client.Binary) is binary
+    assert (data.data if binary else data.encode()) == raw
+
+
 # a submission's rights: one query, never stale
 
 
@@ -105,8 +125,32 @@ def test_a_submission_in_an_open_lab_costs_two_queries(lab, django_assert_num_qu
     alice = User.objects.get(username="alice")
     from lava_scheduler.jobs.submission import submit_job
 
+    submit_job(job_text(), alice)  # the first one in a database session prepares the rights query
     with django_assert_num_queries(2):  # the rights, the INSERT
         submit_job(job_text(), alice)
+
+
+@pytest.mark.django_db(transaction=True)  # a reconnection ends the test's transaction
+def test_the_prepared_rights_query_survives_a_reconnection_and_can_be_turned_off(
+    lab, settings, django_assert_num_queries
+):
+    from django.db import connection
+
+    from lava_scheduler.permissions.rules import submit_refusal
+
+    bob = User.objects.get(username="bob")
+    assert submit_refusal(bob, "qemu", None, None) is None
+    GroupDeviceTypePermission.objects.create(group=lab.team, device_type_id="qemu", permission="submit_to_devicetype")
+    with django_assert_num_queries(1):  # EXECUTE: prepared by the first call
+        assert not _submit_open(bob, "qemu", None, None)
+    # another variant of the query (a device named) is prepared once too
+    assert not _submit_open(bob, "qemu", "qemu-01", None) and not _submit_open(bob, "qemu", "qemu-01", None)
+    connection.close()  # the session and its prepared statements are gone; the next cursor opens a new one
+    assert not _submit_open(bob, "qemu", None, None)
+    settings.PREPARED_STATEMENTS = False
+    with django_assert_num_queries(1) as run:
+        assert not _submit_open(bob, "qemu", None, None)
+    assert not run.captured_queries[0]["sql"].startswith(("EXECUTE", "PREPARE"))
 
 
 def test_a_new_restriction_applies_to_the_next_submission(lab, device):
@@ -172,3 +216,37 @@ def test_a_revoked_token_fails_at_the_next_call(lab):
     with pytest.raises(xmlrpc.client.ProtocolError) as info:
         alice.system.whoami()
     assert info.value.errcode == 401
+
+
+@pytest.mark.django_db(transaction=True)
+def test_each_thread_prepares_the_rights_query_on_its_own_connection(lab):
+    """gunicorn's threads each hold a connection: what one prepared is not taken as prepared on another's."""
+    import threading
+
+    from django.db import connection
+
+    bob = User.objects.get(username="bob")
+    failures: list[BaseException] = []
+    turns = [threading.Event() for _ in range(4)]
+
+    def check(first_turn: int) -> None:
+        try:
+            for turn in (first_turn, first_turn + 2):
+                turns[turn].wait(10)
+                assert _submit_open(bob, "qemu", None, None)
+                if turn + 1 < len(turns):
+                    turns[turn + 1].set()
+        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
+            failures.append(exc)
+            for event in turns:
+                event.set()
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=check, args=(first,)) for first in (0, 1)]
+    for thread in threads:
+        thread.start()
+    turns[0].set()
+    for thread in threads:
+        thread.join(20)
+    assert not failures, failures
