@@ -8,7 +8,8 @@ console can never make the search window grow without limit.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+
+from lava_common.records import field, record
 
 MAX_CAPTURE_LINES = 200
 ABSORB_LINES = 3
@@ -33,7 +34,7 @@ _REFINE = [("warning", re.compile(r"\bWARNING:")), ("bug", re.compile(r"kernel B
 ANY_START = re.compile("|".join(f"(?:{p.pattern})" for _, p in _STARTS))
 
 
-@dataclass
+@record
 class KernelMessage:
     kind: str
     lines: list[str] = field(default_factory=list)
