@@ -87,3 +87,10 @@ DUMPED = [
 def test_dump_is_pyyamls(data):
     expected = yaml.dump(data, Dumper=Dumper, default_flow_style=False, sort_keys=False, allow_unicode=True)
     assert dump_yaml(data) == expected
+
+
+def test_pyyaml_pure_reader_still_refuses_non_printable_characters():
+    # its pattern is compiled on first use (yaml_loader), not when PyYAML is imported
+    with pytest.raises(yaml.YAMLError, match="special characters are not allowed"):
+        yaml.load("a: \x07\n", Loader=yaml.SafeLoader)
+    assert yaml.reader.Reader.NON_PRINTABLE.search("ok\x01") is not None
