@@ -12,8 +12,9 @@ outside the QEMU boot (tuxrun: the whole run less the boot seen in lava-run's lo
 command to the prompt; by hand: the whole run less start to prompt), medians compared. And where
 tuxrun's run goes (a shell wrapper on PATH notes when lava-run starts and ends): tuxrun's start
 (its own start-up and job, up to lava-run's start), lava-run's start (to its first log record:
-parsing, validation), before QEMU starts (the deploy), after the prompt or ``uname`` output (the
-shell check or test shell, finalize, power-off), lava-run's exit, and tuxrun's results after it;
+parsing, validation), before QEMU starts (the deploy), from the prompt to ``uname``'s output (the
+test shell's start; by hand, typing the command), after the prompt or that output (the shell
+check, finalize, power-off), lava-run's exit, and tuxrun's results after it;
 the sum of lava-run's parts is ours, tuxrun's start and results are tuxrun's own.
 
 usage: .venv/bin/python benchmarks/tuxrun_overhead.py [--device qemu-x86_64|qemu-arm64] [--runs N]
@@ -125,6 +126,7 @@ def tuxrun_timeline(run: dict, uname: bool) -> dict[str, float]:
         "tuxrun start": run["lava-run exec"] - run["start"],  # tuxrun's own: its start-up and job
         "lava-run start": _at(records[0]) - run["lava-run exec"],  # to its first record: parse, validate
         "before QEMU": _at(boot) - _at(records[0]),  # deploy: copies and checksums of the images
+        "prompt to output": _at(done) - _at(prompt),  # uname: the test shell's start and its command
         "after": _at(records[-1]) - _at(done),  # shell check (test shell for uname), finalize, power-off
         "lava-run exit": run["lava-run exit"] - _at(records[-1]),
         "tuxrun results": run["end"] - run["lava-run exit"],  # tuxrun's own
@@ -243,10 +245,11 @@ def main() -> int:
                   f"difference of medians {difference:+.2f} s; overhead apart from the boot {apart:.2f} s "
                   f"(target <= {TARGET} s)")
             parts = ", ".join(f"{name} {median([r[name] for r in t]):.2f} s"
-                              for name in ("tuxrun start", "lava-run start", "before QEMU", "after",
-                                           "lava-run exit", "tuxrun results"))
+                              for name in ("tuxrun start", "lava-run start", "before QEMU", "prompt to output",
+                                           "after", "lava-run exit", "tuxrun results"))
             print(f"{'':12} where tuxrun's run goes: {parts}")
-            ours = median([r["lava-run start"] + r["before QEMU"] + r["after"] + r["lava-run exit"] for r in t])
+            ours = median([r["lava-run start"] + r["before QEMU"] + r["prompt to output"] + r["after"]
+                           + r["lava-run exit"] for r in t])
             theirs = median([r["tuxrun start"] + r["tuxrun results"] for r in t])
             print(f"{'':12} lava-run's part {ours:.2f} s, tuxrun's own {theirs:.2f} s")
         tuxrun_alone = startup([str(VENV_BIN / "tuxrun"), "--version"])
