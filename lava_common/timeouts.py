@@ -8,8 +8,9 @@ say what is wrong with a malformed one, in their own words.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, NamedTuple
+
+from lava_common.records import record
 
 UNITS = {"days": 86400, "hours": 3600, "minutes": 60, "seconds": 1}
 
@@ -37,7 +38,7 @@ def format_duration(seconds: float) -> str:
     return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
 
 
-@dataclass
+@record
 class Timeout:
     name: str
     duration: int = DEFAULT_ACTION_TIMEOUT

@@ -6,11 +6,47 @@ aliases would expand them beyond a fixed number of nodes (alias bombs).
 """
 
 import io
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
-import yaml
-
 from lava_common.constants import JOB_DEFINITION_MAX_BYTES, YAML_MAX_DEPTH, YAML_MAX_NODES
+
+# PyYAML's pure-Python reader checks text against this pattern; compiling it walks every code
+# point below U+FFFF in Python, 58 M instructions: more than the rest of PyYAML's import, a
+# seventh of `lava-run --validate` (issue 17). The C loader used here never reads it.
+_PURE_READER_PATTERN = "[^\x09\x0A\x0D\x20-\x7E\x85\xA0-\uD7FF\uE000-\uFFFD\U00010000-\U0010ffff]"
+
+
+class _CompiledOnFirstUse:
+    """Stands for ``re.compile(pattern)`` and compiles it when one of its methods is first used."""
+
+    def __init__(self, pattern: str) -> None:
+        self.pattern = pattern
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(re.compile(self.pattern), name)
+
+
+@contextmanager
+def _reader_pattern_compiled_on_first_use() -> Iterator[None]:
+    real_compile = re.compile
+
+    def compile_later(pattern: Any, flags: int = 0) -> Any:
+        if pattern == _PURE_READER_PATTERN and flags == 0:
+            return _CompiledOnFirstUse(pattern)
+        return real_compile(pattern, flags)
+
+    re.compile = compile_later
+    try:
+        yield
+    finally:
+        re.compile = real_compile
+
+
+with _reader_pattern_compiled_on_first_use():
+    import yaml
 
 Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import signal
 import time
-from dataclasses import dataclass
 
 from lava_common.exceptions import LAVATimeoutError
+from lava_common.records import record
 
 JOB_LABEL = "job"
 # the longest single wait armed (interval timer, console wait): setitimer and select overflow near
@@ -19,7 +19,7 @@ JOB_LABEL = "job"
 LONGEST_WAIT = 30 * 86400.0
 
 
-@dataclass
+@record
 class _Deadline:
     at: float
     label: str

@@ -9,10 +9,10 @@ are those of the namespace of the action running now, which the pipeline sets.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from lava_common.records import field, record
 from lava_dispatcher.alarm import DeadlineStack
 from lava_dispatcher.device import DeviceConfig, DispatcherConfig
 from lava_dispatcher.local_files import LocalFiles
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from lava_dispatcher.ssh_target import SshTarget
 
 
-@dataclass
+@record
 class OverlayInfo:
     """The test-shell overlay built on the worker, and where it lands on the board."""
 
@@ -40,7 +40,7 @@ class OverlayInfo:
     prepared_on: Any = None  # the console the board commands last ran on
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class NfsExport:
     """An NFS root as the board mounts it: ``{NFS_SERVER_IP}`` and ``{NFSROOTFS}``."""
 
@@ -48,7 +48,7 @@ class NfsExport:
     path: str
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class NbdExport:
     """The nbd-server this job started: where boards find it, and the export's name."""
 
@@ -57,7 +57,7 @@ class NbdExport:
     name: str  # the export name
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class RemovableMedia:
     """The disk a ``to: usb|sata|sd`` deploy wrote, as the dictionary names it: for the boot's ``{ROOT_PART}``."""
 
@@ -67,7 +67,7 @@ class RemovableMedia:
     device_id: int  # its number in the bootloader (usb 0, scsi 1...)
 
 
-@dataclass
+@record
 class IsoInstallation:
     """``deploy: to: iso-installer``: what the installer boots and the disk it installs onto."""
 
@@ -77,7 +77,7 @@ class IsoInstallation:
     console: str = ""  # iso.console: the installer's console= (else the device's boot_options.console)
 
 
-@dataclass
+@record
 class NamespaceState:
     """What the actions of one namespace leave for the later ones."""
 
@@ -101,7 +101,7 @@ class NamespaceState:
     media: RemovableMedia | None = None  # the secondary media a `to: usb|sata|sd` deploy chose
 
 
-@dataclass
+@record
 class JobContext:
     job_id: str
     job: dict[str, Any]  # the definition as submitted; actions read the plan instead

@@ -6,11 +6,11 @@ Only data lives here: the drivers that act on it are in ``power.py`` and
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from lava_common.exceptions import ConfigurationError
+from lava_common.records import field, record
 
 DEFAULT_KERNEL_START = "Linux version [0-9]"
 DEFAULT_SHELL_PROMPT = "lava-test: # "
@@ -27,7 +27,7 @@ def _as_command_list(value: Any, where: str) -> list[str]:
     raise ConfigurationError(f"device configuration: {where} must be a string or a list of strings")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class PowerCommands:
     power_on: list[str] = field(default_factory=list)
     power_off: list[str] = field(default_factory=list)
@@ -43,7 +43,7 @@ class ConnectionSpec(NamedTuple):
     tags: tuple[str, ...] = ()
 
 
-@dataclass
+@record
 class DeviceConfig:
     hostname: str
     device_type: str
@@ -157,7 +157,7 @@ def parse_device(data: Any, source: str = "device") -> DeviceConfig:
     )
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class DispatcherConfig:
     """dispatcher.yaml: where per-job scratch space and TFTP files go."""
 

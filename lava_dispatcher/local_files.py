@@ -10,17 +10,17 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
 from lava_common.exceptions import JobError
+from lava_common.records import record
 
 _REMOTE_GIT = ("http", "https", "git", "ssh", "git+ssh", "ssh+git")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class LocalFiles:
     """``allowed`` is None for a standalone lava-run (every local file), else the only folders."""
 

@@ -7,10 +7,10 @@ checked once, with the position each block had in ``actions:``.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from lava_common.exceptions import JobError
+from lava_common.records import field, record
 
 SECTIONS = ("deploy", "boot", "test", "command")
 
@@ -32,7 +32,7 @@ class PlanBlock(NamedTuple):
         return f"actions[{self.position}].{self.section}"
 
 
-@dataclass
+@record
 class JobPlan:
     """The job's blocks in order and its job-wide settings; the empty plan stands for no job."""
 

@@ -6,7 +6,6 @@ them; ``node.json_schema(defs)`` renders the same declaration as JSON Schema, so
 published schema cannot drift from what we enforce.
 """
 
-import difflib
 import re
 from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple, TypeVar
@@ -363,6 +362,8 @@ class Dict(Node):
 
     def unknown_key_message(self, key: Any) -> str:
         if type(key) is str:
+            import difflib  # deferred: only a mistyped key needs it, and its import is 1 ms of lava-run's start-up
+
             close = difflib.get_close_matches(key, self.fields, n=1)
             if close:
                 return f"unknown key; did you mean {close[0]!r}?"

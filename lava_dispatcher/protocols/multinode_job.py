@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from lava_common.constants import LAVA_MULTINODE_SYSTEM_TIMEOUT
 from lava_common.exceptions import JobError
+from lava_common.records import record
 from lava_common.timeouts import timeout_seconds
 from lava_dispatcher.protocols.multinode_requests import job_action_requests
 
@@ -27,7 +27,7 @@ SIGNAL_PATTERN = r"<LAVA_MULTI_NODE> <LAVA_(SEND|WAIT_ALL|WAIT|SYNC)( [^<>\r\n]*
 _SIGNAL = re.compile(SIGNAL_PATTERN)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class MultinodeSettings:
     target_group: str
     role: str
@@ -124,7 +124,7 @@ def without_protocol(job: Mapping[str, Any]) -> dict[str, Any]:
     return stripped
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class MultinodeCall:
     api: str  # SEND, WAIT, WAIT_ALL, SYNC
     message_id: str

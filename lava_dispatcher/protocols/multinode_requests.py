@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
+from lava_common.records import field, record
 from lava_common.timeouts import timeout_seconds
 
 PROTOCOL = "lava-multinode"
@@ -34,7 +34,7 @@ _KEY = re.compile(r"^[A-Za-z0-9_.-]+$")
 _VARIABLE = re.compile(r"^\$([A-Za-z_][A-Za-z0-9_]*)$")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ActionRequest:
     api: str  # SEND, WAIT, WAIT_ALL, SYNC
     message_id: str

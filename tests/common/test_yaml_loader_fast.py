@@ -99,3 +99,10 @@ def test_remembered_tags_give_pyyaml_results_on_later_documents(monkeypatch):
         assert repr(load_yaml(text)) == repr(yaml.load(text, Loader=Loader))
     assert len(yaml_loader._resolved) <= 8
     assert "x" * 100 not in yaml_loader._resolved
+
+
+def test_pyyaml_pure_reader_still_refuses_non_printable_characters():
+    # its pattern is compiled on first use (yaml_loader), not when PyYAML is imported
+    with pytest.raises(yaml.YAMLError, match="special characters are not allowed"):
+        yaml.load("a: \x07\n", Loader=yaml.SafeLoader)
+    assert yaml.reader.Reader.NON_PRINTABLE.search("ok\x01") is not None

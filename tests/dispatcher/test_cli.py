@@ -124,3 +124,20 @@ def test_sigterm_cancels_and_kills_children(tmp_path):
     result = [r for r in results(records) if r["case"] == "job"][-1]
     assert result["result"] == "fail" and result["error_type"] == "Canceled"
     assert not _alive("sleep 1000")
+
+
+def test_validate_pays_for_nothing_it_does_not_use(tmp_path):
+    # issue 17: `lava-run --validate` within 80 ms; these were a third of its instructions
+    script = (
+        "import sys; from lava_dispatcher import cli\n"
+        f"args = cli.build_parser().parse_args(['--job-id', '1', '--output-dir', {str(tmp_path)!r}, '--device', "
+        f"{str(HERE / 'devices' / 'qemu-x86_64.yaml')!r}, '--validate', {str(HERE / 'jobs' / 'qemu-tests.yaml')!r}])\n"
+        "assert cli.run(args) == 0\n"
+        "import yaml\n"
+        "print(sorted(name for name in ('dataclasses', 'inspect', 'difflib') if name in sys.modules))\n"
+        "print(type(yaml.reader.Reader.NON_PRINTABLE).__name__)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO,
+                          env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split("\n")[:2] == ["[]", "_CompiledOnFirstUse"]

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from lava_common.exceptions import InfrastructureError, JobError, LAVATimeoutError
+from lava_common.records import record
 from lava_dispatcher.action import Action
 from lava_dispatcher.actions.boot.secondary_media import check_media_boot, media_values
 from lava_dispatcher.device import DeviceConfig
@@ -140,7 +140,7 @@ class BootloaderSettings:
         self.error_messages = [str(m) for m in constants.get("error-messages") or []]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class BootScript:
     """How a bootloader runs a script of its commands, fetched from the job's TFTP directory."""
 
