@@ -107,7 +107,8 @@ def _timeout_or_none(value: dict[str, Any]) -> int | None:
 
 
 def is_sub_job(job: Mapping[str, Any]) -> bool:
-    data = (job.get("protocols") or {}).get(PROTOCOL)
+    protocols = job.get("protocols")  # any shape: the schema, later, says what is wrong with it
+    data = protocols.get(PROTOCOL) if isinstance(protocols, dict) else None
     return isinstance(data, dict) and "group_size" in data
 
 

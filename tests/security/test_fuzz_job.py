@@ -104,6 +104,7 @@ IPV6_URL_JOB = (Path(__file__).resolve().parents[1] / "dispatcher" / "jobs" / "q
 @given(text=job_texts())
 @example(text=IPV6_URL_JOB)
 @example(text=b"job_name: \xff\xfe\n")
+@example(text="protocols: 1\n")
 def test_lava_run_validate_never_reports_a_bug(text, capfd):
     result = _lava_run_validate(text)
     assert result["result"] in ("pass", "fail")
