@@ -100,14 +100,8 @@ def dispatcher_boot(work: Path) -> tuple[float, float]:
     server = UefiServer(work / "server")
     server.start()
     try:
-        ipmi = server.bmc.ipmitool("").rsplit(" ", 1)[0]
         device = work / "device.yaml"
-        device.write_text(render_device_yaml("uefi-bench", (
-            "{% extends 'grub-x86.jinja2' %}\n"
-            f"{{% set connection_command = 'socat STDIO,raw,echo=0 {server.line},raw,echo=0' %}}\n"
-            f"{{% set power_on_command = '{ipmi} on' %}}\n{{% set power_off_command = '{ipmi} off' %}}\n"
-            f"{{% set hard_reset_command = '{ipmi} cycle' %}}\n"
-            "{% set grub_tftp_server_ip = '10.0.2.2' %}\n{% set grub_final_message = 'Booting in blind mode' %}\n")))
+        device.write_text(render_device_yaml("uefi-bench", server.dictionary()))
         imgs = images().x86_64
         job = work / "job.yaml"
         job.write_text(yaml.safe_dump({

@@ -715,16 +715,7 @@ def uefi_grub_device(job: dict, folder: Path) -> dict:
     server = UefiServer(folder, name=f"cr-{folder.name}")
     server.start()
     STARTED[folder] = server
-    ipmi = server.bmc.ipmitool("").rsplit(" ", 1)[0]
-    dictionary = (
-        f"{{% extends '{job['device_type']}.jinja2' %}}\n"
-        f"{{% set connection_command = 'socat STDIO,raw,echo=0 {server.line},raw,echo=0' %}}\n"
-        f"{{% set power_on_command = '{ipmi} on' %}}\n"
-        f"{{% set power_off_command = '{ipmi} off' %}}\n"
-        f"{{% set hard_reset_command = '{ipmi} cycle' %}}\n"
-        "{% set grub_tftp_server_ip = '10.0.2.2' %}\n"
-        "{% set grub_final_message = 'Booting in blind mode' %}\n"
-    )
+    dictionary = server.dictionary(job["device_type"])
     return render_device_config(f"{job['device_type']}-01", dictionary, job.get("context"),
                                 device_types_paths=[REPO / "device-types"])
 

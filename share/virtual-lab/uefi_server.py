@@ -62,6 +62,20 @@ class UefiServer:
         self.processes.clear()
         kill_strays(str(self.config.state_dir))  # a QEMU the BMC left behind
 
+    def dictionary(self, device_type: str = "grub-x86", ipmitool: str | None = None) -> str:
+        """Its device dictionary as the lab's (share/lab/catalog.py): the console on the serial line,
+        power through the BMC (``ipmitool``: another command line for it, e.g. with a wrong password)."""
+        ipmitool = ipmitool or self.bmc.ipmitool("").rsplit(" ", 1)[0]
+        return (
+            f"{{% extends '{device_type}.jinja2' %}}\n"
+            f"{{% set connection_command = 'socat STDIO,raw,echo=0 {self.line},raw,echo=0' %}}\n"
+            f"{{% set power_on_command = '{ipmitool} on' %}}\n"
+            f"{{% set power_off_command = '{ipmitool} off' %}}\n"
+            f"{{% set hard_reset_command = '{ipmitool} cycle' %}}\n"
+            "{% set grub_tftp_server_ip = '10.0.2.2' %}\n"
+            "{% set grub_final_message = 'Booting in blind mode' %}\n"
+        )
+
     def ipmitool(self, action: str, password: str | None = None) -> subprocess.CompletedProcess:
         command = self.bmc.ipmitool(action).split()
         if password is not None:

@@ -35,15 +35,7 @@ def device_for(server: UefiServer, tmp_path: Path, *, password: str | None = Non
         ipmi = ipmi.replace(f"-P {server.bmc.password}", f"-P {password}")
     if lan_port is not None:
         ipmi = ipmi.replace(f"-p {server.bmc.lan_port}", f"-p {lan_port}")
-    dictionary = (
-        "{% extends 'grub-x86.jinja2' %}\n"
-        f"{{% set connection_command = 'socat STDIO,raw,echo=0 {server.line},raw,echo=0' %}}\n"
-        f"{{% set power_on_command = '{ipmi} on' %}}\n"
-        f"{{% set power_off_command = '{ipmi} off' %}}\n"
-        f"{{% set hard_reset_command = '{ipmi} cycle' %}}\n"
-        "{% set grub_tftp_server_ip = '10.0.2.2' %}\n"
-        "{% set grub_final_message = 'Booting in blind mode' %}\n"
-    )
+    dictionary = server.dictionary(ipmitool=ipmi)
     path = tmp_path / "device.yaml"
     path.write_text(render_device_yaml("uefi-t", dictionary))
     return path
