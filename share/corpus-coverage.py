@@ -9,8 +9,9 @@ job's type is rendered from our templates (a corpus dictionary of that type
 when there is one, else the type's template) with what an admin adds to a board
 the sample dictionaries leave bare: a console and power commands, a QEMU
 worker's tap bridge, the reference labs' ``bbb`` alias. ``lava-run --validate``
-runs on it as a separate process, as a worker would run it. Prints one line per job that fails with its first error, then the
-counts by reason.
+runs on it as a separate process, as a worker would run it (the documentation's ``__FQDN__``
+placeholder read as a file server's URL). Prints one line per job that fails with its first error,
+then the counts by reason.
 """
 
 from __future__ import annotations
@@ -56,6 +57,9 @@ _TAP_SET = re.compile(r"{%-?\s*set\s+(tap_bridge|tap_interface)\b")
 QEMU_TAP_LINE = "{% set tap_bridge = 'lavabr0' %}"
 _NO_SERIAL_SET = re.compile(r"{%-?\s*set\s+(adb_serial_number|ssh_host)\b")
 
+# the documentation's __FQDN__ (its lab's file server): any server stands for it
+FILE_SERVER = "http://files.lab.example"
+
 
 def with_admin_lines(device_type: str, dictionary: str) -> str:
     """A corpus dictionary with the console and power an admin gives a board on a serial line.
@@ -89,7 +93,8 @@ def dictionaries_by_type(corpus: Path) -> dict[str, list[str]]:
 def definitions(path: Path) -> list[tuple[str, dict, str | None]]:
     """(label, definition, host device type) of the job, or of each sub-job of a MultiNode submission;
     the host device type is a secondary connection's (its role logs in to that role's board)."""
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    # the reference's documentation writes its file server as __FQDN__, filled in when the docs are built
+    data = yaml.safe_load(path.read_text(encoding="utf-8").replace("__FQDN__", FILE_SERVER))
     multinode = (data.get("protocols") or {}).get("lava-multinode") or {}
     if "roles" not in multinode:
         return [(path.name, data, None)]
