@@ -1,0 +1,5 @@
+"""Why a job cannot run here."""
+
+
+class LeftOut(Exception):
+    """The job cannot run here; the message says why."""
