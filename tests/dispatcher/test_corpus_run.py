@@ -10,7 +10,6 @@ images through the BIOS (server/kvm-multinode.yaml); and, apart, one 32-bit ARM 
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import sys
 
@@ -19,18 +18,14 @@ from testimages import disk_images, images, require_qemu
 
 from .helpers import CORPUS, REPO
 
+sys.path.insert(0, str(REPO / "share"))
+from corpus_run.images import ARCH_BUILDS, build_images  # noqa: E402 - share/ is not a package
+from corpus_run.survey import run_all  # noqa: E402
+
 pytestmark = pytest.mark.qemu
 
 SUBSET = ["docs/qemu-kernel-standard-sid.yaml", "dispatcher/ipxe-ramdisk.yaml", "dispatcher/docker-interactive.yaml",
           "server/kvm-multinode.yaml"]
-
-
-def corpus_run():
-    spec = importlib.util.spec_from_file_location("corpus_run", REPO / "share" / "corpus-run.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.mark.skipif(not (CORPUS / "jobs" / "verdicts.json").is_file(), reason="../shared/corpus is not there")
@@ -38,13 +33,11 @@ def test_sample_jobs_run_to_complete_on_virtual_boards(tmp_path):
     require_qemu("x86_64")
     require_qemu("arm64")
     images(), disk_images()
-    module = corpus_run()
-    reason = module.build_images("build-bootdisk.sh")  # GRUB for the whole-disk images (Debian's grub-pc-bin)
+    reason = build_images("build-bootdisk.sh")  # GRUB for the whole-disk images (Debian's grub-pc-bin)
     if reason:
         pytest.skip(reason)
     # the jobs' own boot timeouts (60-120 s) assume KVM: TCG on a shared 2-core machine needs more
-    outcomes = module.run_all(CORPUS, [f"jobs/{name}" for name in SUBSET], keep=tmp_path, parallel=2,
-                                    timeout_factor=3)
+    outcomes = run_all(CORPUS, [f"jobs/{name}" for name in SUBSET], keep=tmp_path, parallel=2, timeout_factor=3)
     by_job = {outcome.label: outcome for outcome in outcomes}
     expected = {f"jobs/{name}" for name in SUBSET if "multinode" not in name}
     expected |= {"jobs/server/kvm-multinode.yaml[server]", "jobs/server/kvm-multinode.yaml[client]"}
@@ -68,13 +61,12 @@ def test_32_bit_arm_sample_job_runs_on_the_vexpress_a9_machine(tmp_path):
     """One boot: Debian's armmp kernel with the machine's own device tree, the overlay disk the job attaches
     (virtio-mmio), and the file its test step fetches from the lab's server over the board's lan9118."""
     require_qemu("armv7")
-    module = corpus_run()
-    for script in module.ARCH_BUILDS["armhf"]:  # cached: built once, when this test first runs
-        if reason := module.build_images(script):
+    for script in ARCH_BUILDS["armhf"]:  # cached: built once, when this test first runs
+        if reason := build_images(script):
             pytest.skip(reason)
     job = "jobs/docs/qemu-vexpress-a9.yaml"
     # the job's boot timeout (5 min) already allows for TCG
-    (outcome,) = module.run_all(CORPUS, [job], keep=tmp_path)
+    (outcome,) = run_all(CORPUS, [job], keep=tmp_path)
     assert (outcome.label, outcome.state) == (job, "Complete"), outcome.detail
     assert "1 pass" in outcome.detail and "virtio-bk-device -> virtio-blk-device" in outcome.detail
     log = next(tmp_path.glob("*/log.jsonl")).read_text()

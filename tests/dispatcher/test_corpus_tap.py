@@ -10,14 +10,21 @@ host side's address from a test step of ours) and that the tap, dnsmasq and QEMU
 from __future__ import annotations
 
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import yaml
 from testimages import images, require_qemu
 
-from .helpers import CORPUS
-from .test_corpus_run import corpus_run
+from .helpers import CORPUS, REPO
+
+sys.path.insert(0, str(REPO / "share"))
+sys.path.insert(0, str(REPO / "share" / "virtual-lab"))
+import tap_network  # noqa: E402 - share/virtual-lab is not a package
+from corpus_run.adapt import adapt  # noqa: E402 - nor is share/
+from corpus_run.boards import TAP_BOARDS, stop_boards  # noqa: E402
+from corpus_run.running import finish, job_timeout, lava_run  # noqa: E402
 
 pytestmark = pytest.mark.qemu
 
@@ -47,8 +54,7 @@ def running(text: str) -> list[str]:
 
 @pytest.mark.skipif(not JOB.is_file(), reason="../shared/corpus is not there")
 def test_a_tap_job_boots_on_a_tap_of_its_own_that_is_gone_afterwards(tmp_path: Path) -> None:
-    module = corpus_run()
-    if reason := module.tap_network.missing():
+    if reason := tap_network.missing():
         pytest.skip(f"no tap network here: {reason}")
     require_qemu("arm64")
     images()
@@ -56,19 +62,19 @@ def test_a_tap_job_boots_on_a_tap_of_its_own_that_is_gone_afterwards(tmp_path: P
     work.mkdir()
     try:
         # the job's 2-minute boot assumes KVM: TCG on a shared 2-core machine needs more
-        job, device, _ = module.adapt(yaml.safe_load(JOB.read_text()), work, tmp_path, timeout_factor=3)
-        tap = module.TAP_BOARDS[work].network
+        job, device, _ = adapt(yaml.safe_load(JOB.read_text()), work, tmp_path, timeout_factor=3)
+        tap = TAP_BOARDS[work].network
         job["actions"].append(ping_test(tap.host_ip))
         options = device["actions"]["boot"]["methods"]["qemu"]["parameters"]["options"]
         assert f"-net tap,ifname={tap.name},script=no,downscript=no" in " ".join(options)
-        state, detail = module.finish(module.lava_run(work, job, device, "1"), work, module.job_timeout(job))
+        state, detail = finish(lava_run(work, job, device, "1"), work, job_timeout(job))
         log = (work / "log.jsonl").read_text()
         assert state == "Complete", detail
         assert detail == "1 test cases: 1 pass", detail
         assert f"init: eth0 {tap.board_ip}/24 router {tap.host_ip}" in log
         assert f"DHCPACK({tap.name}) {tap.board_ip}" in tap.log_file.read_text()
     finally:
-        module.stop_boards(work)
+        stop_boards(work)
     assert not Path("/sys/class/net", tap.name).exists()
     assert not running(tap.name), running(tap.name)  # dnsmasq and QEMU (-net tap,ifname=...)
     assert not running(str(work)), running(str(work))

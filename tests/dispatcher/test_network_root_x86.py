@@ -11,17 +11,21 @@ from __future__ import annotations
 import lzma
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import yaml
 from testimages import PROMPT_REGEX, netroot_x86_images
 
-from .helpers import CORPUS, job_result, results, run_lava
+from .helpers import CORPUS, REPO, job_result, results, run_lava
 from .qemu_jobs import inline
-from .test_corpus_run import corpus_run
 from .test_ipxe import DISPATCHER, board_gone, inputs, ipxe_job, render_device, require_board
 from .test_network_root import _free_port, _left, ganesha  # noqa: F401 - ganesha is a fixture
+
+sys.path.insert(0, str(REPO / "share"))
+from corpus_run import testdefs  # noqa: E402 - the module: pytest would collect its test...() function
+from corpus_run.adapt import adapt_job  # noqa: E402 - share/ is not a package
 
 ROOT_CHECKS = [
     "lava-test-case rootfs --shell grep -q 'netroot rootfs' /etc/lava-rootfs",
@@ -114,10 +118,9 @@ def test_corpus_run_gives_up2_nbd_jobs_our_x86_netroot(tmp_path):
     """share/corpus-run.py's adaptation of the UP2 NBD job: our x86 netroot ramdisk for the Yocto initrd, and an ext4
     root whose board answers with the job's prompt (hostname intel-corei7-64) and login."""
     imgs = netroot_x86_images()
-    module = corpus_run()
     job = yaml.safe_load((CORPUS / "jobs" / "dispatcher" / "up2-initrd-nbd.yaml").read_text())
-    repo = module.testdef_repository(CORPUS, [job], tmp_path)
-    adapted, notes = module.adapt_job(job, tmp_path / "work", repo)
+    repo = testdefs.testdef_repository(CORPUS, [job], tmp_path)
+    adapted, notes = adapt_job(job, tmp_path / "work", repo)
     deploy = adapted["actions"][0]["deploy"]
     initrd = Path(deploy["initrd"]["url"].removeprefix("file://"))
     assert initrd.read_bytes() == imgs.initramfs.read_bytes()

@@ -8,7 +8,6 @@ and afterwards no container, network, volume, link or process is left.
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
 import subprocess
 import sys
@@ -21,6 +20,9 @@ from lava_scheduler.device_config import render_device_yaml
 from .docker_fixtures import IMAGE, assert_clean, dockerd, host_state, private_dockerd  # noqa: F401 - dockerd is a fixture
 from .helpers import CORPUS, REPO, job_result, results, run_lava
 from .qemu_jobs import inline
+
+sys.path.insert(0, str(REPO / "share"))
+from corpus_run.survey import run_all  # noqa: E402 - share/ is not a package
 
 COMPOSE = """version: "3.7"
 services:
@@ -187,11 +189,7 @@ def test_the_reference_services_job_completes(tmp_path):
     reason = private_dockerd.available()
     if reason:
         pytest.skip(reason)
-    spec = importlib.util.spec_from_file_location("corpus_run", REPO / "share" / "corpus-run.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look their module up there
-    spec.loader.exec_module(module)
-    outcome, = module.run_all(CORPUS, ["jobs/dispatcher/docker-test-services.yaml"], keep=tmp_path)
+    outcome, = run_all(CORPUS, ["jobs/dispatcher/docker-test-services.yaml"], keep=tmp_path)
     assert outcome.state == "Complete", outcome.detail
     log = next(tmp_path.glob("*/log.jsonl")).read_text()
     assert "test service 'srv1'" in log and "test service 'srv2'" in log and "stopped and removed" in log

@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
 import pytest
 import yaml
-from dispatcher.test_corpus_run import corpus_run
 from testimages import disk_images, images, require_qemu
 
 from .lab_client import LabClient
@@ -29,6 +29,12 @@ from .test_lab import RunningLab, finished, log_has, wait_for
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CORPUS = REPO_ROOT.parent / "shared" / "corpus"
+sys.path.insert(0, str(REPO_ROOT / "share"))
+from corpus_run import testdefs  # noqa: E402 - the module: pytest would collect its test...() function
+from corpus_run.adapt import adapt_job  # noqa: E402 - share/ is not a package
+from corpus_run.images import build_images, images_dir  # noqa: E402
+from corpus_run.running import job_timeout  # noqa: E402
+
 JOBS = ("docs/first-multinode-job.yaml", "server/kvm-multinode.yaml")
 BOARDS = "qemu-x86-64-01,qemu-arm64-01"
 TIMEOUT_FACTOR = 3
@@ -37,18 +43,16 @@ pytestmark = [pytest.mark.qemu, pytest.mark.lab,
 
 
 @pytest.fixture(scope="module")
-def module():
+def corpus_images() -> None:
     require_qemu("x86_64")
     images(), disk_images()
-    found = corpus_run()
-    reason = found.build_images("build-bootdisk.sh")  # GRUB for the whole-disk images (Debian's grub-pc-bin)
+    reason = build_images("build-bootdisk.sh")  # GRUB for the whole-disk images (Debian's grub-pc-bin)
     if reason:
         pytest.skip(reason)
-    return found
 
 
 @pytest.fixture(scope="module")
-def lab(module, tmp_path_factory):
+def lab(corpus_images, tmp_path_factory):
     for tool in ("ser2net", "socat"):
         if not shutil.which(tool):
             pytest.skip(f"{tool} is not installed (share/ci/setup-host.sh)")
@@ -63,9 +67,9 @@ def lab(module, tmp_path_factory):
 
 
 @pytest.fixture
-def readable_by_the_worker(module):
+def readable_by_the_worker(corpus_images):
     """A folder of the lab worker's only allowed folder (the test images), removed afterwards."""
-    folder = Path(tempfile.mkdtemp(prefix="corpus-lab-", dir=module.images_dir()))
+    folder = Path(tempfile.mkdtemp(prefix="corpus-lab-", dir=images_dir()))
     yield folder
     shutil.rmtree(folder, ignore_errors=True)
 
@@ -78,13 +82,13 @@ def without_tags(job: dict) -> dict:
 
 
 @pytest.mark.parametrize("name", JOBS)
-def test_a_qemu_multinode_sample_completes_with_each_roles_results(name, module, lab, readable_by_the_worker,
+def test_a_qemu_multinode_sample_completes_with_each_roles_results(name, corpus_images, lab, readable_by_the_worker,
                                                                     tmp_path):
     user, token = lab.credentials()
     client = LabClient(lab.url, user, token, lab.env, lab.state)
     job = without_tags(yaml.safe_load((CORPUS / "jobs" / name).read_text()))
-    repo = module.testdef_repository(CORPUS, [job], readable_by_the_worker)
-    adapted, notes = module.adapt_job(job, readable_by_the_worker, repo, TIMEOUT_FACTOR)
+    repo = testdefs.testdef_repository(CORPUS, [job], readable_by_the_worker)
+    adapted, notes = adapt_job(job, readable_by_the_worker, repo, TIMEOUT_FACTOR)
     path = tmp_path / Path(name).name
     path.write_text(yaml.safe_dump(adapted, sort_keys=False))
     for device in BOARDS.split(","):
@@ -92,7 +96,7 @@ def test_a_qemu_multinode_sample_completes_with_each_roles_results(name, module,
     sub_ids = client.submit_group(path)
     first = sub_ids[0].split(".")[0]
     assert sub_ids == [f"{first}.0", f"{first}.1"], sub_ids
-    jobs = {sub: wait_for(lambda s=sub: finished(client, s), module.job_timeout(adapted), f"job {sub} finished", lab)
+    jobs = {sub: wait_for(lambda s=sub: finished(client, s), job_timeout(adapted), f"job {sub} finished", lab)
             for sub in sub_ids}
     ends = {sub: [r["msg"] for r in client.log(sub) if r.get("lvl") in ("results", "error")][-3:] for sub in sub_ids}
     assert {sub: sub_job["health"] for sub, sub_job in jobs.items()} == dict.fromkeys(sub_ids, "Complete"), (
