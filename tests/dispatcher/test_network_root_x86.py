@@ -24,8 +24,8 @@ from .test_ipxe import DISPATCHER, board_gone, inputs, ipxe_job, render_device, 
 from .test_network_root import _free_port, _left, ganesha  # noqa: F401 - ganesha is a fixture
 
 sys.path.insert(0, str(REPO / "share"))
-from corpus_run import testdefs  # noqa: E402 - the module: pytest would collect its test...() function
-from corpus_run.adapt import adapt_job  # noqa: E402 - share/ is not a package
+from corpus_run import testdefs  # noqa: E402 - share/ is not a package; the module: pytest collects test*() names
+from corpus_run.adapt import adapt_job  # noqa: E402
 
 ROOT_CHECKS = [
     "lava-test-case rootfs --shell grep -q 'netroot rootfs' /etc/lava-rootfs",

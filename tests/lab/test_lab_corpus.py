@@ -30,8 +30,8 @@ from .test_lab import RunningLab, finished, log_has, wait_for
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CORPUS = REPO_ROOT.parent / "shared" / "corpus"
 sys.path.insert(0, str(REPO_ROOT / "share"))
-from corpus_run import testdefs  # noqa: E402 - the module: pytest would collect its test...() function
-from corpus_run.adapt import adapt_job  # noqa: E402 - share/ is not a package
+from corpus_run import testdefs  # noqa: E402 - share/ is not a package; the module: pytest collects test*() names
+from corpus_run.adapt import adapt_job  # noqa: E402
 from corpus_run.images import build_images, images_dir  # noqa: E402
 from corpus_run.running import job_timeout  # noqa: E402
 
