@@ -13,6 +13,8 @@ from corpus_run.images import ARCH_BUILDS, build_images
 from corpus_run.left_out import LeftOut
 from corpus_run.peers import FILES
 
+# job text the QEMU we run (7.2) refuses: (machine or None for any, context key, the job's word, ours, why);
+# applied to the job's context and said on its line
 QEMU_FIXES = (
     (None, "extra_options", "virtio-bk-device", "virtio-blk-device", "QEMU has no device 'virtio-bk-device' (a typo)"),
     ("cubieboard", "cpu", "cortex-a7", "cortex-a8", "QEMU's cubieboard takes only the A10's own cortex-a8"),

@@ -41,7 +41,6 @@ services:
 """
 
 
-
 @dataclass
 class Adapter:
     """Rewrites one job's URLs and test repositories; remembers what it changed beyond URLs."""

@@ -24,8 +24,6 @@ NO_IMAGES = {
            "archive builds neither (32-bit powerpc is a ports architecture, whose archive is not reachable here; "
            "ppc64el's kernels are 64-bit), and we cross-build no kernel yet (doc/corpus-run.md)",
 }
-# job text the QEMU we run (7.2) refuses: (machine or None for any, context key, the job's word, ours, why);
-# applied to the job's context and said on its line
 # the network-root images of each architecture (share/test-images)
 NETROOT_SCRIPTS = {"arm64": "build-netroot.sh", "x86_64": "build-netroot-x86.sh"}
 
