@@ -90,11 +90,13 @@ def dictionaries_by_type(corpus: Path) -> dict[str, list[str]]:
     return found
 
 
-def definitions(path: Path) -> list[tuple[str, dict, str | None]]:
+def definitions(path: Path, file_server: str | None = None) -> list[tuple[str, dict, str | None]]:
     """(label, definition, host device type) of the job, or of each sub-job of a MultiNode submission;
     the host device type is a secondary connection's (its role logs in to that role's board)."""
-    # the reference's documentation writes its file server as __FQDN__, filled in when the docs are built
-    data = yaml.safe_load(path.read_text(encoding="utf-8").replace("__FQDN__", FILE_SERVER))
+    text = path.read_text(encoding="utf-8")
+    if file_server:  # the reference's documentation writes its file server as __FQDN__, filled in when the docs are built
+        text = text.replace("__FQDN__", file_server)
+    data = yaml.safe_load(text)
     multinode = (data.get("protocols") or {}).get("lava-multinode") or {}
     if "roles" not in multinode:
         return [(path.name, data, None)]
@@ -167,7 +169,7 @@ def main() -> int:
     verdicts = json.loads((args.corpus / "jobs" / "verdicts.json").read_text())
     dictionaries = dictionaries_by_type(args.corpus)
     jobs = [label_def for name, verdict in sorted(verdicts.items()) if verdict["reference_verdict"] == "valid"
-            for label_def in definitions(args.corpus / name)]
+            for label_def in definitions(args.corpus / name, FILE_SERVER)]
     with tempfile.TemporaryDirectory() as work, ThreadPoolExecutor(2) as pool:
         outcomes = list(pool.map(lambda item: check(*item, dictionaries, Path(work)), jobs))
     reasons: Counter[str] = Counter()
