@@ -163,6 +163,10 @@ if runuser -u postgres -- psql -X -qAt -c "SELECT 1 FROM pg_database WHERE datna
         || fail "could not drop the earlier lavaserver database"
 fi
 
+# as a lava-run started by root before the packages leaves it: /var/lib/lava 0750 root, which the
+# worker cannot pass through unless the postinst opens it
+install -d -m 0750 /var/lib/lava /var/lib/lava/dispatcher /var/lib/lava/dispatcher/tmp
+
 say "apt-get install ./lava*.deb"
 (cd "$DEBS" && apt-get install -y -q ./lava*.deb) >"$WORK/install.log" 2>&1 \
     || { cat "$WORK/install.log"; fail "apt-get install"; }
