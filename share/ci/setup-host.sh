@@ -20,7 +20,9 @@ if [ "$(id -u)" != 0 ]; then
   exit 1
 fi
 echo "installing:$missing"
-apt-get update -q >/dev/null
+# another apt (the package check, a second test run) may hold dpkg's lock: wait for it
+APT_GET="apt-get -o DPkg::Lock::Timeout=600"
+$APT_GET update -q >/dev/null
 # the peers' own services (squid, ngircd, lava-coordinator, dockerd...) must not start on their
 # default ports: the lab and the tests start the ones they need with their own configuration
 policy=/usr/sbin/policy-rc.d
@@ -28,4 +30,4 @@ if [ ! -e "$policy" ]; then
   printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod 755 "$policy"
   trap 'rm -f "$policy"' EXIT
 fi
-DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing >/dev/null
+DEBIAN_FRONTEND=noninteractive $APT_GET install -y -q --no-install-recommends $missing >/dev/null

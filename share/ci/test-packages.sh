@@ -39,6 +39,8 @@ chmod 0755 "$IMAGES"
 JOB_TIMEOUT=300
 START=$(date +%s)
 export DEBIAN_FRONTEND=noninteractive
+# another apt (a test run's setup-host.sh) may hold dpkg's lock for a while: wait for it rather than fail
+APT_GET="apt-get -o DPkg::Lock::Timeout=600"
 
 say() { printf '== [%3ss] %s\n' $(($(date +%s) - START)) "$*"; }
 fail() {
@@ -61,13 +63,13 @@ web_status() { curl -s -o /dev/null -w '%{http_code}' --max-time 10 "http://127.
 web_ok() { [ "$(web_status "$1")" = 200 ]; }
 
 [ "$(id -u)" = 0 ] || fail "run as root: it installs packages"
-command -v curl >/dev/null || apt-get install -y -q curl >/dev/null || fail "curl is needed"
+command -v curl >/dev/null || $APT_GET install -y -q curl >/dev/null || fail "curl is needed"
 # what building the packages needs, on a fresh machine
 BUILD_TOOLS="debhelper dpkg-dev fakeroot lintian python3-venv ca-certificates"
 missing_tools=$(for p in $BUILD_TOOLS; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || echo "$p"; done)
 if [ -n "$missing_tools" ]; then
-    apt-get update -q >/dev/null
-    apt-get install -y -q --no-install-recommends $missing_tools >/dev/null || fail "apt-get install $missing_tools"
+    $APT_GET update -q >/dev/null
+    $APT_GET install -y -q --no-install-recommends $missing_tools >/dev/null || fail "apt-get install $missing_tools"
 fi
 
 APACHE_WAS_RUNNING=no
@@ -105,7 +107,7 @@ purge_packages() {
     done
     [ -n "$present" ] || return 0
     say "apt-get purge$present"
-    apt-get purge -y -q $present >"$WORK/purge.log" 2>&1 || { cat "$WORK/purge.log"; return 1; }
+    $APT_GET purge -y -q $present >"$WORK/purge.log" 2>&1 || { cat "$WORK/purge.log"; return 1; }
     local left
     left=$(lava_processes)
     if [ -n "$left" ]; then
@@ -152,7 +154,7 @@ fi
 
 # 2. PostgreSQL first, so that the package's postinst can make its database
 say "starting PostgreSQL"
-installed postgresql || apt-get install -y -q postgresql >/dev/null || fail "apt-get install postgresql"
+installed postgresql || $APT_GET install -y -q postgresql >/dev/null || fail "apt-get install postgresql"
 service postgresql start >/dev/null || fail "service postgresql start"
 
 # a database left by a run that died before its purge would make this one differ
@@ -168,7 +170,7 @@ fi
 install -d -m 0750 /var/lib/lava /var/lib/lava/dispatcher /var/lib/lava/dispatcher/tmp
 
 say "apt-get install ./lava*.deb"
-(cd "$DEBS" && apt-get install -y -q ./lava*.deb) >"$WORK/install.log" 2>&1 \
+(cd "$DEBS" && $APT_GET install -y -q ./lava*.deb) >"$WORK/install.log" 2>&1 \
     || { cat "$WORK/install.log"; fail "apt-get install"; }
 grep '^lava-server:' "$WORK/install.log"
 grep -q 'database migrated' "$WORK/install.log" || { cat "$WORK/install.log"; fail "postinst did not set up the database"; }
@@ -283,7 +285,7 @@ say "job $JOB Complete on qemu01, its QEMU run by lavaworker"
 
 # 7. an upgrade (here: the same version again) migrates and keeps config and data
 settings_sum=$(md5sum /etc/lava-server/settings.yaml)
-(cd "$DEBS" && apt-get install -y -q --reinstall ./lava-server_*.deb ./lava-dispatcher_*.deb ./lava-common_*.deb) \
+(cd "$DEBS" && $APT_GET install -y -q --reinstall ./lava-server_*.deb ./lava-dispatcher_*.deb ./lava-common_*.deb) \
     >"$WORK/upgrade.log" 2>&1 || { cat "$WORK/upgrade.log"; fail "apt-get install --reinstall"; }
 grep -q 'database migrated' "$WORK/upgrade.log" || fail "the upgrade did not run the migrations"
 [ "$(md5sum /etc/lava-server/settings.yaml)" = "$settings_sum" ] || fail "the upgrade rewrote settings.yaml"
