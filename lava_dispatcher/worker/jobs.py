@@ -253,6 +253,7 @@ class JobStore:
     def _start_sweep(job: WorkerJob) -> None:
         # a process, not a call: a slow or unreachable docker daemon must not stall the loop (its SIGCHLD wakes it)
         try:
+            file_modes.write_text(job.dir / "sweep.log", "")  # what this sweep says, not an earlier one's
             with file_modes.open_append(job.dir / "sweep.log") as output:
                 job.sweeper = subprocess.Popen(
                     [sys.executable, "-m", "lava_dispatcher.worker.docker_sweep", str(job.dir)],
