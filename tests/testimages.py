@@ -394,3 +394,17 @@ def netroot_x86_images() -> NetrootImages:
     if reason or not all(p.is_file() for p in (found.initramfs, found.rootfs_tar, found.rootfs_ext4)):
         pytest.skip(f"x86_64 network-root test images missing: {reason or 'not built'}")
     return found
+
+
+GRUB_PXE_BUILD_SCRIPT = REPO_ROOT / "share" / "test-images" / "build-grub-pxe.sh"
+
+
+def grub_pxe_tree() -> Path:
+    """The BIOS GRUB board's TFTP tree (share/test-images/build-grub-pxe.sh: ``boot/grub/i386-pc/core.0`` and
+    ``boot/grub/grub.cfg``), built when missing; skips the calling test when it cannot be had."""
+    tree = images_dir() / "grub-pxe"
+    reason = "" if shutil.which("apt-get") else "apt-get is not available to build it"
+    reason = reason or _run_build_script(GRUB_PXE_BUILD_SCRIPT)
+    if reason or not (tree / "boot" / "grub" / "i386-pc" / "core.0").is_file():
+        pytest.skip(f"GRUB PXE tree missing: {reason or 'not built'}")
+    return tree

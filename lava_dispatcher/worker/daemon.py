@@ -129,7 +129,7 @@ class Worker:
                 # the master's logs-ok wakes the loop; without one, pump() sends the batch again a heartbeat
                 # later (waiting on end_due instead spun the loop every millisecond until logs-ok came)
                 due = job.batch_sent_at + self.link.heartbeat
-            elif job.finished:
+            elif job.finished and job.sweeper is None:  # a sweep's end wakes the loop (SIGCHLD)
                 due = job.end_due
             else:
                 continue
@@ -202,7 +202,7 @@ class Worker:
                     job.batch_sent_at = now
                 else:
                     job.tail.resend()
-            elif job.finished and now >= job.end_due and job.tail.all_acknowledged():
+            elif job.finished and job.sweeper is None and now >= job.end_due and job.tail.all_acknowledged():
                 self._send_end(job, now)
 
     def _send_end(self, job: WorkerJob, now: float) -> None:

@@ -4,6 +4,9 @@ The directory is the whole truth about a job: the master's files, lava-run's
 output, stdout/stderr, and state.json (pid, status, acknowledged log lines).
 A worker killed at any moment finds its jobs again from these directories:
 a live lava-run is adopted, a dead one is reported, none is started twice.
+A lava-run that died without writing its result (SIGKILL, OOM) never ran its
+finalize: what it left on its docker daemon is swept (``docker_sweep``, a
+process of its own) before the job's end is sent, also after a restart.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -46,6 +50,7 @@ class WorkerJobState:
     acked_lines: int = 0
     acked_offset: int = 0
     end_override: dict[str, Any] | None = None
+    sweep_pending: bool = False  # lava-run died without finishing: its docker leftovers are not removed yet
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> WorkerJobState:
@@ -62,6 +67,7 @@ class WorkerJob:
         self.end_due = 0.0  # monotonic time when `end` is (re-)sent next
         self.end_sent = False
         self.batch_sent_at = 0.0
+        self.sweeper: subprocess.Popen[bytes] | None = None  # docker_sweep, while it runs
 
     @property
     def job_id(self) -> int:
@@ -130,6 +136,8 @@ class JobStore:
             self.jobs[state.job_id] = job
             if job.finished:
                 LOG.info("job %d: finished before the restart; its end will be reported", job.job_id)
+                if state.sweep_pending:
+                    self._start_sweep(job)
             elif job.alive():
                 LOG.info("job %d: lava-run (pid %s) still running: adopted", job.job_id, state.pid)
             else:
@@ -211,6 +219,8 @@ class JobStore:
         """Jobs whose lava-run ended since the last call; also applies the SIGKILL timer of cancels."""
         ended = []
         for job in self.jobs.values():
+            if job.sweeper is not None and job.sweeper.poll() is not None:
+                self._swept(job)
             if job.finished:
                 continue
             if not job.alive():
@@ -232,9 +242,44 @@ class JobStore:
         if job.state.pgid is not None and procfs.start_ticks(job.state.pgid) is None:
             self._signal_group(job, signal.SIGKILL)
         job.state.status, job.state.exit_code = FINISHED, exit_code
+        job.state.sweep_pending = not (job.dir / "output" / "result.yaml").exists()
         job.save()
         job.end_due = 0.0
         LOG.info("job %d: lava-run ended (%s)", job.job_id, describe_exit(exit_code))
+        if job.state.sweep_pending:
+            self._start_sweep(job)
+
+    @staticmethod
+    def _start_sweep(job: WorkerJob) -> None:
+        # a process, not a call: a slow or unreachable docker daemon must not stall the loop (its SIGCHLD wakes it)
+        try:
+            file_modes.write_text(job.dir / "sweep.log", "")  # what this sweep says, not an earlier one's
+            with file_modes.open_append(job.dir / "sweep.log") as output:
+                job.sweeper = subprocess.Popen(
+                    [sys.executable, "-m", "lava_dispatcher.worker.docker_sweep", str(job.dir)],
+                    stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT, close_fds=True,
+                )
+        except OSError as exc:
+            LOG.error("job %d: cannot sweep what lava-run left on docker: %s", job.job_id, exc)
+            job.state.sweep_pending = False
+            job.save()
+
+    @staticmethod
+    def _swept(job: WorkerJob) -> None:
+        assert job.sweeper is not None
+        code, job.sweeper = job.sweeper.returncode, None
+        try:
+            said = (job.dir / "sweep.log").read_text(encoding="utf-8", errors="replace").strip()
+        except OSError:
+            said = ""
+        if code != 0:
+            LOG.error("job %d: what lava-run left on docker is not all removed (%s): %s", job.job_id,
+                      describe_exit(code), said or "no message")
+        elif said:
+            LOG.info("job %d: lava-run died without finishing; %s", job.job_id, said.replace("\n", "; "))
+        job.state.sweep_pending = False
+        job.save()
+        job.end_due = 0.0
 
     @staticmethod
     def _signal_group(job: WorkerJob, signum: int) -> None:

@@ -19,6 +19,8 @@ from testimages import disk_images, images, require_qemu
 from .helpers import CORPUS, REPO
 
 sys.path.insert(0, str(REPO / "share"))
+sys.path.insert(0, str(REPO / "share" / "virtual-lab"))
+import uefi_board  # noqa: E402 - share/virtual-lab is not a package
 from corpus_run.images import ARCH_BUILDS, build_images  # noqa: E402 - share/ is not a package
 from corpus_run.survey import run_all  # noqa: E402
 
@@ -73,4 +75,19 @@ def test_32_bit_arm_sample_job_runs_on_the_vexpress_a9_machine(tmp_path):
     assert "qemu-system-arm -accel tcg -machine vexpress-a9 -cpu cortex-a9" in log
     assert "-dtb " in log and "vexpress-v2p-ca9.dtb" in log
     assert "'modules.tar.gz' saved" in log and "lib/modules/README.corpus-run" in log
+    assert subprocess.run(["pgrep", "-f", str(tmp_path)], capture_output=True).returncode != 0
+
+
+@pytest.mark.skipif(not (CORPUS / "jobs" / "verdicts.json").is_file(), reason="../shared/corpus is not there")
+def test_upsquare_nbd_sample_job_runs_on_the_uefi_server(tmp_path):
+    """One boot of the UEFI GRUB path: OVMF network-boots GRUB EFI, which boots the kernel and ramdisk over TFTP
+    with the root on the job's nbd-server; power through ipmitool and the server's BMC (share/virtual-lab)."""
+    if reason := uefi_board.missing():
+        pytest.skip(reason)
+    job = "jobs/server/grub-nbd.yaml"
+    (outcome,) = run_all(CORPUS, [job], keep=tmp_path, timeout_factor=2)
+    assert (outcome.label, outcome.state) == (job, "Complete"), outcome.detail
+    log = next(tmp_path.glob("*/log.jsonl")).read_text()
+    assert "net_bootp" in log and "nbd.server=" in log and "ipmitool" in log
+    # the server's QEMU and BMC, the job's nbd-server: nothing is left running
     assert subprocess.run(["pgrep", "-f", str(tmp_path)], capture_output=True).returncode != 0

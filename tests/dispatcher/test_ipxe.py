@@ -31,11 +31,11 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def render_device(tmp_path: Path, rom: str = str(IPXE_ROM), extra: str = "") -> tuple[Path, str]:
-    """An x86 device whose outlet is power.sh (``extra``: more dictionary lines); returns its file and the
-    board's state dir."""
+def render_device(tmp_path: Path, rom: str = str(IPXE_ROM), extra: str = "", bootfile: str = "") -> tuple[Path, str]:
+    """An x86 device whose outlet is power.sh (``extra``: more dictionary lines; ``bootfile``: what DHCP names
+    for the ROM to run); returns its file and the board's state dir."""
     state, port = tmp_path / "board", _free_port()
-    power = f"{POWER} {{}} {state} {port} {tmp_path / 'tftp'} {rom}"
+    power = f"{POWER} {{}} {state} {port} {tmp_path / 'tftp'} {rom} {bootfile}".rstrip()
     dictionary = (
         "{% extends 'x86.jinja2' %}\n"
         f"{{% set connection_command = 'socat STDIO,raw,echo=0 TCP:127.0.0.1:{port},retry=300,interval=0.1' %}}\n"

@@ -8,18 +8,24 @@ and afterwards no container, network, volume, link or process is left.
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
+import signal
 import subprocess
 import sys
 import tarfile
+from pathlib import Path
 
 import pytest
+import yaml
 
 from lava_scheduler.device_config import render_device_yaml
 
 from .docker_fixtures import IMAGE, assert_clean, dockerd, host_state, private_dockerd  # noqa: F401 - dockerd is a fixture
-from .helpers import CORPUS, REPO, job_result, results, run_lava
+from .helpers import CORPUS, REPO, job_result, results, run_lava, write_dispatcher_config
 from .qemu_jobs import inline
+from .test_worker_fakes import FakeMaster, start_worker, stop, wait_until
 
 sys.path.insert(0, str(REPO / "share"))
 from corpus_run.survey import run_all  # noqa: E402 - share/ is not a package
@@ -194,3 +200,70 @@ def test_the_reference_services_job_completes(tmp_path):
     log = next(tmp_path.glob("*/log.jsonl")).read_text()
     assert "test service 'srv1'" in log and "test service 'srv2'" in log and "stopped and removed" in log
     assert subprocess.run(["pgrep", "-f", "lava-cr-dk-"], capture_output=True).returncode != 0  # its dockerd is gone
+
+
+def container_names(daemon) -> list[str]:
+    return sorted(daemon.docker("ps", "--all", "--format", "{{.Names}}").stdout.split())
+
+
+def lava_run_pid(worker_dir, job_id: int) -> int:
+    return json.loads((worker_dir / "jobs" / str(job_id) / "state.json").read_text())["pid"]
+
+
+def test_the_worker_sweeps_what_a_killed_lava_run_left(tmp_path, dockerd):  # noqa: F811
+    """kill -9 of lava-run: the worker removes the job's services and device container, reaped or after a restart."""
+    lava_run = Path(sys.executable).parent / "lava-run"
+    if not lava_run.exists():
+        pytest.skip("lava-run is not installed in this virtualenv")
+    before = host_state()
+    tarball = web_tarball(tmp_path, COMPOSE.format(name="web", image=IMAGE, extra=""))
+    services = [{"name": "web", "from": "url", "compression": "gz", "path": "web/docker-compose.yaml",
+                 "repository": tarball}]
+    hold = inline("hold", ["lava-test-case web --shell sh -c 'wget -q -O- http://web/ | grep -q hello-web'",
+                           "sleep 600"])
+    blocks = docker_blocks(hold)
+    blocks[-1]["test"]["timeout"] = {"minutes": 3}  # killed long before
+    job = yaml.safe_dump(services_job(services, blocks))
+    dispatcher = write_dispatcher_config(tmp_path, {"docker_host": dockerd.host}).read_text()
+    device = services_device(tmp_path).read_text()
+    master = FakeMaster()
+    worker_args = ("--lava-run", str(lava_run), "--allow-file-dir", str(tmp_path))
+    workers = [start_worker(tmp_path, master.url, *worker_args)]
+    try:
+        master.wait_for("hello")
+        for job_id in (31, 32):
+            master.send("start", job_id=job_id, definition=job, device=device, dispatcher=dispatcher, env="", env_dut="")
+
+        def web_read(job_id: int) -> bool:
+            master.serve(0.2)
+            return any('"case": "web"' in line and '"pass"' in line for line in master.stored.get(job_id, []))
+
+        assert wait_until(lambda: web_read(31) and web_read(32), 240, step=0), master.kinds()[-10:]
+        assert len(container_names(dockerd)) == 4  # per job: the web service and the docker device
+        assert networks(dockerd) == ["host", "lava-t-31_default", "lava-t-32_default", "none"]
+
+        # reaped by the worker that spawned it
+        os.kill(lava_run_pid(tmp_path / "worker", 32), signal.SIGKILL)
+        end = master.wait_for("end", job_id=32, timeout=120)
+        assert (end["result"], end["error_type"]) == ("fail", "Bug")
+        assert end["error_msg"] == "lava-run ended without a result (killed by SIGKILL)"
+        assert not any("lava-t-32" in name for name in container_names(dockerd) + networks(dockerd))
+        assert networks(dockerd) == ["host", "lava-t-31_default", "none"]  # job 31's services still run
+
+        # ended while the worker was away: swept by the next worker at its start
+        workers[0].kill()
+        workers[0].wait(10)
+        os.kill(lava_run_pid(tmp_path / "worker", 31), signal.SIGKILL)
+        workers.append(start_worker(tmp_path, master.url, *worker_args))
+        end = master.wait_for("end", job_id=31, timeout=120)
+        assert (end["result"], end["error_type"]) == ("fail", "Bug")
+        assert end["error_msg"] == "lava-run ended without a result (exit code unknown)"
+        assert_nothing_left(dockerd, str(tmp_path / "worker" / "jobs"))
+        log = (tmp_path / "worker.log").read_text()
+        assert "job 32: lava-run died without finishing; removed the job's containers: lava-t-32-" in log
+        assert "removed the test services of compose project 'lava-t-31'" in log
+    finally:
+        for process in workers:
+            stop(process)
+        master.close()
+    assert host_state() == before

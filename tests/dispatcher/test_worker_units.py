@@ -14,6 +14,7 @@ from lava_common.keys import KeyFileError, create_key_pair, read_key_pair, read_
 from lava_dispatcher.processes import group_exists
 from lava_dispatcher.worker import procfs
 from lava_dispatcher.worker.daemon import IDLE_POLL_SECONDS, LOG_POLL_SECONDS, QUIET_LOG_POLL_SECONDS, Worker
+from lava_dispatcher.worker.docker_sweep import uses_docker
 from lava_dispatcher.worker.jobs import FINISHED, RUNNING, JobStore, WorkerJob, WorkerJobState
 from lava_dispatcher.worker.logs import LogTail
 from lava_dispatcher.worker.report import build_end, stderr_tail
@@ -288,3 +289,20 @@ def test_a_finished_job_does_not_spin_the_loop_while_the_master_is_away(tmp_path
     store = JobStore(tmp_path, "lava-run", 30.0)
     store.jobs[1] = WorkerJob(tmp_path / "1", WorkerJobState(job_id=1, status=FINISHED))  # its end is due now
     assert Worker(link=Link(), store=store)._timeout(100.0) == IDLE_POLL_SECONDS
+
+
+# what a killed lava-run left on docker
+
+
+@pytest.mark.parametrize(("definition", "expected"), [
+    ({"actions": [{"test": {"services": []}}]}, True),
+    ({"actions": [{"deploy": {"to": "docker"}}, {"boot": {"method": "docker"}}]}, True),
+    ({"actions": [{"test": {"docker": {"image": "x"}, "definitions": []}}]}, True),
+    ({"actions": [{"deploy": {"to": "tftp"}}, {"test": {"definitions": []}}]}, False),
+    ({"actions": ["test", {"test": None}, {"deploy": ["docker"]}]}, False),  # not a job lava-run ran: nothing
+    ({"actions": {"test": {"services": []}}}, False),
+    ([], False),
+    (None, False),
+])
+def test_which_jobs_may_have_left_something_on_docker(definition, expected):
+    assert uses_docker(definition) is expected

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
+from lava_common.exceptions import InfrastructureError, LAVATimeoutError
 from lava_common.schemas.boot import BOOT_METHODS
 from lava_dispatcher.action import Action, Pipeline
 from lava_dispatcher.actions.boot.bootloader import BootloaderCommands, BootloaderOverlay, BootloaderSettings
@@ -42,6 +43,14 @@ class GrubPrompt(Action):
         self.settings = settings
 
     def run(self, ctx: JobContext) -> None:
+        # a prompt that never comes means a board (or a device configuration) that does not work: the lab's
+        # fault, as for the other bootloaders (BootloaderInterrupt)
+        try:
+            self._reach_prompt(ctx)
+        except LAVATimeoutError as exc:
+            raise InfrastructureError(str(exc)) from exc
+
+    def _reach_prompt(self, ctx: JobContext) -> None:
         console = ctx.connection
         prompt = re.escape(self.settings.prompt)
         wanted = [prompt, self.settings.interrupt_prompt] if self.settings.needs_interrupt else [prompt]
