@@ -68,7 +68,11 @@ def _rows(queryset: QuerySet, start: int, stop: int, by_ids: bool) -> list:
     """
     if not by_ids:
         return list(queryset[start:stop])
-    ids = list(queryset.values_list("pk", flat=True)[start:stop])
+    return _rows_of(queryset, list(queryset.values_list("pk", flat=True)[start:stop]))
+
+
+def _rows_of(queryset: QuerySet, ids: list[int]) -> list:
+    """The rows of ``ids``, in that order."""
     found = {row.pk: row for row in queryset.filter(pk__in=ids)}
     return [found[pk] for pk in ids if pk in found]
 
@@ -102,7 +106,15 @@ def paginate_newest_first(queryset: QuerySet, query, per_page: int = 25, numbere
     if before.isdigit():
         cursor = queryset.filter(pk=int(before)).values_list("submit_time", "pk").first()
     if cursor is None:
-        page = paginate(ordered, str(min(page_number(query.get("page")), numbered)), per_page, cap, by_ids=True)
+        # the ids of all the numbered pages in one query: PostgreSQL walks (or, for a text search, sorts)
+        # the same rows to find one page's, and the total comes with them, where a count of its own
+        # read them all again (a search matching thousands: 19 of 55 ms)
+        ids = list(ordered.values_list("pk", flat=True)[: cap + 1])
+        number = min(page_number(query.get("page")), numbered)
+        start = (number - 1) * per_page
+        shown = ids[start : start + per_page]
+        page = Page(_rows_of(ordered, shown), number, per_page, len(ids) > start + per_page, min(len(ids), cap),
+                    len(ids) > cap)
         if page.has_next and page.number == numbered:
             page.older_than = page.items[-1].pk
         return page

@@ -60,3 +60,24 @@ def test_pages_past_the_numbered_ones_go_by_the_last_job_shown(web_lab, alice, b
     assert not paginate_newest_first(visible, QueryDict(f"before={private.pk}"), per_page=3, numbered=2).keyset
     html = client_for(alice).get(f"/scheduler/jobs?before={newest_first[5]}").content.decode()
     assert "« Newest" in html and "older jobs, from #" in html
+
+
+def test_numbered_pages_count_with_the_ids_they_read(web_lab, alice, django_assert_num_queries):
+    from django.http import QueryDict
+
+    from lava_scheduler.jobs.models import TestJob
+
+    jobs = [make_job(alice, f"job {n}") for n in range(5)]
+    newest_first = [job.pk for job in reversed(jobs)]
+    everything = TestJob.objects.all()
+    with django_assert_num_queries(2):  # the ids of every numbered page (the total with them), the page's rows
+        first = paginate_newest_first(everything, QueryDict(""), per_page=2, numbered=2)
+    assert [j.pk for j in first.items] == newest_first[:2]
+    assert (first.has_next, first.total, first.total_capped, first.older_than) == (True, 4, True, None)
+    last = paginate_newest_first(everything, QueryDict("page=2"), per_page=2, numbered=2)
+    assert [j.pk for j in last.items] == newest_first[2:4] and last.older_than == newest_first[3]
+    wide = paginate_newest_first(everything, QueryDict("page=3"), per_page=2, numbered=3)
+    assert [j.pk for j in wide.items] == newest_first[4:]
+    assert (wide.has_next, wide.total, wide.total_capped, wide.last_number) == (False, 5, False, 3)
+    past = paginate_newest_first(everything, QueryDict("page=3"), per_page=4, numbered=3)
+    assert (past.items, past.has_next, past.total, past.total_capped) == ([], False, 5, False)
