@@ -72,8 +72,12 @@ def _rows(queryset: QuerySet, start: int, stop: int, by_ids: bool) -> list:
 
 
 def _rows_of(queryset: QuerySet, ids: list[int]) -> list:
-    """The rows of ``ids``, in that order."""
-    found = {row.pk: row for row in queryset.filter(pk__in=ids)}
+    """The rows of ``ids`` (which ``queryset`` found), in that order, read by primary key alone: its
+    filters ran already, and again they cost a text search 2-3 ms (PostgreSQL ANDs the trigram index
+    with the primary key). Its related rows (``select_related``, ``prefetch_related``) come along."""
+    rows = queryset.model._default_manager.filter(pk__in=ids).prefetch_related(*queryset._prefetch_related_lookups)
+    rows.query.select_related = queryset.query.select_related
+    found = {row.pk: row for row in rows}
     return [found[pk] for pk in ids if pk in found]
 
 

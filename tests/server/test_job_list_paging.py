@@ -69,10 +69,13 @@ def test_numbered_pages_count_with_the_ids_they_read(web_lab, alice, django_asse
 
     jobs = [make_job(alice, f"job {n}") for n in range(5)]
     newest_first = [job.pk for job in reversed(jobs)]
-    everything = TestJob.objects.all()
-    with django_assert_num_queries(2):  # the ids of every numbered page (the total with them), the page's rows
+    everything = TestJob.objects.all().prefetch_related("submitter")
+    # the ids of every numbered page (the total with them), the page's rows by id, their submitters
+    with django_assert_num_queries(3):
         first = paginate_newest_first(everything, QueryDict(""), per_page=2, numbered=2)
     assert [j.pk for j in first.items] == newest_first[:2]
+    with django_assert_num_queries(0):
+        assert first.items[0].submitter.username == "alice"
     assert (first.has_next, first.total, first.total_capped, first.older_than) == (True, 4, True, None)
     last = paginate_newest_first(everything, QueryDict("page=2"), per_page=2, numbered=2)
     assert [j.pk for j in last.items] == newest_first[2:4] and last.older_than == newest_first[3]
