@@ -96,12 +96,20 @@ def paginate(queryset: QuerySet, number_text: str | None, per_page: int = 25, co
     return Page(rows[:per_page], number, per_page, has_next, total, capped)
 
 
-def paginate_newest_first(queryset: QuerySet, query, per_page: int = 25, numbered: int = 40) -> Page:
+def paginate_newest_first(queryset: QuerySet, query, per_page: int = 25, numbered: int = 40,
+                          sorts_every_match: bool = False) -> Page:
     """Jobs newest first (``-submit_time, -id``): the first ``numbered`` pages by number (``?page=``;
     a deeper number shows the last of them), then page after page by the last job shown
     (``?before=<id>``): a deep page reads its 25 rows from the index, not the million before them.
     The ids first (``job_submit_time`` and ``job_health_checks_by_time`` cover the visibility rule's
     columns), then the rows.
+
+    ``sorts_every_match``: the filters are such that PostgreSQL reads and sorts every matching job
+    to find one page (a text search, through the trigram index); the ids of all the numbered pages
+    then cost no more than one page's, and the total comes with them instead of a count that reads
+    every match again. Otherwise a page's ids come alone (an index walk stops after them) and the
+    count reads its matches unordered, which for thousands of scattered ones (a submitter's) is far
+    cheaper than ordering them.
     """
     cap = per_page * numbered
     ordered = queryset.order_by("-submit_time", "-id")
@@ -110,15 +118,14 @@ def paginate_newest_first(queryset: QuerySet, query, per_page: int = 25, numbere
     if before.isdigit():
         cursor = queryset.filter(pk=int(before)).values_list("submit_time", "pk").first()
     if cursor is None:
-        # the ids of all the numbered pages in one query: PostgreSQL walks (or, for a text search, sorts)
-        # the same rows to find one page's, and the total comes with them, where a count of its own
-        # read them all again (a search matching thousands: 19 of 55 ms)
-        ids = list(ordered.values_list("pk", flat=True)[: cap + 1])
         number = min(page_number(query.get("page")), numbered)
-        start = (number - 1) * per_page
-        shown = ids[start : start + per_page]
-        page = Page(_rows_of(ordered, shown), number, per_page, len(ids) > start + per_page, min(len(ids), cap),
-                    len(ids) > cap)
+        if sorts_every_match:
+            ids = list(ordered.values_list("pk", flat=True)[: cap + 1])
+            start = (number - 1) * per_page
+            page = Page(_rows_of(ordered, ids[start : start + per_page]), number, per_page,
+                        len(ids) > start + per_page, min(len(ids), cap), len(ids) > cap)
+        else:
+            page = paginate(ordered, str(number), per_page, cap, by_ids=True)
         if page.has_next and page.number == numbered:
             page.older_than = page.items[-1].pk
         return page
