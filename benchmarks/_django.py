@@ -11,7 +11,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 
-def setup_django() -> None:
+def setup_django(keep_data: bool = False) -> None:
+    """Django on the benchmark's database, migrated and emptied (``keep_data``: migrated, rows kept)."""
     sys.path.insert(0, str(REPO))
     work = Path(tempfile.mkdtemp(prefix="lava-bench-"))
     os.chmod(work, 0o755)
@@ -36,7 +37,10 @@ def setup_django() -> None:
     django.setup()
     from django.core.management import call_command
 
-    call_command("flush", "--no-input", verbosity=0) if _migrated() else call_command("migrate", verbosity=0)
+    if _migrated() and not keep_data:
+        call_command("flush", "--no-input", verbosity=0)
+    else:
+        call_command("migrate", verbosity=0)
 
 
 def _migrated() -> bool:

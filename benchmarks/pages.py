@@ -9,11 +9,15 @@ worst of repeated renders against the targets:
 - jobs list (also filtered), a job page, device, device type and worker pages, the device list, the lab
   overview, a job's results (by suite, by case, as CSV): <= 100 ms median;
 - the log endpoint: any 1,000-line range of a 1,000,000-line log: < 50 ms.
-Runs on a throwaway PostgreSQL unless LAVA_DATABASE_URL is set (that database is flushed).
+Runs on a throwaway PostgreSQL unless LAVA_DATABASE_URL is set (that database is flushed). Filling takes
+many minutes: with ``--reuse`` and both LAVA_DATABASE_URL and LAVA_STATE_DIR set, a lab an earlier
+``--reuse`` run filled is measured again as it is (migrated first), and kept.
 """
 
+import argparse
 import io
 import json
+import os
 import random
 import secrets
 import shutil
@@ -25,6 +29,8 @@ from _django import setup_django
 
 JOBS, CASES_PER_JOB, LOG_LINES = 1_000_000, 10, 1_000_000
 DEVICE_TYPES, WORKERS, DEVICES, USERS = 20, 10, 500, 50
+QUEUED, RUNNING = 800, 150  # the newest jobs; a finished one just below them is measured
+FINISHED_JOB = JOBS - QUEUED - RUNNING - 5
 RUNS = 30
 PAGE_TARGET_MS, LOG_TARGET_MS = 100.0, 50.0
 
@@ -80,14 +86,14 @@ def populate(rng: random.Random) -> dict:
                             "timeouts": {"job": {"minutes": 10}},
                             "actions": [{"boot": {"method": "minimal"}}]})
     now = timezone.now()
-    running_devices = rng.sample(devices, 150)
+    running_devices = rng.sample(devices, RUNNING)
     rows, columns = [], [
         "id", "sub_id", "target_group", "description", "submitter_id", "requested_device_type_id", "actual_device_id",
         "health_check", "priority", "is_public", "definition", "original_definition", "multinode_definition",
         "metadata", "submit_time", "start_time", "end_time", "state", "health", "failure_comment", "error_type",
         "error_msg", "token", "log_lines",
     ]
-    queued, running = 800, len(running_devices)
+    queued, running = QUEUED, RUNNING
     recent = queued + running + 1000  # the newest jobs row by row; the history before them in SQL
     for pk in range(JOBS - recent + 1, JOBS + 1):
         submitted = now - timedelta(seconds=(JOBS - pk) * 300)  # newest last: one job every 5 minutes
@@ -152,7 +158,7 @@ def populate(rng: random.Random) -> dict:
             table = model._meta.db_table
             cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT MAX(id) FROM {table}))")
         cursor.execute("ANALYZE")
-    return {"user": users[1], "finished_job": JOBS - queued - running - 5}
+    return {"user": users[1], "finished_job": FINISHED_JOB}
 
 
 def write_big_log(job_id: int) -> None:
@@ -174,6 +180,13 @@ def write_big_log(job_id: int) -> None:
     TestJob.objects.filter(pk=job_id).update(log_lines=store.line_count())
 
 
+def log_line_count(job_id: int) -> int:
+    from lava_scheduler.jobs.models import TestJob
+    from lava_scheduler.logs.store import LogStore, job_output_dir
+
+    return LogStore(job_output_dir(TestJob.objects.get(pk=job_id))).line_count()
+
+
 def timed(client, url: str, runs: int = RUNS) -> list[float]:
     client.get(url)  # warm caches: templates, query plans
     times = []
@@ -193,24 +206,56 @@ def report(label: str, times: list[float], target: float) -> bool:
     return ok
 
 
+def filled_lab() -> dict | None:
+    """The fixture of a lab filled by an earlier run, or None."""
+    from django.contrib.auth.models import User
+
+    from lava_scheduler.jobs.models import TestJob
+
+    if TestJob.objects.order_by("-pk").values_list("pk", flat=True).first() != JOBS:
+        return None
+    return {"user": User.objects.get(username="user01"), "finished_job": FINISHED_JOB}
+
+
 def main() -> None:
-    setup_django()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--reuse", action="store_true",
+                        help="measure the lab LAVA_DATABASE_URL and LAVA_STATE_DIR hold (fill them if empty); keep it")
+    args = parser.parse_args()
+    if args.reuse and not {"LAVA_DATABASE_URL", "LAVA_STATE_DIR"} <= os.environ.keys():
+        raise SystemExit("--reuse needs LAVA_DATABASE_URL and LAVA_STATE_DIR")
+    setup_django(keep_data=args.reuse)
     rng = random.Random(7)
     started = time.perf_counter()
-    fixture = populate(rng)
-    print(f"lab: {JOBS:,} jobs, {JOBS * CASES_PER_JOB:,} test cases, {DEVICES} devices, {WORKERS} workers, "
-          f"{USERS} users (filled in {time.perf_counter() - started:.1f} s)")
+    fixture = filled_lab() if args.reuse else None
+    if fixture is None:
+        if args.reuse:
+            from django.core.management import call_command
+
+            call_command("flush", "--no-input", verbosity=0)
+        fixture = populate(rng)
+        print(f"lab: {JOBS:,} jobs, {JOBS * CASES_PER_JOB:,} test cases, {DEVICES} devices, {WORKERS} workers, "
+              f"{USERS} users (filled in {time.perf_counter() - started:.1f} s)")
+    else:
+        print(f"lab: {JOBS:,} jobs reused as an earlier run left them")
     log_job = fixture["finished_job"] - 1
     started = time.perf_counter()
-    write_big_log(log_job)
-    print(f"log of job {log_job}: {LOG_LINES:,} lines (written in {time.perf_counter() - started:.1f} s)")
+    if not args.reuse or log_line_count(log_job) != LOG_LINES:
+        remove_log(log_job)  # of a run that stopped half-way
+        write_big_log(log_job)
+        print(f"log of job {log_job}: {LOG_LINES:,} lines (written in {time.perf_counter() - started:.1f} s)")
     try:
         measure(fixture, log_job, rng)
     finally:
-        from lava_scheduler.jobs.models import TestJob
-        from lava_scheduler.logs.store import job_output_dir
+        if not args.reuse:
+            remove_log(log_job)
 
-        shutil.rmtree(job_output_dir(TestJob.objects.get(pk=log_job)), ignore_errors=True)  # ~130 MB
+
+def remove_log(log_job: int) -> None:
+    from lava_scheduler.jobs.models import TestJob
+    from lava_scheduler.logs.store import job_output_dir
+
+    shutil.rmtree(job_output_dir(TestJob.objects.get(pk=log_job)), ignore_errors=True)  # ~130 MB
 
 
 def measure(fixture: dict, log_job: int, rng: random.Random) -> None:

@@ -22,6 +22,16 @@ OFFSET = struct.Struct("=Q")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
+def _pread(fd: int, size: int, offset: int) -> bytes:
+    """``size`` bytes at ``offset`` (fewer at the end of the file): one call unless the kernel reads less."""
+    chunks = []
+    while size > 0 and (data := os.pread(fd, size, offset)):
+        chunks.append(data)
+        size -= len(data)
+        offset += len(data)
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
 def job_output_dir(job) -> Path:
     when = job.submit_time
     # one Path from a joined string: each pathlib join cost as much as reading a log range
@@ -30,9 +40,18 @@ def job_output_dir(job) -> Path:
 
 class LogStore:
     def __init__(self, directory: Path):
-        self.directory = Path(directory)
-        self.log_path = self.directory / "output.yaml"
-        self.index_path = self.directory / "output.idx"
+        # strings for the reads a log-following client repeats: each pathlib join cost a few µs
+        self._log = os.path.join(directory, "output.yaml")
+        self._index = os.path.join(directory, "output.idx")
+        self.directory = directory if isinstance(directory, Path) else Path(directory)
+
+    @property
+    def log_path(self) -> Path:
+        return Path(self._log)
+
+    @property
+    def index_path(self) -> Path:
+        return Path(self._index)
 
     @functools.cached_property
     def compressed(self) -> CompressedLog:
@@ -40,7 +59,7 @@ class LogStore:
 
     def line_count(self) -> int:
         try:
-            return self.index_path.stat().st_size // OFFSET.size
+            return os.stat(self._index).st_size // OFFSET.size
         except FileNotFoundError:
             return 0
 
@@ -77,25 +96,51 @@ class LogStore:
         return data.decode("utf-8", errors="replace").split("\n")[:-1] if data else []
 
     def read_bytes(self, start: int = 0, end: int | None = None) -> bytes:
-        """Lines ``start`` to ``end`` (excluded) as stored, each ending with a newline."""
-        count = self.line_count()
-        end = count if end is None else min(end, count)
-        start = max(0, start)
-        if start >= end:
+        """Lines ``start`` to ``end`` (excluded) as stored, each ending with a newline.
+
+        Only lines the index names: an append writes the log before the index, and the bytes of
+        lines it has not indexed yet are left for the next read.
+        """
+        try:
+            index = os.open(self._index, os.O_RDONLY | os.O_CLOEXEC)
+        except FileNotFoundError:
             return b""
-        with open(self.index_path, "rb") as index:
-            index.seek(start * OFFSET.size)
-            (first,) = OFFSET.unpack(index.read(OFFSET.size))
-            if end < count:
-                index.seek(end * OFFSET.size)
-                (last,) = OFFSET.unpack(index.read(OFFSET.size))
+        try:
+            count = os.fstat(index).st_size // OFFSET.size
+            end = count if end is None else min(end, count)
+            start = max(0, start)
+            if start >= end:
+                return b""
+            # the offsets of the first line and of the one after the last (or the last, at the end)
+            last_line = end if end < count else end - 1
+            if last_line - start < 8192:  # one read when they are close (a 1,000-line range: 8 kB)
+                offsets = _pread(index, (last_line - start + 1) * OFFSET.size, start * OFFSET.size)
+                (first,), (last,) = OFFSET.unpack_from(offsets), OFFSET.unpack_from(offsets, len(offsets) - OFFSET.size)
             else:
-                last = None
-        if not self.log_path.exists() and self.compressed.exists():
+                (first,) = OFFSET.unpack(_pread(index, OFFSET.size, start * OFFSET.size))
+                (last,) = OFFSET.unpack(_pread(index, OFFSET.size, last_line * OFFSET.size))
+        finally:
+            os.close(index)
+        if end < count:
+            return self._read_log(first, last)
+        data = self._read_log(first, None)
+        # the last indexed line ends at the first newline from its start
+        cut = data.find(b"\n", last - first)
+        return data if cut == -1 or cut == len(data) - 1 else data[: cut + 1]
+
+    def _read_log(self, first: int, last: int | None) -> bytes:
+        """Bytes ``first`` to ``last`` (None: to the end) of the log, plain or compressed."""
+        try:
+            log = os.open(self._log, os.O_RDONLY | os.O_CLOEXEC)
+        except FileNotFoundError:
+            if not self.compressed.exists():
+                raise
             return self.compressed.read_bytes(first, last)
-        with open(self.log_path, "rb") as log:
-            log.seek(first)
-            return log.read() if last is None else log.read(last - first)
+        try:
+            size = (os.fstat(log).st_size if last is None else last) - first
+            return _pread(log, size, first) if size > 0 else b""
+        finally:
+            os.close(log)
 
     def size(self) -> int:
         try:

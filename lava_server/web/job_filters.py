@@ -26,6 +26,11 @@ class JobFilters:
     def active(self) -> bool:
         return any(self.values.values())
 
+    @property
+    def searches_text(self) -> bool:
+        """A text the trigram index looks up: PostgreSQL then reads every match to order them."""
+        return bool(TRIGRAM.search(self.values["q"]))
+
 
 def read_filters(query: QueryDict) -> JobFilters:
     return JobFilters({name: query.get(name, "").strip()[:200] for name in FIELDS})
@@ -52,7 +57,7 @@ def apply_filters(jobs: QuerySet, filters: JobFilters) -> QuerySet:
             jobs = jobs.filter(submitter_id=user_id)
     if values["q"]:
         contains = Q(description__icontains=values["q"])
-        if TRIGRAM.search(values["q"]):
+        if filters.searches_text:
             # finished jobs through their trigram index (PostgreSQL: migration jobs 0008), the few
             # others through job_state_health: the index holds finished jobs only, so that the
             # scheduler's and the master's updates of the jobs under way never pay for it

@@ -2,6 +2,7 @@
 
 import functools
 import re
+import zlib
 from typing import Any
 
 from django.db import connection
@@ -10,6 +11,7 @@ from lava_scheduler.jobs.models import TestJob
 from lava_scheduler.jobs.visibility import visible_jobs
 from lava_scheduler.lab.models import Device, DeviceType, Worker
 from lava_scheduler.permissions.rules import visible_device_types, visible_devices, visible_workers
+from lava_scheduler.prepared import fetch_one
 from lava_server.xmlrpc.registry import Context, fault
 
 # ASCII digits only ("²" is a digit to str.isdigit, not to int), and short enough for a database integer
@@ -27,7 +29,8 @@ def job_filter(job_id: Any) -> dict[str, Any]:
 
 
 @functools.cache
-def _job_columns_query(key: str, fields: tuple[str, ...]) -> tuple[str, list[str]]:
+def _job_columns_query(key: str, fields: tuple[str, ...]) -> tuple[str, str, list[str]]:
+    """A name to prepare it under, the query, and the attributes it reads."""
     meta = TestJob._meta
     wanted = {meta.pk.attname, *(meta.get_field(name).attname for name in fields)}
     # in the model's field order: Model.from_db() pairs values with fields in that order
@@ -35,17 +38,18 @@ def _job_columns_query(key: str, fields: tuple[str, ...]) -> tuple[str, list[str
     attnames = [field.attname for field in loaded]
     columns = ", ".join(connection.ops.quote_name(field.column) for field in loaded)
     where = connection.ops.quote_name((meta.pk if key == "pk" else meta.get_field(key)).column)
-    return f"SELECT {columns} FROM {connection.ops.quote_name(meta.db_table)} WHERE {where} = %s", attnames
+    sql = f"SELECT {columns} FROM {connection.ops.quote_name(meta.db_table)} WHERE {where} = %(value)s"
+    return f"job_columns_{zlib.crc32(sql.encode()):08x}", sql, attnames
 
 
 def _job_columns(where: dict[str, Any], fields: tuple[str, ...]) -> TestJob | None:
-    """The job with only ``fields`` loaded (as ``.only()``), from a query written once: building it
-    through the ORM cost four times the query, on every call of a log-following loop."""
+    """The job with only ``fields`` loaded (as ``.only()``), from a query written once and, on PostgreSQL,
+    planned once per database session: building it through the ORM cost four times the query, and
+    PostgreSQL planned it for longer than it ran it (0.05 ms against 0.01), on every call of a
+    log-following loop."""
     ((key, value),) = where.items()
-    sql, attnames = _job_columns_query(key, fields)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [value])
-        row = cursor.fetchone()
+    name, sql, attnames = _job_columns_query(key, fields)
+    row = fetch_one(name, sql, {"value": value})
     return None if row is None else TestJob.from_db(connection.alias, attnames, row)
 
 

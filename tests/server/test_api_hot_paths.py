@@ -117,6 +117,21 @@ def test_a_log_range_xml_cannot_carry_comes_as_binary(lab, raw, binary):
     assert (data.data if binary else data.encode()) == raw
 
 
+def test_a_log_read_ends_at_the_last_indexed_line(lab):
+    store = LogStore(job_output_dir(lab.public))
+    store.append([f"- line {n}" for n in range(10_000)])
+    with open(store.log_path, "ab") as log:  # an append in flight: written, not indexed yet
+        log.write(b"- not indexed yet\n- half a li")
+    assert store.read_bytes(9_998) == b"- line 9998\n- line 9999\n"
+    assert store.read_bytes(0, 2) == b"- line 0\n- line 1\n"
+    far_apart = store.read_bytes(5, 9_000)  # the index's two offsets read apart
+    assert far_apart.startswith(b"- line 5\n") and far_apart.endswith(b"- line 8999\n")
+    assert far_apart.count(b"\n") == 8_995
+    _, data = lab.rpc("alice").scheduler.jobs.logs(str(lab.public.pk), -2, None)
+    assert data == "- line 9998\n- line 9999\n"
+    assert store.read_bytes(10_000) == b"" and LogStore(store.directory / "none").read_bytes() == b""
+
+
 # a submission's rights: one query, never stale
 
 

@@ -60,3 +60,34 @@ def test_pages_past_the_numbered_ones_go_by_the_last_job_shown(web_lab, alice, b
     assert not paginate_newest_first(visible, QueryDict(f"before={private.pk}"), per_page=3, numbered=2).keyset
     html = client_for(alice).get(f"/scheduler/jobs?before={newest_first[5]}").content.decode()
     assert "« Newest" in html and "older jobs, from #" in html
+
+
+@pytest.mark.parametrize("sorts_every_match", [True, False])
+def test_numbered_pages_both_ways_give_the_same_pages(web_lab, alice, sorts_every_match, django_assert_num_queries):
+    from django.http import QueryDict
+
+    from lava_scheduler.jobs.models import TestJob
+
+    jobs = [make_job(alice, f"job {n}") for n in range(5)]
+    newest_first = [job.pk for job in reversed(jobs)]
+    everything = TestJob.objects.all().prefetch_related("submitter")
+
+    def page(query: str, per_page: int, numbered: int):
+        return paginate_newest_first(everything, QueryDict(query), per_page=per_page, numbered=numbered,
+                                     sorts_every_match=sorts_every_match)
+
+    # a search: the ids of every numbered page (the total with them), the page's rows by id, their
+    # submitters; otherwise the page's ids, the count, the rows, the submitters
+    with django_assert_num_queries(3 if sorts_every_match else 4):
+        first = page("", 2, 2)
+    assert [j.pk for j in first.items] == newest_first[:2]
+    with django_assert_num_queries(0):
+        assert first.items[0].submitter.username == "alice"
+    assert (first.has_next, first.total, first.total_capped, first.older_than) == (True, 4, True, None)
+    last = page("page=2", 2, 2)
+    assert [j.pk for j in last.items] == newest_first[2:4] and last.older_than == newest_first[3]
+    wide = page("page=3", 2, 3)
+    assert [j.pk for j in wide.items] == newest_first[4:]
+    assert (wide.has_next, wide.total, wide.total_capped, wide.last_number) == (False, 5, False, 3)
+    past = page("page=3", 4, 3)
+    assert (past.items, past.has_next, past.total, past.total_capped) == ([], False, 5, False)

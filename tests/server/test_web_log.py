@@ -84,3 +84,28 @@ def test_raw_log(web_lab, alice, bob):
     add_log(private, log_lines(3))
     assert client_for(bob).get(f"/scheduler/job/{private.pk}/log/raw").status_code == 404
     assert client_for(alice).get(f"/scheduler/job/{private.pk}/log").json()["total"] == 3
+
+
+@pytest.mark.parametrize("line", [
+    format_record("info", "hello"), format_record("results", {"case": "c", "result": "pass"}), "garbage", "", "-", "- ",
+    "- 1", "- [1]", '- {"a": 1}  ', '-  {"a": 1}', '- {"a": 1}, {"b": 2}', '- {"a": 1}}', '- {"msg": "x"}\t',
+    "- {dt: x, lvl: debug, msg: y}", 'xx{"lvl": "info"}', '- {"a": NaN}', '- "text"', "- " + "[" * 5000,
+])
+def test_a_line_reads_as_json_loads_of_its_text_after_the_prefix(line):
+    """The scanner shortcut gives json.loads(line[2:])'s record, or the same fallback."""
+    import json
+
+    from lava_common.log import parse_record
+    from lava_server.web.log_records import to_record
+
+    try:
+        expected = json.loads(line[2:])
+    except (ValueError, RecursionError):
+        try:
+            expected = parse_record(line)
+        except Exception:  # noqa: BLE001 - as the endpoint: unreadable
+            expected = None
+    if isinstance(expected, dict):
+        assert to_record(7, line) == [7, expected.get("dt", ""), expected.get("lvl", ""), expected.get("msg", "")]
+    else:
+        assert to_record(7, line) == [7, "", "unreadable", line]

@@ -3,6 +3,7 @@
 from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET
 
+from lava_scheduler.jobs.models import TestJob
 from lava_scheduler.jobs.states import JobState
 from lava_scheduler.logs.store import LogStore, job_output_dir
 from lava_server.web.access import visible_job_or_404
@@ -10,6 +11,8 @@ from lava_server.web.log_records import to_records
 
 TAIL_LINES = 1000
 MAX_LINES = 5000
+# what a range needs of the job: the page polls it, the definitions (the big columns) stay unread
+LOG_FIELDS = ("sub_id", "submit_time", "state", "health", "log_lines")
 
 
 def _bound(text: str | None, default: int) -> int:
@@ -26,7 +29,7 @@ def log_lines(request: HttpRequest, job_id: str) -> JsonResponse:
     Records are ``[line number (1-based), dt, lvl, msg]``. ``finished`` tells
     the page that no line will be added any more.
     """
-    job = visible_job_or_404(request.user, job_id)
+    job = visible_job_or_404(request.user, job_id, TestJob.objects.only(*LOG_FIELDS))
     finished = job.state == JobState.FINISHED  # read before counting: a Finished job's log is complete
     store = LogStore(job_output_dir(job))
     total = min(store.line_count(), job.log_lines) if job.log_lines else store.line_count()
