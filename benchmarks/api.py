@@ -223,7 +223,9 @@ def wsgi_cpu_ms(authorization: str, method: str, params: Callable[[], tuple], co
         environ = {"REQUEST_METHOD": "POST", "PATH_INFO": "/RPC2", "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "80",
                    "HTTP_HOST": "127.0.0.1", "CONTENT_LENGTH": str(len(body)), "HTTP_AUTHORIZATION": authorization,
                    "wsgi.input": io.BytesIO(body), "wsgi.url_scheme": "http", "wsgi.errors": sys.stderr}
-        answer = b"".join(application(environ, lambda status, headers, exc_info=None: None))
+        chunks = application(environ, lambda status, headers, exc_info=None: None)
+        answer = b"".join(chunks)
+        chunks.close()  # as a server does once it has sent the answer
         assert b"<fault>" not in answer, answer[:500]
 
     call_once()
