@@ -135,15 +135,15 @@ def packaged_gunicorn_args() -> list[str]:
     return lab_run.packaged_gunicorn_args()
 
 
-def start_server(port: int, workdir: Path) -> subprocess.Popen:
+def start_server(port: int, workdir: Path, app: str = "lava_server.wsgi_lab:application") -> subprocess.Popen:
     packaged = packaged_gunicorn_args()
     command = [str(Path(sys.executable).parent / "gunicorn"), *packaged, "--no-control-socket",
-               "--bind", f"127.0.0.1:{port}", "--log-level", "warning", "lava_server.wsgi_lab:application"]
-    log = open(workdir / "server.log", "wb")  # noqa: SIM115 - kept for the process's life
+               "--pythonpath", str(REPO / "benchmarks"), "--bind", f"127.0.0.1:{port}", "--log-level", "warning", app]
+    log = open(workdir / f"server-{port}.log", "wb")  # noqa: SIM115 - kept for the process's life
     # a session of its own: stopping it stops its workers too
     server = subprocess.Popen(command, cwd=REPO, env=dict(os.environ), stdout=log, stderr=subprocess.STDOUT,
                               start_new_session=True)
-    server.description = f"gunicorn {' '.join(packaged)} lava_server.wsgi_lab (as ./lab.sh)"
+    server.description = f"gunicorn {' '.join(packaged)} {app.partition(':')[0]} (as ./lab.sh)"
     return server
 
 
@@ -200,6 +200,20 @@ def call_rate(name: str, function: Callable[[], object], seconds: float, server:
     capacity = f"{1000 / server_ms:,.0f}/s" if server_ms else "n/a"
     return (f"{figure:7,.0f} calls/s over HTTP ({count} calls); server CPU {server_ms:.3f} ms/call "
             f"(allows {capacity}), client CPU {client_ms:.3f} ms/call")
+
+
+def fixed_answer_floor(workdir: Path, port: int, next_definition: Callable[[], str], seconds: float) -> str:
+    """The same client and gunicorn arguments against an application that sends a fixed answer: the
+    rate no application can beat on this machine."""
+    server = start_server(port, workdir, "fixed_answer_wsgi:application")
+    try:
+        proxy = xmlrpc.client.ServerProxy(f"http://bench:token@127.0.0.1:{port}/RPC2", allow_none=True,
+                                          transport=WholeBodyTransport())
+        wait_up(proxy, server)
+        figure = call_rate("validate", lambda: proxy.scheduler.jobs.validate(next_definition(), False), seconds, server)
+    finally:
+        stop_server(server)
+    return f"the same validate calls, xmlrpc.client, answered by a fixed-answer WSGI application: {figure}"
 
 
 def log_ranges(proxy: xmlrpc.client.ServerProxy, job_id: int, starts: list[int]) -> list[float]:
@@ -295,6 +309,7 @@ def main() -> None:
                   f"client CPU {client_ms:.3f} ms/call")
     finally:
         stop_server(server)
+    print(f"the floor: {fixed_answer_floor(workdir, free_port(), next_definition, args.seconds)}")
 
     ctx = Context(user)
     figure, _ = rate(lambda: call(ctx, "scheduler.jobs.validate", (next_definition(), False)), args.seconds)
