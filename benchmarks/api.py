@@ -3,7 +3,8 @@
 
 Serves the API as the lab in a box does (``./lab.sh``): gunicorn with the
 packaged service's arguments (``etc/lava-server/lava-server-gunicorn``:
-gthread workers, keep-alive) in front of ``lava_server.wsgi_lab``, on a
+gthread workers that wait a moment for a kept-alive connection's next request,
+``lava_server/gunicorn_worker.py``) in front of ``lava_server.wsgi_lab``, on a
 throwaway PostgreSQL (or ``$LAVA_DATABASE_URL``). One client calls it over
 one kept-alive HTTP connection with HTTP Basic (username + token), as
 lavacli does, in two ways:
@@ -20,7 +21,9 @@ processes' own clock, not wall time: on a shared machine the wall figures
 move with the load, this one much less) and the calls per second that CPU
 time allows. Every submitted and validated definition differs from the
 previous one (a comment with a counter), so nothing can be answered from a
-cache of earlier answers. Also prints each call's cost in process: the
+cache of earlier answers. "The floor" is the same client and gunicorn
+arguments against an application that sends a fixed answer: no application
+can show more calls per second on this machine. Also prints each call's cost in process: the
 method dispatcher alone (no HTTP), then the whole web application called
 with a WSGI environ (its CPU per call: the server's figure less gunicorn's
 HTTP handling and the socket).
