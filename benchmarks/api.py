@@ -3,8 +3,7 @@
 
 Serves the API as the lab in a box does (``./lab.sh``): gunicorn with the
 packaged service's arguments (``etc/lava-server/lava-server-gunicorn``:
-gthread workers that wait a moment for a kept-alive connection's next request,
-``lava_server/gunicorn_worker.py``) in front of ``lava_server.wsgi_lab``, on a
+gthread workers, keep-alive) in front of ``lava_server.wsgi_lab``, on a
 throwaway PostgreSQL (or ``$LAVA_DATABASE_URL``). One client calls it over
 one kept-alive HTTP connection with HTTP Basic (username + token), as
 lavacli does, in two ways:
