@@ -20,7 +20,9 @@ processes' own clock, not wall time: on a shared machine the wall figures
 move with the load, this one much less) and the calls per second that CPU
 time allows. Every submitted and validated definition differs from the
 previous one (a comment with a counter), so nothing can be answered from a
-cache of earlier answers. Also prints each call's cost in process: the
+cache of earlier answers. "The floor" is the same client and gunicorn
+arguments against an application that sends a fixed answer: no application
+can show more calls per second on this machine. Also prints each call's cost in process: the
 method dispatcher alone (no HTTP), then the whole web application called
 with a WSGI environ (its CPU per call: the server's figure less gunicorn's
 HTTP handling and the socket).
@@ -135,15 +137,15 @@ def packaged_gunicorn_args() -> list[str]:
     return lab_run.packaged_gunicorn_args()
 
 
-def start_server(port: int, workdir: Path) -> subprocess.Popen:
+def start_server(port: int, workdir: Path, app: str = "lava_server.wsgi_lab:application") -> subprocess.Popen:
     packaged = packaged_gunicorn_args()
     command = [str(Path(sys.executable).parent / "gunicorn"), *packaged, "--no-control-socket",
-               "--bind", f"127.0.0.1:{port}", "--log-level", "warning", "lava_server.wsgi_lab:application"]
-    log = open(workdir / "server.log", "wb")  # noqa: SIM115 - kept for the process's life
+               "--pythonpath", str(REPO / "benchmarks"), "--bind", f"127.0.0.1:{port}", "--log-level", "warning", app]
+    log = open(workdir / f"server-{port}.log", "wb")  # noqa: SIM115 - kept for the process's life
     # a session of its own: stopping it stops its workers too
     server = subprocess.Popen(command, cwd=REPO, env=dict(os.environ), stdout=log, stderr=subprocess.STDOUT,
                               start_new_session=True)
-    server.description = f"gunicorn {' '.join(packaged)} lava_server.wsgi_lab (as ./lab.sh)"
+    server.description = f"gunicorn {' '.join(packaged)} {app.partition(':')[0]} (as ./lab.sh)"
     return server
 
 
@@ -202,6 +204,20 @@ def call_rate(name: str, function: Callable[[], object], seconds: float, server:
             f"(allows {capacity}), client CPU {client_ms:.3f} ms/call")
 
 
+def fixed_answer_floor(workdir: Path, port: int, next_definition: Callable[[], str], seconds: float) -> str:
+    """The same client and gunicorn arguments against an application that sends a fixed answer: the
+    rate no application can beat on this machine."""
+    server = start_server(port, workdir, "fixed_answer_wsgi:application")
+    try:
+        proxy = xmlrpc.client.ServerProxy(f"http://bench:token@127.0.0.1:{port}/RPC2", allow_none=True,
+                                          transport=WholeBodyTransport())
+        wait_up(proxy, server)
+        figure = call_rate("validate", lambda: proxy.scheduler.jobs.validate(next_definition(), False), seconds, server)
+    finally:
+        stop_server(server)
+    return f"the same validate calls, xmlrpc.client, answered by a fixed-answer WSGI application: {figure}"
+
+
 def log_ranges(proxy: xmlrpc.client.ServerProxy, job_id: int, starts: list[int]) -> list[float]:
     timings = []
     for first in starts:
@@ -223,7 +239,9 @@ def wsgi_cpu_ms(authorization: str, method: str, params: Callable[[], tuple], co
         environ = {"REQUEST_METHOD": "POST", "PATH_INFO": "/RPC2", "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "80",
                    "HTTP_HOST": "127.0.0.1", "CONTENT_LENGTH": str(len(body)), "HTTP_AUTHORIZATION": authorization,
                    "wsgi.input": io.BytesIO(body), "wsgi.url_scheme": "http", "wsgi.errors": sys.stderr}
-        answer = b"".join(application(environ, lambda status, headers, exc_info=None: None))
+        chunks = application(environ, lambda status, headers, exc_info=None: None)
+        answer = b"".join(chunks)
+        chunks.close()  # as a server does once it has sent the answer
         assert b"<fault>" not in answer, answer[:500]
 
     call_once()
@@ -293,6 +311,7 @@ def main() -> None:
                   f"client CPU {client_ms:.3f} ms/call")
     finally:
         stop_server(server)
+    print(f"the floor: {fixed_answer_floor(workdir, free_port(), next_definition, args.seconds)}")
 
     ctx = Context(user)
     figure, _ = rate(lambda: call(ctx, "scheduler.jobs.validate", (next_definition(), False)), args.seconds)

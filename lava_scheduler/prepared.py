@@ -3,7 +3,9 @@
 psycopg2 sends every statement as text, so PostgreSQL parses and plans it
 again at each call. The submission rights query (six subqueries) cost ten
 times more to plan than to run (0.7 ms against 0.07 ms of the server's CPU
-per ``jobs.submit``). A prepared statement lives as long as its database
+per ``jobs.submit``); the job's 26-column INSERT cost the web process more
+to compile through the ORM than to send (``insert_returning_pk``, used by
+``TestJob._do_insert``). A prepared statement lives as long as its database
 session: each Django connection remembers which ones its session holds, and
 a new session (a reconnection) starts with none. Other databases run the
 text as is (SQLite keeps its own cache of compiled statements).
@@ -13,19 +15,23 @@ mode (pgbouncer's ``pool_mode = transaction``) cannot keep prepared
 statements: such a lab sets ``PREPARED_STATEMENTS: false`` in its settings.
 """
 
+import functools
+import hashlib
 import re
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.models import AutoField, Field, Model
 
 _NAMED = re.compile(r"%\((\w+)\)s")
 
 
-def _session_statements() -> set[str]:
+def _session_statements(alias: str) -> set[str]:
     """The names prepared in the session of this thread's connection (opened by the caller's cursor)."""
     # the thread's own wrapper: ``django.db.connection`` is a proxy that every thread shares
-    wrapper = connections[DEFAULT_DB_ALIAS]
+    wrapper = connections[alias]
     held = wrapper.__dict__.get("_lava_prepared")
     # the raw connection is kept, and compared by identity: a reconnection is a new object
     if held is None or held[0] is not wrapper.connection:
@@ -33,17 +39,58 @@ def _session_statements() -> set[str]:
     return held[1]
 
 
+def _preparing(alias: str) -> bool:
+    return connections[alias].vendor == "postgresql" and getattr(settings, "PREPARED_STATEMENTS", True)
+
+
+def _execute_prepared(cursor, alias: str, name: str, numbered_sql: Callable[[], str], values: list[Any]) -> None:
+    """Run the statement ``numbered_sql()`` writes (``$1``... placeholders) as the prepared statement ``name``."""
+    statements = _session_statements(alias)
+    if name not in statements:
+        cursor.execute(f"PREPARE {name} AS {numbered_sql()}")
+        statements.add(name)
+    cursor.execute(f"EXECUTE {name} ({', '.join(['%s'] * len(values))})", values)
+
+
 def fetch_one(name: str, sql: str, params: dict[str, Any]) -> tuple | None:
     """The first row of ``sql`` (``%(name)s`` placeholders), prepared under ``name`` on PostgreSQL."""
-    with connection.cursor() as cursor:
-        if connection.vendor != "postgresql" or not getattr(settings, "PREPARED_STATEMENTS", True):
+    with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+        if not _preparing(DEFAULT_DB_ALIAS):
             cursor.execute(sql, params)
             return cursor.fetchone()
         order = list(dict.fromkeys(_NAMED.findall(sql)))
-        statements = _session_statements()
-        if name not in statements:
-            numbered = _NAMED.sub(lambda match: f"${order.index(match.group(1)) + 1}", sql)
-            cursor.execute(f"PREPARE {name} AS {numbered}")
-            statements.add(name)
-        cursor.execute(f"EXECUTE {name} ({', '.join(['%s'] * len(order))})", [params[key] for key in order])
+        _execute_prepared(cursor, DEFAULT_DB_ALIAS, name,
+                          lambda: _NAMED.sub(lambda match: f"${order.index(match.group(1)) + 1}", sql),
+                          [params[key] for key in order])
         return cursor.fetchone()
+
+
+def _insert_sql(connection, table: str, columns: tuple[str, ...], pk_column: str) -> str:
+    quote = connection.ops.quote_name
+    return (f"INSERT INTO {quote(table)} ({', '.join(map(quote, columns))}) "
+            f"VALUES ({', '.join(f'${n}' for n in range(1, len(columns) + 1))}) RETURNING {quote(pk_column)}")
+
+
+@functools.cache
+def _insert_name(table: str, columns: tuple[str, ...]) -> str:
+    # named after what it writes: every thread and process gives the same name to the same statement
+    return "lava_insert_" + hashlib.sha1(repr((table, columns)).encode()).hexdigest()[:16]
+
+
+def insert_returning_pk(instance: Model, using: str, fields: list[Field], returning_fields: list[Field]) -> list[tuple] | None:
+    """What ``Model._do_insert`` returns (the new row's primary key), through a prepared INSERT; None
+    where only the ORM's compiler can write the row (not PostgreSQL, expressions as values, other
+    returned columns than an automatic primary key)."""
+    pk = instance._meta.pk
+    if not _preparing(using) or list(returning_fields) != [pk] or not isinstance(pk, AutoField):
+        return None
+    connection = connections[using]
+    # what the ORM's compiler does with each value: pre_save (auto_now...), then the database's form
+    values = [field.get_db_prep_save(field.pre_save(instance, True), connection) for field in fields]
+    if any(hasattr(value, "as_sql") for value in values):
+        return None
+    table, columns = instance._meta.db_table, tuple(field.column for field in fields)
+    with connection.cursor() as cursor:
+        _execute_prepared(cursor, using, _insert_name(table, columns),
+                          lambda: _insert_sql(connection, table, columns, pk.column), values)
+        return [cursor.fetchone()]

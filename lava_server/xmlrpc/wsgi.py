@@ -26,7 +26,7 @@ middleware do more than add headers (``SECURE_SSL_REDIRECT``,
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from http import HTTPStatus
 from typing import Any
 
@@ -125,18 +125,34 @@ class XmlRpcFastPath:
             return self.application(environ, start_response)
         signals.request_started.send(sender=self.__class__, environ=environ)
         try:
-            answer = answer_post(environ.get("HTTP_AUTHORIZATION"), environ["wsgi.input"].read(length))
-        except Exception as exc:  # what Django's handler does with an error no view caught
-            answer = _from_response(response_for_exception(WSGIRequest(environ), exc))
-        finally:
+            try:
+                answer = answer_post(environ.get("HTTP_AUTHORIZATION"), environ["wsgi.input"].read(length))
+            except Exception as exc:  # what Django's handler does with an error no view caught
+                answer = _from_response(response_for_exception(WSGIRequest(environ), exc))
+            status = HTTPStatus(answer.status)
+            start_response(f"{status.value} {status.phrase}", [
+                ("Content-Type", answer.content_type), *answer.headers,
+                *self._extra_headers(environ.get("wsgi.url_scheme", "http")),
+                ("Content-Length", str(len(answer.body))),
+            ])
+        except BaseException:
             signals.request_finished.send(sender=self.__class__)
-        status = HTTPStatus(answer.status)
-        start_response(f"{status.value} {status.phrase}", [
-            ("Content-Type", answer.content_type), *answer.headers,
-            *self._extra_headers(environ.get("wsgi.url_scheme", "http")),
-            ("Content-Length", str(len(answer.body))),
-        ])
-        return [answer.body]
+            raise
+        return _FinishedOnClose(answer.body, self.__class__)
+
+
+class _FinishedOnClose:
+    """The answer's body; the server closes it once sent, which sends ``request_finished`` as
+    Django's responses do: the connection's recycling waits no longer on the client's path."""
+
+    def __init__(self, body: bytes, sender: type) -> None:
+        self.body, self.sender = body, sender
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter((self.body,))
+
+    def close(self) -> None:
+        signals.request_finished.send(sender=self.sender)
 
 
 def _from_response(response: HttpResponse) -> Answer:

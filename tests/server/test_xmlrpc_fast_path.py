@@ -12,10 +12,12 @@ import xmlrpc.client
 from collections.abc import Callable
 
 import pytest
+from django.core import signals
 
 from lava_server import wsgi
 from lava_server.accounts.models import AuthToken
 from lava_server.xmlrpc import wsgi as fast_path
+from lava_server.xmlrpc.marshal import parse_call
 from lava_server.xmlrpc.wsgi import XmlRpcFastPath
 from tests.server.test_xmlrpc import Lab, basic
 
@@ -169,3 +171,44 @@ def test_an_unexpected_error_is_answered_and_logged_as_django_does(lab, monkeypa
     assert status == "500 Internal Server Error" and b"Server Error (500)" in body
     assert headers["X-Frame-Options"] == "DENY" and headers["Content-Length"] == str(len(body))
     assert "database gone" in caplog.text
+
+
+def test_request_finished_is_sent_once_the_answer_is_closed(lab):
+    finished = []
+
+    def receiver(sender, **_):
+        finished.append(sender)
+
+    signals.request_finished.connect(receiver, weak=False, dispatch_uid="test-finished-on-close")
+    try:
+        chunks = fast_only()(environ(call("system.version")), lambda status, headers, exc_info=None: None)
+        assert b"".join(chunks) and finished == []  # the answer is sent before the request ends
+        chunks.close()
+        assert finished == [XmlRpcFastPath]
+    finally:
+        signals.request_finished.disconnect(dispatch_uid="test-finished-on-close")
+
+
+HOSTILE_CALLS = [
+    b"", b"<", b"<not xml", b"<methodCall>", b"<a><b></a>", b"\xff\xfe<methodCall/>",
+    b"<?xml version='1.0'?><methodCall><params/></methodCall>",
+    b"<methodCall><methodName>x</methodName><params><param><value><int>x</int></value></param></params></methodCall>",
+    b"<methodCall><methodName>x</methodName><params><param><value><double>1e</double></value></param></params>"
+    b"</methodCall>",
+    b"<methodCall><methodName>x</methodName><params><param><value><string>a\nb&amp;c</string></value></param>"
+    b"<param><value>plain\n text</value></param><param><value><struct><member><name>k</name><value><i4>3</i4>"
+    b"</value></member></struct></value></param></params></methodCall>",
+    b"<!DOCTYPE x [<!ENTITY a 'aaaa'><!ENTITY b '&a;&a;&a;'>]><methodCall><methodName>&b;</methodName></methodCall>",
+    call("scheduler.jobs.validate", "device_type: qemu\n" * 3, False),
+]
+
+
+@pytest.mark.parametrize("body", HOSTILE_CALLS)
+def test_calls_are_parsed_as_xmlrpc_client_parses_them(body):
+    def outcome(parse):
+        try:
+            return parse(body)
+        except Exception as exc:
+            return type(exc), str(exc)
+
+    assert outcome(parse_call) == outcome(lambda data: xmlrpc.client.loads(data, use_builtin_types=False))
