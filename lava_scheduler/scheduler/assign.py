@@ -27,7 +27,7 @@ from lava_scheduler.jobs.states import JobHealth, JobState
 from lava_scheduler.lab.models import Device, DeviceTransition, reserved_reason
 from lava_scheduler.lab.states import DeviceState
 from lava_scheduler.publisher.emit import publish
-from lava_scheduler.publisher.messages import device_data, event_time, frames, job_data
+from lava_scheduler.publisher.messages import device_json, event_time, frames, job_json, random_uuids
 from lava_scheduler.scheduler.any_of import any_of, pg_array
 
 JOB_FIELDS = ("id", "sub_id", "target_group", "description", "submitter_id", "requested_device_type_id",
@@ -147,9 +147,9 @@ def _emit(placed: list[tuple[AssignedJob, ReservedDevice]]) -> None:
     usernames = dict(
         get_user_model().objects.filter(pk__in={job.submitter_id for job, _ in placed}).values_list("pk", "username")
     )
-    messages, when = [], event_time()
+    messages, when, uuids = [], event_time(), iter(random_uuids(2 * len(placed)))
     for job, device in placed:
         username = usernames.get(job.submitter_id, "")
-        messages.append(frames("testjob", username, job_data(job, username, device.worker_host_id), when))
-        messages.append(frames("device", "", device_data(device, str(job.id)), when))
+        messages.append(frames("testjob", username, job_json(job, username, device.worker_host_id), when, next(uuids)))
+        messages.append(frames("device", "", device_json(device, str(job.id)), when, next(uuids)))
     publish(messages)
