@@ -138,6 +138,10 @@ class TestJob(GuardedStateModel):
                 condition=Q(state=JobState.FINISHED, health_check=False),
                 name="job_finished_per_device",
             ),
+            # the scheduler's queue timeouts, every pass: the few queued jobs that have one, not the
+            # whole queue (a scheduled job leaves it: the pass's own UPDATEs write no entry here)
+            models.Index(fields=["submit_time"], condition=Q(state=JobState.SUBMITTED, queue_timeout__isnull=False),
+                         name="job_queue_timeout"),
         ]
 
     def __str__(self) -> str:
