@@ -238,11 +238,10 @@ class DeviceTransition(models.Model):
     # the device's index is transition_device_time (same leading column); the user's skips the
     # automatic changes (no user).
     # The device and job links are not constraints in the database (migration lab 0003): a row is
-    # written by the transaction that holds the device's row, and the job's when there is one,
-    # locked (Device.save, the scheduler's bulk reservation), so both exist when it commits; deleting
-    # a device or a job goes through Django, which deletes the device's rows (CASCADE) and unlinks
-    # the job's (SET_NULL), as it always did. The database's checks cost the scheduler 2,000 lookups
-    # a pass of a thousand jobs.
+    # written by the transaction that holds its device's row locked (Device.save updates it first;
+    # the scheduler's bulk reservation locks the job's row too); deleting a device or a job goes
+    # through Django, which deletes the device's rows (CASCADE) and unlinks the job's (SET_NULL), as
+    # it always did. The database's checks cost the scheduler 2,000 lookups a pass of 1,000 jobs.
     device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="transitions", db_index=False,
                                db_constraint=False)
     created = models.DateTimeField(default=timezone.now, db_index=True)
