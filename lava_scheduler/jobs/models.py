@@ -113,8 +113,11 @@ class TestJob(GuardedStateModel):
             models.Index(fields=["-start_time"], name="job_start_time"),
             models.Index(fields=["-end_time"], name="job_end_time"),
             models.Index(fields=["requested_device_type", "-submit_time"], name="job_type_submit"),
-            # the jobs list filtered by type and health (e.g. "incomplete on type X"), newest first
-            models.Index(fields=["requested_device_type", "health", "-submit_time"], name="job_type_health_submit"),
+            # the jobs list filtered by type and health (e.g. "incomplete on type X"), newest first; a job
+            # has a health once it ends: the scheduler's and the master's UPDATEs before that write no
+            # entry (a filter on Unknown reads job_type_submit, where the newest jobs are)
+            models.Index(fields=["requested_device_type", "health", "-submit_time"],
+                         condition=~Q(health=JobHealth.UNKNOWN), name="job_type_health_submit"),
             models.Index(fields=["actual_device", "-submit_time"], name="job_device_submit"),
             models.Index(fields=["requested_device"], condition=Q(requested_device__isnull=False),
                          name="job_requested_device"),
@@ -139,6 +142,10 @@ class TestJob(GuardedStateModel):
                 condition=Q(state=JobState.FINISHED, health_check=False),
                 name="job_finished_per_device",
             ),
+            # the scheduler's queue timeouts, every pass: the few queued jobs that have one, not the
+            # whole queue (a scheduled job leaves it: the pass's own UPDATEs write no entry here)
+            models.Index(fields=["submit_time"], condition=Q(state=JobState.SUBMITTED, queue_timeout__isnull=False),
+                         name="job_queue_timeout"),
         ]
 
     def __str__(self) -> str:

@@ -49,7 +49,7 @@ def emit_jobs(jobs: list[TestJob]) -> None:
     publish([
         messages.frames(
             "testjob", usernames.get(job.submitter_id, ""),
-            messages.job_data(job, usernames.get(job.submitter_id, ""), workers.get(job.actual_device_id)),
+            messages.job_json(job, usernames.get(job.submitter_id, ""), workers.get(job.actual_device_id)),
         )
         for job in jobs
     ])
@@ -66,7 +66,7 @@ def emit_devices(devices: list[Device], current_jobs: dict[str, int] | None = No
             .values_list("actual_device_id", "id")
         )
     publish([
-        messages.frames("device", "", messages.device_data(device, str(running.get(device.hostname) or "")))
+        messages.frames("device", "", messages.device_json(device, str(running.get(device.hostname) or "")))
         for device in devices
     ])
 
@@ -77,7 +77,8 @@ def emit_test_cases(job: TestJob, cases) -> None:
         return
     username = User.objects.filter(pk=job.submitter_id).values_list("username", flat=True).first() or ""
     publish([
-        messages.frames("testcase", username, messages.test_case_data(job, case.suite.name, case)) for case in cases
+        messages.frames("testcase", username, messages.to_json(messages.test_case_data(job, case.suite.name, case)))
+        for case in cases
     ])
 
 
@@ -96,4 +97,4 @@ def _device_saved(sender, instance: Device, created: bool, raw: bool = False, **
 @receiver(post_save, sender=Worker, dispatch_uid="lava-events-worker")
 def _worker_saved(sender, instance: Worker, created: bool, raw: bool = False, **_) -> None:
     if not raw and (created or _changed(instance)):
-        publish([messages.frames("worker", "", messages.worker_data(instance))])
+        publish([messages.frames("worker", "", messages.to_json(messages.worker_data(instance)))])

@@ -24,7 +24,9 @@ def pg_array(values: Iterable[int | str]) -> str:
     # every element quoted: nothing in it (a comma, a brace, a space, NULL) is read as syntax
     texts = [str(value) for value in values]
     joined = '","'.join(texts)
-    if '"' in joined or "\\" in joined:  # rare: escape them, element by element
+    # the separators hold 2 quotes each: any more, or a backslash, are the values' own (rare): escape
+    # them, element by element
+    if joined.count('"') != 2 * (len(texts) - 1) or "\\" in joined:
         joined = '","'.join(text.replace("\\", "\\\\").replace('"', '\\"') for text in texts)
     return '{"' + joined + '"}' if texts else "{}"
 

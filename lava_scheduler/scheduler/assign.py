@@ -8,9 +8,10 @@ reads plain rows, applies the same rules as ``TestJob.assign`` and
 and writes the job, device and history rows with one statement (on PostgreSQL).
 
 The rows are locked (``SELECT ... FOR UPDATE``, in key order so that two
-schedulers never deadlock) and re-read: a device that is no longer Idle or a
-job that is no longer queued, because another scheduler or an admin got there
-first, is skipped, so two schedulers never double-book.
+schedulers never deadlock) and re-read: a device that is no longer Idle (or
+whose health an admin changed to one that takes no job) or a job that is no
+longer queued, because another scheduler or an admin got there first, is
+skipped, so two schedulers never double-book.
 """
 
 from dataclasses import dataclass
@@ -27,8 +28,9 @@ from lava_scheduler.jobs.states import JobHealth, JobState
 from lava_scheduler.lab.models import Device, DeviceTransition, reserved_reason
 from lava_scheduler.lab.states import DeviceState
 from lava_scheduler.publisher.emit import publish
-from lava_scheduler.publisher.messages import device_data, event_time, frames, job_data
+from lava_scheduler.publisher.messages import device_json, event_time, frames, job_json, random_uuids
 from lava_scheduler.scheduler.any_of import any_of, pg_array
+from lava_scheduler.scheduler.lab_view import USABLE_HEALTH
 
 JOB_FIELDS = ("id", "sub_id", "target_group", "description", "submitter_id", "requested_device_type_id",
               "health_check", "priority", "submit_time")
@@ -76,7 +78,8 @@ def apply_plans(plans: list[tuple[int, str]]) -> list[int]:
     devices = {
         row[0]: ReservedDevice(*row)
         for row in Device.objects.select_for_update()
-        .filter(any_of("hostname", {hostname for _, hostname in plans}), state=DeviceState.IDLE)
+        .filter(any_of("hostname", {hostname for _, hostname in plans}), state=DeviceState.IDLE,
+                health__in=USABLE_HEALTH)
         .order_by("hostname").values_list(*DEVICE_FIELDS)
     }
     jobs = {
@@ -147,9 +150,9 @@ def _emit(placed: list[tuple[AssignedJob, ReservedDevice]]) -> None:
     usernames = dict(
         get_user_model().objects.filter(pk__in={job.submitter_id for job, _ in placed}).values_list("pk", "username")
     )
-    messages, when = [], event_time()
+    messages, when, uuids = [], event_time(), iter(random_uuids(2 * len(placed)))
     for job, device in placed:
         username = usernames.get(job.submitter_id, "")
-        messages.append(frames("testjob", username, job_data(job, username, device.worker_host_id), when))
-        messages.append(frames("device", "", device_data(device, str(job.id)), when))
+        messages.append(frames("testjob", username, job_json(job, username, device.worker_host_id), when, next(uuids)))
+        messages.append(frames("device", "", device_json(device, str(job.id)), when, next(uuids)))
     publish(messages)

@@ -3,21 +3,25 @@
 import asyncio
 import json
 import queue
+import re
 import subprocess
 import threading
 import time
 import urllib.error
 import urllib.request
+from datetime import UTC, datetime
+from types import SimpleNamespace
 
 import pytest
 import zmq
 from django.contrib.auth.models import User
 
 from lava_scheduler.jobs.models import TestJob
-from lava_scheduler.jobs.states import JobHealth
+from lava_scheduler.jobs.states import JobHealth, JobState
 from lava_scheduler.lab.models import Device, Worker
-from lava_scheduler.lab.states import DeviceHealth
+from lava_scheduler.lab.states import DeviceHealth, DeviceState
 from lava_scheduler.logs.ingest import store_log_lines
+from lava_scheduler.publisher import messages as event_messages
 from lava_scheduler.publisher import websocket
 from lava_server.accounts.models import AuthToken
 from tests.server.live_lab import BIN, LAVACLI, Cli, LiveLab, free_port, start_web, wait_for
@@ -73,6 +77,42 @@ def test_changes_are_emitted_in_the_reference_format(settings, user, device):
         next(d for t, d in events if t == "org.lavasoftware.testcase").items()
     assert ("org.lavasoftware.worker", {"hostname": "worker-1", "health": "Active", "state": "Offline"}) in events
     assert messages[0][3] == b"alice"
+
+
+def test_job_and_device_data_are_json_dumps_of_the_reference_fields():
+    """The job and device events are written as text directly: byte for byte json.dumps's output."""
+    when = datetime(2026, 11, 30, 12, 0, 0, 123456, tzinfo=UTC)
+    plain = SimpleNamespace(health=JobHealth.UNKNOWN, state=JobState.SCHEDULED, display_id="12", description="bench",
+                            priority=50, submit_time=when, health_check=False, sub_id="", actual_device_id="qemu-01",
+                            requested_device_type_id="qemu", start_time=None, end_time=None)
+    finished = SimpleNamespace(**{**vars(plain), "health": JobHealth.INCOMPLETE, "state": JobState.FINISHED,
+                                  "display_id": "13.1", "sub_id": "13.1", "health_check": True,
+                                  "description": 'quote " backslash \\ é \u2028 \x00', "start_time": when,
+                                  "end_time": when})
+    queued = SimpleNamespace(**{**vars(plain), "state": JobState.SUBMITTED, "actual_device_id": None,
+                                "requested_device_type_id": None, "submit_time": None})
+    for job, submitter, worker in ((plain, "alice", "worker-1"), (finished, "bö\"b", None), (queued, "", "w")):
+        expected = {"health": job.health.label, "state": job.state.label, "job": job.display_id,
+                    "description": job.description, "priority": job.priority,
+                    "submit_time": job.submit_time and job.submit_time.isoformat(), "submitter": submitter,
+                    "health_check": job.health_check}
+        expected |= {"sub_id": job.sub_id} if job.sub_id else {}
+        if job.actual_device_id:
+            expected |= {"device": job.actual_device_id} | ({"worker": worker} if worker else {})
+        expected |= {"device_type": job.requested_device_type_id} if job.requested_device_type_id else {}
+        expected |= {"start_time": when.isoformat(), "end_time": when.isoformat()} if job.end_time else {}
+        assert event_messages.job_json(job, submitter, worker) == json.dumps(expected)
+    for device, job_id in ((SimpleNamespace(health=DeviceHealth.GOOD, state=DeviceState.RESERVED, hostname="qemu-01",
+                                            device_type_id="qemu", worker_host_id="worker-1"), "12"),
+                           (SimpleNamespace(health=DeviceHealth.RETIRED, state=DeviceState.IDLE, hostname='a"b',
+                                            device_type_id="qemu", worker_host_id=None), None)):
+        expected = {"health": device.health.label, "state": device.state.label, "device": device.hostname,
+                    "device_type": device.device_type_id, "worker": device.worker_host_id}
+        expected |= {"job": job_id} if job_id else {}
+        assert event_messages.device_json(device, job_id) == json.dumps(expected)
+    uuids = event_messages.random_uuids(500)
+    assert len(set(uuids)) == 500
+    assert all(re.fullmatch(rb"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", u) for u in uuids)
 
 
 @pytest.mark.django_db(transaction=True)

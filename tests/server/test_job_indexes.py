@@ -50,3 +50,20 @@ def test_any_of_filters_like_in(device):
         device.hostname]
     assert not Device.objects.filter(any_of("hostname", [])).exists()
     assert Device.objects.filter(any_of("worker_host", [device.worker_host_id])).count() == 1
+
+
+def test_history_links_are_not_checked_by_the_database_but_the_jobs_device_is():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT conrelid::regclass::text, confrelid::regclass::text FROM pg_constraint WHERE contype = 'f'"
+                       " AND conrelid IN ('lab_devicetransition'::regclass, 'jobs_testjob'::regclass)")
+        links = set(cursor.fetchall())
+    assert ("lab_devicetransition", "lab_device") not in links
+    assert ("lab_devicetransition", "jobs_testjob") not in links
+    assert ("lab_devicetransition", "auth_user") in links
+    assert ("jobs_testjob", "lab_device") in links
+
+
+def test_array_literals_of_plain_texts_and_lone_quotes():
+    assert pg_array(["a", "b", "c"]) == '{"a","b","c"}'
+    assert pg_array(['"']) == '{"\\""}' and pg_array(['a', '"']) == '{"a","\\""}'
+    assert pg_array([]) == "{}"

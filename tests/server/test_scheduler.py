@@ -389,3 +389,38 @@ def test_a_host_role_with_several_devices_is_refused(lab, user, worker):
     with pytest.raises(SubmissionError, match=r"roles.guest.host_role: the host role 'host' must have count: 1"):
         submit_job(ssh_guest_group(host_count=2), user)
     assert TestJob.objects.count() == 0
+
+
+def test_a_device_an_admin_takes_away_after_planning_is_not_reserved(lab, user, worker):
+    """apply_plans re-reads each device under its lock: one put in Maintenance since the pass read
+    the lab keeps its state, and its job stays queued."""
+    from lava_scheduler.scheduler.assign import apply_plans
+
+    kept, taken = add_device(lab, "qemu-01", worker), add_device(lab, "qemu-02", worker)
+    first, second = submit_job(job_yaml(), user)[0], submit_job(job_yaml(), user)[0]
+    taken.go_health(DeviceHealth.MAINTENANCE, "rewiring")
+    taken.save()
+    assert apply_plans([(first.pk, kept.hostname), (second.pk, taken.hostname)]) == [first.pk]
+    assert state(first) == ("Scheduled", "qemu-01") and state(second) == ("Submitted", None)
+    assert Device.objects.get(pk="qemu-02").state == DeviceState.IDLE
+
+
+def test_history_follows_deleted_devices_and_jobs(lab, user, worker):
+    """The history's device and job links are not database constraints (lab 0003): deleting through
+    Django still removes a device's rows and unlinks a job's."""
+    from lava_scheduler.lab.models import DeviceTransition
+
+    device, other = add_device(lab, "qemu-01", worker), add_device(lab, "qemu-02", worker)
+    job = submit_job(job_yaml(), user)[0]
+    assert schedule().scheduled == [job.pk]
+    reserved = DeviceTransition.objects.get(reason=f"reserved for job {job.pk}")
+    job_device = Device.objects.get(pk=TestJob.objects.get(pk=job.pk).actual_device_id)
+    job_device.go_state_idle(reason="test")
+    job_device.save()
+    TestJob.objects.filter(pk=job.pk).update(state=JobState.FINISHED)
+    TestJob.objects.filter(pk=job.pk).delete()
+    assert DeviceTransition.objects.get(pk=reserved.pk).job_id is None
+    gone = device if job_device.pk == device.pk else other
+    gone.delete()
+    assert not DeviceTransition.objects.filter(device_id=gone.pk).exists()
+    assert DeviceTransition.objects.exclude(device_id__in=Device.objects.values("hostname")).count() == 0
