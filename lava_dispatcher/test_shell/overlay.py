@@ -235,7 +235,7 @@ def _write_definition(
     install = _install_script(dest, board_dir, definition, spec)
     if install:
         _write(dest / "install.sh", install, 0o755)
-    _write(dest / "run.sh", _run_script(board_dir, definition, spec), 0o755)
+    _write(dest / "run.sh", _run_script(board_dir, definition, uuid, spec), 0o755)
 
 
 def _install_script(dest: Path, board_dir: str, definition: FetchedDefinition, spec: OverlaySpec) -> str:
@@ -284,7 +284,7 @@ def _clone_install_repo(dest: Path, repo: Any, where: str, local_files: LocalFil
     git([*args, "--", url, str(target)], None, at, local_files)
 
 
-def _run_script(board_dir: str, definition: FetchedDefinition, spec: OverlaySpec) -> str:
+def _run_script(board_dir: str, definition: FetchedDefinition, uuid: str, spec: OverlaySpec) -> str:
     lines = [f"#!{spec.sh_cmd}", _params(definition).rstrip("\n"), "set -e",
              f"export TESTRUN_ID={shlex.quote(definition.testrun_id)}"]
     if definition.lava_signal == "kmsg":
@@ -295,7 +295,7 @@ def _run_script(board_dir: str, definition: FetchedDefinition, spec: OverlaySpec
         f"export PATH={shlex.quote(spec.lava_dir + '/bin')}:$PATH",
         f". {shlex.quote(spec.lava_dir + '/bin/lava-common-functions')}",
         f"cd {shlex.quote(board_dir)}",
-        "UUID=$(cat uuid)",
+        f"UUID={shlex.quote(uuid)}",  # as in the uuid file, without a `cat` (forks are slow on a board)
         'lava_signal "STARTRUN $TESTRUN_ID $UUID"',
     ]
     lines += [str(step) for step in ((definition.testdef.get("run") or {}).get("steps") or [])]
