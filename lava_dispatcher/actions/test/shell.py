@@ -128,11 +128,11 @@ class TestShellAction(Action):
             run_overlay_commands(ctx, console, ctx.overlay.board_commands, wait(ctx))
         console.add_observer(sink, needs_line_index=True)
         try:
-            # one line: every command waits for the prompt, a round trip on a slow serial line. A shell
-            # stops a line at a `.` of a missing file: without the overlay, the runner's absence says so
-            environment = f"{directory}/environment"
-            console.sendline(f"export SHELL={ctx.device.posix['lava_test_sh_cmd']}; [ -r {environment} ] && "
-                             f". {environment}; {directory}/bin/lava-test-runner {directory}/{stage}")
+            # one line: every command waits for the prompt, a round trip on a slow serial line; `command .`
+            # goes on after a missing file (a plain `.` would end the line there), so that without the
+            # overlay the runner's absence is what the board reports, as when these were two lines
+            console.sendline(f"export SHELL={ctx.device.posix['lava_test_sh_cmd']}; command . {directory}/environment; "
+                             f"{directory}/bin/lava-test-runner {directory}/{stage}")
             while True:
                 try:
                     index = console.expect(
