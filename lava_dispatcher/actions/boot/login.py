@@ -164,8 +164,6 @@ class ExpectShellSession(Action):
 
     def run(self, ctx: JobContext) -> None:
         console = ctx.connection
-        if console.at_prompt:
-            return  # the login has just seen the prompt, and nothing was typed since
         console.sendline("")
         console.expect(console.prompts, self.connection_wait(ctx), what="the shell prompt")
 
