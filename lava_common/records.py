@@ -1,4 +1,4 @@
-"""``@record``: data classes for what ``lava-run`` builds before it validates a job.
+"""``@record``: data classes for what ``lava-run`` builds before it validates a job or starts a board.
 
 ``dataclasses`` would cost that start-up a quarter of its 80 ms budget (issue 17): importing
 it imports ``inspect`` (about 10 ms), and each class compiles its methods from source text

@@ -114,6 +114,7 @@ class Console:
         self.character_delay_ms = 0
         self.prompts: list[str] = []
         self.owns_board = False  # True when the process is the board (QEMU), not a cable to it
+        self._matched: Any = None  # the pattern the last wait ended on; None once anything is sent
         self.lines = _LineSplitter(logger)
         program, args = _program_and_args(command)
         self.spawn = pexpect.spawn(
@@ -136,6 +137,12 @@ class Console:
     def pid(self) -> int:
         return self.spawn.pid
 
+    @property
+    def at_prompt(self) -> bool:
+        """The last wait ended on one of the shell prompts and nothing was sent since: the shell waits
+        for a command, and another round trip to see its prompt again would only cost time."""
+        return self._matched is not None and self._matched in self.prompts
+
     def add_observer(self, observer: LineObserver, needs_line_index: bool = False) -> None:
         """``observer`` sees every complete line; with ``needs_line_index`` the line is already logged
         and ``logger.line_count - 1`` is its index when the observer runs."""
@@ -155,6 +162,7 @@ class Console:
         its newline); waits that match inside lines (signals, monitors) must not cut them in two.
         """
         wanted = list(patterns) + [pexpect.EOF, pexpect.TIMEOUT]
+        self._matched = None
         index = self.spawn.expect(wanted, timeout=min(timeout, LONGEST_WAIT))
         if log_partial or index >= len(patterns):
             self.lines.flush_partial()
@@ -164,6 +172,7 @@ class Console:
             raise ConnectionClosedError(f"{self.name}: the connection closed while waiting for {what or patterns}")
         if index == len(patterns) + 1:
             raise LAVATimeoutError(f"{what or 'console'}: timed out after {int(timeout)} seconds waiting for {patterns}")
+        self._matched = patterns[index]
         return index
 
     @property
@@ -175,6 +184,7 @@ class Console:
         return self.spawn.before or ""
 
     def send(self, text: str, delay_ms: int | None = None) -> None:
+        self._matched = None
         delay = self.character_delay_ms if delay_ms is None else delay_ms
         if delay:
             for char in text:
@@ -190,11 +200,12 @@ class Console:
 
     def sendcontrol(self, char: str) -> None:
         self.logger.input(f"Ctrl-{char.upper()}")
+        self._matched = None
         self.spawn.sendcontrol(char)
 
     def drain(self, seconds: float = 0.2, quiet: float | None = DRAIN_QUIET) -> None:
         """Read (and log) whatever the board still prints: until it has been silent for ``quiet``
-        seconds (None: for the whole ``seconds``), ``seconds`` at most."""
+        seconds (None: for the whole ``seconds``; 0: what has already arrived), ``seconds`` at most."""
         if self.spawn.closed or (not self.spawn.isalive() and self.spawn.eof()):
             return
         end = time.monotonic() + seconds

@@ -21,7 +21,12 @@ class PowerOffAction(Action):
 
     def run(self, ctx: JobContext) -> None:
         for console in ctx.connections():
-            console.drain()  # the board's last words, before its power goes
+            # the board's last words, before its power goes; a board at its shell prompt has said them
+            # all: only what has already arrived is read, no wait for a silence
+            if console.at_prompt:
+                console.drain(quiet=0)
+            else:
+                console.drain()
         if ctx.device.power.power_off:
             run_commands(ctx, ctx.device.power.power_off, "power-off")
         for state in ctx.namespaces.values():

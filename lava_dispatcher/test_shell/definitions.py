@@ -30,11 +30,11 @@ import subprocess
 import tarfile
 import urllib.parse
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from lava_common.exceptions import InfrastructureError, JobError
+from lava_common.records import field, record
 from lava_common.safe_paths import relative_problem
 from lava_common.schemas import JobSchemaError
 from lava_common.schemas import validate_testdef as check_testdef_schema
@@ -52,7 +52,7 @@ _GIT_USER_ERRORS = ("not found", "does not exist", "does not appear to be a git 
                     "Remote branch", "did not match any", "unknown revision", "reference is not a tree")
 
 
-@dataclass
+@record
 class FetchedDefinition:
     """One definition, fetched to disk and validated."""
 

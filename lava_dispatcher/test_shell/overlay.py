@@ -28,12 +28,11 @@ import re
 import shlex
 import shutil
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from lava_common.exceptions import JobError
+from lava_common.records import field, record
 from lava_common.safe_paths import inside
 from lava_common.yaml_loader import dump_yaml
 from lava_dispatcher.local_files import LocalFiles, local_path
@@ -56,7 +55,7 @@ MULTINODE_SCRIPTS = frozenset({
 })
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class MultinodeIdentity:
     """Who this job is in its MultiNode group: written into the helpers (lava-self, lava-role, lava-group)."""
 
@@ -74,7 +73,7 @@ class MultinodeIdentity:
                 "LAVA_MULTI_NODE_GROUP": group}
 
 
-@dataclass
+@record
 class OverlaySpec:
     """Everything the overlay depends on; ``stages`` maps a test stage index to its definitions."""
 
@@ -104,7 +103,7 @@ class OverlaySpec:
         return (self.results_dir or f"/lava-{self.job_id}").rstrip("/")
 
 
-@dataclass
+@record
 class BuiltOverlay:
     root: Path
     results_dir: str
@@ -118,7 +117,7 @@ class BuiltOverlay:
 
 
 def scripts_dir() -> Path:
-    return Path(str(resources.files("lava_dispatcher.test_shell") / "scripts"))
+    return Path(__file__).with_name("scripts")  # a folder of the package, as installed (no zip imports)
 
 
 def build_overlay(root: Path, spec: OverlaySpec) -> BuiltOverlay:
@@ -235,7 +234,7 @@ def _write_definition(
     install = _install_script(dest, board_dir, definition, spec)
     if install:
         _write(dest / "install.sh", install, 0o755)
-    _write(dest / "run.sh", _run_script(board_dir, definition, spec), 0o755)
+    _write(dest / "run.sh", _run_script(board_dir, definition, uuid, spec), 0o755)
 
 
 def _install_script(dest: Path, board_dir: str, definition: FetchedDefinition, spec: OverlaySpec) -> str:
@@ -284,7 +283,7 @@ def _clone_install_repo(dest: Path, repo: Any, where: str, local_files: LocalFil
     git([*args, "--", url, str(target)], None, at, local_files)
 
 
-def _run_script(board_dir: str, definition: FetchedDefinition, spec: OverlaySpec) -> str:
+def _run_script(board_dir: str, definition: FetchedDefinition, uuid: str, spec: OverlaySpec) -> str:
     lines = [f"#!{spec.sh_cmd}", _params(definition).rstrip("\n"), "set -e",
              f"export TESTRUN_ID={shlex.quote(definition.testrun_id)}"]
     if definition.lava_signal == "kmsg":
@@ -295,7 +294,7 @@ def _run_script(board_dir: str, definition: FetchedDefinition, spec: OverlaySpec
         f"export PATH={shlex.quote(spec.lava_dir + '/bin')}:$PATH",
         f". {shlex.quote(spec.lava_dir + '/bin/lava-common-functions')}",
         f"cd {shlex.quote(board_dir)}",
-        "UUID=$(cat uuid)",
+        f"UUID={shlex.quote(uuid)}",  # as in the uuid file, without a `cat` (forks are slow on a board)
         'lava_signal "STARTRUN $TESTRUN_ID $UUID"',
     ]
     lines += [str(step) for step in ((definition.testdef.get("run") or {}).get("steps") or [])]

@@ -11,7 +11,7 @@ Pure Python, no pexpect: whoever reads the console feeds it.
         ...                                       # or parser.feed_line(line, line_index=N)
     parser.flush()                                # the last line if it had no newline
 
-Events (frozen dataclasses):
+Events (frozen records, lava_common.records):
   RunStarted(definition, uuid)        <LAVA_SIGNAL_STARTRUN ...>; the definition's parse pattern is on
   RunEnded(definition, uuid)          <LAVA_SIGNAL_ENDRUN ...>, after its Result(s)
   Result(record)                      log ``record`` at level "results"; record keys as the reference:
@@ -44,8 +44,9 @@ import re
 import time
 import urllib.parse
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, fields
 from typing import Any
+
+from lava_common.records import field, record
 
 VALID_RESULTS = ("pass", "fail", "skip", "unknown")
 
@@ -57,7 +58,7 @@ _KEY_VALUE = re.compile(r"([A-Z_]+)=(\S*)")
 _ESCAPES = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\r")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class RunInfo:
     """What the parser must know about one definition run (one ``<i>_<name>``)."""
 
@@ -72,74 +73,74 @@ class RunInfo:
     expected: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class RunStarted:
     definition: str
     uuid: str
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class RunEnded:
     definition: str
     uuid: str
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Result:
     record: dict
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class CaseMarker:
     case: str
     kind: str
     line: int
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class TestSetStarted:
     __test__ = False
     name: str
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class TestSetStopped:
     __test__ = False
     name: str
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Raised:
     message: str
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class TestEvent:
     __test__ = False
     message: str
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Feedback:
     namespace: str
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class RunnerExit:
     pass
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class InstallFailed:
     pass
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class SignalWarning:
     message: str
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class SignalError:
     message: str
 
@@ -151,7 +152,7 @@ Event = (
 
 
 def _run_info(data: Mapping[str, Any]) -> RunInfo:
-    known = {f.name for f in fields(RunInfo)}
+    known = {name for name, _ in RunInfo.__record_fields__}
     values = {k: v for k, v in data.items() if k in known}
     if "expected" in values:
         values["expected"] = tuple(values["expected"] or ())

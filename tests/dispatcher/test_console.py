@@ -103,3 +103,22 @@ def test_drain_returns_once_the_board_is_quiet():
     assert time.monotonic() - started < 0.1
     assert any("last words" in line for line in sink)
     console.stop_process()
+
+
+def test_at_prompt_holds_from_a_prompt_match_until_something_is_sent():
+    # what lets the test shell and the boot's shell check skip a round trip to a prompt just seen
+    console, sink, _ = _console(["sh", "-c", "printf 'board$ '; read line; printf 'out\\nboard$ '; sleep 60"])
+    console.prompts = ["board\\$ "]
+    assert not console.at_prompt
+    console.expect(console.prompts, 5)
+    assert console.at_prompt
+    console.sendline("cmd")
+    assert not console.at_prompt
+    console.expect(["out"], 5)
+    assert not console.at_prompt  # a wait that ended on something else
+    console.expect(console.prompts, 5)
+    assert console.at_prompt
+    started = time.monotonic()
+    console.drain(quiet=0)  # at a prompt, finalize reads what has arrived without waiting for silence
+    assert time.monotonic() - started < 0.05
+    console.stop_process()
