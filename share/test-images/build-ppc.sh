@@ -98,8 +98,10 @@ echo "build-ppc.sh: building busybox (static, 32-bit PowerPC)"
 # Debian's configuration of its busybox-static package
 cp "$BUSYBOX_SRC/debian/config/pkg/static" "$BUSYBOX_SRC/.config"
 BMAKE="make -s -C $BUSYBOX_SRC ARCH=powerpc CROSS_COMPILE=$CROSS"
+# the configuration step writes the banner's build date: the epoch, so that the binary is reproducible
+export SOURCE_DATE_EPOCH=0
 yes '' | $BMAKE oldconfig >/dev/null
-SOURCE_DATE_EPOCH=0 nice $BMAKE -j"$JOBS" busybox busybox.links
+nice $BMAKE -j"$JOBS" busybox busybox.links
 file "$BUSYBOX_SRC/busybox" 2>/dev/null | grep -q 'PowerPC.*statically linked' \
     || { echo "build-ppc.sh: busybox is no static 32-bit PowerPC binary" >&2; exit 1; }
 
