@@ -47,6 +47,11 @@ for tool in apt-get dpkg-deb dpkg-source cpio gzip xz make flex bison bc ${CROSS
 done
 
 work_dir "$D/.work"
+# logged NAME COMMAND...: the command's output (compiler warnings) into WORK/NAME.log, shown when it fails
+logged() {
+    log="$WORK/$1.log"; shift
+    "$@" >>"$log" 2>&1 || { tail -n 40 "$log" >&2; exit 1; }
+}
 # the host's Debian sources, each with its deb-src twin: busybox comes as a source package
 mkdir -p "$WORK/apt/sources.list.d"
 for f in /etc/apt/sources.list.d/*.sources; do
@@ -89,7 +94,7 @@ $KMAKE 44x/bamboo_defconfig
     -e SCSI -e BLK_DEV_SD -e SCSI_LOWLEVEL -e SCSI_VIRTIO -e EXT4_FS \
     -e NET -e INET -e PACKET -e UNIX -e NETDEVICES -e ETHERNET -e NET_VENDOR_INTEL -e E1000 -e VIRTIO_NET
 $KMAKE olddefconfig
-nice $KMAKE -j"$JOBS" vmlinux
+logged kernel nice $KMAKE -j"$JOBS" vmlinux
 for opt in SERIAL_8250_CONSOLE BLK_DEV_INITRD DEVTMPFS VIRTIO_PCI SCSI_VIRTIO BLK_DEV_SD EXT4_FS E1000 VIRTIO_NET PACKET; do
     grep -qx "CONFIG_$opt=y" "$K/.config" || { echo "build-ppc.sh: CONFIG_$opt did not stay built in" >&2; exit 1; }
 done
@@ -101,7 +106,7 @@ BMAKE="make -s -C $BUSYBOX_SRC ARCH=powerpc CROSS_COMPILE=$CROSS"
 # the configuration step writes the banner's build date: the epoch, so that the binary is reproducible
 export SOURCE_DATE_EPOCH=0
 yes '' | $BMAKE oldconfig >/dev/null
-nice $BMAKE -j"$JOBS" busybox busybox.links
+logged busybox nice $BMAKE -j"$JOBS" busybox busybox.links
 file "$BUSYBOX_SRC/busybox" 2>/dev/null | grep -q 'PowerPC.*statically linked' \
     || { echo "build-ppc.sh: busybox is no static 32-bit PowerPC binary" >&2; exit 1; }
 
