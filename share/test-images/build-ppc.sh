@@ -39,9 +39,9 @@ up_to_date() {
 
 build_once "ppc board images" "$D/.lock"
 
-for tool in apt-get dpkg-deb dpkg-source cpio gzip xz make flex bison bc ${CROSS}gcc; do
+for tool in apt-get dpkg-deb dpkg-source cpio gzip xz file make flex bison bc ${CROSS}gcc; do
     command -v $tool >/dev/null 2>&1 || {
-        echo "build-ppc.sh: '$tool' is needed (apt-get install gcc-powerpc-linux-gnu libc6-dev-powerpc-cross make flex bison bc dpkg-dev)" >&2
+        echo "build-ppc.sh: '$tool' is needed (apt-get install gcc-powerpc-linux-gnu libc6-dev-powerpc-cross make flex bison bc dpkg-dev file)" >&2
         exit 2
     }
 done
@@ -82,8 +82,9 @@ echo "build-ppc.sh: building the ppc44x kernel"
 KMAKE="make -s -C $K ARCH=powerpc CROSS_COMPILE=$CROSS KBUILD_BUILD_TIMESTAMP=@0 KBUILD_BUILD_USER=lava
        KBUILD_BUILD_HOST=lava KBUILD_BUILD_VERSION=1"
 $KMAKE 44x/bamboo_defconfig
-# what docs/qemu-ppc-bamboo.yaml's board needs, built in (no modules: the ramdisk loads none), and less of
-# what the real board has (its EMAC, flash, USB, NFS root...): the build takes minutes on 2 cores
+# what docs/qemu-ppc-bamboo.yaml's board needs, built in (no modules: the ramdisk loads none; the test
+# overlay's ext2 disk mounts with the ext4 driver), and less of what the real board has (its EMAC, flash,
+# USB, NFS root...): the build takes minutes on 2 cores
 "$K/scripts/config" --file "$K/.config" \
     -d MODULES -d DEBUG_INFO -d DEBUG_INFO_DWARF_TOOLCHAIN_DEFAULT -e DEBUG_INFO_NONE -d KALLSYMS -d FTRACE \
     -d IBM_EMAC -d MTD -d USB_SUPPORT -d NETWORK_FILESYSTEMS -d NFS_FS -d ROOT_NFS -d IP_PNP -d CRAMFS \
@@ -95,7 +96,8 @@ $KMAKE 44x/bamboo_defconfig
     -e NET -e INET -e PACKET -e UNIX -e NETDEVICES -e ETHERNET -e NET_VENDOR_INTEL -e E1000 -e VIRTIO_NET
 $KMAKE olddefconfig
 logged kernel nice $KMAKE -j"$JOBS" vmlinux
-for opt in SERIAL_8250_CONSOLE BLK_DEV_INITRD DEVTMPFS VIRTIO_PCI SCSI_VIRTIO BLK_DEV_SD EXT4_FS E1000 VIRTIO_NET PACKET; do
+for opt in SERIAL_8250_CONSOLE BLK_DEV_INITRD DEVTMPFS VIRTIO_PCI SCSI_VIRTIO BLK_DEV_SD EXT4_FS EXT4_USE_FOR_EXT2 \
+           E1000 VIRTIO_NET PACKET; do
     grep -qx "CONFIG_$opt=y" "$K/.config" || { echo "build-ppc.sh: CONFIG_$opt did not stay built in" >&2; exit 1; }
 done
 
