@@ -6,7 +6,7 @@
 
 For each valid job of ``jobs/verdicts.json`` (MultiNode submissions split as the server splits
 them, with share/corpus-coverage.py's reading) whose device type has a peer here (``qemu`` for
-amd64/arm64/armhf, ``x86`` on the virtual iPXE board, ``docker``), the job is adapted:
+amd64/arm64/armhf/ppc, ``x86`` on the virtual iPXE board, ``docker``), the job is adapted:
 
 * artefact URLs -> local test images of the same role and architecture (share/test-images):
   kernel, ramdisk (our busybox initramfs), whole-disk images (a BIOS-bootable disk made here:

@@ -5,7 +5,7 @@ set -e
 # chromium: the browser tests drive it with Playwright
 # the virtual peers of the boards (see ../shared/spec/virtual-peers.md): NFS, NBD, IPMI, iPXE,
 # OVMF + GRUB, fastboot, ssh, containers, and the mail/IRC/proxy/coordinator peers of the tests
-PACKAGES="postgresql qemu-system-x86 qemu-system-arm u-boot-qemu busybox-static cpio telnet ser2net socat git xz-utils zstd libsystemd-dev pkg-config chromium
+PACKAGES="postgresql qemu-system-x86 qemu-system-arm qemu-system-ppc u-boot-qemu busybox-static cpio telnet ser2net socat git xz-utils zstd libsystemd-dev pkg-config chromium
  nfs-ganesha nfs-ganesha-vfs rpcbind nbd-server openipmi ipmitool ipxe-qemu ovmf grub-efi-amd64-bin grub-common e2tools qemu-utils xorriso
  fastboot mkbootimg android-sdk-libsparse-utils abootimg openssh-server openssh-client dropbear-bin docker.io docker-compose lxc dnsmasq-base
  python3-aiosmtpd ngircd squid lava-coordinator"

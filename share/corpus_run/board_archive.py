@@ -13,7 +13,7 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from corpus_run.images import NETROOT_SCRIPTS, build_images, images_dir
+from corpus_run.images import NETROOT_SCRIPTS, NETWORK_BUILT_IN, build_images, images_dir
 from corpus_run.left_out import LeftOut
 
 DEFAULT_PROMPT_SAMPLE = "root@lava:~# "
@@ -151,6 +151,8 @@ def ramdisk_for(board: Board, folder: Path) -> Path:
 def netroot_modules(arch: str) -> bytes:
     """The gzip member of our network-root ramdisk that holds the kernel's network (and NFS) modules with their
     /etc/modules.order: the same kernel as our plain initramfs's, whose network card driver is a module."""
+    if arch in NETWORK_BUILT_IN:
+        return b""
     script = NETROOT_SCRIPTS.get(arch)
     reason = build_images(script) if script else f"no network-root images for {arch}"
     if reason:
