@@ -50,6 +50,16 @@ def named_method_accepts(
     return True, "accepted"
 
 
+def qemu_method_accepts(device: DeviceConfig, block: PlanBlock, key: str, value: str) -> tuple[bool, str]:
+    """A method every QEMU device offers without listing it: the device's ``qemu`` boot method gives
+    the command line."""
+    if block.parameters.get(key) != value:
+        return False, f"'{key}' is not '{value}'"
+    if "qemu" not in device.boot_methods():
+        return False, "the device is not a QEMU device (no boot method 'qemu')"
+    return True, "accepted"
+
+
 class DeployMethod(Method):
     """``deploy: to: <name>``, on a device that lists <name> in actions.deploy.methods."""
 

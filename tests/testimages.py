@@ -282,12 +282,15 @@ class NetrootImages:
 
 def netroot_images() -> NetrootImages:
     """The network-root images, built when missing; skips the calling test when they cannot be had."""
-    arm64 = images().arm64
-    root = images_dir() / "arm64"
-    found = NetrootImages(arm64.kernel, root / "netroot.cpio.gz", root / "rootfs.tar.gz", root / "rootfs.ext4")
-    reason = _run_build_script(NETROOT_BUILD_SCRIPT)
+    return _netroot("arm64", images().arm64.kernel, NETROOT_BUILD_SCRIPT, "network-root")
+
+
+def _netroot(arch: str, kernel: Path, script: Path, what: str) -> NetrootImages:
+    root = images_dir() / arch
+    found = NetrootImages(kernel, root / "netroot.cpio.gz", root / "rootfs.tar.gz", root / "rootfs.ext4")
+    reason = _run_build_script(script)
     if reason or not all(p.is_file() for p in (found.initramfs, found.rootfs_tar, found.rootfs_ext4)):
-        pytest.skip(f"network-root test images missing: {reason or 'not built'}")
+        pytest.skip(f"{what} test images missing: {reason or 'not built'}")
     return found
 
 
@@ -387,13 +390,7 @@ NETROOT_X86_BUILD_SCRIPT = REPO_ROOT / "share" / "test-images" / "build-netroot-
 def netroot_x86_images() -> NetrootImages:
     """The x86_64 network-root images (share/test-images/build-netroot-x86.sh; the ramdisk also runs nbd-client
     for nbd.server=/nbd.port=), built when missing; skips the calling test when they cannot be had."""
-    x86_64 = images().x86_64
-    root = images_dir() / "x86_64"
-    found = NetrootImages(x86_64.kernel, root / "netroot.cpio.gz", root / "rootfs.tar.gz", root / "rootfs.ext4")
-    reason = _run_build_script(NETROOT_X86_BUILD_SCRIPT)
-    if reason or not all(p.is_file() for p in (found.initramfs, found.rootfs_tar, found.rootfs_ext4)):
-        pytest.skip(f"x86_64 network-root test images missing: {reason or 'not built'}")
-    return found
+    return _netroot("x86_64", images().x86_64.kernel, NETROOT_X86_BUILD_SCRIPT, "x86_64 network-root")
 
 
 GRUB_PXE_BUILD_SCRIPT = REPO_ROOT / "share" / "test-images" / "build-grub-pxe.sh"

@@ -25,7 +25,7 @@ from lava_dispatcher.actions.boot.login import add_shell_login
 from lava_dispatcher.actions.boot.qemu import CallQemuAction
 from lava_dispatcher.device import DeviceConfig
 from lava_dispatcher.kernel_messages import PANIC_PATTERN
-from lava_dispatcher.methods import BootMethod, retry_count
+from lava_dispatcher.methods import BootMethod, qemu_method_accepts, retry_count
 from lava_dispatcher.plan import JobPlan, PlanBlock
 from lava_dispatcher.retry import ConsoleBootRetry
 
@@ -189,11 +189,7 @@ class QemuIsoBoot(BootMethod):
 
     @classmethod
     def accepts(cls, device: DeviceConfig, block: PlanBlock) -> tuple[bool, str]:
-        if block.parameters.get("method") != cls.name:
-            return False, f"'method' is not '{cls.name}'"
-        if "qemu" not in device.boot_methods():
-            return False, "the device is not a QEMU device (no boot method 'qemu')"
-        return True, "accepted"
+        return qemu_method_accepts(device, block, "method", cls.name)
 
     @classmethod
     def build(cls, device: DeviceConfig, block: PlanBlock, plan: JobPlan) -> Action:

@@ -11,7 +11,7 @@ from lava_common.schemas.boot import BOOT_METHODS
 from lava_dispatcher.action import Action
 from lava_dispatcher.actions.boot.qemu import BootQemuRetry
 from lava_dispatcher.device import DeviceConfig
-from lava_dispatcher.methods import BootMethod, retry_count
+from lava_dispatcher.methods import BootMethod, qemu_method_accepts, retry_count
 from lava_dispatcher.plan import JobPlan, PlanBlock
 
 
@@ -21,11 +21,7 @@ class QemuMonitorBoot(BootMethod):
 
     @classmethod
     def accepts(cls, device: DeviceConfig, block: PlanBlock) -> tuple[bool, str]:
-        if block.parameters.get("method") != cls.name:
-            return False, f"'method' is not '{cls.name}'"
-        if "qemu" not in device.boot_methods():
-            return False, "the device does not support boot method 'qemu', whose command line a monitor boot uses"
-        return True, "accepted"
+        return qemu_method_accepts(device, block, "method", cls.name)
 
     @classmethod
     def build(cls, device: DeviceConfig, block: PlanBlock, plan: JobPlan) -> Action:

@@ -25,7 +25,7 @@ from lava_dispatcher.actions.deploy.overlay import (
 )
 from lava_dispatcher.actions.deploy.qcow2_convert import Qcow2ToRaw, converts_to_raw
 from lava_dispatcher.device import DeviceConfig
-from lava_dispatcher.methods import DeployMethod
+from lava_dispatcher.methods import DeployMethod, qemu_method_accepts
 from lava_dispatcher.plan import JobPlan, PlanBlock
 from lava_dispatcher.qemu_args import check_job_args, image_argv, split_job_text
 
@@ -178,11 +178,7 @@ class QemuDeployMethod(DeployMethod):
 
     @classmethod
     def accepts(cls, device: DeviceConfig, block: PlanBlock) -> tuple[bool, str]:
-        if block.parameters.get("to") != cls.name:
-            return False, f"'to' is not '{cls.name}'"
-        if "qemu" not in device.boot_methods():
-            return False, "the device is not a QEMU device (no boot method 'qemu')"
-        return True, "accepted"
+        return qemu_method_accepts(device, block, "to", cls.name)
 
 
 class TmpfsDeploy(QemuDeployMethod):
