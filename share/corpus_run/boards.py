@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 # share/virtual-lab is not a package: its modules are on sys.path by corpus_run/__init__.py
+import ipxe_board
 import tap_network
 import uefi_board
 from nfs_server import GaneshaServer, NfsServerError
@@ -20,10 +21,6 @@ from corpus_run.images import ARCHES, build_images, images_dir, network_root
 from corpus_run.left_out import LeftOut
 from corpus_run.peers import DOCKERD, NFS, free_port
 from lava_scheduler.device_config import render_device_config
-
-IPXE_POWER = REPO / "tests" / "dispatcher" / "virtual-ipxe" / "power.sh"
-IPXE_ROM = Path("/usr/lib/ipxe/qemu/pxe-e1000.rom")
-GRUB_PXE_BOOTFILE = "boot/grub/i386-pc/core.0"
 
 
 def qemu_device(job: dict, folder: Path) -> dict:
@@ -45,17 +42,9 @@ def qemu_device(job: dict, folder: Path) -> dict:
 def ipxe_device(job: dict, folder: Path, bootfile: str = "", extra: str = "") -> dict:
     """The virtual iPXE board of tests/dispatcher/test_ipxe.py: SeaBIOS + iPXE ROM, TFTP from the dispatcher's root;
     with a ``bootfile``, the file DHCP names for the ROM to run."""
-    if not IPXE_ROM.exists():
+    if not ipxe_board.IPXE_ROM.exists():
         raise LeftOut("ipxe-qemu is not installed: no virtual iPXE board")
-    port = free_port()
-    power = f"{IPXE_POWER} {{}} {folder / 'board'} {port} {folder / 'tftp'} {IPXE_ROM} {bootfile}".rstrip()
-    dictionary = (
-        "{% extends 'x86.jinja2' %}\n"
-        f"{{% set connection_command = 'socat STDIO,raw,echo=0 TCP:127.0.0.1:{port},retry=300,interval=0.1' %}}\n"
-        f"{{% set power_on_command = '{power.format('on')}' %}}\n"
-        f"{{% set power_off_command = '{power.format('off')}' %}}\n"
-        "{% set boot_character_delay = 20 %}\n"
-    ) + extra
+    dictionary = ipxe_board.dictionary(folder / "board", folder / "tftp", free_port(), bootfile=bootfile) + extra
     if NFS.server is not None:  # our ganesha is not on the standard port
         dictionary += f"{{% set extra_nfsroot_args = 'port={NFS.server.port}' %}}\n"
     return render_device_config("ipxe-x86-01", dictionary, job.get("context"), device_types_paths=[REPO / "device-types"])
@@ -68,10 +57,7 @@ def grub_pc_device(job: dict, folder: Path) -> dict:
     if reason:
         raise LeftOut(f"no GRUB PXE tree: {reason}")
     shutil.copytree(images_dir() / "grub-pxe" / "boot", folder / "tftp" / "boot", dirs_exist_ok=True)
-    # GRUB prints nothing when it hands over to the kernel: the kernel's own first line is what the login waits for.
-    # GRUB reads the keys SeaBIOS takes from the serial line at each timer tick (55 ms): slower typing than iPXE
-    return ipxe_device(job, folder, GRUB_PXE_BOOTFILE, "{% set grub_final_message = '' %}\n"
-                       "{% set boot_character_delay = 80 %}\n")
+    return ipxe_device(job, folder, ipxe_board.GRUB_PXE_BOOTFILE, ipxe_board.GRUB_PC_LINES)
 
 
 def uefi_grub_device(job: dict, folder: Path) -> dict:

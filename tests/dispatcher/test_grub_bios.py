@@ -18,12 +18,7 @@ from testimages import PROMPT_REGEX, grub_pxe_tree, images
 
 from .helpers import job_result, results, run_lava
 from .qemu_jobs import inline
-from .test_ipxe import DISPATCHER, board_gone, inputs, render_device, require_board, x86_64_deploy
-
-GRUB_BOOTFILE = "boot/grub/i386-pc/core.0"
-# GRUB prints nothing when it hands over to the kernel: the kernel's first line is what the login waits for;
-# GRUB reads the keys SeaBIOS takes from the serial line once a timer tick (55 ms): typed slower than for iPXE
-GRUB_BOARD = "{% set grub_final_message = '' %}\n{% set boot_character_delay = 80 %}\n"
+from .test_ipxe import DISPATCHER, board_gone, inputs, ipxe_board, render_device, require_board, x86_64_deploy
 
 
 def grub_board(tmp_path: Path, with_grub: bool = True) -> tuple[Path, str]:
@@ -32,7 +27,7 @@ def grub_board(tmp_path: Path, with_grub: bool = True) -> tuple[Path, str]:
     images()
     if with_grub:
         shutil.copytree(tree / "boot", tmp_path / "tftp" / "boot")
-    return render_device(tmp_path, extra=GRUB_BOARD, bootfile=GRUB_BOOTFILE)
+    return render_device(tmp_path, extra=ipxe_board.GRUB_PC_LINES, bootfile=ipxe_board.GRUB_PXE_BOOTFILE)
 
 
 def grub_job(actions: list[dict], job_minutes: int, connection_seconds: int) -> dict:

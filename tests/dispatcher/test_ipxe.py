@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -16,11 +17,13 @@ from testimages import PROMPT_REGEX, images, require_qemu
 
 from lava_scheduler.device_config import render_device_config
 
-from .helpers import HERE, REPO, job_result, results, run_lava
+from .helpers import REPO, job_result, results, run_lava
 from .qemu_jobs import inline
 
-POWER = HERE / "virtual-ipxe" / "power.sh"
-IPXE_ROM = Path("/usr/lib/ipxe/qemu/pxe-e1000.rom")
+sys.path.insert(0, str(REPO / "share" / "virtual-lab"))
+import ipxe_board  # noqa: E402 - share/virtual-lab is not a package
+
+IPXE_ROM = ipxe_board.IPXE_ROM
 QEMU_MAC = "52:54:00:12:34:56"  # QEMU's first NIC
 DISPATCHER = {"dispatcher_ip": "10.0.2.2"}  # QEMU user networking: the host, where tftp= serves from
 
@@ -35,14 +38,7 @@ def render_device(tmp_path: Path, rom: str = str(IPXE_ROM), extra: str = "", boo
     """An x86 device whose outlet is power.sh (``extra``: more dictionary lines; ``bootfile``: what DHCP names
     for the ROM to run); returns its file and the board's state dir."""
     state, port = tmp_path / "board", _free_port()
-    power = f"{POWER} {{}} {state} {port} {tmp_path / 'tftp'} {rom} {bootfile}".rstrip()
-    dictionary = (
-        "{% extends 'x86.jinja2' %}\n"
-        f"{{% set connection_command = 'socat STDIO,raw,echo=0 TCP:127.0.0.1:{port},retry=300,interval=0.1' %}}\n"
-        f"{{% set power_on_command = '{power.format('on')}' %}}\n"
-        f"{{% set power_off_command = '{power.format('off')}' %}}\n"
-        "{% set boot_character_delay = 20 %}\n"
-    ) + extra
+    dictionary = ipxe_board.dictionary(state, tmp_path / "tftp", port, rom, bootfile) + extra
     config = render_device_config("ipxe-x86-01", dictionary, None, device_types_paths=[REPO / "device-types"])
     device = tmp_path / "device.yaml"
     device.write_text(yaml.safe_dump(config))
