@@ -7,12 +7,12 @@ and a method's module only when the job names the method (registry.py).
 
 from __future__ import annotations
 
-import argparse
 import os
 import signal
 import sys
 from pathlib import Path
-from typing import Any, NoReturn
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from lava_common.exceptions import ConfigurationError, JobCanceled, JobError, LAVAError
 from lava_common.yaml_loader import YAMLLoadError, dump_yaml, load_yaml
@@ -23,27 +23,95 @@ from lava_dispatcher.job import Job
 from lava_dispatcher.local_files import LocalFiles
 from lava_dispatcher.logger import JobLogger, stderr_logger
 
+if TYPE_CHECKING:
+    import argparse
+
 CANCEL_SIGNALS = (signal.SIGHUP, signal.SIGINT, signal.SIGQUIT, signal.SIGTERM, signal.SIGUSR2)
 
 
+# lava-run's options, as argparse's add_argument takes them: build_parser and the fast path below
+# both read this table, so they cannot disagree on names, types and defaults
+OPTIONS: tuple[tuple[str, dict[str, Any]], ...] = (
+    ("--job-id", {"required": True, "metavar": "ID", "help": "job identifier"}),
+    ("--output-dir", {"required": True, "type": Path, "help": "where logs.yaml, result.yaml go"}),
+    ("--device", {"required": True, "type": Path, "help": "rendered device configuration (YAML)"}),
+    ("--dispatcher", {"type": Path, "default": None, "help": "dispatcher configuration (YAML)"}),
+    ("--env-dut", {"type": Path, "default": None, "help": "environment for the device (YAML)"}),
+    ("--validate", {"action": "store_true", "help": "validate the job, do not run it"}),
+    ("--allowed-file-dirs", {"default": None, "metavar": "DIRS",
+                             "help": f"only read file:// URLs and local git repositories below these folders "
+                             f"('{os.pathsep}'-separated; empty: none); without it, any local file"}),
+    ("--skip-sudo-warning", {"action": "store_true", "help": "accepted; root is never required"}),
+    ("--debug", {"action": "store_true", "help": "accepted for compatibility"}),
+    ("--url", {"default": None, "help": "accepted for compatibility; logs go to stderr"}),
+    ("--token", {"default": None, "help": "accepted for compatibility (masked in logs)"}),
+    ("--job-log-interval", {"type": int, "default": 5, "help": "accepted for compatibility"}),
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
+    # deferred: argparse, gettext, locale and shutil (its help formatter's) are a tenth of
+    # `lava-run --validate`; parse_arguments needs them only for --help and mistakes
+    import argparse
+
     parser = argparse.ArgumentParser(prog="lava-run", description="Run a LAVA job on one device")
-    parser.add_argument("--job-id", required=True, metavar="ID", help="job identifier")
-    parser.add_argument("--output-dir", required=True, type=Path, help="where logs.yaml, result.yaml go")
-    parser.add_argument("--device", required=True, type=Path, help="rendered device configuration (YAML)")
-    parser.add_argument("--dispatcher", type=Path, default=None, help="dispatcher configuration (YAML)")
-    parser.add_argument("--env-dut", type=Path, default=None, help="environment for the device (YAML)")
-    parser.add_argument("--validate", action="store_true", help="validate the job, do not run it")
-    parser.add_argument("--allowed-file-dirs", default=None, metavar="DIRS",
-                        help=f"only read file:// URLs and local git repositories below these folders "
-                        f"('{os.pathsep}'-separated; empty: none); without it, any local file")
-    parser.add_argument("--skip-sudo-warning", action="store_true", help="accepted; root is never required")
-    parser.add_argument("--debug", action="store_true", help="accepted for compatibility")
-    parser.add_argument("--url", default=None, help="accepted for compatibility; logs go to stderr")
-    parser.add_argument("--token", default=None, help="accepted for compatibility (masked in logs)")
-    parser.add_argument("--job-log-interval", type=int, default=5, help="accepted for compatibility")
+    for flag, options in OPTIONS:
+        parser.add_argument(flag, **options)
     parser.add_argument("definition", type=Path, help="job definition (YAML)")
     return parser
+
+
+def _parse_plain(argv: list[str]) -> SimpleNamespace | None:
+    """The arguments as build_parser's parser reads them, when every one is in a plain form
+    (``--name value``, ``--name=value``, a flag, one definition); None for anything else
+    (help, abbreviations, a missing or repeated option, a value that starts with ``-``...),
+    which argparse then handles, messages included."""
+    known = {flag: options for flag, options in OPTIONS}
+    values: dict[str, Any] = {}
+    definition = None
+    tokens = iter(argv)
+    for token in tokens:
+        if not token.startswith("-"):
+            if definition is not None:
+                return None
+            definition = token
+            continue
+        flag, equals, value = token.partition("=")
+        options = known.get(flag)
+        if options is None or flag in values:
+            return None
+        if options.get("action") == "store_true":
+            if equals:
+                return None
+            values[flag] = True
+            continue
+        if not equals:
+            value = next(tokens, None)
+            if value is None or value.startswith("-"):
+                return None
+        convert = options.get("type", str)
+        try:
+            values[flag] = convert(value)
+        except ValueError:
+            return None
+    if definition is None:
+        return None
+    args = SimpleNamespace()
+    for flag, options in OPTIONS:
+        if flag in values:
+            value = values[flag]
+        elif options.get("required"):
+            return None
+        else:
+            value = options.get("default", False if options.get("action") == "store_true" else None)
+        setattr(args, flag[2:].replace("-", "_"), value)
+    args.definition = Path(definition)
+    return args
+
+
+def parse_arguments(argv: list[str]) -> argparse.Namespace | SimpleNamespace:
+    """lava-run's arguments: the plain forms every caller uses without argparse, the rest with it."""
+    return _parse_plain(argv) or build_parser().parse_args(argv)
 
 
 def _load(path: Path | None, what: str, error: type[LAVAError]) -> Any:
@@ -91,7 +159,7 @@ def _write_yaml(path: Path, data: Any) -> None:
     path.write_text(dump_yaml(data), encoding="utf-8")
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace | SimpleNamespace) -> int:
     args.output_dir.mkdir(parents=True, exist_ok=True)
     logger = stderr_logger(str(args.output_dir / "logs.yaml"))
     if args.token:
@@ -133,7 +201,7 @@ def run(args: argparse.Namespace) -> int:
     return 0 if result["result"] == "pass" else 1
 
 
-def _prepare(args: argparse.Namespace, logger: JobLogger) -> tuple[JobContext, Job]:
+def _prepare(args: argparse.Namespace | SimpleNamespace, logger: JobLogger) -> tuple[JobContext, Job]:
     job_data = _load(args.definition, "job definition", JobError)
     device = parse_device(_load(args.device, "device configuration", ConfigurationError), str(args.device))
     dispatcher = parse_dispatcher(_load(args.dispatcher, "dispatcher configuration", ConfigurationError))
@@ -162,7 +230,7 @@ def _prepare(args: argparse.Namespace, logger: JobLogger) -> tuple[JobContext, J
 
 
 def main(argv: list[str] | None = None) -> NoReturn:
-    args = build_parser().parse_args(argv)
+    args = parse_arguments(sys.argv[1:] if argv is None else argv)
     try:
         code = run(args)
     except JobCanceled:

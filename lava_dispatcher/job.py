@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from typing import Any
 
 from lava_common.constants import CLEANUP_TIMEOUT
@@ -145,4 +144,7 @@ class Job:
     def remove_scratch(self) -> None:
         for path in (self.ctx.scratch_dir, self.ctx.tftp_dir, *self.ctx.nfs_dirs):
             if path is not None and path.exists():
+                # deferred: shutil imports bz2 and lzma, 3 % of `lava-run --validate`, which has no scratch
+                import shutil
+
                 shutil.rmtree(path, ignore_errors=True)

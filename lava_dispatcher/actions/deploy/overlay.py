@@ -8,7 +8,6 @@ kernel unpacks over the original one.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -72,6 +71,8 @@ class OverlayAction(Action):
     def run(self, ctx: JobContext) -> None:
         root = ctx.scratch() / "overlay"
         if root.exists():
+            import shutil  # deferred: shutil imports bz2 and lzma, which `lava-run --validate` never needs
+
             shutil.rmtree(root)
         root.mkdir(parents=True)
         target_dir = results_dir(self.plan, ctx.device)
@@ -157,6 +158,8 @@ class ApplyOverlayAction(Action):
         if overlay.format == "tar":
             extract_tarball(source, target)
         else:
+            import shutil  # deferred: shutil imports bz2 and lzma, which `lava-run --validate` never needs
+
             shutil.copy(source, target / source.name)
         return tree
 
