@@ -130,14 +130,61 @@ def test_validate_pays_for_nothing_it_does_not_use(tmp_path):
     # issue 17: `lava-run --validate` within 80 ms; these were a third of its instructions
     script = (
         "import sys; from lava_dispatcher import cli\n"
-        f"args = cli.build_parser().parse_args(['--job-id', '1', '--output-dir', {str(tmp_path)!r}, '--device', "
+        f"args = cli.parse_arguments(['--job-id', '1', '--output-dir', {str(tmp_path)!r}, '--device', "
         f"{str(HERE / 'devices' / 'qemu-x86_64.yaml')!r}, '--validate', {str(HERE / 'jobs' / 'qemu-tests.yaml')!r}])\n"
         "assert cli.run(args) == 0\n"
         "import yaml\n"
-        "print(sorted(name for name in ('dataclasses', 'inspect', 'difflib') if name in sys.modules))\n"
+        "print(sorted(name for name in ('dataclasses', 'inspect', 'difflib', 'argparse', 'locale', 'shutil')\n"
+        "             if name in sys.modules))\n"
         "print(type(yaml.reader.Reader.NON_PRINTABLE).__name__)\n"
     )
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO,
                           env={**os.environ, "PYTHONPATH": str(REPO)})
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split("\n")[:2] == ["[]", "_CompiledOnFirstUse"]
+
+
+PLAIN_COMMAND_LINES = [
+    ["--job-id", "7", "--output-dir", "out", "--device", "dev.yaml", "job.yaml"],
+    ["job.yaml", "--validate", "--job-id=7", "--output-dir=out", "--device", "dev.yaml", "--debug"],
+    ["--job-id", "", "--output-dir", "out", "--device=", "--dispatcher", "d.yaml", "--env-dut", "e.yaml",
+     "--allowed-file-dirs", "", "--skip-sudo-warning", "--url", "http://a/?b=c", "--token=-secret=",
+     "--job-log-interval", "12", "--validate", "a=b.yaml"],
+]
+
+UNUSUAL_COMMAND_LINES = [
+    ["--job-id", "7", "--output-dir", "out", "--dev", "dev.yaml", "job.yaml"],  # abbreviation
+    ["--job-id", "7", "--output-dir", "out", "--device", "dev.yaml", "--job-id", "8", "job.yaml"],  # repeated
+    ["--job-id", "7", "--output-dir", "out", "--device", "dev.yaml", "--job-log-interval", "-5", "job.yaml"],
+    ["--job-id", "7", "--output-dir", "out", "--device", "dev.yaml", "--", "job.yaml"],
+]
+
+
+def test_plain_command_lines_read_as_argparse_reads_them():
+    from lava_dispatcher import cli
+
+    for argv in PLAIN_COMMAND_LINES:
+        assert vars(cli._parse_plain(argv)) == vars(cli.build_parser().parse_args(argv)), argv
+    for argv in UNUSUAL_COMMAND_LINES:
+        assert cli._parse_plain(argv) is None, argv
+        assert vars(cli.parse_arguments(argv)) == vars(cli.build_parser().parse_args(argv)), argv
+    assert cli._parse_plain(["--job-id", "7", "--output-dir", "o", "--device", "d", "--validate=yes", "j"]) is None
+
+
+def test_mistakes_and_help_still_get_argparse_messages(tmp_path):
+    lava_run = [sys.executable, "-m", "lava_dispatcher.cli"]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    cases = {
+        ("--job-id", "1", "job.yaml"): "the following arguments are required: --output-dir, --device",
+        ("--job-id", "1", "--output-dir", str(tmp_path), "--device", "d.yaml", "a.yaml", "b.yaml"):
+            "unrecognized arguments: b.yaml",
+        ("--job-id", "1", "--output-dir", str(tmp_path), "--device", "d.yaml", "--job-log-interval", "x", "a.yaml"):
+            "argument --job-log-interval: invalid int value: 'x'",
+        ("--job-id", "1", "--output-dir", str(tmp_path), "--device", "d.yaml", "--bogus", "a.yaml"):
+            "unrecognized arguments: --bogus",
+    }
+    for argv, message in cases.items():
+        proc = subprocess.run([*lava_run, *argv], capture_output=True, text=True, cwd=REPO, env=env)
+        assert proc.returncode == 2 and f"lava-run: error: {message}" in proc.stderr, (argv, proc.stderr)
+    proc = subprocess.run([*lava_run, "--help"], capture_output=True, text=True, cwd=REPO, env=env)
+    assert proc.returncode == 0 and "--allowed-file-dirs DIRS" in proc.stdout
