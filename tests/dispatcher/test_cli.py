@@ -188,3 +188,17 @@ def test_mistakes_and_help_still_get_argparse_messages(tmp_path):
         assert proc.returncode == 2 and f"lava-run: error: {message}" in proc.stderr, (argv, proc.stderr)
     proc = subprocess.run([*lava_run, "--help"], capture_output=True, text=True, cwd=REPO, env=env)
     assert proc.returncode == 0 and "--allowed-file-dirs DIRS" in proc.stdout
+
+
+def test_importing_lava_run_leaves_the_garbage_collector_as_it_found_it():
+    script = (
+        "import gc, sys\n"
+        "import lava_dispatcher.cli\n"
+        "print(gc.isenabled())\n"
+        "gc.disable(); del sys.modules['lava_dispatcher.cli']\n"
+        "import lava_dispatcher.cli\n"
+        "print(gc.isenabled())\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO,
+                          env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert proc.stdout.split() == ["True", "False"], proc.stderr
