@@ -52,15 +52,27 @@ def test_any_of_filters_like_in(device):
     assert Device.objects.filter(any_of("worker_host", [device.worker_host_id])).count() == 1
 
 
-def test_history_links_are_not_checked_by_the_database_but_the_jobs_device_is():
+def test_the_links_the_scheduler_writes_are_not_checked_by_the_database():
+    """History rows' links (lab 0003) and a job's device (jobs 0011, unlinked by a trigger when the
+    device goes); the links written at submission keep their constraints."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT conrelid::regclass::text, confrelid::regclass::text FROM pg_constraint WHERE contype = 'f'"
+        cursor.execute("SELECT conrelid::regclass::text, attname, confrelid::regclass::text FROM pg_constraint"
+                       " JOIN pg_attribute ON attrelid = conrelid AND attnum = conkey[1] WHERE contype = 'f'"
                        " AND conrelid IN ('lab_devicetransition'::regclass, 'jobs_testjob'::regclass)")
         links = set(cursor.fetchall())
-    assert ("lab_devicetransition", "lab_device") not in links
-    assert ("lab_devicetransition", "jobs_testjob") not in links
-    assert ("lab_devicetransition", "auth_user") in links
-    assert ("jobs_testjob", "lab_device") in links
+        cursor.execute("SELECT tgname FROM pg_trigger WHERE tgrelid = 'lab_device'::regclass AND NOT tgisinternal")
+        triggers = {row[0] for row in cursor.fetchall()}
+    assert ("lab_devicetransition", "device_id", "lab_device") not in links
+    assert ("lab_devicetransition", "job_id", "jobs_testjob") not in links
+    assert ("lab_devicetransition", "user_id", "auth_user") in links
+    assert ("jobs_testjob", "actual_device_id", "lab_device") not in links
+    assert ("jobs_testjob", "requested_device_id", "lab_device") in links
+    assert triggers == {"jobs_unlink_deleted_device"}
+
+
+def test_history_rows_pay_no_index_of_their_creation_time():
+    assert indexes("lab_devicetransition") == {"lab_devicetransition_pkey", "lab_devicetransition_job_id_fbed2b5f",
+                                               "transition_device_time", "transition_user"}
 
 
 def test_array_literals_of_plain_texts_and_lone_quotes():

@@ -424,3 +424,74 @@ def test_history_follows_deleted_devices_and_jobs(lab, user, worker):
     gone.delete()
     assert not DeviceTransition.objects.filter(device_id=gone.pk).exists()
     assert DeviceTransition.objects.exclude(device_id__in=Device.objects.values("hostname")).count() == 0
+
+
+def test_deleting_a_device_unlinks_its_jobs(lab, user, worker):
+    """A job's device link is not a database constraint (jobs 0011): deleting the device through
+    Django unlinks its job, as before."""
+    device = add_device(lab, "qemu-01", worker)
+    job = submit_job(job_yaml(), user)[0]
+    assert schedule().scheduled == [job.pk]
+    device.delete()
+    assert state(job) == ("Scheduled", None)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_device_deleted_while_reserved_leaves_no_job_naming_it(settings, tmp_path):
+    """The deletion waits for the reservation's lock on the device; once the reservation commits, the
+    database unlinks the job it missed (PostgreSQL's trigger of jobs 0011), never leaving it naming
+    a device that is gone."""
+    from django.contrib.auth.models import User
+    from django.db import transaction
+
+    from lava_scheduler.scheduler.assign import apply_plans
+
+    if connection.vendor != "postgresql":
+        pytest.skip("one writer at a time on SQLite: no such race")
+    settings.DEVICES_PATH = tmp_path / "devices"
+    settings.DEVICES_PATH.mkdir()
+    DeviceType.objects.create(name="qemu")
+    worker = Worker.objects.create(hostname="worker-1")
+    worker.go_state_online()
+    worker.save()
+    add_device(tmp_path, "qemu-01", worker)
+    job = submit_job(job_yaml(), User.objects.create(username="racer"))[0]
+    reserved, release, deleted = threading.Event(), threading.Event(), threading.Event()
+
+    def reserve():
+        try:
+            with transaction.atomic():
+                assert apply_plans([(job.pk, "qemu-01")]) == [job.pk]
+                reserved.set()
+                release.wait(30)
+        finally:
+            connection.close()
+
+    def delete():
+        try:
+            reserved.wait(30)
+            Device.objects.get(pk="qemu-01").delete()  # Django finds no job yet, then waits for the lock
+            deleted.set()
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=reserve), threading.Thread(target=delete)]
+    for thread in threads:
+        thread.start()
+    try:
+        assert reserved.wait(30)
+        with connection.cursor() as cursor:
+            for _ in range(300):  # until the deletion waits for the device's row
+                cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+                if cursor.fetchone()[0]:
+                    break
+                threading.Event().wait(0.01)
+            else:
+                pytest.fail("the deletion never waited for the reservation's lock")
+        assert not deleted.is_set()
+    finally:
+        release.set()
+        for thread in threads:
+            thread.join()
+    assert deleted.is_set() and not Device.objects.exists()
+    assert TestJob.objects.get(pk=job.pk).actual_device_id is None

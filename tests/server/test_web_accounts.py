@@ -76,3 +76,10 @@ def test_every_model_is_in_the_admin_and_its_pages_open(web_lab, admin_user):
 
 def test_admin_is_for_staff_only(web_lab, alice):
     assert client_for(alice).get("/admin/").status_code == 302
+
+
+def test_the_history_admin_lists_the_newest_rows_first(web_lab, admin_user):
+    from lava_scheduler.lab.models import DeviceTransition
+
+    listed = list(client_for(admin_user).get("/admin/lab/devicetransition/").context["cl"].result_list)
+    assert listed and [row.pk for row in listed] == list(DeviceTransition.objects.order_by("-id").values_list("pk", flat=True))[:len(listed)]
