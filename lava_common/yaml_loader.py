@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from lava_common.constants import JOB_DEFINITION_MAX_BYTES, YAML_MAX_DEPTH, YAML_MAX_NODES
-from lava_common.plain_yaml import NOT_PLAIN, read_plain
+from lava_common.plain_yaml import NOT_PLAIN, read_plain, write_plain
 
 # PyYAML's pure-Python reader checks text against this pattern; compiling it walks every code
 # point below U+FFFF in Python, 58 M instructions: more than the rest of PyYAML's import, a
@@ -242,6 +242,13 @@ def _plain_scalar(text: str) -> Any:
     return value
 
 
+_written: dict[str, str] = {}  # dump_yaml's form of short strings
+
+
+def _plain_is_str(text: str) -> bool:
+    return _scalar_typer.resolve(yaml.ScalarNode, text, (True, False)) == STR
+
+
 def load_yaml(
     text: str | bytes,
     max_bytes: int = JOB_DEFINITION_MAX_BYTES,
@@ -295,6 +302,9 @@ def _describe_yaml_error(exc: yaml.YAMLError) -> str:
 
 def dump_yaml(data: Any) -> str:
     """Block-style YAML, keys in insertion order."""
+    text = write_plain(data, _plain_is_str, _written)
+    if text is not None:
+        return text
     try:
         node = _represent_plain(data)
     except _Unusual:

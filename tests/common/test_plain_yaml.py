@@ -1,4 +1,4 @@
-"""The plain block YAML reader answers only where libyaml's safe loader gives the very same value."""
+"""The plain block YAML reader and writer answer only where libyaml gives the very same value or text."""
 
 import math
 from pathlib import Path
@@ -9,8 +9,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lava_common.constants import YAML_MAX_DEPTH, YAML_MAX_NODES
-from lava_common.plain_yaml import NOT_PLAIN, read_plain
-from lava_common.yaml_loader import Loader, YAMLLoadError, _plain_scalar, _plain_values, load_yaml
+from lava_common.plain_yaml import NOT_PLAIN, read_plain, write_plain
+from lava_common.yaml_loader import (
+    Dumper,
+    Loader,
+    YAMLLoadError,
+    _plain_is_str,
+    _plain_scalar,
+    _plain_values,
+    _written,
+    dump_yaml,
+    load_yaml,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 CORPUS = REPO.parent / "shared" / "corpus"
@@ -135,7 +145,7 @@ LINES = st.builds(
 )
 
 
-@settings(max_examples=3000, deadline=None)
+@settings(max_examples=600, deadline=None)
 @given(st.lists(LINES, min_size=1, max_size=12), st.booleans())
 def test_generated_documents(lines, start_marker):
     text = ("---\n" if start_marker else "") + "\n".join(lines) + "\n"
@@ -147,3 +157,81 @@ def test_generated_documents(lines, start_marker):
     except yaml.YAMLError as exc:  # pragma: no cover - the failure the test looks for
         pytest.fail(f"answered {got!r} where libyaml refuses ({exc}):\n{text}")
     assert identical(got, expected), text
+
+
+def libyaml_text(data) -> str:
+    return yaml.dump(data, Dumper=Dumper, default_flow_style=False, sort_keys=False, allow_unicode=True)
+
+
+def assert_written_as_libyaml(data) -> bool:
+    """True when the writer answered (then with libyaml's text)."""
+    got = write_plain(data, _plain_is_str, _written)
+    if got is None:
+        return False
+    assert got == libyaml_text(data), data
+    return True
+
+
+def test_every_plain_definition_of_the_project_and_the_corpus_is_written_as_libyaml_writes_it():
+    written = 0
+    for path in corpus_files():
+        try:
+            data = yaml.load(path.read_text(encoding="utf-8", errors="replace"), Loader=Loader)
+        except yaml.YAMLError:
+            continue
+        written += assert_written_as_libyaml(data)
+    assert written >= 50
+
+
+WRITTEN = [
+    {"a": "plain", "b": "", "c": "yes", "d": "123", "e": "x: y", "f": "it's", "g": "'q'", "h": "a #b", "i": "a#b",
+     "j": "-x", "k": "- x", "l": "---", "m": "?", "n": "trail ", "o": " lead", "p": "http://a/b?c=d", "q": "[x]"},
+    {1: 1, False: True, None: None, "neg": -5, "big": 10**20, "empty list": [], "empty map": {}},
+    {"actions": [{"deploy": {"to": "tmpfs", "images": {"rootfs": {"url": "http://x"}}}}, {"boot": {"prompts": ["# "]}}],
+     "nested": [[1, [2, {"a": [3]}]], [], {}]},
+    {"short words": "word " * 10},
+]
+NOT_WRITTEN = [
+    {"float": 1.5},
+    {"date": __import__("datetime").date(2026, 1, 2)},
+    {"tab": "a\tb"},
+    {"non-ASCII": "caf\u00e9"},
+    {"line break": "a\nb"},
+    {"long words": "word " * 20},  # libyaml may fold it at the 80th column
+    {"k" * 129: "a key longer than 128 characters"},
+    ["a list at the top"],
+    {},
+]
+
+
+@pytest.mark.parametrize("data", WRITTEN)
+def test_plain_data_is_written_as_libyaml_writes_it(data):
+    assert assert_written_as_libyaml(data)
+
+
+@pytest.mark.parametrize("data", NOT_WRITTEN)
+def test_anything_else_is_left_to_libyaml_to_write(data):
+    assert write_plain(data, _plain_is_str, _written) is None
+    assert dump_yaml(data) == libyaml_text(data)
+
+
+def test_shared_lists_and_maps_keep_libyamls_anchors():
+    shared = {"k": "v"}
+    data = {"a": shared, "b": [shared]}
+    assert write_plain(data, _plain_is_str, _written) is None
+    assert dump_yaml(data) == libyaml_text(data) and "&id001" in dump_yaml(data)
+
+
+SCALARS = st.one_of(st.sampled_from([
+    "", "a", "b c", "yes", "No", "123", "1.5", "~", "null", "x: y", "x:", ":x", "-x", "- x", "-", "?", "#x", "a #b",
+    "a#b", "'q'", "it's", '"d"', "---", "...", "a,b", "[x]", "{y}", "<<", "=", "@x", "%x", "`x", "!x", "&x", "*x", "|",
+    ">", "http://a/b?c=d", " lead", "trail ", "a  b", "x " * 38, "y " * 45, "0x1F", "2026-01-02",
+]), st.integers(-10, 10**20), st.booleans(), st.none())
+DATA = st.recursive(SCALARS, lambda inner: st.one_of(
+    st.lists(inner, max_size=4), st.dictionaries(st.one_of(SCALARS), inner, max_size=4)), max_leaves=25)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.dictionaries(SCALARS, DATA, min_size=1, max_size=5))
+def test_generated_data(data):
+    assert_written_as_libyaml(data)
