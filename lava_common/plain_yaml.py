@@ -187,8 +187,8 @@ def read_plain(text: str, scalar, known: dict[str, Any], max_depth: int, max_nod
                     return NOT_PLAIN  # directives, markers after the start, several documents
         if lines and lines[0][1] == "---":
             del lines[0]
-    # a line holds at most three nodes (a key, its value, the mapping it starts) and flow lists count theirs
-    if not lines or 3 * len(lines) > max_nodes:
+    # a line holds at most four nodes ("- key: value" may open a list and a map) and flow lists count theirs
+    if not lines or 4 * len(lines) > max_nodes:
         return NOT_PLAIN
     lines.append(_END)
     reader = _Reader(lines, scalar, known, max_depth)
@@ -198,7 +198,7 @@ def read_plain(text: str, scalar, known: dict[str, Any], max_depth: int, max_nod
         return NOT_PLAIN
     except Exception:  # a scalar the constructors refuse: libyaml's path says why
         return NOT_PLAIN
-    if end != len(lines) - 1 or 3 * len(lines) + reader.nodes > max_nodes:
+    if end != len(lines) - 1 or 4 * len(lines) + reader.nodes > max_nodes:
         return NOT_PLAIN
     return value
 

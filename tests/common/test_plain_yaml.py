@@ -118,6 +118,10 @@ def test_the_bounds_are_libyamls_path_to_refuse():
     with pytest.raises(YAMLLoadError, match="more than 400 nodes"):
         load_yaml(many, max_nodes=400)
     assert identical(read(many), yaml.load(many, Loader=Loader))
+    items = "- k: v\n" * 10  # 31 nodes: the list, and a map, a key and a value a line
+    with pytest.raises(YAMLLoadError, match="more than 30 nodes"):
+        load_yaml(items, max_nodes=30)
+    assert read(items, max_nodes=30) is NOT_PLAIN
 
 
 def corpus_files() -> list[Path]:
