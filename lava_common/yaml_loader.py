@@ -265,7 +265,7 @@ def load_yaml(
             raise YAMLLoadError(f"not UTF-8 text: byte {exc.start}") from None
     elif len(text) > max_bytes:
         raise YAMLLoadError(f"document is {len(text)} characters, more than the limit of {max_bytes}")
-    # most definitions are plain block YAML, read about three times faster without libyaml's nodes
+    # most definitions are plain block YAML, read in about half the time without libyaml's nodes
     value = read_plain(text, _plain_scalar, _plain_values, max_depth, max_nodes)
     if value is not NOT_PLAIN:
         return value

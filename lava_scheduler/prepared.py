@@ -25,6 +25,7 @@ from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import (
     AutoField,
+    BigAutoField,
     BigIntegerField,
     BooleanField,
     CharField,
@@ -93,6 +94,7 @@ def _insert_name(table: str, columns: tuple[str, ...]) -> str:
 _AS_IS: dict[type, tuple[type, ...]] = {
     CharField: (str, type(None)), TextField: (str, type(None)), BooleanField: (bool,),
     IntegerField: (int, type(None)), PositiveIntegerField: (int, type(None)), BigIntegerField: (int, type(None)),
+    AutoField: (int, type(None)), BigAutoField: (int, type(None)),  # the targets of foreign keys
 }
 
 
@@ -103,7 +105,7 @@ def _as_is_types(fields: tuple[Field, ...]) -> tuple[tuple[type, ...], ...]:
         if type(field) is ForeignKey:
             # None is no key; "" may be one only through the field's rules (empty strings as nulls)
             target = _AS_IS.get(type(field.target_field), ())
-            return (*(kind for kind in target if kind is not str), type(None))
+            return tuple(dict.fromkeys(kind for kind in (*target, type(None)) if kind is not str))
         return _AS_IS.get(type(field), ())
     return tuple(types(field) for field in fields)
 

@@ -13,7 +13,9 @@ and only a socket with something waiting is asked with Django's own check.
 import select
 
 from django.db.backends.postgresql import base
-from psycopg2.extensions import TRANSACTION_STATUS_IDLE
+
+# libpq's PQTRANS_IDLE: no transaction open, nothing in flight (psycopg2 and psycopg alike)
+_TRANSACTION_IDLE = 0
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
@@ -22,7 +24,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
         if connection is None or connection.closed:
             return False
         try:
-            quiet = connection.get_transaction_status() == TRANSACTION_STATUS_IDLE and not _readable(connection.fileno())
+            quiet = connection.info.transaction_status == _TRANSACTION_IDLE and not _readable(connection.fileno())
         except (OSError, ValueError, base.Database.Error):
             quiet = False
         return quiet or super().is_usable()
