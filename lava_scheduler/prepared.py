@@ -23,7 +23,19 @@ from typing import Any
 
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
-from django.db.models import AutoField, Field, Model
+from django.db.models import (
+    AutoField,
+    BigAutoField,
+    BigIntegerField,
+    BooleanField,
+    CharField,
+    Field,
+    ForeignKey,
+    IntegerField,
+    Model,
+    PositiveIntegerField,
+    TextField,
+)
 
 _NAMED = re.compile(r"%\((\w+)\)s")
 
@@ -77,6 +89,38 @@ def _insert_name(table: str, columns: tuple[str, ...]) -> str:
     return "lava_insert_" + hashlib.sha1(repr((table, columns)).encode()).hexdigest()[:16]
 
 
+# field classes whose get_db_prep_save(pre_save()) is the attribute itself when it has exactly
+# one of these types: the other values go through the field's own methods
+_AS_IS: dict[type, tuple[type, ...]] = {
+    CharField: (str, type(None)), TextField: (str, type(None)), BooleanField: (bool,),
+    IntegerField: (int, type(None)), PositiveIntegerField: (int, type(None)), BigIntegerField: (int, type(None)),
+    AutoField: (int, type(None)), BigAutoField: (int, type(None)),  # the targets of foreign keys
+}
+
+
+@functools.cache
+def _as_is_types(fields: tuple[Field, ...]) -> tuple[tuple[type, ...], ...]:
+    """For each field, the value types written as they are (none: always the field's methods)."""
+    def types(field: Field) -> tuple[type, ...]:
+        if type(field) is ForeignKey:
+            # None is no key; "" may be one only through the field's rules (empty strings as nulls)
+            target = _AS_IS.get(type(field.target_field), ())
+            return tuple(dict.fromkeys(kind for kind in (*target, type(None)) if kind is not str))
+        return _AS_IS.get(type(field), ())
+    return tuple(types(field) for field in fields)
+
+
+def _db_values(instance: Model, fields: list[Field], connection) -> list[Any]:
+    """What the ORM's compiler does with each value: pre_save (auto_now...), then the database's form."""
+    values = []
+    for field, as_is in zip(fields, _as_is_types(tuple(fields)), strict=True):
+        value = getattr(instance, field.attname)
+        if type(value) not in as_is:
+            value = field.get_db_prep_save(field.pre_save(instance, True), connection)
+        values.append(value)
+    return values
+
+
 def insert_returning_pk(instance: Model, using: str, fields: list[Field], returning_fields: list[Field]) -> list[tuple] | None:
     """What ``Model._do_insert`` returns (the new row's primary key), through a prepared INSERT; None
     where only the ORM's compiler can write the row (not PostgreSQL, expressions as values, other
@@ -85,8 +129,7 @@ def insert_returning_pk(instance: Model, using: str, fields: list[Field], return
     if not _preparing(using) or list(returning_fields) != [pk] or not isinstance(pk, AutoField):
         return None
     connection = connections[using]
-    # what the ORM's compiler does with each value: pre_save (auto_now...), then the database's form
-    values = [field.get_db_prep_save(field.pre_save(instance, True), connection) for field in fields]
+    values = _db_values(instance, fields, connection)
     if any(hasattr(value, "as_sql") for value in values):
         return None
     table, columns = instance._meta.db_table, tuple(field.column for field in fields)

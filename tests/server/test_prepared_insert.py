@@ -6,6 +6,7 @@ from django.db.models.signals import post_save
 
 from lava_scheduler.jobs.models import TestJob
 from lava_scheduler.jobs.submission import submit_job
+from lava_scheduler.prepared import _db_values
 from tests.server.test_submission import job_text
 
 pytestmark = pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared statements are PostgreSQL's")
@@ -71,3 +72,20 @@ def test_a_constraint_breach_is_djangos_integrity_error_and_stores_nothing(user,
     with pytest.raises(IntegrityError), transaction.atomic():
         duplicate.save()
     assert TestJob.objects.count() == before and len(prepared_inserts()) == 1
+
+
+@pytest.mark.parametrize("values", [
+    {},  # the submission's own types: str, int, bool, None
+    {"priority": "70", "queue_timeout": 3.0, "health_check": 1, "description": None, "requested_device_type_id": ""},
+    {"is_public": None, "sub_id": 12, "metadata": {"a": ["b"]}, "submit_time": None},
+])
+def test_values_written_as_they_are_are_what_the_fields_would_write(user, device, values):
+    job = TestJob(**{"submitter": user, "requested_device_type_id": "qemu", "requested_device_id": device.hostname,
+                     "definition": "d", "original_definition": "o", "priority": 50, "is_public": True, **values})
+    fields = [field for field in TestJob._meta.concrete_fields if field.attname != "id"]
+    fast = _db_values(job, fields, connection)  # submit_time's pre_save sets it: the general path reads it back
+    general = [field.get_db_prep_save(field.pre_save(job, False), connection) for field in fields]
+    def comparable(values):  # a JSON column's value is an adapter object: its content is compared
+        return [(type(value), repr(getattr(value, "adapted", value))) for value in values]
+
+    assert comparable(fast) == comparable(general)
