@@ -194,7 +194,7 @@ def by_hand(argv: list[str], uname: bool) -> dict[str, float]:
     return {"wall": ended - started, "boot": prompt - started}
 
 
-def tuxrun_alone(work: Path, device: str, kernel: Path, rootfs: Path, runs: int = 5) -> tuple[float, float]:
+def tuxrun_own_floor(work: Path, device: str, kernel: Path, rootfs: Path, runs: int = 5) -> tuple[float, float]:
     """tuxrun's own time, with a ``lava-run`` that exits at once: medians of its start (its imports and
     job, to lava-run's start) and of what follows lava-run's exit (its results, its interpreter's
     teardown). tuxrun then exits 2 (no results): what it does until then is the same."""
@@ -281,7 +281,7 @@ def main() -> int:
         tuxrun_alone = startup([str(VENV_BIN / "tuxrun"), "--version"])
         lava_run_alone = startup([str(VENV_BIN / "lava-run"), "--help"])
         print(f"start-up alone: tuxrun --version {tuxrun_alone:.2f} s (not ours), lava-run --help {lava_run_alone:.2f} s")
-        own_start, own_end = tuxrun_alone(work / "alone", options.device, board.kernel, board.initramfs)
+        own_start, own_end = tuxrun_own_floor(work / "alone", options.device, board.kernel, board.initramfs)
         print(f"tuxrun with a lava-run that does nothing: {own_start:.2f} s to lava-run's start, "
               f"{own_end:.2f} s after its exit (tuxrun's own floor: {own_start + own_end:.2f} s)")
         return 0 if worst <= TARGET else 1
