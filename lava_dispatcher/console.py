@@ -260,12 +260,16 @@ class Console:
             pidfd: int | None = os.pidfd_open(pid)
         except (AttributeError, OSError):
             pidfd = None  # no pidfds here, or the process is already gone: the loop below sees which
+        poller = None
+        if pidfd is not None:
+            poller = select.poll()  # not select(): it refuses descriptors above 1023
+            poller.register(pidfd, select.POLLIN)
         try:
             while self._alive() and (left := deadline - time.monotonic()) > 0:
-                if pidfd is None:
+                if poller is None:
                     time.sleep(0.005)
                 else:
-                    select.select([pidfd], [], [], left)
+                    poller.poll(left * 1000)
         finally:
             if pidfd is not None:
                 os.close(pidfd)
