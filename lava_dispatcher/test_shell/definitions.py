@@ -27,7 +27,6 @@ import io
 import re
 import shutil
 import subprocess
-import tarfile
 import urllib.parse
 from collections.abc import Mapping, Sequence
 from pathlib import Path, PurePosixPath
@@ -238,6 +237,8 @@ def url_fetch(entry: Mapping[str, Any], checkout: Path, where: str, local_files:
         strip = int(entry.get("strip-components") or 0)
     except (TypeError, ValueError) as exc:
         raise JobError(f"{where}: strip-components must be a number") from exc
+    import tarfile  # deferred: a 2-3 ms import that only tarball definitions need, on the way to the boot
+
     try:
         with tarfile.open(fileobj=io.BytesIO(data), mode="r:*") as archive:
             members = []

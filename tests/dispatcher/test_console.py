@@ -122,3 +122,32 @@ def test_at_prompt_holds_from_a_prompt_match_until_something_is_sent():
     console.drain(quiet=0)  # at a prompt, finalize reads what has arrived without waiting for silence
     assert time.monotonic() - started < 0.05
     console.stop_process()
+
+
+def test_stop_process_wakes_when_the_process_ends_not_by_polling(monkeypatch):
+    console, _, registry = _console(["sleep", "60"])
+    pid = console.pid
+
+    real_sleep = time.sleep
+
+    def no_polling(seconds):
+        if seconds:  # ptyprocess's close sleeps 0 s (its delayafterclose, which stop_process sets to 0)
+            raise AssertionError("stop_process polled: the pidfd should have woken it")
+        real_sleep(0)
+
+    monkeypatch.setattr("lava_dispatcher.console.time.sleep", no_polling)
+    console.stop_process()
+    assert _live_members(pid) == [] and len(registry) == 0
+
+
+def test_stop_process_polls_where_there_are_no_pidfds(monkeypatch):
+    def no_pidfds(pid):
+        raise OSError(38, "Function not implemented")
+
+    monkeypatch.setattr("lava_dispatcher.console.os.pidfd_open", no_pidfds)
+    for command in (["sleep", "60"], ["sh", "-c", "trap '' TERM HUP; sleep 60"]):
+        console, _, registry = _console(command)
+        pid = console.pid
+        time.sleep(0.1)
+        console.stop_process()
+        assert _live_members(pid) == [] and len(registry) == 0

@@ -6,6 +6,7 @@ KVM on our lab hosts is not usable (nested PVM), so QEMU always runs with
 
 from __future__ import annotations
 
+import os
 import shlex
 from typing import TYPE_CHECKING, Any
 
@@ -76,8 +77,6 @@ class CallQemuAction(Action):
         return []
 
     def run(self, ctx: JobContext) -> None:
-        import platform  # deferred: only a run needs it, not `lava-run --validate`
-
         from lava_dispatcher.console import Console  # deferred: pexpect is a heavy import
 
         command = qemu_command(ctx.device, self.image_args(ctx), self.method) + self.extra_args(ctx)
@@ -94,7 +93,7 @@ class CallQemuAction(Action):
         ctx.connection = console
         self.results = {
             "job_arch": ctx.plan.context.get("arch", ""),
-            "host_arch": platform.machine(),
+            "host_arch": os.uname().machine,  # platform.machine()'s answer, without its 2-10 ms import
             "qemu_version": _qemu_version(version),
         }
 
