@@ -34,6 +34,21 @@ _FLOW_ITEM = re.compile(r""" *(?:"([^"\\]*)"|'((?:[^']|'')*)'|([A-Za-z0-9_./][^,
 _INDICATORS = frozenset("-?:,[]{}#&*!|>'\"%@`")
 
 
+# short texts whose value or written form is remembered between documents (job definitions repeat
+# the same words); a full table is emptied, so a stream of distinct texts takes bounded memory
+REMEMBERED_MAX_LENGTH = 64
+REMEMBERED_MAX_ENTRIES = 4096
+
+
+def remember(table: dict[str, Any], text: str, value: Any) -> Any:
+    """``value``, kept in ``table`` under ``text`` when the text is short enough."""
+    if len(text) <= REMEMBERED_MAX_LENGTH:
+        if len(table) >= REMEMBERED_MAX_ENTRIES:
+            table.clear()
+        table[text] = value
+    return value
+
+
 class _NotPlain(Exception):
     pass
 
@@ -44,8 +59,8 @@ _END = (-1, "", False)  # after the last line: less indented than anything
 
 
 class _Reader:
-    def __init__(self, lines: list[tuple[int, str, bool]], scalar, known: dict[str, Any], max_depth: int) -> None:
-        self.lines, self.scalar, self.known, self.max_depth = lines, scalar, known, max_depth
+    def __init__(self, lines: list[tuple[int, str, bool]], scalar, max_depth: int) -> None:
+        self.lines, self.scalar, self.max_depth = lines, scalar, max_depth
         self.nodes = 0
 
     def block(self, index: int, depth: int) -> tuple[Any, int]:
@@ -89,7 +104,7 @@ class _Reader:
     def mapping(self, index: int, indent: int, text: str, depth: int) -> tuple[dict, int]:
         if depth > self.max_depth:
             raise _NotPlain
-        lines, scalar, cache = self.lines, self.scalar, self.known
+        lines, scalar = self.lines, self.scalar
         entries: dict[Any, Any] = {}
         while True:
             match = _KEY.match(text)
@@ -110,8 +125,7 @@ class _Reader:
                     value, index = self.block(index + 1, depth + 1)
                 else:
                     value, index = None, index + 1
-            known = cache.get(key, cache)
-            entries[scalar(key) if known is cache else known] = value
+            entries[scalar(key)] = value
             following_indent, text, item = lines[index]
             if following_indent < indent:
                 return entries, index
@@ -140,8 +154,7 @@ class _Reader:
             raise _NotPlain
         if ": " in text or text[-1] == ":":
             raise _NotPlain  # libyaml refuses it: "mapping values are not allowed here"
-        known = self.known.get(text, self.known)
-        return self.scalar(text) if known is self.known else known
+        return self.scalar(text)
 
     def flow_list(self, text: str, depth: int) -> list:
         match = _FLOW_LIST.match(text)
@@ -170,12 +183,11 @@ class _Reader:
         return items
 
 
-def read_plain(text: str, scalar, known: dict[str, Any], max_depth: int, max_nodes: int) -> Any:
+def read_plain(text: str, scalar, max_depth: int, max_nodes: int) -> Any:
     """The document ``text`` holds, or NOT_PLAIN when it is outside the plain block part of YAML.
 
     ``scalar(text)`` gives a plain scalar's value (PyYAML's resolver and
-    constructors); it raises for anything it cannot give as libyaml would.
-    ``known`` holds values ``scalar`` gave before (looked up first: a call costs more).
+    constructors, remembered between documents); it raises for anything it cannot give as libyaml would.
     """
     if not text.isascii() or _CONTROL.search(text):
         return NOT_PLAIN
@@ -191,7 +203,7 @@ def read_plain(text: str, scalar, known: dict[str, Any], max_depth: int, max_nod
     if not lines or 4 * len(lines) > max_nodes:
         return NOT_PLAIN
     lines.append(_END)
-    reader = _Reader(lines, scalar, known, max_depth)
+    reader = _Reader(lines, scalar, max_depth)
     try:
         value, end = reader.block(0, 1)
     except _NotPlain:
@@ -214,8 +226,6 @@ _PRINTABLE_ASCII = re.compile(r"[\x20-\x7e]+\Z")
 _FIRST_INDICATORS = frozenset("#,[]{}&*!|>'\"%@`")
 _BEST_WIDTH = 80
 _SIMPLE_KEY_MAX = 128
-# strings whose written form is remembered (job definitions repeat the same words)
-_KNOWN_MAX_LENGTH, _KNOWN_MAX_ENTRIES = 64, 4096
 
 
 class _NotWritable(Exception):
@@ -264,14 +274,8 @@ class _Writer:
         if not _PRINTABLE_ASCII.match(value):
             raise _NotWritable
         if _block_plain_allowed(value) and self.plain_is_str(value):
-            text = value
-        else:
-            text = "'" + value.replace("'", "''") + "'"
-        if len(value) <= _KNOWN_MAX_LENGTH:
-            if len(self.known) >= _KNOWN_MAX_ENTRIES:
-                self.known.clear()
-            self.known[value] = text
-        return text
+            return remember(self.known, value, value)
+        return remember(self.known, value, "'" + value.replace("'", "''") + "'")
 
     def collection(self, value: Any) -> bool:
         """Whether ``value`` is a non-empty map or list (to write as a block)."""

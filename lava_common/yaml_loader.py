@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from lava_common.constants import JOB_DEFINITION_MAX_BYTES, YAML_MAX_DEPTH, YAML_MAX_NODES
-from lava_common.plain_yaml import NOT_PLAIN, read_plain, write_plain
+from lava_common.plain_yaml import NOT_PLAIN, read_plain, remember, write_plain
 
 # PyYAML's pure-Python reader checks text against this pattern; compiling it walks every code
 # point below U+FFFF in Python, 58 M instructions: more than the rest of PyYAML's import, a
@@ -56,9 +56,7 @@ Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 # nesting that libyaml's recursive composer handles without any risk to the C stack
 SAFE_COMPOSE_DEPTH = 2000
 
-# plain scalars whose resolved tag is remembered: job definitions repeat the same short words
-RESOLVED_MAX_LENGTH = 64
-RESOLVED_MAX_ENTRIES = 4096
+# plain scalars' resolved tags (plain_yaml.remember bounds it)
 _resolved: dict[str, str] = {}
 
 
@@ -88,11 +86,7 @@ class _RememberedTags:
             return self.DEFAULT_SCALAR_TAG
         tag = _resolved.get(value)
         if tag is None:
-            tag = super().resolve(kind, value, implicit)
-            if len(value) <= RESOLVED_MAX_LENGTH:
-                if len(_resolved) >= RESOLVED_MAX_ENTRIES:
-                    _resolved.clear()
-                _resolved[value] = tag
+            tag = remember(_resolved, value, super().resolve(kind, value, implicit))
         return tag
 
 
@@ -235,11 +229,7 @@ def _plain_scalar(text: str) -> Any:
         value = _scalar_typer.yaml_constructors[tag](_scalar_typer, yaml.ScalarNode(tag, text))
     else:
         raise _Unusual  # merge keys ("<<"), "=": libyaml's path builds them
-    if len(text) <= RESOLVED_MAX_LENGTH:
-        if len(_plain_values) >= RESOLVED_MAX_ENTRIES:
-            _plain_values.clear()
-        _plain_values[text] = value
-    return value
+    return remember(_plain_values, text, value)
 
 
 _written: dict[str, str] = {}  # dump_yaml's form of short strings
@@ -266,7 +256,7 @@ def load_yaml(
     elif len(text) > max_bytes:
         raise YAMLLoadError(f"document is {len(text)} characters, more than the limit of {max_bytes}")
     # most definitions are plain block YAML, read in about half the time without libyaml's nodes
-    value = read_plain(text, _plain_scalar, _plain_values, max_depth, max_nodes)
+    value = read_plain(text, _plain_scalar, max_depth, max_nodes)
     if value is not NOT_PLAIN:
         return value
     try:

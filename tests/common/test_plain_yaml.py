@@ -16,7 +16,6 @@ from lava_common.yaml_loader import (
     YAMLLoadError,
     _plain_is_str,
     _plain_scalar,
-    _plain_values,
     _written,
     dump_yaml,
     load_yaml,
@@ -27,7 +26,7 @@ CORPUS = REPO.parent / "shared" / "corpus"
 
 
 def read(text: str, max_depth: int = YAML_MAX_DEPTH, max_nodes: int = YAML_MAX_NODES):
-    return read_plain(text, _plain_scalar, _plain_values, max_depth, max_nodes)
+    return read_plain(text, _plain_scalar, max_depth, max_nodes)
 
 
 def identical(a, b) -> bool:

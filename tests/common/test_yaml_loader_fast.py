@@ -90,9 +90,9 @@ def test_dump_is_pyyamls(data):
 
 
 def test_remembered_tags_give_pyyaml_results_on_later_documents(monkeypatch):
-    from lava_common import yaml_loader
+    from lava_common import plain_yaml, yaml_loader
 
-    monkeypatch.setattr(yaml_loader, "RESOLVED_MAX_ENTRIES", 8)
+    monkeypatch.setattr(plain_yaml, "REMEMBERED_MAX_ENTRIES", 8)
     monkeypatch.setattr(yaml_loader, "_resolved", {})
     text = "a: 5\nb: '5'\nc: yes\nd: 'yes'\ne: [5, '5', null, 'null', ~]\nf: " + "x" * 100 + "\n"
     for _ in range(3):  # the second and third parses answer from what the first remembered
