@@ -1,3 +1,4 @@
+import gc
 import os
 
 from django.core.wsgi import get_wsgi_application
@@ -12,3 +13,8 @@ _django = get_wsgi_application()
 from lava_server.xmlrpc.wsgi import XmlRpcFastPath  # noqa: E402
 
 application = XmlRpcFastPath(_django)
+
+# Django's start-up objects live as long as the worker: out of the collector's sight, a collection
+# no longer walks them (about a tenth of an API call's CPU went to that)
+gc.collect()
+gc.freeze()
