@@ -12,6 +12,7 @@ import threading
 import pytest
 
 from lava_common.exceptions import JobError
+from lava_dispatcher.actions.deploy.checksums import NAMES
 from lava_dispatcher.actions.deploy.download import DownloadAction, check_url_block
 from lava_dispatcher.context import JobContext
 from lava_dispatcher.device import DispatcherConfig, parse_device
@@ -63,6 +64,32 @@ def test_file_download_with_decompression(tmp_path, compression, suffix):
     assert action.results["label"] == "rootfs" and len(action.results["sha256sum"]) == 64
 
 
+@pytest.mark.parametrize("compress", [gzip.compress, bz2.compress, lzma.compress], ids=["gz", "bz2", "xz"])
+def test_a_file_of_several_members_is_decompressed_whole(tmp_path, compress):
+    # what pigz, pbzip2 and xz -T write, and what cat makes of two compressed files
+    source = tmp_path / "image.z"
+    source.write_bytes(compress(PAYLOAD) + compress(b"second member"))
+    ctx = _ctx(tmp_path)
+    kind = {gzip.compress: "gz", bz2.compress: "bz2", lzma.compress: "xz"}[compress]
+    DownloadAction("rootfs", {"url": f"file://{source}", "compression": kind}).run(ctx)
+    assert ctx.downloaded["rootfs"].read_bytes() == PAYLOAD + b"second member"
+
+
+def test_a_truncated_or_corrupted_download_says_which(tmp_path):
+    whole = gzip.compress(PAYLOAD)
+    source = tmp_path / "image.gz"
+    source.write_bytes(whole[: len(whole) // 2])
+    with pytest.raises(JobError, match=r"cannot decompress 'image.gz' \(gz\): the data ends before its end marker"):
+        DownloadAction("rootfs", {"url": f"file://{source}", "compression": "gz"}).run(_ctx(tmp_path))
+    source.write_bytes(whole[:20] + b"garbage" * 100)
+    with pytest.raises(JobError, match=r"cannot decompress 'image.gz' \(gz\): Error -3"):
+        DownloadAction("rootfs", {"url": f"file://{source}", "compression": "gz"}).run(_ctx(tmp_path))
+    # with a checksum, a corrupted download is a checksum mismatch, whatever the codec made of it
+    with pytest.raises(JobError, match="sha256sum mismatch"):
+        DownloadAction("rootfs", {"url": f"file://{source}", "compression": "gz",
+                                  "sha256sum": hashlib.sha256(whole).hexdigest()}).run(_ctx(tmp_path))
+
+
 def test_checksum_mismatch_is_a_job_error(tmp_path):
     source = tmp_path / "k"
     source.write_bytes(PAYLOAD)
@@ -73,6 +100,19 @@ def test_checksum_mismatch_is_a_job_error(tmp_path):
 def test_missing_file_is_a_job_error(tmp_path):
     with pytest.raises(JobError, match="cannot read"):
         DownloadAction("kernel", {"url": f"file://{tmp_path}/nope"}).run(_ctx(tmp_path))
+    assert not [t for t in threading.enumerate() if t.name in NAMES], "a digest thread left waiting"
+
+
+def test_the_three_sums_are_those_of_the_whole_file(tmp_path):
+    source = tmp_path / "big"
+    source.write_bytes(bytes(range(256)) * 20_000)  # several chunks: 5 MB
+    action = DownloadAction("kernel", {"url": f"file://{source}"})
+    action.run(_ctx(tmp_path))
+    data = source.read_bytes()
+    assert {name: action.results[name] for name in NAMES} == {
+        "md5sum": hashlib.md5(data).hexdigest(), "sha256sum": hashlib.sha256(data).hexdigest(),
+        "sha512sum": hashlib.sha512(data).hexdigest()}
+    assert list(action.results) == ["label", "size", *NAMES]
 
 
 def test_http_download(tmp_path):

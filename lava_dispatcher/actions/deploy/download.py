@@ -1,8 +1,8 @@
 """Fetch one artefact (``file://``, ``http(s)://`` or ``downloads://``) into the job's scratch space.
 
-The checksum given in the job is checked on the bytes as downloaded; then the
-file is decompressed (gz, xz, bz2, zip in-process; zstd through the ``zstd``
-binary) and, with ``archive: tar``, unpacked into a folder. HTTP goes through
+The checksum given in the job is checked on the bytes as downloaded; the file
+is decompressed (gz, xz and bz2 as its chunks arrive, zip and zstd once it is
+whole: ``decompress``) and, with ``archive: tar``, unpacked into a folder. HTTP goes through
 the proxy of the dispatcher configuration (``http_proxy``/``https_proxy``/
 ``no_proxy``) when it names one, else through the one of lava-run's environment.
 ``downloads://NAME`` is a file an earlier ``to: downloads`` deploy left in the job.
@@ -18,6 +18,7 @@ from lava_common.constants import HTTP_DOWNLOAD_CHUNK_SIZE, HTTP_DOWNLOAD_TIMEOU
 from lava_common.exceptions import InfrastructureError, JobError
 from lava_common.safe_paths import inside
 from lava_dispatcher.action import Action
+from lava_dispatcher.actions.deploy import checksums, decompress
 from lava_dispatcher.retry import RetryAction
 
 if TYPE_CHECKING:
@@ -26,7 +27,6 @@ if TYPE_CHECKING:
     from lava_dispatcher.context import JobContext
 
 COMPRESSIONS = {"gz": ".gz", "xz": ".xz", "bz2": ".bz2", "zstd": ".zst", "zip": ".zip"}
-CHECKSUMS = ("md5sum", "sha256sum", "sha512sum")
 SCHEMES = ("file", "http", "https", "downloads")
 PROXY_KEYS = ("http_proxy", "https_proxy", "no_proxy")
 DOWNLOADS_DIR = "downloads"  # under the job's scratch dir: what `to: downloads` deploys leave
@@ -68,35 +68,28 @@ def _http_chunks(url: str, headers: dict[str, str] | None, proxy: dict[str, str]
         raise InfrastructureError(f"'{url}': {exc}") from exc
 
 
-def _decompress(raw: Path, out: Path, compression: str) -> None:
-    # imported here: ``lava-run --validate`` must not pay for codecs it does not use
-    import bz2
-    import lzma
-    import shutil
-    import subprocess
-    import zlib
-    if compression == "zip":
-        _unzip(raw, out)
-        return
-    if compression == "zstd":
-        if not shutil.which("zstd"):
-            raise InfrastructureError("zstd decompression needs the 'zstd' program on the worker")
-        proc = subprocess.run(["zstd", "-d", "-q", "-f", "-o", str(out), str(raw)], capture_output=True, text=True)
-        if proc.returncode != 0:
-            raise JobError(f"cannot decompress '{raw.name}' (zstd): {proc.stderr.strip()}")
-        return
-    factories: dict[str, Any] = {
-        "gz": lambda: zlib.decompressobj(wbits=47),
-        "xz": lzma.LZMADecompressor,
-        "bz2": bz2.BZ2Decompressor,
-    }
-    decompressor = factories[compression]()
-    try:
-        with raw.open("rb") as src, out.open("wb") as dst:
-            while chunk := src.read(1 << 20):
-                dst.write(decompressor.decompress(chunk))
-    except (zlib.error, lzma.LZMAError, OSError, EOFError) as exc:
-        raise JobError(f"cannot decompress '{raw.name}' ({compression}): {exc}") from exc
+def _receive(chunks: Iterator[bytes], out_path: Path, decoder: decompress.StreamDecoder | None,
+             ) -> tuple[int, dict[str, str], str]:
+    """Write the chunks to ``out_path`` (decoded, with a decoder) while threads digest them.
+
+    Returns their size, their checksums and why they could not be decoded ("" if they could).
+    """
+    failure = ""
+    size = 0
+    with out_path.open("wb") as out, checksums.Checksums() as digests:
+        for chunk in chunks:
+            digests.feed(chunk)
+            size += len(chunk)
+            if decoder is None:
+                out.write(chunk)
+            elif not failure:
+                try:
+                    out.write(decoder.decompress(chunk))
+                except decompress.decode_errors() as exc:
+                    failure = str(exc)  # the checksums still say whether the download itself was bad
+    if decoder is not None and not failure and decoder.truncated:
+        failure = "the data ends before its end marker"
+    return size, digests.hexdigests, failure
 
 
 def downloaded_file(ctx: JobContext, name: str, where: str) -> Path:
@@ -110,21 +103,6 @@ def downloaded_file(ctx: JobContext, name: str, where: str) -> Path:
         why = "no file" if not found else f"{len(found)} files"
         raise JobError(f"{where}: downloads://{name}: {why} of that name left by an earlier 'to: downloads' deploy")
     return found[0]
-
-
-def _unzip(raw: Path, out: Path) -> None:
-    import zipfile  # deferred with the other codecs
-
-    try:
-        with zipfile.ZipFile(raw) as archive:
-            members = [info for info in archive.infolist() if not info.is_dir()]
-            if len(members) != 1:
-                raise JobError(f"'{raw.name}' (zip) must hold exactly one file, not {len(members)}")
-            with archive.open(members[0]) as src, out.open("wb") as dst:
-                while chunk := src.read(1 << 20):
-                    dst.write(chunk)
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise JobError(f"cannot decompress '{raw.name}' (zip): {exc}") from exc
 
 
 def _untar(archive_path: Path, dest: Path) -> None:
@@ -182,8 +160,6 @@ class DownloadAction(Action):
         return inside(base, self.label, self.label)
 
     def run(self, ctx: JobContext) -> None:
-        import hashlib  # deferred: a heavy import that `lava-run --validate` does not need
-
         parsed = urlparse(self.url)
         dest = self.destination(ctx)
         dest.mkdir(parents=True, exist_ok=True)
@@ -200,25 +176,23 @@ class DownloadAction(Action):
             if proxy:
                 ctx.logger.info(f"{self.label}: through the proxy of the dispatcher configuration")
             chunks = _http_chunks(self.url, self.block.get("headers"), proxy)
-        hashes = {name: hashlib.new(name[:-3]) for name in CHECKSUMS}
-        size = 0
-        with raw.open("wb") as out:
-            for chunk in chunks:
-                out.write(chunk)
-                size += len(chunk)
-                for digest in hashes.values():
-                    digest.update(chunk)
-        sums = {name: digest.hexdigest() for name, digest in hashes.items()}
-        for name in CHECKSUMS:
-            expected = self.block.get(name)
-            if expected and expected != sums[name]:
-                raise JobError(f"{self.label}: {name} mismatch: expected {expected}, got {sums[name]}")
-        final = raw
         compression = self.block.get("compression")
+        final = raw
         if compression:
             suffix = COMPRESSIONS[compression]
             final = dest / (filename[: -len(suffix)] if filename.endswith(suffix) else filename + ".out")
-            _decompress(raw, final, compression)
+        # gz, xz and bz2 are decompressed as the chunks arrive: the compressed file is never
+        # written nor read again
+        decoder = decompress.StreamDecoder(compression) if compression in decompress.STREAMED else None
+        size, sums, failure = _receive(chunks, final if decoder else raw, decoder)
+        for name in checksums.NAMES:
+            expected = self.block.get(name)
+            if expected and expected != sums[name]:
+                raise JobError(f"{self.label}: {name} mismatch: expected {expected}, got {sums[name]}")
+        if failure:
+            raise JobError(f"cannot decompress '{raw.name}' ({compression}): {failure}")
+        if compression and decoder is None:
+            decompress.decompress_file(raw, final, compression)
             raw.unlink()
         if self.block.get("archive") == "tar":
             unpacked = dest / f"{self.label}.unpacked"
@@ -230,9 +204,7 @@ class DownloadAction(Action):
         self.results = {
             "label": self.label,
             "size": size,
-            "md5sum": sums["md5sum"],
-            "sha256sum": sums["sha256sum"],
-            "sha512sum": sums["sha512sum"],
+            **sums,
         }
 
 
