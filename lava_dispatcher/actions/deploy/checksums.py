@@ -6,12 +6,10 @@ about the time of the slowest one, not of all three, and overlap the download an
 
 from __future__ import annotations
 
+import hashlib
+import queue
 import threading
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    import queue
-    from types import TracebackType
+from types import TracebackType
 
 NAMES = ("md5sum", "sha256sum", "sha512sum")
 BACKLOG = 8  # chunks a digest may lag behind the download: bounds the memory a large image holds
@@ -21,9 +19,6 @@ class Checksums:
     """``with Checksums() as sums: sums.feed(chunk)...``; then ``sums.hexdigests``."""
 
     def __init__(self) -> None:
-        import hashlib  # deferred, with queue: `lava-run --validate` imports this module and needs neither
-        import queue
-
         self._digests = {name: hashlib.new(name.removesuffix("sum")) for name in NAMES}
         self._queues: dict[str, queue.Queue[bytes | None]] = {name: queue.Queue(BACKLOG) for name in NAMES}
         self._threads = [threading.Thread(target=_digest, args=(self._digests[name], self._queues[name]),

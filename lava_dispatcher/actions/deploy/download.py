@@ -18,12 +18,12 @@ from lava_common.constants import HTTP_DOWNLOAD_CHUNK_SIZE, HTTP_DOWNLOAD_TIMEOU
 from lava_common.exceptions import InfrastructureError, JobError
 from lava_common.safe_paths import inside
 from lava_dispatcher.action import Action
-from lava_dispatcher.actions.deploy import checksums, decompress
 from lava_dispatcher.retry import RetryAction
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
+    from lava_dispatcher.actions.deploy.decompress import StreamDecoder
     from lava_dispatcher.context import JobContext
 
 COMPRESSIONS = {"gz": ".gz", "xz": ".xz", "bz2": ".bz2", "zstd": ".zst", "zip": ".zip"}
@@ -68,12 +68,13 @@ def _http_chunks(url: str, headers: dict[str, str] | None, proxy: dict[str, str]
         raise InfrastructureError(f"'{url}': {exc}") from exc
 
 
-def _receive(chunks: Iterator[bytes], out_path: Path, decoder: decompress.StreamDecoder | None,
-             ) -> tuple[int, dict[str, str], str]:
+def _receive(chunks: Iterator[bytes], out_path: Path, decoder: StreamDecoder | None) -> tuple[int, dict[str, str], str]:
     """Write the chunks to ``out_path`` (decoded, with a decoder) while threads digest them.
 
     Returns their size, their checksums and why they could not be decoded ("" if they could).
     """
+    from lava_dispatcher.actions.deploy import checksums, decompress
+
     failure = ""
     size = 0
     with out_path.open("wb") as out, checksums.Checksums() as digests:
@@ -160,6 +161,9 @@ class DownloadAction(Action):
         return inside(base, self.label, self.label)
 
     def run(self, ctx: JobContext) -> None:
+        # imported by a run, not by `lava-run --validate`
+        from lava_dispatcher.actions.deploy import checksums, decompress
+
         parsed = urlparse(self.url)
         dest = self.destination(ctx)
         dest.mkdir(parents=True, exist_ok=True)
