@@ -66,7 +66,7 @@ def test_file_download_with_decompression(tmp_path, compression, suffix):
 
 @pytest.mark.parametrize("compress", [gzip.compress, bz2.compress, lzma.compress], ids=["gz", "bz2", "xz"])
 def test_a_file_of_several_members_is_decompressed_whole(tmp_path, compress):
-    # what pigz, pbzip2 and xz -T write, and what cat makes of two compressed files
+    # what pbzip2 writes, and what cat makes of two compressed files
     source = tmp_path / "image.z"
     source.write_bytes(compress(PAYLOAD) + compress(b"second member"))
     ctx = _ctx(tmp_path)

@@ -12,7 +12,7 @@ STREAMED = ("gz", "xz", "bz2")
 
 class StreamDecoder:
     """``decompress(chunk)`` for each chunk in turn, then ``truncated``; a file of several members
-    (``pigz``, ``pbzip2`` and ``xz -T`` write them, ``cat`` joins them) is decoded whole."""
+    (``pbzip2`` writes them, ``cat`` joins them) is decoded whole."""
 
     def __init__(self, compression: str) -> None:
         self.compression = compression
