@@ -19,7 +19,7 @@ class StreamDecoder:
         self._member = self._new_member()
 
     def _new_member(self) -> Any:
-        # imported here: ``lava-run --validate`` must not pay for codecs it does not use
+        # imported here: a job loads only the codec its artefact names
         if self.compression == "gz":
             import zlib
 
