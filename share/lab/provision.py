@@ -33,6 +33,24 @@ def with_images(text: str, images: Path) -> str:
     return text.replace(SHIPPED_IMAGES, str(images))
 
 
+def write_sample_jobs(folder: Path, images: Path, boards: list[catalog.LabBoard]) -> list[Path]:
+    """The sample jobs these boards can run, with this lab's images, ready for ``lavacli jobs submit``.
+
+    Written at each start: a job whose boards are no longer chosen is removed (it would wait forever).
+    """
+    folder.mkdir(exist_ok=True)
+    ready = []
+    for source in sorted(SAMPLE_JOBS.glob("*.yaml")):
+        target = folder / source.name
+        text = with_images(source.read_text(), images)
+        if runnable(yaml.safe_load(text), boards):
+            target.write_text(text)
+            ready.append(target)
+        else:
+            target.unlink(missing_ok=True)
+    return ready
+
+
 def runnable(sample: dict, boards: list[catalog.LabBoard]) -> bool:
     """Whether the chosen boards can run the sample job: one board per device (tags included: a job
     asking for nfs-root waits for a board that has it), a board of its own for each member of a
@@ -161,19 +179,20 @@ def main() -> int:
     summary["devices"] = [b.hostname for b in chosen]
     summary["wiring"] = {name: {"telnet_port": w.telnet_port, "outlet": w.outlet} for name, w in wirings.items()}
 
+    ready = write_sample_jobs(state / "sample-jobs", args.images, chosen)
+    summary["sample_jobs"] = [str(path) for path in ready]
     # each sample job once, when a board of its type is first chosen
     marker = state / "lab-samples-submitted"
     submitted = json.loads(marker.read_text()) if marker.exists() else []
     if args.samples:
         admin = User.objects.get(username=summary["admin"]["username"])
         done = {entry["file"] for entry in submitted}
-        for source in sorted(SAMPLE_JOBS.glob("*.yaml")):
-            text = source.read_text()
-            if source.name in done or not runnable(yaml.safe_load(text), chosen):
+        for path in ready:
+            if path.name in done:
                 continue
-            jobs = submit_job(with_images(text, args.images), admin)
+            jobs = submit_job(path.read_text(), admin)
             # a MultiNode sample is one job per role's board: "12.0, 12.1"
-            summary["jobs"].append({"id": ", ".join(job.display_id for job in jobs), "file": source.name})
+            summary["jobs"].append({"id": ", ".join(job.display_id for job in jobs), "file": path.name})
         marker.write_text(json.dumps(submitted + summary["jobs"]) + "\n")
     print(json.dumps(summary))
     return 0

@@ -306,6 +306,11 @@ def main() -> int:
             say(f"new devices start with a health check: {', '.join(summary['new_devices'])}")
         for job in summary["jobs"]:
             say(f"sample job {job['id']} submitted ({job['file']})")
+        if summary["sample_jobs"]:
+            example = next((job for job in summary["sample_jobs"] if job.endswith("/qemu-x86_64.yaml")),
+                           summary["sample_jobs"][0])
+            say(f"jobs for these boards and this lab's images, ready to submit: {state / 'sample-jobs'}/ "
+                f"(lavacli -i lab jobs submit {example})")
         start_lab(children, state, args, env, pdudaemon, images)
         say(f"lab up in {time.monotonic() - started:.1f} s")
 

@@ -202,10 +202,16 @@ def test_health_checks_pass_and_a_job_completes_on_each_device(lab, client, tmp_
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     for device in DEVICES:
         wait_for(lambda d=device: client.device_health(d) == "Good", 300, f"{device} Good", lab)
+    # as the lab's start-up tells a user: the sample jobs it wrote for its boards and images, as they are
+    ready = re.search(r"lavacli -i lab jobs submit (\S+)/qemu-x86_64\.yaml", "\n".join(lab.lines))
+    assert ready, lab.output()
+    folder = Path(ready.group(1))
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "ipxe-x86.yaml", "multinode-qemu.yaml", "qemu-arm64.yaml", "qemu-uboot-arm64.yaml", "qemu-x86_64.yaml"]
     jobs = {
-        "qemu-x86-64-01": client.submit(job_file(tmp_path, "qemu-x86_64.yaml", images().root)),
-        "qemu-arm64-01": client.submit(job_file(tmp_path, "qemu-arm64.yaml", images().root)),
-        "uboot-arm64-01": client.submit(job_file(tmp_path, "qemu-uboot-arm64.yaml", images().root)),
+        "qemu-x86-64-01": client.submit(folder / "qemu-x86_64.yaml"),
+        "qemu-arm64-01": client.submit(folder / "qemu-arm64.yaml"),
+        "uboot-arm64-01": client.submit(folder / "qemu-uboot-arm64.yaml"),
     }
     for device, job_id in jobs.items():
         job = wait_for(lambda j=job_id: finished(client, j), 300, f"job {job_id} finished", lab)
