@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from ipmi_bmc import Bmc, available
 
 if TYPE_CHECKING:
-    from boards import Board, LabConfig
+    from lab_config import Board, LabConfig
 
 OVMF_CODE = Path("/usr/share/OVMF/OVMF_CODE_4M.fd")
 OVMF_VARS = Path("/usr/share/OVMF/OVMF_VARS_4M.fd")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import ipmi_bmc
 import uefi_board
-from boards import Board, LabConfig
+from lab_config import Board, LabConfig
 from processes import kill_strays, processes_naming
 
 
