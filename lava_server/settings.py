@@ -53,7 +53,7 @@ DEFAULTS = {
     "CALLBACK_ALLOWED_HOSTS": [],  # empty: any host name (addresses are still checked)
     "CALLBACK_ALLOWED_NETWORKS": [],  # CIDRs a callback may reach although loopback/private/link-local
     "NOTIFICATION_RETRY_DELAYS": [30, 120, 600, 1800, 3600],  # seconds; one retry per entry
-    # events (lava_scheduler/publisher): every process PUSHes to EVENT_INTERNAL, lava-publisher
+    # events (lava_scheduler/publisher): every process PUSHes to EVENT_INTERNAL, lava-publisher (lava_server/event_stream)
     # re-publishes on EVENT_SOCKET (ZeroMQ PUB) and EVENT_WEBSOCKET (/ws/, behind the web front)
     "EVENT_NOTIFICATION": True,
     "EVENT_INTERNAL": "tcp://127.0.0.1:5559",
@@ -166,6 +166,7 @@ INSTALLED_APPS = [
     "lava_server.remote_artifacts",
     "lava_scheduler.notifications",
     "lava_scheduler.publisher",
+    "lava_server.event_stream",
 ]
 
 MIDDLEWARE = [

@@ -22,8 +22,8 @@ from lava_scheduler.lab.models import Device, Worker
 from lava_scheduler.lab.states import DeviceHealth, DeviceState
 from lava_scheduler.logs.ingest import store_log_lines
 from lava_scheduler.publisher import messages as event_messages
-from lava_scheduler.publisher import websocket
 from lava_server.accounts.models import AuthToken
+from lava_server.event_stream import websocket
 from tests.server.live_lab import BIN, LAVACLI, Cli, LiveLab, free_port, start_web, wait_for
 
 RESULT_LINE = '- {"dt": "2026-11-30T00:00:00", "lvl": "results", "msg": {"definition": "smoke", "case": "boot", "result": "pass"}}'

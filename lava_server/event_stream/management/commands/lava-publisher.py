@@ -8,7 +8,7 @@ import zmq
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from lava_scheduler.publisher.server import Publisher
+from lava_server.event_stream.server import Publisher
 
 
 class Command(BaseCommand):

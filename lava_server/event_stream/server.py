@@ -20,10 +20,10 @@ import zmq.asyncio
 from django.contrib.auth.models import AnonymousUser
 from django.db import DatabaseError, close_old_connections
 
-from lava_scheduler.publisher import websocket
-from lava_scheduler.publisher.access import may_see
 from lava_scheduler.publisher.messages import TOPIC_PREFIX
 from lava_server.auth.tokens import AuthenticationFailed, user_from_authorization
+from lava_server.event_stream import websocket
+from lava_server.event_stream.access import may_see
 from lava_server.login_gate import REFUSAL, refuses
 
 log = logging.getLogger("lava-publisher")
