@@ -4,7 +4,8 @@
 Serves the API as the lab in a box does (``./lab.sh``): gunicorn with the
 packaged service's arguments (``etc/lava-server/lava-server-gunicorn``:
 gthread workers, keep-alive) in front of ``lava_server.wsgi_lab``, on a
-throwaway PostgreSQL (or ``$LAVA_DATABASE_URL``). One client calls it over
+throwaway PostgreSQL that flushes each commit to disk as a lab's does (or
+``$LAVA_DATABASE_URL``). One client calls it over
 one kept-alive HTTP connection with HTTP Basic (username + token), as
 lavacli does, in two ways:
 
@@ -235,6 +236,15 @@ def fixed_answer_floor(workdir: Path, port: int, next_definition: Callable[[], s
     return f"the same validate calls, xmlrpc.client, answered by a fixed-answer WSGI application: {figure}"
 
 
+def durability() -> str:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('fsync'), current_setting('synchronous_commit')")
+        fsync, synchronous_commit = cursor.fetchone()
+    return f"fsync {fsync}, synchronous_commit {synchronous_commit}"
+
+
 def log_ranges(proxy: xmlrpc.client.ServerProxy, job_id: int, starts: list[int]) -> list[float]:
     timings = []
     for first in starts:
@@ -276,6 +286,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=3.0, help="minimum time per figure")
     args = parser.parse_args()
+    # a submission's figure includes its commit: flushed to disk, as on a lab's PostgreSQL
+    os.environ.setdefault("PG_TEMP_DURABLE", "1")
     setup_django()
     from django.contrib.auth.models import User
 
@@ -309,7 +321,8 @@ def main() -> None:
                                          transport=WholeBodyTransport())
         lavacli, lavacli_name = lavacli_proxy(port, "bench", token)
         wait_up(lean, server)
-        print(f"server: {server.description}; job: {CORPUS_JOB.name if CORPUS_JOB.exists() else 'built-in'}")
+        print(f"server: {server.description}; job: {CORPUS_JOB.name if CORPUS_JOB.exists() else 'built-in'}; "
+              f"PostgreSQL: {durability()}")
         for client_name, proxy in (("xmlrpc.client, keep-alive", lean), (lavacli_name, lavacli)):
             print(f"client: {client_name}")
             proxy.system.version()  # the connection is open before the clock starts
